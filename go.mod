@@ -1,0 +1,3 @@
+module github.com/closecast/closecast
+
+go 1.26.8
