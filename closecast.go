@@ -291,3 +291,38 @@ type Forecast struct {
 	Date   Date    `json:"date"`  // the day whose close is predicted
 	Value  float64 `json:"value"` // predicted close, in the series' currency
 }
+
+// Prediction is a forecast with the evidence behind it: which model made it
+// and from which input window.
+type Prediction struct {
+	Forecast
+	Model     string   `json:"model"`            // version of the model that made it
+	InputFrom Date     `json:"input_from"`       // first day of the input window
+	InputTo   Date     `json:"input_to"`         // last day of the input window (the day before Date)
+	LastClose float64  `json:"last_close"`       // close of InputTo
+	Actual    *float64 `json:"actual,omitempty"` // close of Date, when already known
+}
+
+// Predictor forecasts the close of symbol on date from the model's window of
+// closes ending the day before. A date it cannot forecast is a *RangeError; a
+// market data provider that is needed but unreachable is an error wrapping
+// ErrUnavailable; an unknown symbol wraps ErrUnknownSymbol.
+type Predictor interface {
+	Predict(ctx context.Context, symbol string, date Date) (Prediction, error)
+}
+
+// RangeError says that Date cannot be forecast for Symbol and which dates can:
+// Earliest (the first day with a full input window) to Latest (the day after
+// the last known close).
+type RangeError struct {
+	Symbol                 string
+	Date, Earliest, Latest Date
+}
+
+func (e *RangeError) Error() string {
+	return fmt.Sprintf("cannot forecast %s for %s: dates from %s to %s can be forecast", e.Symbol, e.Date, e.Earliest, e.Latest)
+}
+
+// ErrUnavailable is wrapped by errors from a market data provider that could
+// not be reached or kept failing after its retries.
+var ErrUnavailable = errors.New("market data provider unavailable")
