@@ -1,0 +1,271 @@
+// Package config is the run configuration of a training job: one YAML file
+// holds everything `closecast train` needs (data, features, target, scaling,
+// split, network, optimiser, evaluation windows), and flags override single
+// fields. configs/reference.yaml is the reference notebook exactly;
+// configs/default.yaml is the product's default model.
+//
+// The reference notebook's own YAML keys (window_size, input_size,
+// neuronios, dropout, loss_function, epochs, batch_size) are kept as they
+// were, so a reader of the notebook finds them.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/closecast/closecast"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is one training run. Every field is required unless its comment
+// gives a default; Validate reports the first field that is wrong.
+type Config struct {
+	// Name labels the run in reports and in the artifact ("reference", "default").
+	Name string `yaml:"name" json:"name"`
+	// Symbol is the market, e.g. BTC-USD.
+	Symbol string `yaml:"symbol" json:"symbol"`
+	// Data is the range of daily bars loaded for training and the hold-out,
+	// both inclusive. Features with a warm-up consume their first rows.
+	Data Range `yaml:"data" json:"data"`
+	// Features are the input columns, by name (see package features); the
+	// reference uses [close].
+	Features []string `yaml:"features" json:"features"`
+	// Target is what the network predicts: "close" (the scaled next close, as
+	// the reference) or "log_return" (the next day's log return).
+	Target string `yaml:"target" json:"target"`
+	// ScalerFit says which rows fit the MinMax scalers: "train" (the training
+	// windows only: no leakage; default) or "all" (every loaded row, as the
+	// reference did).
+	ScalerFit string `yaml:"scaler_fit" json:"scaler_fit"`
+	// WindowSize is the number of consecutive days the network reads (60).
+	WindowSize int `yaml:"window_size" json:"window_size"`
+	// InputSize is the number of input columns; it must equal len(Features)
+	// and may be left out (it is derived).
+	InputSize int `yaml:"input_size" json:"input_size"`
+	// TrainFraction is the share of windows, in date order, used for
+	// training; the rest is the hold-out (0.8).
+	TrainFraction float64 `yaml:"train_fraction" json:"train_fraction"`
+	// Layers is the number of stacked LSTM layers (2).
+	Layers int `yaml:"layers" json:"layers"`
+	// Units ("neuronios" in the reference) is the width of each LSTM layer (50).
+	Units int `yaml:"neuronios" json:"neuronios"`
+	// Dropout is the rate applied to each LSTM layer's output in training (0.2).
+	Dropout float64 `yaml:"dropout" json:"dropout"`
+	// Loss is mean_absolute_error, mean_squared_error or huber.
+	Loss string `yaml:"loss_function" json:"loss_function"`
+	// LearningRate of Adam (Keras default 0.001).
+	LearningRate float64 `yaml:"learning_rate" json:"learning_rate"`
+	// ClipNorm clips the global gradient norm; 0 disables clipping.
+	ClipNorm float64 `yaml:"clip_norm" json:"clip_norm"`
+	// Epochs is the maximum number of passes over the training windows (150).
+	Epochs int `yaml:"epochs" json:"epochs"`
+	// BatchSize is the number of windows per Adam step (32).
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	// Shuffle reshuffles the training windows every epoch (Keras' default).
+	Shuffle bool `yaml:"shuffle" json:"shuffle"`
+	// Seed seeds initialisation, shuffling and dropout.
+	Seed uint64 `yaml:"seed" json:"seed"`
+	// Threads is the number of goroutines training uses; 0 means every core.
+	// Results are bit-identical for the same seed, data and Threads.
+	Threads int `yaml:"threads" json:"threads"`
+	// EarlyStopping, when Patience > 0, stops after Patience epochs without
+	// improvement of the monitored loss and restores the best weights.
+	EarlyStopping EarlyStopping `yaml:"early_stopping" json:"early_stopping"`
+	// Validation is the reference's "validation" check: one-step-ahead
+	// predictions for target days From..To from windows of real closes.
+	Validation Validation `yaml:"validation" json:"validation"`
+}
+
+// Range is an inclusive range of days.
+type Range struct {
+	From closecast.Date `yaml:"from" json:"from"`
+	To   closecast.Date `yaml:"to" json:"to"`
+}
+
+// EarlyStopping configures early stopping.
+type EarlyStopping struct {
+	// Patience is the number of epochs without improvement tolerated; 0 = off.
+	Patience int `yaml:"patience" json:"patience"`
+	// Monitor is the loss watched: "holdout" (the reference's validation_data,
+	// which makes the hold-out no longer unseen) or "tail" (the last
+	// TailFraction of the training windows, carved off before training; the
+	// honest choice).
+	Monitor string `yaml:"monitor" json:"monitor"`
+	// TailFraction is the share of training windows held back when Monitor is
+	// "tail" (default 0.1).
+	TailFraction float64 `yaml:"tail_fraction" json:"tail_fraction"`
+}
+
+// Validation is the dated out-of-sample check after training.
+type Validation struct {
+	From closecast.Date `yaml:"from" json:"from"`
+	To   closecast.Date `yaml:"to" json:"to"`
+}
+
+// Targets and scaler fits.
+const (
+	TargetClose     = "close"
+	TargetLogReturn = "log_return"
+	FitTrain        = "train"
+	FitAll          = "all"
+	MonitorHoldout  = "holdout"
+	MonitorTail     = "tail"
+)
+
+// Load reads and validates a YAML config file.
+func Load(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, err
+	}
+	defer f.Close()
+	c, err := Decode(f)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Decode reads a YAML config, rejecting unknown keys (a typo must not
+// silently fall back to a default), fills defaults and validates.
+func Decode(r io.Reader) (Config, error) {
+	c := Defaults()
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Config{}, errors.New("empty config")
+		}
+		return Config{}, err
+	}
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// Encode writes c as YAML.
+func (c Config) Encode(w io.Writer) error {
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return err
+	}
+	return enc.Close()
+}
+
+// String returns c as YAML.
+func (c Config) String() string {
+	var b bytes.Buffer
+	_ = c.Encode(&b)
+	return b.String()
+}
+
+// Defaults returns the reference notebook's hyper-parameters; a config file
+// only needs to say what differs.
+func Defaults() Config {
+	return Config{
+		Name:          "unnamed",
+		Symbol:        closecast.DefaultSymbol,
+		Features:      []string{"close"},
+		Target:        TargetClose,
+		ScalerFit:     FitTrain,
+		WindowSize:    60,
+		TrainFraction: 0.8,
+		Layers:        2,
+		Units:         50,
+		Dropout:       0.2,
+		Loss:          "mean_absolute_error",
+		LearningRate:  0.001,
+		Epochs:        150,
+		BatchSize:     32,
+		Shuffle:       true,
+		Seed:          42,
+		EarlyStopping: EarlyStopping{Monitor: MonitorTail, TailFraction: 0.1},
+	}
+}
+
+func (c *Config) fill() {
+	if c.InputSize == 0 {
+		c.InputSize = len(c.Features)
+	}
+	if c.EarlyStopping.Monitor == "" {
+		c.EarlyStopping.Monitor = MonitorTail
+	}
+	if c.EarlyStopping.TailFraction == 0 {
+		c.EarlyStopping.TailFraction = 0.1
+	}
+}
+
+// Validate checks every field and names the first one that is wrong.
+func (c Config) Validate() error {
+	bad := func(field, format string, a ...any) error {
+		return fmt.Errorf("config field %s: %s", field, fmt.Sprintf(format, a...))
+	}
+	switch {
+	case strings.TrimSpace(c.Symbol) == "":
+		return bad("symbol", "is empty")
+	case c.Data.From == 0 && c.Data.To == 0:
+		return bad("data", "needs from and to dates")
+	case c.Data.To < c.Data.From:
+		return bad("data", "to %s is before from %s", c.Data.To, c.Data.From)
+	case len(c.Features) == 0:
+		return bad("features", "needs at least one feature")
+	case c.Target != TargetClose && c.Target != TargetLogReturn:
+		return bad("target", "%q is not %q or %q", c.Target, TargetClose, TargetLogReturn)
+	case c.ScalerFit != FitTrain && c.ScalerFit != FitAll:
+		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
+	case c.WindowSize < 1:
+		return bad("window_size", "%d must be ≥ 1", c.WindowSize)
+	case c.InputSize != len(c.Features):
+		return bad("input_size", "%d does not match the %d features listed", c.InputSize, len(c.Features))
+	case !(c.TrainFraction > 0 && c.TrainFraction < 1):
+		return bad("train_fraction", "%v must be in (0, 1)", c.TrainFraction)
+	case c.Layers < 1:
+		return bad("layers", "%d must be ≥ 1", c.Layers)
+	case c.Units < 1:
+		return bad("neuronios", "%d must be ≥ 1", c.Units)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return bad("dropout", "%v must be in [0, 1)", c.Dropout)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
+		return bad("learning_rate", "%v must be > 0", c.LearningRate)
+	case c.ClipNorm < 0:
+		return bad("clip_norm", "%v must be ≥ 0", c.ClipNorm)
+	case c.Epochs < 1:
+		return bad("epochs", "%d must be ≥ 1", c.Epochs)
+	case c.BatchSize < 1:
+		return bad("batch_size", "%d must be ≥ 1", c.BatchSize)
+	case c.Threads < 0:
+		return bad("threads", "%d must be ≥ 0", c.Threads)
+	case c.EarlyStopping.Patience < 0:
+		return bad("early_stopping.patience", "%d must be ≥ 0", c.EarlyStopping.Patience)
+	case c.EarlyStopping.Monitor != MonitorHoldout && c.EarlyStopping.Monitor != MonitorTail:
+		return bad("early_stopping.monitor", "%q is not %q or %q", c.EarlyStopping.Monitor, MonitorHoldout, MonitorTail)
+	case !(c.EarlyStopping.TailFraction > 0 && c.EarlyStopping.TailFraction < 0.5):
+		return bad("early_stopping.tail_fraction", "%v must be in (0, 0.5)", c.EarlyStopping.TailFraction)
+	case c.Validation.To < c.Validation.From:
+		return bad("validation", "to %s is before from %s", c.Validation.To, c.Validation.From)
+	}
+	switch strings.ToLower(c.Loss) {
+	case "mae", "mean_absolute_error", "mse", "mean_squared_error", "huber":
+	default:
+		return bad("loss_function", "%q is not mean_absolute_error, mean_squared_error or huber", c.Loss)
+	}
+	seen := map[string]bool{}
+	for _, f := range c.Features {
+		if seen[f] {
+			return bad("features", "%q is listed twice", f)
+		}
+		seen[f] = true
+	}
+	return nil
+}
+
+// HasValidation reports whether a dated validation check is configured.
+func (c Config) HasValidation() bool { return c.Validation.From != 0 || c.Validation.To != 0 }
