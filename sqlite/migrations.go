@@ -1,0 +1,83 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema changes, in order: migrations[i] takes the
+// schema from version i to version i+1, the version being SQLite's
+// PRAGMA user_version (0 in a new file). Never edit a released entry; add a
+// new one at the end (a table for live predictions, say) and Open brings
+// every existing store up to date in one transaction.
+var migrations = []string{
+	// 1: bars and the fetch log.
+	`CREATE TABLE bars (
+		symbol     TEXT    NOT NULL,
+		date       INTEGER NOT NULL, -- closecast.Date: days since 1970-01-01 UTC
+		open       REAL    NOT NULL CHECK (open > 0),
+		high       REAL    NOT NULL CHECK (high > 0),
+		low        REAL    NOT NULL CHECK (low > 0),
+		close      REAL    NOT NULL CHECK (close > 0),
+		volume     REAL    NOT NULL CHECK (volume >= 0),
+		fetched_at INTEGER NOT NULL, -- Unix seconds of the write
+		PRIMARY KEY (symbol, date)
+	) WITHOUT ROWID;
+	CREATE TABLE fetch_log (
+		id        INTEGER PRIMARY KEY,
+		symbol    TEXT    NOT NULL,
+		from_date INTEGER NOT NULL, -- requested range, closecast.Date
+		to_date   INTEGER NOT NULL,
+		added     INTEGER NOT NULL,
+		updated   INTEGER NOT NULL,
+		error     TEXT    NOT NULL DEFAULT '', -- '' for a fetch that was stored
+		at        INTEGER NOT NULL  -- Unix seconds
+	);
+	CREATE INDEX fetch_log_symbol ON fetch_log (symbol, id);`,
+}
+
+// SchemaVersion is the schema version this closecast writes.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate brings db to len(steps) by running the pending steps and setting
+// user_version, all in one transaction: a step that fails leaves the schema
+// as it was. A store newer than steps is refused rather than misread.
+func migrate(ctx context.Context, db *sql.DB, steps []string) (err error) {
+	// BEGIN IMMEDIATE (the DSN's _txlock) so two processes opening a new
+	// store at once run the migrations one after the other, the second
+	// seeing the first's version.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrating the schema: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var version int
+	if err = tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("reading the schema version: %w", err)
+	}
+	if version > len(steps) {
+		return fmt.Errorf("%w: the file has schema version %d, this closecast knows up to %d; upgrade closecast",
+			ErrSchemaTooNew, version, len(steps))
+	}
+	if version == len(steps) {
+		return tx.Commit()
+	}
+	for v := version; v < len(steps); v++ {
+		if _, err = tx.ExecContext(ctx, steps[v]); err != nil {
+			return fmt.Errorf("migrating the schema to version %d: %w", v+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; the value is our own integer.
+	if _, err = tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(steps))); err != nil {
+		return fmt.Errorf("setting the schema version: %w", err)
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("migrating the schema: %w", err)
+	}
+	return nil
+}
