@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/closecast/closecast"
@@ -26,7 +27,8 @@ type FetchRecord struct {
 // fetchErr, so that `closecast fetch` and a debugging session can see what
 // the provider said and when. Nothing else is written.
 func (s *DB) LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error {
-	if err := validSymbol(symbol); err != nil {
+	symbol, err := normSymbol(symbol)
+	if err != nil {
 		return fmt.Errorf("sqlite: fetch log: %w", err)
 	}
 	msg := "unknown error"
@@ -71,6 +73,7 @@ func (s *DB) Fetches(ctx context.Context, symbol string, n int) ([]FetchRecord, 
 	if n <= 0 {
 		return nil, nil
 	}
+	symbol = strings.ToUpper(symbol)
 	rows, err := s.db.QueryContext(ctx,
 		`SELECT symbol, from_date, to_date, added, updated, error, at FROM fetch_log
 		 WHERE ? = '' OR symbol = ? ORDER BY id DESC LIMIT ?`, symbol, symbol, n)

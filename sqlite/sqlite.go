@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -163,21 +164,24 @@ func (s *DB) Path() string { return s.path }
 // Close closes the store. Pending operations finish first.
 func (s *DB) Close() error { return s.db.Close() }
 
-// validSymbol rejects symbols that cannot be a ticker: empty, too long, or
-// containing spaces or control characters (often a sign of a mangled flag).
-func validSymbol(symbol string) error {
+// normSymbol returns symbol upper-cased, the one spelling the store keeps:
+// tickers are case-insensitive (Yahoo and the embedded data set both read
+// "btc-usd" as BTC-USD), and one market must not be stored twice. It
+// rejects symbols that cannot be a ticker: empty, too long, or containing
+// spaces or control characters (often a sign of a mangled flag).
+func normSymbol(symbol string) (string, error) {
 	if symbol == "" {
-		return errors.New("empty symbol")
+		return "", errors.New("empty symbol")
 	}
 	if len(symbol) > maxSymbolLen {
-		return fmt.Errorf("symbol %.40q… is longer than %d bytes", symbol, maxSymbolLen)
+		return "", fmt.Errorf("symbol %.40q… is longer than %d bytes", symbol, maxSymbolLen)
 	}
 	for _, r := range symbol {
 		if r <= ' ' || r == 0x7f {
-			return fmt.Errorf("symbol %q contains a space or control character", symbol)
+			return "", fmt.Errorf("symbol %q contains a space or control character", symbol)
 		}
 	}
-	return nil
+	return strings.ToUpper(symbol), nil
 }
 
 // Bars returns the stored bars of symbol with dates in [from, to],
@@ -186,7 +190,8 @@ func validSymbol(symbol string) error {
 // an empty series. Stored rows are validated again, so a file edited by hand
 // cannot feed the model an invalid bar.
 func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
-	if err := validSymbol(symbol); err != nil {
+	symbol, err := normSymbol(symbol)
+	if err != nil {
 		return closecast.Series{}, fmt.Errorf("sqlite: bars: %w", err)
 	}
 	if from > to {
@@ -240,7 +245,8 @@ func (s *DB) where() string {
 // Range returns the first and last stored date of symbol; ok is false when
 // none is stored.
 func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error) {
-	if err := validSymbol(symbol); err != nil {
+	symbol, err = normSymbol(symbol)
+	if err != nil {
 		return 0, 0, false, fmt.Errorf("sqlite: range: %w", err)
 	}
 	var lo, hi sql.NullInt64
@@ -294,11 +300,15 @@ func (s *DB) UpsertFetched(ctx context.Context, symbol string, from, to closecas
 }
 
 func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, logRec *FetchRecord) (added, updated int, err error) {
-	if err := validSymbol(symbol); err != nil {
+	symbol, err = normSymbol(symbol)
+	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: upsert: %w", err)
 	}
 	if _, err := closecast.NewSeries(symbol, bars); err != nil {
 		return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, err)
+	}
+	if logRec != nil {
+		logRec.Symbol = symbol
 	}
 	if len(bars) == 0 && logRec == nil {
 		return 0, 0, ctx.Err()

@@ -534,3 +534,23 @@ func TestConcurrentUpsertsAreAtomicToReaders(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSymbolsAreCaseInsensitive(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	if _, _, err := db.UpsertFetched(ctx, "btc-usd", day0, day0.AddDays(1), mkBars(day0, 2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if a, u, err := db.Upsert(ctx, "BTC-USD", mkBars(day0, 2, 10)); err != nil || a != 0 || u != 0 {
+		t.Fatalf("same bars under the upper-case symbol: added %d, updated %d, %v; want 0, 0", a, u, err)
+	}
+	s, err := db.Bars(ctx, "Btc-Usd", day0, day0.AddDays(1))
+	if err != nil || s.Len() != 2 || s.Symbol != "BTC-USD" {
+		t.Fatalf("Bars(Btc-Usd) = %q, %d bars, %v; want BTC-USD, 2", s.Symbol, s.Len(), err)
+	}
+	syms, _ := db.Symbols(ctx)
+	log, _ := db.Fetches(ctx, "btc-usd", 5)
+	if len(syms) != 1 || syms[0] != "BTC-USD" || len(log) != 1 || log[0].Symbol != "BTC-USD" {
+		t.Fatalf("Symbols() = %v, fetch log = %+v; want one BTC-USD", syms, log)
+	}
+}
