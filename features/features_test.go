@@ -333,3 +333,58 @@ func TestNoLookAhead(t *testing.T) {
 		}
 	}
 }
+
+// TestMatrixDependsOnlyOnLookback checks that a feature row depends on the
+// bars of its warm-up window alone, not on how much history precedes it:
+// Matrix over a suffix of the bars reproduces the full Matrix's rows for the
+// same dates bit for bit. Serving relies on this when it computes the
+// features of one window from window+warm-up bars.
+func TestMatrixDependsOnlyOnLookback(t *testing.T) {
+	bars := randomBars(rand.New(rand.NewPCG(9, 10)), 500, 1000)
+	names := Names()
+	full, fdates, err := Matrix(bars, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, start := range []int{1, 37, 250, 320} {
+		part, pdates, err := Matrix(bars[start:], names)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := len(full) - len(part)
+		if off != start || pdates[0] != fdates[off] {
+			t.Fatalf("start %d: %d rows from %s, full has %d from %s", start, len(part), pdates[0], len(full), fdates[0])
+		}
+		for i := range part {
+			if !slices.Equal(part[i], full[i+off]) {
+				t.Errorf("start %d: row for %s differs from the full history's", start, pdates[i])
+				break
+			}
+		}
+	}
+}
+
+// BenchmarkMatrixOneWindow measures the features of one 60-day window of
+// the full multivariate set (60 + 179 warm-up bars), the work of one
+// prediction.
+func BenchmarkMatrixOneWindow(b *testing.B) {
+	bars := randomBars(rand.New(rand.NewPCG(11, 12)), 60+179, 1000)
+	names := Names()
+	for b.Loop() {
+		if _, _, err := Matrix(bars, names); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMatrixHistory measures the full multivariate set over 4,000 bars
+// (all of BTC-USD's daily history).
+func BenchmarkMatrixHistory(b *testing.B) {
+	bars := randomBars(rand.New(rand.NewPCG(11, 12)), 4000, 1000)
+	names := Names()
+	for b.Loop() {
+		if _, _, err := Matrix(bars, names); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
