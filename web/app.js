@@ -1,0 +1,464 @@
+// app.js: the closecast dashboard. It loads the model's metadata and the
+// price history, draws the chart, metrics and loss curve, and runs forecasts
+// through POST /predict. All state lives in `state`; render() redraws every
+// language-dependent part from it, so switching language never refetches.
+//
+// For tests and scripts the page exposes its progress as attributes:
+// body[data-state] is "loading" then "ready" once the first render is done;
+// #predict-form[data-state] is "idle", "busy", "done" or "error".
+
+import * as i18n from './i18n.js';
+import { t } from './i18n.js';
+import * as api from './api.js';
+import { PriceChart, COLORS } from './chart.js';
+
+const $ = (id) => document.getElementById(id);
+const DAY = 86400000;
+
+const state = {
+  model: null, modelError: null,
+  history: null, historyError: null,
+  symbol: null,
+  prediction: null, predictError: null,
+  style: 'candles',
+};
+
+let chart = null;
+
+// ---- small helpers -------------------------------------------------------
+
+function addDays(iso, n) {
+  return new Date(Date.parse(iso + 'T00:00:00Z') + n * DAY).toISOString().slice(0, 10);
+}
+
+function isISODate(s) { return typeof s === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s); }
+
+function coinName(symbol) {
+  const base = String(symbol || '').split('-')[0].toUpperCase();
+  return ({ BTC: 'Bitcoin', ETH: 'Ethereum' })[base] || base || 'Bitcoin';
+}
+
+// el builds an element: el('td', {class: 'x'}, 'text', child…).
+function el(tag, attrs, ...kids) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    n.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const k of kids) n.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return n;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...kids) {
+  const n = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, String(v));
+  for (const k of kids) n.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return n;
+}
+
+// errorText turns an ApiError into one readable sentence in the page
+// language. In English the server's own sentence is the most precise; in
+// Portuguese the code's translation is used, since the server speaks English.
+function errorText(e) {
+  if (!(e instanceof api.ApiError)) return String(e && e.message || e);
+  if (e.status === 0) return t('err.network');
+  let s;
+  if (i18n.lang() === 'en' && e.serverMessage) s = e.serverMessage;
+  else if (e.code && i18n.has('err.' + e.code)) s = t('err.' + e.code);
+  else s = e.serverMessage || t('err.http', { status: e.status });
+  const extra = [];
+  if (e.valid) extra.push(t('err.valid', { from: e.valid.from, to: e.valid.to }));
+  if (e.retryAfter) extra.push(t('err.retry', { s: e.retryAfter }));
+  return [s, ...extra].join(' ');
+}
+
+// percentOf reads a direction hit rate, which may come as a fraction (0.53)
+// or already in percent (53): a hit rate of at most 1 % is not a real model.
+function hitRatePct(v) { return v <= 1 ? v * 100 : v; }
+
+// ---- static text ---------------------------------------------------------
+
+function renderStatic() {
+  const coin = coinName(state.symbol);
+  const vars = { coin, symbol: state.symbol || '' };
+  document.documentElement.lang = i18n.lang();
+  document.title = t('doc.title', vars);
+  for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n, vars);
+  for (const n of document.querySelectorAll('[data-i18n-aria-label]')) n.setAttribute('aria-label', t(n.dataset.i18nAriaLabel, vars));
+  const lb = $('lang-toggle');
+  const other = i18n.lang() === 'en' ? 'pt-BR' : 'en';
+  lb.textContent = t('lang.button');
+  lb.lang = other;
+  lb.setAttribute('aria-label', t('lang.label'));
+  $('symbol').textContent = state.symbol || '';
+}
+
+// ---- header: the model ----------------------------------------------------
+
+function renderModel() {
+  const box = $('model-info');
+  box.replaceChildren();
+  const m = state.model;
+  if (!m) {
+    box.append(el('p', { class: state.modelError ? 'error' : 'muted' },
+      state.modelError ? t('model.unavailable', { reason: errorText(state.modelError) }) : t('model.loading')));
+    return;
+  }
+  const dl = el('dl', { class: 'facts' });
+  const add = (k, v, id) => { dl.append(el('div', {}, el('dt', {}, t(k)), el('dd', { id }, v))); };
+  add('model.version', m.version || '—', 'model-version');
+  if (m.train_range && m.train_range.from) {
+    add('model.trained', `${i18n.date(m.train_range.from)} – ${i18n.date(m.train_range.to)}`, 'model-train');
+  }
+  if (Number.isFinite(m.window)) add('model.window', t('model.windowDays', { n: m.window }), 'model-window');
+  const h = m.metrics && m.metrics.holdout;
+  if (h && h.model && h.persistence && Number.isFinite(h.model.mae) && Number.isFinite(h.persistence.mae)) {
+    const rel = (h.model.mae / h.persistence.mae - 1) * 100;
+    const verdict = rel <= 0 ? t('model.better', { pct: i18n.pct(-rel, 1) }) : t('model.worse', { pct: i18n.pct(rel, 1) });
+    add('model.holdout', el('span', {},
+      t('model.vsPersistence', { model: i18n.money(h.model.mae), persistence: i18n.money(h.persistence.mae) }),
+      ' ', el('span', { class: rel <= 0 ? 'good' : 'bad' }, `(${verdict})`)), 'model-holdout');
+  }
+  if (m.created) {
+    const d = new Date(m.created);
+    add('model.created', Number.isNaN(d.getTime()) ? String(m.created) : i18n.date(d.toISOString().slice(0, 10)), 'model-created');
+  }
+  box.append(dl);
+}
+
+// ---- forecast form and result --------------------------------------------
+
+function lastBarDate() {
+  const bars = state.history && state.history.bars;
+  return bars && bars.length ? bars[bars.length - 1].date : null;
+}
+
+function renderHint() {
+  const last = lastBarDate();
+  $('date-hint').textContent = last ? t('forecast.hint', { date: addDays(last, 1) }) : t('forecast.hintUnknown');
+}
+
+function renderError() {
+  const box = $('predict-error');
+  const input = $('date');
+  if (state.predictError) {
+    box.textContent = errorText(state.predictError);
+    box.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+  } else {
+    box.textContent = '';
+    box.hidden = true;
+    input.removeAttribute('aria-invalid');
+  }
+}
+
+function renderResult() {
+  const box = $('result');
+  box.replaceChildren();
+  const p = state.prediction;
+  if (!p) { box.append(el('p', { class: 'muted' }, t('result.empty'))); return; }
+  box.append(el('h3', { id: 'result-heading' }, t('result.heading', { date: i18n.date(p.date) })));
+  const big = el('p', { class: 'big' },
+    el('span', { class: 'label' }, t('result.prediction')),
+    el('output', { id: 'result-prediction', 'data-value': p.prediction, for: 'date' }, i18n.money(p.prediction)));
+  box.append(big);
+  const dl = el('dl', { class: 'facts' });
+  const add = (label, v, id, cls) => { dl.append(el('div', {}, el('dt', {}, label), el('dd', { id, class: cls }, v))); };
+  if (Number.isFinite(p.last_close)) {
+    add(t('result.lastClose', { date: i18n.date(p.inputs && p.inputs.to) }), i18n.money(p.last_close), 'result-last-close');
+  }
+  if (Number.isFinite(p.change)) {
+    const up = p.change > 0; const flat = p.change === 0;
+    const arrow = flat ? '' : up ? '▲ ' : '▼ ';
+    const pc = Number.isFinite(p.change_pct) ? ` (${i18n.pct(p.change_pct, 2, true)})` : '';
+    add(t('result.change'), arrow + i18n.signedMoney(p.change) + pc, 'result-change', flat ? '' : up ? 'good' : 'bad');
+  }
+  if (p.inputs && p.inputs.from) {
+    add(t('result.window'), t('result.windowValue', { from: i18n.date(p.inputs.from), to: i18n.date(p.inputs.to), n: p.inputs.days }), 'result-window');
+  }
+  if (Number.isFinite(p.actual)) {
+    const err = p.prediction - p.actual;
+    add(t('result.actual'), el('span', {}, i18n.money(p.actual), ' ',
+      el('span', { class: 'muted' }, '— ' + t('result.actualError', { err: i18n.signedMoney(err), pct: i18n.pct(err / p.actual * 100, 2, true) }))), 'result-actual');
+  } else {
+    add(t('result.actual'), t('result.actualUnknown'), 'result-actual', 'muted');
+  }
+  if (p.model) add(t('result.model'), p.model, 'result-model');
+  box.append(dl);
+}
+
+async function onPredict(ev) {
+  ev.preventDefault();
+  const form = $('predict-form');
+  const btn = $('predict-btn');
+  const date = $('date').value.trim();
+  state.predictError = null;
+  if (!date) {
+    state.predictError = new api.ApiError({ status: 400, code: 'missing_date' });
+  } else if (!isISODate(date)) {
+    state.predictError = new api.ApiError({ status: 400, code: 'invalid_date' });
+  }
+  if (state.predictError) {
+    form.dataset.state = 'error';
+    renderError();
+    $('date').focus();
+    return;
+  }
+  form.dataset.state = 'busy';
+  btn.disabled = true;
+  btn.textContent = t('forecast.busy');
+  try {
+    const p = await api.predict(date, state.symbol);
+    state.prediction = p;
+    state.predictError = null;
+    form.dataset.state = 'done';
+  } catch (e) {
+    state.predictError = e;
+    if (e instanceof api.ApiError && e.valid) {
+      $('date').min = e.valid.from;
+      $('date').max = e.valid.to;
+    }
+    form.dataset.state = 'error';
+  } finally {
+    btn.disabled = false;
+    btn.textContent = t('forecast.button');
+  }
+  renderError();
+  renderResult();
+  if (chart && !state.predictError) chart.setForecast(state.prediction);
+}
+
+// ---- chart ---------------------------------------------------------------
+
+function renderChartText() {
+  const bars = state.history && state.history.bars;
+  const c = $('chart');
+  if (state.historyError) {
+    $('chart-error').textContent = t('err.history', { reason: errorText(state.historyError) });
+    $('chart-error').hidden = false;
+  } else {
+    $('chart-error').hidden = true;
+  }
+  if (bars && bars.length) {
+    c.setAttribute('aria-label', t('chart.label', { symbol: state.symbol, from: i18n.date(bars[0].date), to: i18n.date(bars[bars.length - 1].date) }));
+  }
+  if (chart) {
+    chart.setLocale(i18n.lang(), (v) => i18n.money(v), {
+      holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
+    });
+  }
+  for (const b of document.querySelectorAll('[data-style]')) b.setAttribute('aria-pressed', String(b.dataset.style === state.style));
+}
+
+function initChart() {
+  const bars = (state.history && state.history.bars) || [];
+  if (!bars.length) return;
+  chart = new PriceChart($('chart'));
+  chart.setBars(bars);
+  const pr = state.model && state.model.predictions;
+  if (pr) chart.setPredictions(pr.holdout, pr.validation);
+  renderChartText();
+  chart.showDays(365);
+  for (const b of document.querySelectorAll('[data-style]')) {
+    b.addEventListener('click', () => { state.style = b.dataset.style; chart.setStyle(state.style); renderChartText(); });
+  }
+  for (const b of document.querySelectorAll('[data-days]')) {
+    b.addEventListener('click', () => chart.showDays(Number(b.dataset.days)));
+  }
+}
+
+// ---- metrics -------------------------------------------------------------
+
+const METRICS = [
+  { key: 'mae', label: 'metrics.mae', fmt: (v) => i18n.num(v, 2), better: 'low' },
+  { key: 'rmse', label: 'metrics.rmse', fmt: (v) => i18n.num(v, 2), better: 'low' },
+  { key: 'mape', label: 'metrics.mape', fmt: (v) => i18n.pct(v, 2), better: 'low' },
+  { key: 'smape', label: 'metrics.smape', fmt: (v) => i18n.pct(v, 2), better: 'low' },
+  { key: 'mase', label: 'metrics.mase', fmt: (v) => i18n.num(v, 3), better: 'low' },
+  { key: 'direction', label: 'metrics.direction', fmt: (v) => i18n.pct(hitRatePct(v), 1), better: 'high', norm: hitRatePct },
+];
+const METHODS = [['model', 'metrics.model'], ['persistence', 'metrics.persistence'], ['ma7', 'metrics.ma7']];
+
+function metricsTable(id, caption, r) {
+  const methods = METHODS.filter(([k]) => r[k]);
+  const cols = METRICS.filter((m) => methods.some(([k]) => Number.isFinite(r[k][m.key])));
+  const best = {};
+  for (const m of cols) {
+    const vals = methods.map(([k]) => r[k][m.key]).filter(Number.isFinite).map(m.norm || ((v) => v));
+    best[m.key] = m.better === 'low' ? Math.min(...vals) : Math.max(...vals);
+  }
+  const thead = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')),
+    ...cols.map((m) => el('th', { scope: 'col' }, t(m.label)))));
+  const tbody = el('tbody');
+  for (const [k, label] of methods) {
+    const tr = el('tr', { class: k === 'model' ? 'model-row' : null }, el('th', { scope: 'row' }, t(label)));
+    for (const m of cols) {
+      const v = r[k][m.key];
+      if (!Number.isFinite(v)) { tr.append(el('td', {}, '—')); continue; }
+      const isBest = (m.norm || ((x) => x))(v) === best[m.key] && methods.length > 1;
+      tr.append(el('td', { class: isBest ? 'best' : null, 'data-key': m.key },
+        m.fmt(v), isBest ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
+    }
+    tbody.append(tr);
+  }
+  return el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': id + '-cap' },
+    el('table', { id }, el('caption', { id: id + '-cap' }, caption), thead, tbody));
+}
+
+function renderMetrics() {
+  const box = $('metrics-tables');
+  box.replaceChildren();
+  const mm = state.model && state.model.metrics;
+  let any = false;
+  for (const [k, label] of [['holdout', 'metrics.holdout'], ['validation', 'metrics.validation']]) {
+    const r = mm && mm[k];
+    if (!r || !r.model) continue;
+    any = true;
+    box.append(metricsTable('metrics-' + k, t(label, { from: i18n.date(r.from), to: i18n.date(r.to), n: r.n }), r));
+  }
+  if (!any) box.append(el('p', { class: 'muted' }, state.model ? t('metrics.none') : (state.modelError ? '—' : t('model.loading'))));
+}
+
+// ---- loss curve (hand-drawn SVG: a line chart on an epoch axis) -----------
+
+function niceTicks(lo, hi, n) {
+  if (!(hi > lo)) return [lo];
+  const step0 = (hi - lo) / n;
+  const mag = 10 ** Math.floor(Math.log10(step0));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= step0) || step0;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+function renderLoss() {
+  const box = $('loss-chart');
+  box.replaceChildren();
+  const lc = state.model && state.model.loss_curve;
+  const train = (lc && Array.isArray(lc.train) ? lc.train : []).filter(Number.isFinite);
+  const val = (lc && Array.isArray(lc.val) ? lc.val : []).filter(Number.isFinite);
+  if (!train.length && !val.length) {
+    box.append(el('p', { class: 'muted' }, state.model ? t('loss.none') : (state.modelError ? '—' : t('model.loading'))));
+    return;
+  }
+  // Draw at the box's own width (between 320 and 900 px) so that the labels
+  // keep a readable size on a phone instead of being scaled down with the SVG.
+  const W = Math.round(Math.min(900, Math.max(320, box.clientWidth || 640)));
+  const H = W < 500 ? 220 : 260, L = 64, R = 16, T = 16, B = 40;
+  const n = Math.max(train.length, val.length);
+  const all = train.concat(val);
+  let lo = Math.min(...all), hi = Math.max(...all);
+  if (hi === lo) { hi = lo + 1; }
+  const yt = niceTicks(lo, hi, 4);
+  lo = Math.min(lo, yt[0]); hi = Math.max(hi, yt[yt.length - 1]);
+  const x = (i) => L + (n <= 1 ? 0 : (i / (n - 1)) * (W - L - R));
+  const y = (v) => T + (1 - (v - lo) / (hi - lo)) * (H - T - B);
+  const xt = niceTicks(1, n, 6).filter((e) => Number.isInteger(e) && e >= 1 && e <= n);
+  const fmt = (v) => i18n.num(v, Math.abs(hi - lo) < 0.1 ? 4 : 3);
+  const summary = t('loss.summary', {
+    n,
+    t0: train.length ? fmt(train[0]) : '—', t1: train.length ? fmt(train[train.length - 1]) : '—',
+    v0: val.length ? fmt(val[0]) : '—', v1: val.length ? fmt(val[val.length - 1]) : '—',
+  });
+  const g = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'loss-title loss-desc', class: 'loss-svg' },
+    svg('title', { id: 'loss-title' }, t('loss.heading')),
+    svg('desc', { id: 'loss-desc' }, summary));
+  for (const v of yt) {
+    g.append(svg('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
+    g.append(svg('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, fmt(v)));
+  }
+  for (const e of xt) {
+    g.append(svg('text', { x: x(e - 1), y: H - B + 16, 'text-anchor': 'middle', class: 'tick' }, e));
+  }
+  g.append(svg('text', { x: (L + W - R) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis' }, t('loss.epoch')));
+  g.append(svg('text', { x: 14, y: (T + H - B) / 2, 'text-anchor': 'middle', class: 'axis', transform: `rotate(-90 14 ${(T + H - B) / 2})` }, t('loss.loss')));
+  const line = (a, color, cls) => svg('polyline', { points: a.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' '), fill: 'none', stroke: color, 'stroke-width': 2, class: cls });
+  if (train.length) g.append(line(train, COLORS.line, 'train'));
+  if (val.length) g.append(line(val, COLORS.holdout, 'val'));
+  box.append(g);
+  box.append(el('ul', { class: 'legend' },
+    el('li', {}, el('span', { class: 'swatch', style: `background:${COLORS.line}` }), t('loss.train')),
+    el('li', {}, el('span', { class: 'swatch', style: `background:${COLORS.holdout}` }), t('loss.val'))));
+}
+
+// ---- everything ----------------------------------------------------------
+
+function render() {
+  renderStatic();
+  renderModel();
+  renderHint();
+  renderError();
+  renderResult();
+  renderChartText();
+  renderMetrics();
+  renderLoss();
+}
+
+// historyFrom is the first day the chart needs: the earliest model prediction,
+// so the overlays have prices under them, or a year before the last known day
+// (the server's default) when the model has none.
+function historyFrom(model) {
+  const pr = model && model.predictions;
+  let first = null;
+  for (const k of ['holdout', 'validation']) {
+    const a = pr && Array.isArray(pr[k]) ? pr[k] : [];
+    if (a.length && isISODate(a[0].date) && (!first || a[0].date < first)) first = a[0].date;
+  }
+  return first ? addDays(first, -30) : null;
+}
+
+async function main() {
+  i18n.initLang();
+  $('lang-toggle').addEventListener('click', () => {
+    i18n.setLang(i18n.lang() === 'en' ? 'pt-BR' : 'en');
+    render();
+  });
+  $('predict-form').addEventListener('submit', onPredict);
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(renderLoss, 150);
+  });
+  render();
+
+  try {
+    state.model = await api.getModel();
+    if (typeof state.model.symbol === 'string' && state.model.symbol) state.symbol = state.model.symbol;
+  } catch (e) {
+    state.modelError = e;
+  }
+  try {
+    const from = historyFrom(state.model);
+    state.history = await api.getHistory({ symbol: state.symbol, from });
+    if (!Array.isArray(state.history.bars)) throw new api.ApiError({ status: 200, code: 'bad_response', message: 'history has no bars' });
+    state.history.bars = state.history.bars.filter((b) => b && isISODate(b.date)).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    if (!state.symbol && state.history.symbol) state.symbol = state.history.symbol;
+  } catch (e) {
+    state.historyError = e;
+    state.history = null;
+  }
+  const last = lastBarDate();
+  if (last) {
+    $('date').value = addDays(last, 1);
+    $('date').max = addDays(last, 1);
+  }
+  try {
+    initChart();
+  } catch (e) {
+    state.historyError = e;
+  }
+  render();
+  // Time from navigation start to a fully rendered page, for the tests' budget.
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.state = 'ready';
+}
+
+main().catch((e) => {
+  // Last resort: say what went wrong on the page, never leave it blank.
+  const f = $('fatal');
+  f.textContent = String(e && e.stack || e);
+  f.hidden = false;
+  document.body.dataset.state = 'error';
+  throw e;
+});

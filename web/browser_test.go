@@ -1,0 +1,550 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/closecast/closecast"
+)
+
+// chromiumPath finds the browser: $CLOSECAST_CHROMIUM, /usr/bin/chromium, or
+// chromium on $PATH. Without one the browser tests fail under CI (CI=true),
+// which must install Debian's chromium, and skip elsewhere.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	cands := []string{os.Getenv("CLOSECAST_CHROMIUM"), "/usr/bin/chromium"}
+	for _, n := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(n); err == nil {
+			cands = append(cands, p)
+		}
+	}
+	for _, p := range cands {
+		if p == "" {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found (CI must `apt-get install -y chromium`, or set CLOSECAST_CHROMIUM)")
+	}
+	t.Skip("chromium not found; install Debian's chromium or set CLOSECAST_CHROMIUM")
+	return ""
+}
+
+// browser is one headless Chromium with one tab, plus everything the page
+// wrote to its console.
+type browser struct {
+	ctx context.Context
+	mu  sync.Mutex
+	log []chromedp.ConsoleMessage
+}
+
+func newBrowser(t *testing.T) *browser {
+	path := chromiumPath(t)
+	profile := t.TempDir() // registered before the cancels, so removed after the browser exits
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	b := &browser{ctx: ctx}
+	msgs := chromedp.Console(ctx) // starts the browser and subscribes before any page loads
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.log = append(b.log, m)
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// run runs actions with a deadline, failing the test on error.
+func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+func text(t *testing.T, b *browser, sel string) string {
+	t.Helper()
+	return eval[string](t, b, fmt.Sprintf(`(document.querySelector(%q) || {textContent: "<missing %s>"}).textContent.trim()`, sel, sel))
+}
+
+// waitFor polls a JavaScript expression until it is truthy.
+func (b *browser) waitFor(t *testing.T, what, js string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js)); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, js, err)
+	}
+}
+
+func (b *browser) screenshot(t *testing.T, dir, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	p := filepath.Join(dir, name)
+	if err := writeFileAtomic(p, png); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s (%d bytes)", p, len(png))
+	return p
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// usd formats v as en-US dollars, "$1,234.56" or "-$1,234.56", as
+// Intl.NumberFormat does, so the test can compare what the page shows.
+func usd(v float64) string {
+	s := strconv.FormatFloat(math.Abs(v), 'f', 2, 64)
+	intPart, frac, _ := strings.Cut(s, ".")
+	var g []string
+	for len(intPart) > 3 {
+		g = append([]string{intPart[len(intPart)-3:]}, g...)
+		intPart = intPart[:len(intPart)-3]
+	}
+	g = append([]string{intPart}, g...)
+	out := "$" + strings.Join(g, ",") + "." + frac
+	if v < 0 && s != "0.00" {
+		out = "-" + out
+	}
+	return out
+}
+
+func TestUSD(t *testing.T) {
+	for v, want := range map[float64]string{0: "$0.00", 5.5: "$5.50", 1234.567: "$1,234.57", -98765432.1: "-$98,765,432.10", 999.999: "$1,000.00"} {
+		if got := usd(v); got != want {
+			t.Errorf("usd(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// chartPixels reports, for the largest canvas of the price chart, how many
+// pixels have the candles' up and down colours (see COLORS in chart.js).
+const chartPixels = `(() => {
+  let best = null;
+  for (const c of document.querySelectorAll('#chart canvas')) {
+    if (!c.width || !c.height) continue;
+    if (!best || c.width * c.height > best.width * best.height) best = c;
+  }
+  if (!best) return {up: 0, down: 0, other: 0};
+  const d = best.getContext('2d').getImageData(0, 0, best.width, best.height).data;
+  const near = (i, r, g, b) => Math.abs(d[i]-r) + Math.abs(d[i+1]-g) + Math.abs(d[i+2]-b) < 24;
+  let up = 0, down = 0, other = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i+3] === 0) continue;
+    if (near(i, 0x0a, 0x7d, 0x4f)) up++;
+    else if (near(i, 0xc6, 0x28, 0x28)) down++;
+    else if (!(d[i] > 240 && d[i+1] > 240 && d[i+2] > 240)) other++;
+  }
+  return {up, down, other};
+})()`
+
+type pixels struct{ Up, Down, Other int }
+
+// TestDashboardInBrowser loads the dashboard in headless Chromium against the
+// fake API and uses it as a person would: reads the chart, metrics and loss
+// curve, forecasts a date, hits a 422 and a 503, switches to Portuguese and
+// back, and looks at it at phone width.
+func TestDashboardInBrowser(t *testing.T) {
+	api := newFakeAPI(t)
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	b := newBrowser(t)
+	shots := os.Getenv("CLOSECAST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	b.do(t, "load", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+"/"))
+	b.waitFor(t, "page ready", `document.body.dataset.state === 'ready'`)
+	readyMs, _ := strconv.Atoi(eval[string](t, b, `document.body.dataset.readyMs`))
+	t.Logf("page ready %d ms after navigation start", readyMs)
+	if readyMs > 3000 {
+		t.Errorf("page took %d ms to render on loopback; the budget is 1 s (3 s allowed for a loaded CI machine)", readyMs)
+	}
+
+	last := api.lastDate()
+	next := last.AddDays(1)
+	hf := api.model["predictions"].(map[string]any)["holdout"].([]map[string]any)[0]["date"].(closecast.Date)
+
+	t.Run("header", func(t *testing.T) {
+		if got := text(t, b, "h1"); got != "Bitcoin ($) price forecast BTC-USD" {
+			t.Errorf("h1 = %q", got)
+		}
+		if got := eval[string](t, b, `document.documentElement.lang`); got != "en" {
+			t.Errorf("html lang = %q, want en", got)
+		}
+		if got := text(t, b, "#model-version"); got != "test-fake-1" {
+			t.Errorf("model version shown %q, want test-fake-1", got)
+		}
+		h := api.model["metrics"].(map[string]any)["holdout"].(map[string]any)
+		m, p := h["model"].(map[string]any)["mae"].(float64), h["persistence"].(map[string]any)["mae"].(float64)
+		got := text(t, b, "#model-holdout")
+		if !strings.Contains(got, usd(m)) || !strings.Contains(got, usd(p)) {
+			t.Errorf("hold-out summary %q lacks model MAE %s and persistence MAE %s", got, usd(m), usd(p))
+		}
+		verdict := "model better"
+		if m > p {
+			verdict = "model worse"
+		}
+		if !strings.Contains(got, verdict) {
+			t.Errorf("hold-out summary %q does not say %q (model %v, persistence %v)", got, verdict, m, p)
+		}
+	})
+
+	t.Run("history request", func(t *testing.T) {
+		api.mu.Lock()
+		reqs := append([]string(nil), api.historyReqs...)
+		api.mu.Unlock()
+		// The chart needs prices under the earliest model prediction, 30 days of context before it.
+		want := "from=" + hf.AddDays(-30).String() + "&symbol=BTC-USD"
+		if len(reqs) == 1 {
+			if q, err := url.ParseQuery(reqs[0]); err == nil {
+				reqs[0] = q.Encode() // sorted by key
+			}
+		}
+		if len(reqs) != 1 || reqs[0] != want {
+			t.Errorf("history requests %q, want one %q", reqs, want)
+		}
+	})
+
+	t.Run("chart draws", func(t *testing.T) {
+		b.waitFor(t, "candles on the canvas", `(() => { const p = `+chartPixels+`; return p.up > 200 && p.down > 200; })()`)
+		px := eval[pixels](t, b, chartPixels)
+		t.Logf("chart pixels: %+v", px)
+		if px.Other < 100 {
+			t.Errorf("chart has candles but no axes, grid or overlays: %+v", px)
+		}
+		// Overlays: the model's predictions are in the chart as line series.
+		if n := eval[int](t, b, `document.querySelectorAll('#chart canvas').length`); n < 2 {
+			t.Errorf("%d canvases in the chart, want the pane and its axes", n)
+		}
+		// Style toggle: the line view hides the candles.
+		b.do(t, "line style", chromedp.Click(chromedp.CSS(`[data-style="line"]`)))
+		b.waitFor(t, "candles gone", `(() => { const p = `+chartPixels+`; return p.up < 50 && p.down < 50; })()`)
+		if got := eval[string](t, b, `document.querySelector('[data-style="line"]').getAttribute('aria-pressed')`); got != "true" {
+			t.Errorf("line button aria-pressed = %q", got)
+		}
+		b.do(t, "candle style", chromedp.Click(chromedp.CSS(`[data-style="candles"]`)))
+		b.waitFor(t, "candles back", `(() => { const p = `+chartPixels+`; return p.up > 200; })()`)
+	})
+
+	t.Run("metrics and loss", func(t *testing.T) {
+		for _, rng := range []string{"holdout", "validation"} {
+			r := api.model["metrics"].(map[string]any)[rng].(map[string]any)
+			for _, method := range []string{"model", "persistence", "ma7"} {
+				row := map[string]int{"model": 1, "persistence": 2, "ma7": 3}[method]
+				mae := r[method].(map[string]any)["mae"].(float64)
+				sel := fmt.Sprintf("#metrics-%s tbody tr:nth-child(%d) td[data-key=mae]", rng, row)
+				got := strings.TrimSuffix(text(t, b, sel), " (best)")
+				if want := strings.TrimPrefix(usd(mae), "$"); got != want {
+					t.Errorf("%s %s MAE shown %q, want %q", rng, method, got, want)
+				}
+			}
+			dir := r["model"].(map[string]any)["direction"].(float64)
+			got := strings.TrimSuffix(text(t, b, fmt.Sprintf("#metrics-%s tbody tr:nth-child(1) td[data-key=direction]", rng)), " (best)")
+			if want := strconv.FormatFloat(dir*100, 'f', 1, 64) + "%"; got != want {
+				t.Errorf("%s direction shown %q, want %q (fraction %v as percent)", rng, got, want, dir)
+			}
+		}
+		nTrain := len(api.model["loss_curve"].(map[string]any)["train"].([]float64))
+		pts := eval[int](t, b, `document.querySelector('#loss-chart polyline.train').getAttribute('points').trim().split(/\s+/).length`)
+		if pts != nTrain {
+			t.Errorf("loss curve has %d points, want %d", pts, nTrain)
+		}
+	})
+
+	t.Run("default date", func(t *testing.T) {
+		if got := eval[string](t, b, `document.getElementById('date').value`); got != next.String() {
+			t.Errorf("date input defaults to %q, want the day after the last bar, %s", got, next)
+		}
+		if got := text(t, b, "#date-hint"); !strings.Contains(got, next.String()) {
+			t.Errorf("hint %q does not name %s", got, next)
+		}
+	})
+
+	predictAt := func(t *testing.T, d string) {
+		t.Helper()
+		b.do(t, "predict "+d,
+			chromedp.SetValue(chromedp.CSS("#date"), d),
+			chromedp.Click(chromedp.CSS("#predict-btn")))
+		b.waitFor(t, "answer", `['done', 'error'].includes(document.getElementById('predict-form').dataset.state)`)
+	}
+
+	t.Run("predict", func(t *testing.T) {
+		day := last.AddDays(-10) // in the past, so the actual close is known
+		predictAt(t, day.String())
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "done" {
+			t.Fatalf("form state %q, error shown: %q", st, text(t, b, "#predict-error"))
+		}
+		api.mu.Lock()
+		resp := api.lastPredict
+		reqs := append([]string(nil), api.predictReqs...)
+		api.mu.Unlock()
+		var body map[string]string
+		if err := json.Unmarshal([]byte(reqs[len(reqs)-1]), &body); err != nil || body["date"] != day.String() || body["symbol"] != "BTC-USD" || len(body) != 2 {
+			t.Errorf("POST /predict body %q, want {date: %s, symbol: BTC-USD}", reqs[len(reqs)-1], day)
+		}
+		pred := resp["prediction"].(float64)
+		shown := text(t, b, "#result-prediction")
+		if shown != usd(pred) {
+			t.Errorf("shown prediction %q, API answered %v (%s)", shown, pred, usd(pred))
+		}
+		if v, err := strconv.ParseFloat(eval[string](t, b, `document.getElementById('result-prediction').dataset.value`), 64); err != nil || v != pred {
+			t.Errorf("data-value %v (%v), want exactly %v", v, err, pred)
+		}
+		if got, want := text(t, b, "#result-last-close"), usd(resp["last_close"].(float64)); got != want {
+			t.Errorf("last close shown %q, want %q", got, want)
+		}
+		change := resp["change"].(float64)
+		if got := text(t, b, "#result-change"); !strings.Contains(got, strings.TrimPrefix(usd(change), "-")) || !strings.Contains(got, strconv.FormatFloat(math.Abs(resp["change_pct"].(float64)), 'f', 2, 64)+"%") {
+			t.Errorf("change shown %q, want %s and %.2f%%", got, usd(change), resp["change_pct"])
+		}
+		if got := text(t, b, "#result-actual"); !strings.HasPrefix(got, usd(resp["actual"].(float64))) {
+			t.Errorf("actual shown %q, want %s first", got, usd(resp["actual"].(float64)))
+		}
+		inputs := resp["inputs"].(map[string]any)
+		if got := text(t, b, "#result-window"); !strings.Contains(got, "(60 days)") {
+			t.Errorf("input window shown %q, want %v days", got, inputs["days"])
+		}
+		if got := eval[string](t, b, `document.getElementById('result').getAttribute('aria-live')`); got != "polite" {
+			t.Errorf("result aria-live = %q", got)
+		}
+		if !eval[bool](t, b, `document.getElementById('predict-error').hidden`) {
+			t.Errorf("error box visible after a good answer: %q", text(t, b, "#predict-error"))
+		}
+		// The forecast's day after the last bar, the default, has no actual.
+		predictAt(t, next.String())
+		if got := text(t, b, "#result-actual"); got != "not known yet" {
+			t.Errorf("actual for %s shown %q, want 'not known yet'", next, got)
+		}
+		b.screenshot(t, shots, "desktop.png")
+	})
+
+	t.Run("422 out of range", func(t *testing.T) {
+		predictAt(t, "2001-01-01")
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "error" {
+			t.Fatalf("form state %q after a 422", st)
+		}
+		lo, hi := api.validRange()
+		want := (&closecast.RangeError{Symbol: "BTC-USD", Date: closecast.MustParseDate("2001-01-01"), Earliest: lo, Latest: hi}).Error()
+		got := text(t, b, "#predict-error")
+		if !strings.Contains(got, want) {
+			t.Errorf("error shown %q, want the server's %q", got, want)
+		}
+		if !strings.Contains(got, "Dates from "+lo.String()+" to "+hi.String()+" can be forecast.") {
+			t.Errorf("error shown %q does not give the valid range", got)
+		}
+		if eval[bool](t, b, `document.getElementById('predict-error').hidden`) {
+			t.Error("error box hidden")
+		}
+		if got := eval[string](t, b, `document.getElementById('date').getAttribute('aria-invalid')`); got != "true" {
+			t.Errorf("date aria-invalid = %q", got)
+		}
+		if got := eval[string](t, b, `document.getElementById('date').min`); got != lo.String() {
+			t.Errorf("date min after the 422 = %q, want %s", got, lo)
+		}
+		// The previous forecast stays on screen: an error never blanks the page.
+		if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "$") {
+			t.Errorf("previous result gone after the error: %q", got)
+		}
+	})
+
+	t.Run("503 unavailable", func(t *testing.T) {
+		api.mu.Lock()
+		api.unavailable = true
+		api.mu.Unlock()
+		predictAt(t, next.String())
+		api.mu.Lock()
+		api.unavailable = false
+		api.mu.Unlock()
+		got := text(t, b, "#predict-error")
+		if !strings.Contains(got, closecast.ErrUnavailable.Error()) || !strings.Contains(got, "Try again in 30 s.") {
+			t.Errorf("503 shown as %q", got)
+		}
+	})
+
+	t.Run("language toggle", func(t *testing.T) {
+		missing := eval[[]string](t, b, `import('./i18n.js').then((m) => {
+			const en = Object.keys(m.STRINGS.en), pt = Object.keys(m.STRINGS['pt-BR']);
+			const out = en.filter((k) => !pt.includes(k)).map((k) => 'pt-BR lacks ' + k)
+			  .concat(pt.filter((k) => !en.includes(k)).map((k) => 'en lacks ' + k));
+			for (const n of document.querySelectorAll('[data-i18n]'))
+			  if (!en.includes(n.dataset.i18n)) out.push('page uses unknown key ' + n.dataset.i18n);
+			return out;
+		})`)
+		for _, m := range missing {
+			t.Error(m)
+		}
+		enTexts := eval[[]string](t, b, `[...document.querySelectorAll('[data-i18n]')].map((n) => n.textContent)`)
+		b.do(t, "toggle to pt-BR", chromedp.Click(chromedp.CSS("#lang-toggle")))
+		if got := text(t, b, "h1"); got != "Previsão da moeda Bitcoin ($) BTC-USD" {
+			t.Errorf("h1 in pt-BR = %q", got)
+		}
+		if got := eval[string](t, b, `document.documentElement.lang`); got != "pt-BR" {
+			t.Errorf("html lang = %q, want pt-BR", got)
+		}
+		if got := text(t, b, "#predict-btn"); got != "Prever" {
+			t.Errorf("button = %q, want Prever", got)
+		}
+		if got := text(t, b, "#lang-toggle"); got != "English" {
+			t.Errorf("toggle = %q, want English", got)
+		}
+		ptTexts := eval[[]string](t, b, `[...document.querySelectorAll('[data-i18n]')].map((n) => n.textContent)`)
+		same := 0
+		for i := range enTexts {
+			if i < len(ptTexts) && enTexts[i] == ptTexts[i] {
+				same++
+			}
+		}
+		// A few labels are the same in both languages (MAE, RMSE, API, 3M); most must change.
+		if same*4 > len(enTexts) {
+			t.Errorf("%d of %d static strings unchanged after switching to pt-BR", same, len(enTexts))
+		}
+		// Dynamic parts follow too: the error (translated from its code) and the result.
+		if got := text(t, b, "#predict-error"); !strings.Contains(got, "indisponíveis") {
+			t.Errorf("503 error in pt-BR = %q", got)
+		}
+		if got := text(t, b, "#result-actual"); got != "ainda desconhecido" {
+			t.Errorf("actual in pt-BR = %q", got)
+		}
+		if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "US$") || !strings.Contains(got, ",") {
+			t.Errorf("prediction in pt-BR = %q, want US$ with a decimal comma", got)
+		}
+		if got := eval[string](t, b, `localStorage.getItem('closecast.lang')`); got != "pt-BR" {
+			t.Errorf("remembered language %q", got)
+		}
+		// The choice survives a reload.
+		b.do(t, "reload", chromedp.Reload())
+		b.waitFor(t, "page ready after reload", `document.body.dataset.state === 'ready'`)
+		if got := eval[string](t, b, `document.documentElement.lang`); got != "pt-BR" {
+			t.Errorf("after reload html lang = %q, want pt-BR", got)
+		}
+		b.do(t, "toggle back", chromedp.Click(chromedp.CSS("#lang-toggle")))
+		if got := text(t, b, "#predict-btn"); got != "Predict" {
+			t.Errorf("button after toggling back = %q", got)
+		}
+	})
+
+	t.Run("phone", func(t *testing.T) {
+		b.do(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload())
+		b.waitFor(t, "page ready at phone width", `document.body.dataset.state === 'ready'`)
+		b.waitFor(t, "candles at phone width", `(() => { const p = `+chartPixels+`; return p.up > 50 && p.down > 50; })()`)
+		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+			t.Errorf("page is %d px wide at a 390 px viewport: it scrolls sideways; too wide: %v", w,
+				eval[[]string](t, b, `[...document.querySelectorAll('body *')].filter((n) => !n.closest('.table-wrap') && (n.getBoundingClientRect().right > 391 || n.scrollWidth > 391)).slice(0, 12).map((n) => n.tagName + '#' + n.id + '.' + n.className.baseVal + n.className + ' ' + Math.round(n.getBoundingClientRect().right) + ' sw' + n.scrollWidth + ' ' + getComputedStyle(n).overflowX) .concat([window.innerWidth + ' ' + document.documentElement.clientWidth])`))
+		}
+		predictAt(t, next.String())
+		if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "$") {
+			t.Errorf("phone prediction shown %q", got)
+		}
+		b.screenshot(t, shots, "phone.png")
+		b.do(t, "desktop viewport", chromedp.EmulateViewport(1280, 800))
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		// Enter in the date field submits the form, as a keyboard user expects.
+		b.do(t, "focus date", chromedp.Focus(chromedp.CSS("#date")))
+		b.do(t, "set date", chromedp.SetValue(chromedp.CSS("#date"), last.AddDays(-3).String()))
+		b.do(t, "reset state", chromedp.Evaluate[chromedp.Void](`document.getElementById('predict-form').dataset.state = 'idle'`))
+		b.do(t, "enter", chromedp.KeyEvent("\r"))
+		b.waitFor(t, "answer after Enter", `document.getElementById('predict-form').dataset.state === 'done'`)
+		if got := text(t, b, "#result-heading"); !strings.Contains(got, fmt.Sprint(last.AddDays(-3).Time().Day())) {
+			t.Errorf("heading after Enter %q does not name %s", got, last.AddDays(-3))
+		}
+	})
+
+	t.Run("console", func(t *testing.T) {
+		time.Sleep(100 * time.Millisecond) // let the last events arrive
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, m := range b.log {
+			if m.Type != chromedp.ConsoleError && !m.IsException() {
+				continue
+			}
+			// The 422 and 503 above are meant: Chromium logs every failed
+			// fetch as a network error.
+			if m.Source == "network" && strings.HasSuffix(m.URL, "/predict") &&
+				(strings.Contains(m.Text, "422") || strings.Contains(m.Text, "503")) {
+				continue
+			}
+			t.Errorf("console: %s (%s:%d)", m, m.URL, m.Line)
+		}
+	})
+
+	if os.Getenv("CLOSECAST_UPDATE_SCREENSHOT") != "" {
+		data, err := os.ReadFile(filepath.Join(shots, "desktop.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := writeFileAtomic(filepath.Join("testdata", "dashboard.png"), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/closecast/closecast"
+)
+
+// fakeAPI implements the closecast HTTP API contract (GET /api/model,
+// GET /api/history, POST /predict) over the real BTC-USD history shipped in
+// marketdata/data, with a stand-in "model" whose numbers are computed here.
+// The dashboard test runs against it because package server is written in
+// parallel; the lead's end-to-end test covers the real server.
+type fakeAPI struct {
+	symbol string
+	bars   []closecast.Bar
+	window int
+	model  map[string]any // what GET /api/model answers
+
+	mu          sync.Mutex
+	unavailable bool            // when set, POST /predict answers 503
+	historyReqs []string        // raw query strings of GET /api/history
+	predictReqs []string        // raw bodies of POST /predict
+	lastPredict map[string]any  // last 200 body of POST /predict
+	answers     map[string]bool // "METHOD path" of every request seen
+}
+
+// loadBars reads the committed CSV (Date,Open,High,Low,Close,Volume).
+func loadBars(t testing.TB, path string) []closecast.Bar {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("open price history: %v", err)
+	}
+	defer f.Close()
+	var bars []closecast.Bar
+	sc := bufio.NewScanner(f)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line == 1 {
+			continue // header
+		}
+		fs := strings.Split(sc.Text(), ",")
+		if len(fs) != 6 {
+			t.Fatalf("%s:%d: want 6 fields, got %d", path, line, len(fs))
+		}
+		d, err := closecast.ParseDate(fs[0])
+		if err != nil {
+			t.Fatalf("%s:%d: %v", path, line, err)
+		}
+		var v [5]float64
+		for i := range v {
+			if v[i], err = strconv.ParseFloat(fs[i+1], 64); err != nil {
+				t.Fatalf("%s:%d: field %d: %v", path, line, i+2, err)
+			}
+		}
+		if n := len(bars); n > 0 && d != bars[n-1].Date+1 {
+			t.Fatalf("%s:%d: %s does not follow %s: the fake API needs consecutive days", path, line, d, bars[n-1].Date)
+		}
+		bars = append(bars, closecast.Bar{Date: d, Open: v[0], High: v[1], Low: v[2], Close: v[3], Volume: v[4]})
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	if len(bars) < 400 {
+		t.Fatalf("%s: only %d bars", path, len(bars))
+	}
+	return bars
+}
+
+// fakePredict is the stand-in model: the mean of the last 3 closes, nudged by
+// the weekday so that it is visibly not plain persistence.
+func fakePredict(closes []float64, d closecast.Date) float64 {
+	n := len(closes)
+	m := (closes[n-1] + closes[n-2] + closes[n-3]) / 3
+	return m * (1 + 0.002*float64(int(d)%7-3))
+}
+
+type errs struct{ mae, rmse, mape, smape, mase, direction float64 }
+
+func (e errs) json() map[string]any {
+	return map[string]any{"mae": e.mae, "rmse": e.rmse, "mape": e.mape, "smape": e.smape, "mase": e.mase, "direction": e.direction}
+}
+
+// score computes the contract's metrics of predictions pred for bars[i0:i1]
+// (each predicted from the closes before it): MAPE and sMAPE in percent,
+// direction as a fraction, MASE against persistence on the same days.
+func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
+	var e errs
+	var pers, hits float64
+	n := float64(i1 - i0)
+	for i := i0; i < i1; i++ {
+		a, p, prev := bars[i].Close, pred(i), bars[i-1].Close
+		d := p - a
+		e.mae += math.Abs(d)
+		e.rmse += d * d
+		e.mape += math.Abs(d) / a
+		e.smape += 2 * math.Abs(d) / (math.Abs(a) + math.Abs(p))
+		pers += math.Abs(a - prev)
+		if (p-prev > 0) == (a-prev > 0) {
+			hits++
+		}
+	}
+	e.mase = e.mae / pers
+	e.mae /= n
+	e.rmse = math.Sqrt(e.rmse / n)
+	e.mape = 100 * e.mape / n
+	e.smape = 100 * e.smape / n
+	e.direction = hits / n
+	return e
+}
+
+func newFakeAPI(t testing.TB) *fakeAPI {
+	bars := loadBars(t, "../marketdata/data/btc-usd-daily.csv")
+	f := &fakeAPI{symbol: closecast.DefaultSymbol, bars: bars, window: 60, answers: map[string]bool{}}
+	closes := make([]float64, len(bars))
+	for i, b := range bars {
+		closes[i] = b.Close
+	}
+	model := func(i int) float64 { return fakePredict(closes[:i], bars[i].Date) }
+	persistence := func(i int) float64 { return closes[i-1] }
+	ma7 := func(i int) float64 {
+		s := 0.0
+		for _, c := range closes[i-7 : i] {
+			s += c
+		}
+		return s / 7
+	}
+	n := len(bars)
+	// Hold-out: 300 days ending 120 days before the last bar; validation: the
+	// 46 days ending 30 days before it (the reference's validation length).
+	ranges := map[string][2]int{"holdout": {n - 420, n - 120}, "validation": {n - 76, n - 30}}
+	metrics := map[string]any{}
+	preds := map[string]any{}
+	for name, r := range ranges {
+		metrics[name] = map[string]any{
+			"n": r[1] - r[0], "from": bars[r[0]].Date, "to": bars[r[1]-1].Date,
+			"model":       score(bars, r[0], r[1], model).json(),
+			"persistence": score(bars, r[0], r[1], persistence).json(),
+			"ma7":         score(bars, r[0], r[1], ma7).json(),
+		}
+		var ps []map[string]any
+		for i := r[0]; i < r[1]; i++ {
+			ps = append(ps, map[string]any{"date": bars[i].Date, "actual": closes[i], "predicted": model(i)})
+		}
+		preds[name] = ps
+	}
+	var train, val []float64
+	for e := range 40 {
+		train = append(train, 0.02+0.08*math.Exp(-float64(e)/6))
+		val = append(val, 0.025+0.07*math.Exp(-float64(e)/8)+0.002*math.Sin(float64(e)))
+	}
+	f.model = map[string]any{
+		"version": "test-fake-1", "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
+		"window": f.window, "features": []string{"close"}, "target": "close",
+		"train_range":    map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
+		"epochs_trained": len(train),
+		"metrics":        metrics,
+		"loss_curve":     map[string]any{"train": train, "val": val},
+		"predictions":    preds,
+	}
+	return f
+}
+
+func (f *fakeAPI) lastDate() closecast.Date { return f.bars[len(f.bars)-1].Date }
+
+// validRange is what the fake can forecast: from the first day with a full
+// window before it to the day after the last known close.
+func (f *fakeAPI) validRange() (closecast.Date, closecast.Date) {
+	return f.bars[0].Date.AddDays(f.window), f.lastDate().AddDays(1)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": msg, "code": code})
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.answers[r.Method+" "+r.URL.Path] = true
+	f.mu.Unlock()
+	switch r.URL.Path {
+	case "/api/model":
+		writeJSON(w, http.StatusOK, f.model)
+	case "/api/history":
+		f.history(w, r)
+	case "/predict":
+		f.predict(w, r)
+	case "/openapi.json":
+		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
+	default:
+		http.FileServerFS(FS).ServeHTTP(w, r)
+	}
+}
+
+func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.historyReqs = append(f.historyReqs, r.URL.RawQuery)
+	f.mu.Unlock()
+	q := r.URL.Query()
+	if s := q.Get("symbol"); s != "" && s != f.symbol {
+		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", s))
+		return
+	}
+	to := f.lastDate()
+	from := to.AddDays(-364)
+	for _, p := range []struct {
+		name string
+		d    *closecast.Date
+	}{{"from", &from}, {"to", &to}} {
+		if s := q.Get(p.name); s != "" {
+			d, err := closecast.ParseDate(s)
+			if err != nil {
+				apiError(w, http.StatusBadRequest, "invalid_date", p.name+": "+err.Error())
+				return
+			}
+			*p.d = d
+		}
+	}
+	bars := []closecast.Bar{}
+	for _, b := range f.bars {
+		if b.Date >= from && b.Date <= to {
+			bars = append(bars, b)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"symbol": f.symbol, "bars": bars})
+}
+
+func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		apiError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	f.mu.Lock()
+	f.predictReqs = append(f.predictReqs, string(body))
+	unavailable := f.unavailable
+	f.mu.Unlock()
+	var req struct {
+		Date   *string `json:"date"`
+		Symbol string  `json:"symbol"`
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		apiError(w, http.StatusBadRequest, "bad_json", "request body is not valid JSON: "+err.Error())
+		return
+	}
+	if req.Date == nil || *req.Date == "" {
+		apiError(w, http.StatusBadRequest, "missing_date", "Missing 'date' field")
+		return
+	}
+	d, err := closecast.ParseDate(*req.Date)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "invalid_date", err.Error())
+		return
+	}
+	if req.Symbol != "" && req.Symbol != f.symbol {
+		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", req.Symbol))
+		return
+	}
+	if unavailable {
+		w.Header().Set("Retry-After", "30")
+		apiError(w, http.StatusServiceUnavailable, "unavailable", closecast.ErrUnavailable.Error()+": try again later")
+		return
+	}
+	lo, hi := f.validRange()
+	if d < lo || d > hi {
+		re := &closecast.RangeError{Symbol: f.symbol, Date: d, Earliest: lo, Latest: hi}
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+			"error": re.Error(), "code": "out_of_range", "valid": map[string]any{"from": lo, "to": hi},
+		})
+		return
+	}
+	// Bars are consecutive days, so the index of day d is its offset.
+	i := int(d - f.bars[0].Date)
+	closes := make([]float64, i)
+	for k := range closes {
+		closes[k] = f.bars[k].Close
+	}
+	p := fakePredict(closes, d)
+	last := closes[i-1]
+	resp := map[string]any{
+		"prediction": p, "symbol": f.symbol, "date": d, "model": f.model["version"],
+		"inputs":     map[string]any{"from": d.AddDays(-f.window), "to": d.AddDays(-1), "days": f.window},
+		"last_close": last, "change": p - last, "change_pct": (p - last) / last * 100,
+	}
+	if i < len(f.bars) {
+		resp["actual"] = f.bars[i].Close
+	}
+	f.mu.Lock()
+	f.lastPredict = resp
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, resp)
+}

@@ -1,0 +1,277 @@
+// i18n.js: every string the dashboard shows, in English (the default) and
+// Brazilian Portuguese (the reference project's users read Portuguese), plus
+// the locale-aware number and date formatting built on Intl.
+//
+// Layout: STRINGS[lang][key] is a template; "{name}" placeholders are filled
+// from the vars object given to t(). Both languages must define the same keys
+// (the browser test checks this), so a missing translation is a test failure,
+// not an English word in a Portuguese page.
+
+export const LANGS = ['en', 'pt-BR'];
+export const DEFAULT_LANG = 'en';
+const STORAGE_KEY = 'closecast.lang';
+
+export const STRINGS = {
+  en: {
+    'doc.title': '{coin} next-day close forecast · closecast',
+    'skip': 'Skip to the forecast form',
+    'title': '{coin} ($) price forecast',
+    'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in US dollars.',
+    'lang.button': 'Português',
+    'lang.label': 'Mudar o idioma para português',
+    'model.heading': 'Model',
+    'model.version': 'Version',
+    'model.trained': 'Trained on',
+    'model.window': 'Input window',
+    'model.windowDays': '{n} days',
+    'model.created': 'Created',
+    'model.holdout': 'Hold-out MAE',
+    'model.vsPersistence': '{model} vs {persistence} for persistence',
+    'model.better': 'model better by {pct}',
+    'model.worse': 'model worse by {pct}',
+    'model.unavailable': 'Model details are unavailable: {reason}',
+    'model.loading': 'Loading\u2026',
+    'forecast.heading': 'Forecast',
+    'forecast.date': 'Date to forecast',
+    'forecast.button': 'Predict',
+    'forecast.busy': 'Predicting\u2026',
+    'forecast.hint': 'The next day the model can forecast is {date}.',
+    'forecast.hintUnknown': 'Choose a day in YYYY-MM-DD form.',
+    'result.heading': 'Forecast for {date}',
+    'result.prediction': 'Predicted close',
+    'result.lastClose': 'Last known close ({date})',
+    'result.change': 'Change',
+    'result.window': 'Input window',
+    'result.windowValue': '{from} to {to} ({n} days)',
+    'result.actual': 'Actual close',
+    'result.actualError': 'forecast error {err} ({pct})',
+    'result.actualUnknown': 'not known yet',
+    'result.model': 'Model',
+    'result.empty': 'Pick a date and press Predict to see the forecast.',
+    'chart.heading': 'Price and model predictions',
+    'chart.candles': 'Candles',
+    'chart.line': 'Line',
+    'chart.style': 'Chart style',
+    'chart.range': 'Visible range',
+    'chart.3m': '3M',
+    'chart.1y': '1Y',
+    'chart.all': 'All',
+    'chart.label': 'Daily {symbol} prices from {from} to {to}, with the model\u2019s predictions on the hold-out and validation ranges.',
+    'chart.help': 'Drag to pan, scroll or pinch to zoom.',
+    'legend.price': 'Daily price',
+    'legend.holdout': 'Model, hold-out',
+    'legend.validation': 'Model, validation',
+    'legend.forecast': 'Forecast',
+    'series.holdout': 'hold-out',
+    'series.validation': 'validation',
+    'series.forecast': 'forecast',
+    'metrics.heading': 'Accuracy',
+    'metrics.intro': 'One-step-ahead errors on days the model never trained on, beside two baselines: persistence (tomorrow = today) and the 7-day moving average. Lower is better, except direction.',
+    'metrics.holdout': 'Hold-out: {from} to {to}, {n} days',
+    'metrics.validation': 'Validation: {from} to {to}, {n} days',
+    'metrics.method': 'Method',
+    'metrics.mae': 'MAE ($)',
+    'metrics.rmse': 'RMSE ($)',
+    'metrics.mape': 'MAPE',
+    'metrics.smape': 'sMAPE',
+    'metrics.mase': 'MASE',
+    'metrics.direction': 'Direction hit rate',
+    'metrics.model': 'Model',
+    'metrics.persistence': 'Persistence',
+    'metrics.ma7': '7-day average',
+    'metrics.best': 'best',
+    'metrics.none': 'No metrics in this model.',
+    'loss.heading': 'Training loss',
+    'loss.train': 'Training',
+    'loss.val': 'Validation',
+    'loss.epoch': 'Epoch',
+    'loss.loss': 'Loss',
+    'loss.summary': 'Loss over {n} epochs: training from {t0} to {t1}, validation from {v0} to {v1}.',
+    'loss.none': 'No loss curve in this model.',
+    'err.network': 'Could not reach the closecast server. Check that it is running and try again.',
+    'err.http': 'The server answered with HTTP status {status}.',
+    'err.valid': 'Dates from {from} to {to} can be forecast.',
+    'err.retry': 'Try again in {s} s.',
+    'err.bad_json': 'The request was not valid JSON.',
+    'err.missing_date': 'Choose a date first.',
+    'err.invalid_date': 'That is not a valid date; use YYYY-MM-DD.',
+    'err.out_of_range': 'That date cannot be forecast.',
+    'err.unknown_symbol': 'The server does not know this symbol.',
+    'err.too_large': 'The request was too large.',
+    'err.method_not_allowed': 'The server does not accept this kind of request.',
+    'err.unavailable': 'Market data is unavailable right now.',
+    'err.internal': 'The server failed to answer. Try again later.',
+    'err.history': 'Price history is unavailable: {reason}',
+    'footer.source': 'closecast: one Go binary forecasting the next daily close.',
+    'footer.api': 'API',
+    'footer.charts': 'Charts by',
+    'footer.notice': 'TradingView Lightweight Charts\u2122, Copyright (c) 2023 TradingView, Inc., licensed under the Apache License 2.0.',
+    'footer.licence': 'licence',
+    'footer.disclaimer': 'Not financial advice.',
+  },
+  'pt-BR': {
+    'doc.title': 'Previsão do fechamento de amanhã, {coin} · closecast',
+    'skip': 'Pular para o formulário de previsão',
+    'title': 'Previsão da moeda {coin} ($)',
+    'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em dólares.',
+    'lang.button': 'English',
+    'lang.label': 'Switch the language to English',
+    'model.heading': 'Modelo',
+    'model.version': 'Versão',
+    'model.trained': 'Treinado com',
+    'model.window': 'Janela de entrada',
+    'model.windowDays': '{n} dias',
+    'model.created': 'Criado em',
+    'model.holdout': 'MAE no teste',
+    'model.vsPersistence': '{model} contra {persistence} da persistência',
+    'model.better': 'modelo melhor em {pct}',
+    'model.worse': 'modelo pior em {pct}',
+    'model.unavailable': 'Detalhes do modelo indisponíveis: {reason}',
+    'model.loading': 'Carregando\u2026',
+    'forecast.heading': 'Previsão',
+    'forecast.date': 'Data a prever',
+    'forecast.button': 'Prever',
+    'forecast.busy': 'Prevendo\u2026',
+    'forecast.hint': 'O próximo dia que o modelo pode prever é {date}.',
+    'forecast.hintUnknown': 'Escolha um dia no formato AAAA-MM-DD.',
+    'result.heading': 'Previsão para {date}',
+    'result.prediction': 'Fechamento previsto',
+    'result.lastClose': 'Último fechamento conhecido ({date})',
+    'result.change': 'Variação',
+    'result.window': 'Janela de entrada',
+    'result.windowValue': '{from} a {to} ({n} dias)',
+    'result.actual': 'Fechamento real',
+    'result.actualError': 'erro da previsão {err} ({pct})',
+    'result.actualUnknown': 'ainda desconhecido',
+    'result.model': 'Modelo',
+    'result.empty': 'Escolha uma data e clique em Prever para ver a previsão.',
+    'chart.heading': 'Preço e previsões do modelo',
+    'chart.candles': 'Velas',
+    'chart.line': 'Linha',
+    'chart.style': 'Estilo do gráfico',
+    'chart.range': 'Período visível',
+    'chart.3m': '3M',
+    'chart.1y': '1A',
+    'chart.all': 'Tudo',
+    'chart.label': 'Preços diários de {symbol} de {from} a {to}, com as previsões do modelo nos períodos de teste e de validação.',
+    'chart.help': 'Arraste para mover, role ou faça pinça para ampliar.',
+    'legend.price': 'Preço diário',
+    'legend.holdout': 'Modelo, teste',
+    'legend.validation': 'Modelo, validação',
+    'legend.forecast': 'Previsão',
+    'series.holdout': 'teste',
+    'series.validation': 'validação',
+    'series.forecast': 'previsão',
+    'metrics.heading': 'Precisão',
+    'metrics.intro': 'Erros da previsão um passo à frente em dias que o modelo nunca viu no treino, ao lado de duas referências: persistência (amanhã = hoje) e média móvel de 7 dias. Menor é melhor, exceto em direção.',
+    'metrics.holdout': 'Teste: {from} a {to}, {n} dias',
+    'metrics.validation': 'Validação: {from} a {to}, {n} dias',
+    'metrics.method': 'Método',
+    'metrics.mae': 'MAE ($)',
+    'metrics.rmse': 'RMSE ($)',
+    'metrics.mape': 'MAPE',
+    'metrics.smape': 'sMAPE',
+    'metrics.mase': 'MASE',
+    'metrics.direction': 'Acerto de direção',
+    'metrics.model': 'Modelo',
+    'metrics.persistence': 'Persistência',
+    'metrics.ma7': 'Média de 7 dias',
+    'metrics.best': 'melhor',
+    'metrics.none': 'Este modelo não tem métricas.',
+    'loss.heading': 'Perda no treinamento',
+    'loss.train': 'Treino',
+    'loss.val': 'Validação',
+    'loss.epoch': 'Época',
+    'loss.loss': 'Perda',
+    'loss.summary': 'Perda em {n} épocas: treino de {t0} a {t1}, validação de {v0} a {v1}.',
+    'loss.none': 'Este modelo não tem curva de perda.',
+    'err.network': 'Não foi possível falar com o servidor do closecast. Verifique se ele está rodando e tente de novo.',
+    'err.http': 'O servidor respondeu com o status HTTP {status}.',
+    'err.valid': 'Podem ser previstas datas de {from} a {to}.',
+    'err.retry': 'Tente de novo em {s} s.',
+    'err.bad_json': 'A requisição não era um JSON válido.',
+    'err.missing_date': 'Escolha uma data primeiro.',
+    'err.invalid_date': 'Essa data não é válida; use AAAA-MM-DD.',
+    'err.out_of_range': 'Essa data não pode ser prevista.',
+    'err.unknown_symbol': 'O servidor não conhece este ativo.',
+    'err.too_large': 'A requisição era grande demais.',
+    'err.method_not_allowed': 'O servidor não aceita esse tipo de requisição.',
+    'err.unavailable': 'Os dados de mercado estão indisponíveis no momento.',
+    'err.internal': 'O servidor falhou ao responder. Tente mais tarde.',
+    'err.history': 'Histórico de preços indisponível: {reason}',
+    'footer.source': 'closecast: um único binário Go que prevê o próximo fechamento diário.',
+    'footer.api': 'API',
+    'footer.charts': 'Gráficos por',
+    'footer.notice': 'TradingView Lightweight Charts\u2122, Copyright (c) 2023 TradingView, Inc., licenciado sob a Apache License 2.0.',
+    'footer.licence': 'licença',
+    'footer.disclaimer': 'Não é recomendação de investimento.',
+  },
+};
+
+let current = DEFAULT_LANG;
+
+// initLang picks the saved language, else English. localStorage can throw
+// (disabled storage, private modes); the page must still work then.
+export function initLang() {
+  let saved = null;
+  try { saved = window.localStorage.getItem(STORAGE_KEY); } catch (_) { /* storage off: default */ }
+  current = LANGS.includes(saved) ? saved : DEFAULT_LANG;
+  return current;
+}
+
+export function lang() { return current; }
+
+// setLang switches the language and remembers it for the next visit.
+export function setLang(l) {
+  if (!LANGS.includes(l)) throw new Error('unknown language ' + l);
+  current = l;
+  try { window.localStorage.setItem(STORAGE_KEY, l); } catch (_) { /* not remembered, still switched */ }
+}
+
+// t returns the string for key in the current language with {name}
+// placeholders filled from vars. An unknown key is returned as is, so a
+// mistake shows up on screen (and in the key-parity test) instead of as "".
+export function t(key, vars) {
+  const s = (STRINGS[current] && STRINGS[current][key]) ?? STRINGS.en[key] ?? key;
+  if (!vars) return s;
+  return s.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+}
+
+// has reports whether key has a translation (used for optional error codes).
+export function has(key) { return key in STRINGS[current]; }
+
+const cache = new Map();
+function nf(opts) {
+  const k = current + JSON.stringify(opts);
+  if (!cache.has(k)) cache.set(k, new Intl.NumberFormat(current, opts));
+  return cache.get(k);
+}
+
+// money formats US dollars with cents: "$107,123.45" / "US$ 107.123,45".
+export function money(v) {
+  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
+// signedMoney is money with an explicit sign, for changes.
+export function signedMoney(v) {
+  return nf({ style: 'currency', currency: 'USD', signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
+// num formats a plain number with the given number of decimals.
+export function num(v, digits = 2) {
+  return nf({ minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+}
+
+// pct formats a value already in percent (2.18 → "2.18%").
+export function pct(v, digits = 2, signed = false) {
+  return nf({ style: 'percent', minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: signed ? 'exceptZero' : 'auto' }).format(v / 100);
+}
+
+// date formats an ISO day "YYYY-MM-DD" for reading, in UTC so that the day
+// never shifts with the viewer's time zone.
+export function date(iso) {
+  if (!iso) return '';
+  const d = new Date(iso + 'T00:00:00Z');
+  if (Number.isNaN(d.getTime())) return iso;
+  return new Intl.DateTimeFormat(current, { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' }).format(d);
+}
