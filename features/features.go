@@ -34,21 +34,42 @@ type Feature struct {
 	Doc    string // formula and warm-up, for --help and docs
 	Warmup int    // leading bars whose value is undefined
 
-	// fill writes out[i] for every i ≥ Warmup; len(out) == len(bars).
-	fill func(bars []closecast.Bar, out []float64)
+	// fill writes out[i] for every i ≥ Warmup of c.bars; len(out) == len(c.bars).
+	fill func(c *calc, out []float64)
 }
 
 // Compute returns the feature's value at every bar, NaN for the first
-// Warmup bars (all NaN when there are no more bars than that).
+// Warmup bars (all NaN when there are no more bars than that). f must come
+// from Lookup or All.
 func (f Feature) Compute(bars []closecast.Bar) []float64 {
-	out := make([]float64, len(bars))
+	return f.compute(newCalc(bars))
+}
+
+func (f Feature) compute(c *calc) []float64 {
+	if f.fill == nil {
+		panic("features: Feature " + f.Name + " was not obtained from Lookup or All")
+	}
+	out := make([]float64, len(c.bars))
 	for i := range out {
 		out[i] = math.NaN()
 	}
-	if len(bars) > f.Warmup {
-		f.fill(bars, out)
+	if len(c.bars) > f.Warmup {
+		f.fill(c, out)
 	}
 	return out
+}
+
+// calc holds the bars being featurised and the rolling statistics already
+// computed over them, so rolling_mean_k, rolling_std_k and rolling_zscore_k
+// (and the 30-day extremes of position_in_range_30) share one pass.
+type calc struct {
+	bars    []closecast.Bar
+	moments map[int][2][]float64 // k → mean, sample std of the k closes ending at each bar
+	extrema map[int][]float64    // ±k → max (+k) or min (−k) close of the k bars ending at each bar
+}
+
+func newCalc(bars []closecast.Bar) *calc {
+	return &calc{bars: bars, moments: map[int][2][]float64{}, extrema: map[int][]float64{}}
 }
 
 var (
@@ -147,8 +168,9 @@ func Matrix(bars []closecast.Bar, names []string) (rows [][]float64, dates []clo
 	for i := range rows {
 		rows[i] = flat[i*cols : (i+1)*cols : (i+1)*cols]
 	}
+	c := newCalc(bars)
 	for j, f := range fs {
-		col := f.Compute(bars)
+		col := f.compute(c)
 		for i := range n {
 			v := col[i+w]
 			if math.IsNaN(v) || math.IsInf(v, 0) {
