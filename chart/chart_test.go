@@ -262,3 +262,35 @@ func TestNumTicks(t *testing.T) {
 		}
 	}
 }
+
+// TestLinesSinglePoint covers a one-epoch training run and a one-day range:
+// a lone point is marked and the axes still get ticks.
+func TestLinesSinglePoint(t *testing.T) {
+	dir := t.TempDir()
+	legendOnly := -1 // pixels of series 0's colour when only its legend entry is drawn
+	for _, s := range []Series{
+		{Name: "all NaN", Y: []float64{math.NaN(), math.NaN()}},
+		{Name: "train", Y: []float64{0.05}},
+		DateSeries("close", []closecast.Date{closecast.MustParseDate("2025-07-16")}, []float64{117000}),
+	} {
+		path := filepath.Join(dir, "one.png")
+		if err := Lines(path, "one point", "x", "y", s); err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		n := countColor(img, Color(0).R, Color(0).G, Color(0).B)
+		if legendOnly < 0 {
+			legendOnly = n
+		} else if n < legendOnly+10 {
+			t.Errorf("%s: %d pixels of its colour, %d for the legend alone: the lone point is not drawn", s.Name, n, legendOnly)
+		}
+	}
+}
