@@ -150,7 +150,8 @@ func build(title, xlabel, ylabel string, series []Series) (*plot.Plot, error) {
 					return nil, fmt.Errorf("series %q: %w", s.Name, err)
 				}
 				sc.GlyphStyle.Color = Color(i)
-				sc.GlyphStyle.Radius = vg.Points(2.5)
+				sc.GlyphStyle.Radius = vg.Points(3)
+				sc.GlyphStyle.Shape = draw.CircleGlyph{}
 				p.Add(sc)
 				continue
 			}
