@@ -1,0 +1,339 @@
+package lstm
+
+// This file is the LSTM arithmetic: forward and backward passes over one
+// sub-batch of windows held in a workspace. Everything is time-major: the
+// block of a time step t holds bs consecutive rows (one per window), so each
+// step's matrix product is one gemm call on a contiguous [bs][K] block.
+
+// layerWork holds one layer's activations and gradients for a sub-batch.
+type layerWork struct {
+	xh   []float32 // [T][bs][K]: input x_t (cols 0..In-1) then h_{t-1} (cols In..K-1)
+	act  []float32 // [T][bs][G]: gate activations i, f, g, o after their nonlinearity
+	c    []float32 // [T][bs][U]: cell state c_t
+	tc   []float32 // [T][bs][U]: tanh(c_t)
+	mask []float32 // [T][bs][U]: dropout multipliers (0 or 1/(1-rate)) of this layer's output
+	dz   []float32 // [T][bs][G]: gradient of the gate pre-activations
+	dhin []float32 // [T][bs][U]: gradient reaching h_t from the layer above (already masked)
+	dh   []float32 // [bs][U]: gradient reaching h_t through the recurrence
+	dc   []float32 // [bs][U]: gradient reaching c_t from step t+1
+}
+
+// workspace is the scratch memory of one goroutine's forward/backward pass
+// over up to bsCap windows of up to tCap steps. It is reused across batches
+// so that steady-state training and inference do not allocate.
+type workspace struct {
+	bsCap, tCap int
+	layers      []layerWork
+	hd          []float32 // [bs][U_last]: Dense input, h_{T-1} of the top layer after dropout
+	topMask     []float32 // [bs][U_last]: dropout multipliers of the Dense input
+	yhat        []float32 // [bs][Outputs]
+	dy          []float32 // [bs][Outputs]: dLoss/dyhat
+	dhd         []float32 // [bs][U_last]
+	idx         []int     // window index of each row
+	grad        []float32 // parameter gradient accumulated by backward (len NumParams)
+}
+
+func newWorkspace(n *Network, bsCap, tCap int) *workspace {
+	ws := &workspace{bsCap: bsCap, tCap: tCap}
+	rows := bsCap * tCap
+	for _, L := range n.layers {
+		ws.layers = append(ws.layers, layerWork{
+			xh:   make([]float32, rows*L.K),
+			act:  make([]float32, rows*L.G),
+			c:    make([]float32, rows*L.U),
+			tc:   make([]float32, rows*L.U),
+			mask: make([]float32, rows*L.U),
+			dh:   make([]float32, bsCap*L.U),
+			dc:   make([]float32, bsCap*L.U),
+		})
+	}
+	u := n.layers[len(n.layers)-1].U
+	ws.hd = make([]float32, bsCap*u)
+	ws.topMask = make([]float32, bsCap*u)
+	ws.dhd = make([]float32, bsCap*u)
+	ws.yhat = make([]float32, bsCap*n.cfg.Outputs)
+	ws.dy = make([]float32, bsCap*n.cfg.Outputs)
+	ws.idx = make([]int, bsCap)
+	return ws
+}
+
+// enableTraining allocates the gradient buffers (inference never needs them).
+func (ws *workspace) enableTraining(n *Network) {
+	if ws.grad != nil {
+		return
+	}
+	rows := ws.bsCap * ws.tCap
+	for i, L := range n.layers {
+		ws.layers[i].dz = make([]float32, rows*L.G)
+		ws.layers[i].dhin = make([]float32, rows*L.U)
+	}
+	ws.grad = make([]float32, len(n.params))
+}
+
+// load copies windows ws.idx[0:bs] of x ([n][T][F] row-major) into the first
+// layer's input columns, time-major, and zeroes h_{-1}.
+func (ws *workspace) load(n *Network, x []float32, bs, T int) {
+	L := n.layers[0]
+	F := L.In
+	xh := ws.layers[0].xh
+	for s := 0; s < bs; s++ {
+		src := x[ws.idx[s]*T*F : (ws.idx[s]+1)*T*F]
+		for t := 0; t < T; t++ {
+			copy(xh[(t*bs+s)*L.K:(t*bs+s)*L.K+F], src[t*F:(t+1)*F])
+		}
+	}
+	for l, L := range n.layers {
+		xh := ws.layers[l].xh
+		for s := 0; s < bs; s++ {
+			clear(xh[s*L.K+L.In : (s+1)*L.K])
+		}
+	}
+}
+
+// dropoutMasks fills every layer's output multipliers for a batch. A mask
+// element depends only on (seed, step, layer, row of the batch, t, unit), not
+// on how the batch is split over goroutines, so the thread count does not
+// change which units are dropped. rowOff is this sub-batch's first row.
+func (ws *workspace) dropoutMasks(n *Network, bs, T int, rate float32, seed, step uint64, rowOff int) {
+	scale := 1 / (1 - rate)
+	// keep iff u >= rate with u uniform in [0,1) on a 2^-24 grid, as TF does.
+	thresh := uint64(float64(rate) * (1 << 24))
+	last := len(n.layers) - 1
+	for l, L := range n.layers {
+		key := mix64(seed ^ mix64(step*0x9e3779b97f4a7c15+uint64(l)+1))
+		for s := 0; s < bs; s++ {
+			rk := mix64(key + uint64(rowOff+s)*0xd1b54a32d192ed03)
+			if l < last {
+				m := ws.layers[l].mask
+				for t := 0; t < T; t++ {
+					row := m[(t*bs+s)*L.U : (t*bs+s+1)*L.U]
+					for u := range row {
+						if mix64(rk+uint64(t*L.U+u))>>40 >= thresh {
+							row[u] = scale
+						} else {
+							row[u] = 0
+						}
+					}
+				}
+			} else {
+				row := ws.topMask[s*L.U : (s+1)*L.U]
+				for u := range row {
+					if mix64(rk+uint64(u))>>40 >= thresh {
+						row[u] = scale
+					} else {
+						row[u] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// forward runs the network over the bs loaded windows of T steps and leaves
+// the predictions in ws.yhat. With drop, the dropout masks already in ws are
+// applied to every layer output.
+func (n *Network) forward(ws *workspace, bs, T int, drop bool) {
+	last := len(n.layers) - 1
+	for l, L := range n.layers {
+		lw := &ws.layers[l]
+		w := n.params[L.wOff : L.wOff+L.K*L.G]
+		b := n.params[L.bOff : L.bOff+L.G]
+		var next *layerWork
+		var nextK int
+		if l < last {
+			next = &ws.layers[l+1]
+			nextK = n.layers[l+1].K
+		}
+		U, G, K := L.U, L.G, L.K
+		for t := 0; t < T; t++ {
+			xh := lw.xh[t*bs*K : (t+1)*bs*K]
+			z := lw.act[t*bs*G : (t+1)*bs*G]
+			for s := 0; s < bs; s++ {
+				copy(z[s*G:(s+1)*G], b)
+			}
+			gemm(bs, G, K, xh, K, 1, w, G, z, G)
+			for s := 0; s < bs; s++ {
+				zs := z[s*G : (s+1)*G]
+				sigmoidInPlace(zs[:2*U])
+				tanhTo(zs[2*U:3*U], zs[2*U:3*U])
+				sigmoidInPlace(zs[3*U:])
+			}
+			c := lw.c[t*bs*U : (t+1)*bs*U]
+			if t == 0 {
+				for s := 0; s < bs; s++ {
+					zs := z[s*G : (s+1)*G]
+					cs := c[s*U : (s+1)*U]
+					ig, gg := zs[:U], zs[2*U:3*U]
+					for u := range cs {
+						cs[u] = ig[u] * gg[u]
+					}
+				}
+			} else {
+				cp := lw.c[(t-1)*bs*U : t*bs*U]
+				for s := 0; s < bs; s++ {
+					zs := z[s*G : (s+1)*G]
+					cs, cps := c[s*U:(s+1)*U], cp[s*U:(s+1)*U]
+					ig, fg, gg := zs[:U], zs[U:2*U], zs[2*U:3*U]
+					for u := range cs {
+						cs[u] = fg[u]*cps[u] + ig[u]*gg[u]
+					}
+				}
+			}
+			tc := lw.tc[t*bs*U : (t+1)*bs*U]
+			tanhTo(tc, c)
+			for s := 0; s < bs; s++ {
+				og := z[s*G+3*U : (s+1)*G]
+				tcs := tc[s*U : (s+1)*U]
+				if t+1 < T {
+					h := lw.xh[((t+1)*bs+s)*K+L.In : ((t+1)*bs+s+1)*K]
+					for u := range h {
+						h[u] = og[u] * tcs[u]
+					}
+				}
+				switch {
+				case next != nil:
+					dst := next.xh[(t*bs+s)*nextK : (t*bs+s)*nextK+U]
+					if drop {
+						m := lw.mask[(t*bs+s)*U : (t*bs+s+1)*U]
+						for u := range dst {
+							dst[u] = og[u] * tcs[u] * m[u]
+						}
+					} else {
+						for u := range dst {
+							dst[u] = og[u] * tcs[u]
+						}
+					}
+				case t == T-1:
+					dst := ws.hd[s*U : (s+1)*U]
+					if drop {
+						m := ws.topMask[s*U : (s+1)*U]
+						for u := range dst {
+							dst[u] = og[u] * tcs[u] * m[u]
+						}
+					} else {
+						for u := range dst {
+							dst[u] = og[u] * tcs[u]
+						}
+					}
+				}
+			}
+		}
+	}
+	// Dense head: yhat = hd·Wd + bd.
+	O := n.cfg.Outputs
+	U := n.layers[last].U
+	bd := n.params[n.dbOff : n.dbOff+O]
+	for s := 0; s < bs; s++ {
+		copy(ws.yhat[s*O:(s+1)*O], bd)
+	}
+	gemm(bs, O, U, ws.hd, U, 1, n.params[n.dwOff:n.dwOff+U*O], O, ws.yhat, O)
+}
+
+// backward adds the gradient of the loss to ws.grad, given ws.dy = dLoss/dyhat
+// and the state left by forward (same bs, T, drop).
+func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
+	last := len(n.layers) - 1
+	O := n.cfg.Outputs
+	Ut := n.layers[last].U
+	g := ws.grad
+	wd := n.params[n.dwOff : n.dwOff+Ut*O]
+	// Dense: dWd += hdᵀ·dy, dbd += Σ_s dy, dhd = dy·Wdᵀ.
+	gemm(Ut, O, bs, ws.hd, 1, Ut, ws.dy, O, g[n.dwOff:n.dwOff+Ut*O], O)
+	gemm(1, O, bs, one[:], 0, 0, ws.dy, O, g[n.dbOff:n.dbOff+O], O)
+	dhd := ws.dhd[:bs*Ut]
+	for s := 0; s < bs; s++ {
+		dys := ws.dy[s*O : (s+1)*O]
+		row := dhd[s*Ut : (s+1)*Ut]
+		for u := range row {
+			var v float32
+			for o, d := range dys {
+				v += wd[u*O+o] * d
+			}
+			if drop {
+				v *= ws.topMask[s*Ut+u]
+			}
+			row[u] = v
+		}
+	}
+	for l := last; l >= 0; l-- {
+		L := n.layers[l]
+		U, G, K, In := L.U, L.G, L.K, L.In
+		lw := &ws.layers[l]
+		wt := n.wt[l]
+		dh := lw.dh[:bs*U]
+		dc := lw.dc[:bs*U]
+		clear(dc)
+		if l == last {
+			copy(dh, dhd)
+		} else {
+			clear(dh)
+		}
+		var below *layerWork
+		if l > 0 {
+			below = &ws.layers[l-1]
+		}
+		for t := T - 1; t >= 0; t-- {
+			act := lw.act[t*bs*G : (t+1)*bs*G]
+			dz := lw.dz[t*bs*G : (t+1)*bs*G]
+			tc := lw.tc[t*bs*U : (t+1)*bs*U]
+			var cp []float32
+			if t > 0 {
+				cp = lw.c[(t-1)*bs*U : t*bs*U]
+			}
+			var dhin []float32
+			if l < last {
+				dhin = lw.dhin[t*bs*U : (t+1)*bs*U]
+			}
+			for s := 0; s < bs; s++ {
+				a := act[s*G : (s+1)*G]
+				d := dz[s*G : (s+1)*G]
+				ig, fg, gg, og := a[:U], a[U:2*U], a[2*U:3*U], a[3*U:]
+				di, df, dg, do := d[:U], d[U:2*U], d[2*U:3*U], d[3*U:]
+				tcs := tc[s*U : (s+1)*U]
+				dhs := dh[s*U : (s+1)*U]
+				dcs := dc[s*U : (s+1)*U]
+				for u := 0; u < U; u++ {
+					h := dhs[u]
+					if dhin != nil {
+						h += dhin[s*U+u]
+					}
+					tcv, o := tcs[u], og[u]
+					c := dcs[u] + h*o*(1-tcv*tcv)
+					i, f, gv := ig[u], fg[u], gg[u]
+					var cpv float32
+					if cp != nil {
+						cpv = cp[s*U+u]
+					}
+					di[u] = c * gv * i * (1 - i)
+					df[u] = c * cpv * f * (1 - f)
+					dg[u] = c * i * (1 - gv*gv)
+					do[u] = h * tcv * o * (1 - o)
+					dcs[u] = c * f
+				}
+			}
+			// [dx_t, dh_{t-1}] = dz_t·Wᵀ, split so each part lands where it is used.
+			clear(dh)
+			if t > 0 {
+				gemm(bs, U, G, dz, G, 1, wt[In:], K, dh, U)
+			}
+			if below != nil {
+				dx := below.dhin[t*bs*In : (t+1)*bs*In]
+				clear(dx)
+				gemm(bs, In, G, dz, G, 1, wt, K, dx, In)
+				if drop {
+					m := below.mask[t*bs*In : (t+1)*bs*In]
+					for i := range dx {
+						dx[i] *= m[i]
+					}
+				}
+			}
+		}
+		// dW += Σ_t xh_tᵀ·dz_t and db += Σ rows of dz, as two large products.
+		rows := T * bs
+		gemm(K, G, rows, lw.xh, 1, K, lw.dz, G, g[L.wOff:L.wOff+K*G], G)
+		gemm(1, G, rows, one[:], 0, 0, lw.dz, G, g[L.bOff:L.bOff+G], G)
+	}
+}
+
+// one is the all-ones "matrix" (stride 0) that turns a column sum into a gemm.
+var one = [1]float32{1}

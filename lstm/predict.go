@@ -1,0 +1,63 @@
+package lstm
+
+import "fmt"
+
+// predictChunk is how many windows one inference pass holds at a time; it
+// bounds the workspace (≈ 6 MB for the reference config at 60 steps).
+const predictChunk = 32
+
+func (n *Network) checkIO(x []float32, batch, steps int, out []float32) {
+	F, O := n.cfg.Features, n.cfg.Outputs
+	switch {
+	case batch < 0 || steps < 1:
+		panic(fmt.Sprintf("lstm: batch=%d steps=%d, want batch >= 0 and steps >= 1", batch, steps))
+	case len(x) < batch*steps*F:
+		panic(fmt.Sprintf("lstm: x has %d values, want batch*steps*Features = %d*%d*%d", len(x), batch, steps, F))
+	case len(out) < batch*O:
+		panic(fmt.Sprintf("lstm: out has %d values, want batch*Outputs = %d*%d", len(out), batch, O))
+	}
+}
+
+func (n *Network) getWorkspace(steps int) *workspace {
+	if v := n.pool.Get(); v != nil {
+		ws := v.(*workspace)
+		if ws.tCap >= steps {
+			return ws
+		}
+	}
+	return newWorkspace(n, predictChunk, steps)
+}
+
+// Predict runs inference (no dropout). x is [batch][steps][Features]
+// row-major, out is [batch][Outputs] row-major. It reuses pooled workspaces,
+// so it does not allocate in steady state, and is safe for concurrent use.
+func (n *Network) Predict(x []float32, batch, steps int, out []float32) {
+	n.predict(x, batch, steps, out, false, 0)
+}
+
+// PredictDropout is Monte-Carlo dropout inference: every layer output keeps
+// its training-time dropout, with masks drawn from seed (the same seed gives
+// the same masks). Layouts as Predict. Calling it with many seeds gives a
+// sample of predictions whose spread estimates model uncertainty.
+func (n *Network) PredictDropout(x []float32, batch, steps int, out []float32, seed uint64) {
+	n.predict(x, batch, steps, out, n.cfg.Dropout > 0, seed)
+}
+
+func (n *Network) predict(x []float32, batch, steps int, out []float32, drop bool, seed uint64) {
+	n.checkIO(x, batch, steps, out)
+	ws := n.getWorkspace(steps)
+	O := n.cfg.Outputs
+	for start := 0; start < batch; start += predictChunk {
+		bs := min(predictChunk, batch-start)
+		for s := 0; s < bs; s++ {
+			ws.idx[s] = start + s
+		}
+		ws.load(n, x, bs, steps)
+		if drop {
+			ws.dropoutMasks(n, bs, steps, n.cfg.Dropout, seed, 0, start)
+		}
+		n.forward(ws, bs, steps, drop)
+		copy(out[start*O:(start+bs)*O], ws.yhat[:bs*O])
+	}
+	n.pool.Put(ws)
+}
