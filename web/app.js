@@ -244,7 +244,9 @@ function renderChartText() {
     c.setAttribute('aria-label', t('chart.label', { symbol: state.symbol, from: i18n.date(bars[0].date), to: i18n.date(bars[bars.length - 1].date) }));
   }
   if (chart) {
-    chart.setLocale(i18n.lang(), (v) => i18n.money(v), {
+    // Axis labels drop the cents of prices of four digits and more: they
+    // only take width there; the result panel shows the exact values.
+    chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), {
       holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
     });
   }
@@ -302,8 +304,12 @@ function metricsTable(id, caption, r) {
     }
     tbody.append(tr);
   }
-  return el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': id + '-cap' },
-    el('table', { id }, el('caption', { id: id + '-cap' }, caption), thead, tbody));
+  // The title sits outside the scrolling box so that it wraps on a phone
+  // instead of scrolling away with the table; aria-labelledby names both.
+  return el('div', { class: 'metrics-block' },
+    el('h3', { id: id + '-cap' }, caption),
+    el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': id + '-cap' },
+      el('table', { id, 'aria-labelledby': id + '-cap' }, thead, tbody)));
 }
 
 function renderMetrics() {

@@ -29,6 +29,8 @@ type fakeAPI struct {
 
 	mu          sync.Mutex
 	unavailable bool            // when set, POST /predict answers 503
+	modelDown   bool            // when set, GET /api/model answers 503
+	historyDown bool            // when set, GET /api/history answers 503
 	historyReqs []string        // raw query strings of GET /api/history
 	predictReqs []string        // raw bodies of POST /predict
 	lastPredict map[string]any  // last 200 body of POST /predict
@@ -194,11 +196,21 @@ func apiError(w http.ResponseWriter, status int, code, msg string) {
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.answers[r.Method+" "+r.URL.Path] = true
+	modelDown, historyDown := f.modelDown, f.historyDown
 	f.mu.Unlock()
 	switch r.URL.Path {
 	case "/api/model":
+		if modelDown {
+			apiError(w, http.StatusServiceUnavailable, "unavailable", "no model is loaded")
+			return
+		}
 		writeJSON(w, http.StatusOK, f.model)
 	case "/api/history":
+		if historyDown {
+			w.Header().Set("Retry-After", "5")
+			apiError(w, http.StatusServiceUnavailable, "unavailable", "market data provider unavailable")
+			return
+		}
 		f.history(w, r)
 	case "/predict":
 		f.predict(w, r)

@@ -252,6 +252,11 @@ export function money(v) {
   return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
 }
 
+// money0 formats whole US dollars: "$107,123".
+export function money0(v) {
+  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(v);
+}
+
 // signedMoney is money with an explicit sign, for changes.
 export function signedMoney(v) {
   return nf({ style: 'currency', currency: 'USD', signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
