@@ -1,0 +1,401 @@
+// Package artifact reads and writes a trained model as one directory: all
+// that prediction needs, and the evidence of how good it is.
+//
+//	model.safetensors  the network's weights (PyTorch names and layouts; see package lstm)
+//	model.json         Metadata: schema version, pipeline (features, target, window,
+//	                   scalers), training config, data range and SHA-256, metrics,
+//	                   loss curve, hold-out/validation predictions, file checksums
+//	*.svg, *.png       plots written by `closecast train`
+//
+// A directory is written to a temporary sibling and renamed into place, so a
+// reader never sees half of one. Read verifies every checksum and the schema
+// version, and says which check failed.
+package artifact
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/lstm"
+	"github.com/closecast/closecast/metrics"
+	"github.com/closecast/closecast/pipeline"
+)
+
+// SchemaVersion is the model.json layout this build writes and reads. Read
+// rejects other versions instead of guessing at their meaning.
+const SchemaVersion = 1
+
+// File names inside an artifact directory.
+const (
+	WeightsFile  = "model.safetensors"
+	MetadataFile = "model.json"
+)
+
+// Model is a loaded artifact.
+type Model struct {
+	Meta     Metadata
+	Pipeline *pipeline.Pipeline
+}
+
+// Metadata is model.json.
+type Metadata struct {
+	SchemaVersion    int       `json:"schema_version"`
+	Version          string    `json:"version"` // <symbol>-<name>-<first 12 hex of the weights' SHA-256>
+	ClosecastVersion string    `json:"closecast_version"`
+	Created          time.Time `json:"created"`
+	Name             string    `json:"name"`
+	Symbol           string    `json:"symbol"`
+
+	Architecture Architecture `json:"architecture"`
+	Features     []string     `json:"features"`
+	Target       string       `json:"target"`
+	Window       int          `json:"window"`
+	Warmup       int          `json:"warmup"`
+	Scaler       Scaler       `json:"scaler"`        // inputs, one entry per feature, in feature order
+	TargetScaler Scaler       `json:"target_scaler"` // the target column
+
+	Config     config.Config `json:"config"`
+	TrainRange config.Range  `json:"train_range"` // dates of the first and last training target
+	DataRange  config.Range  `json:"data_range"`  // bars loaded
+	DataSHA256 string        `json:"data_sha256"` // of the loaded bars, CSV-encoded
+
+	Training Training `json:"training"`
+	Metrics  Metrics  `json:"metrics"`
+	// LossCurve holds one value per epoch trained.
+	LossCurve   LossCurve   `json:"loss_curve"`
+	Predictions Predictions `json:"predictions"`
+
+	// Files maps each file of the directory but model.json to its SHA-256.
+	Files map[string]string `json:"files"`
+	// Checksum is the SHA-256 of this document encoded with Checksum empty.
+	Checksum string `json:"checksum"`
+}
+
+// Architecture describes the network.
+type Architecture struct {
+	Type     string  `json:"type"` // "lstm"
+	Features int     `json:"features"`
+	Units    []int   `json:"units"`
+	Dropout  float32 `json:"dropout"`
+	Outputs  int     `json:"outputs"`
+	Params   int     `json:"params"`
+}
+
+// Scaler is a MinMax scaler's parameters, one entry per column.
+type Scaler struct {
+	Min []float64 `json:"min"`
+	Max []float64 `json:"max"`
+}
+
+// Training records how the weights were obtained.
+type Training struct {
+	Threads       int     `json:"threads"`
+	EpochsTrained int     `json:"epochs_trained"`
+	BestEpoch     int     `json:"best_epoch"` // 1-based epoch whose weights were kept
+	Seconds       float64 `json:"seconds"`
+	SecondsEpoch  float64 `json:"seconds_per_epoch"`
+	Windows       int     `json:"windows"`      // training windows
+	Stopped       string  `json:"stopped"`      // "epochs", "early_stopping" or "interrupted"
+	Monitor       string  `json:"monitor"`      // what early stopping and Val watched
+	TailWindows   int     `json:"tail_windows"` // windows held back for early stopping
+}
+
+// Evaluation is one dated evaluation: the model and two naive baselines on
+// the same one-step-ahead targets.
+type Evaluation struct {
+	N           int             `json:"n"`
+	From        closecast.Date  `json:"from"`
+	To          closecast.Date  `json:"to"`
+	Model       metrics.Metrics `json:"model"`
+	Persistence metrics.Metrics `json:"persistence"`
+	MA7         metrics.Metrics `json:"ma7"`
+}
+
+// Metrics are the evaluations stored with a model.
+type Metrics struct {
+	Holdout    *Evaluation `json:"holdout,omitempty"`
+	Validation *Evaluation `json:"validation,omitempty"`
+}
+
+// LossCurve is the per-epoch training and validation loss.
+type LossCurve struct {
+	Train []float64 `json:"train"`
+	Val   []float64 `json:"val"`
+}
+
+// Point is one dated forecast beside the actual close.
+type Point struct {
+	Date      closecast.Date `json:"date"`
+	Actual    float64        `json:"actual"`
+	Predicted float64        `json:"predicted"`
+}
+
+// Predictions are the model's one-step-ahead forecasts over the evaluation ranges.
+type Predictions struct {
+	Holdout    []Point `json:"holdout"`
+	Validation []Point `json:"validation"`
+}
+
+// Write stores m as directory dir, replacing any existing one only once the
+// new one is complete. extras, if not nil, is called with the temporary
+// directory to add files (plots); they are checksummed like the rest.
+// Write fills m.Meta's Version, Files, Checksum and pipeline fields.
+func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	var weights bytes.Buffer
+	if err := m.Pipeline.Net.WriteSafetensors(&weights); err != nil {
+		return fmt.Errorf("artifact: encoding weights: %w", err)
+	}
+	if err := writeFileSync(filepath.Join(tmp, WeightsFile), weights.Bytes()); err != nil {
+		return err
+	}
+	if extras != nil {
+		if err := extras(tmp); err != nil {
+			return err
+		}
+	}
+	m.fillMeta(weights.Bytes())
+	files, err := checksums(os.DirFS(tmp))
+	if err != nil {
+		return err
+	}
+	m.Meta.Files = files
+	doc, err := m.Meta.encode()
+	if err != nil {
+		return err
+	}
+	if err := writeFileSync(filepath.Join(tmp, MetadataFile), doc); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	return replaceDir(tmp, dir)
+}
+
+// fillMeta copies the pipeline's parameters into the metadata so that
+// model.json alone describes how to rebuild the pipeline.
+func (m *Model) fillMeta(weights []byte) {
+	p := m.Pipeline
+	cfg := p.Net.Config()
+	sum := sha256.Sum256(weights)
+	m.Meta.SchemaVersion = SchemaVersion
+	m.Meta.Version = fmt.Sprintf("%s-%s-%s", strings.ToLower(m.Meta.Symbol), m.Meta.Name, hex.EncodeToString(sum[:])[:12])
+	m.Meta.Architecture = Architecture{Type: "lstm", Features: cfg.Features, Units: cfg.Units,
+		Dropout: cfg.Dropout, Outputs: cfg.Outputs, Params: p.Net.NumParams()}
+	m.Meta.Features = p.Features
+	m.Meta.Target = string(p.Target)
+	m.Meta.Window = p.Window
+	m.Meta.Warmup = p.Warmup
+	m.Meta.Scaler = Scaler{Min: p.Inputs.Min, Max: p.Inputs.Max}
+	m.Meta.TargetScaler = Scaler{Min: p.Output.Min, Max: p.Output.Max}
+}
+
+// encode returns model.json with its checksum filled in.
+func (md *Metadata) encode() ([]byte, error) {
+	md.Checksum = ""
+	body, err := json.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	md.Checksum = hex.EncodeToString(sum[:])
+	return json.MarshalIndent(md, "", "  ")
+}
+
+// Read loads and verifies the artifact in directory dir.
+func Read(dir string) (*Model, error) {
+	m, err := ReadFS(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Errors Read wraps, so callers can tell a damaged artifact from an
+// incompatible one.
+var (
+	ErrCorrupt      = errors.New("artifact is damaged")
+	ErrIncompatible = errors.New("artifact is incompatible with this closecast")
+)
+
+// ReadFS loads and verifies the artifact at the root of fsys (an embedded
+// model uses fs.Sub to point at its directory).
+func ReadFS(fsys fs.FS) (*Model, error) {
+	doc, err := fs.ReadFile(fsys, MetadataFile)
+	if err != nil {
+		return nil, err
+	}
+	var md Metadata
+	if err := json.Unmarshal(doc, &md); err != nil {
+		return nil, fmt.Errorf("%w: %s is not valid JSON (truncated?): %v", ErrCorrupt, MetadataFile, err)
+	}
+	if md.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("%w: schema version %d, this build reads %d", ErrIncompatible, md.SchemaVersion, SchemaVersion)
+	}
+	want := md.Checksum
+	if _, err := md.encode(); err != nil {
+		return nil, err
+	}
+	if md.Checksum != want {
+		return nil, fmt.Errorf("%w: %s was edited after it was written (checksum %.12s…, content hashes to %.12s…)", ErrCorrupt, MetadataFile, want, md.Checksum)
+	}
+	got, err := checksums(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := md.Files[WeightsFile]; !ok {
+		return nil, fmt.Errorf("%w: %s lists no %s", ErrCorrupt, MetadataFile, WeightsFile)
+	}
+	for name, sum := range md.Files {
+		switch g, ok := got[name]; {
+		case !ok:
+			return nil, fmt.Errorf("%w: %s is missing", ErrCorrupt, name)
+		case g != sum:
+			return nil, fmt.Errorf("%w: %s does not match its checksum (truncated or edited)", ErrCorrupt, name)
+		}
+	}
+	f, err := fsys.Open(WeightsFile)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	net, err := lstm.ReadSafetensors(f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WeightsFile, err)
+	}
+	if err := md.check(net); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIncompatible, err)
+	}
+	target, err := features.ParseTarget(md.Target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIncompatible, err)
+	}
+	p := &pipeline.Pipeline{
+		Features: md.Features, Target: target, Window: md.Window, Warmup: md.Warmup,
+		Inputs: features.MinMaxScaler{Min: md.Scaler.Min, Max: md.Scaler.Max},
+		Output: features.MinMaxScaler{Min: md.TargetScaler.Min, Max: md.TargetScaler.Max},
+		Net:    net,
+	}
+	return &Model{Meta: md, Pipeline: p}, nil
+}
+
+// check verifies that the metadata and the weights describe the same pipeline
+// and that this build knows its features and target.
+func (md *Metadata) check(net *lstm.Network) error {
+	cfg := net.Config()
+	switch {
+	case cfg.Features != len(md.Features):
+		return fmt.Errorf("weights take %d inputs, metadata lists %d features", cfg.Features, len(md.Features))
+	case len(md.Scaler.Min) != len(md.Features) || len(md.Scaler.Max) != len(md.Features):
+		return fmt.Errorf("scaler has %d/%d columns for %d features", len(md.Scaler.Min), len(md.Scaler.Max), len(md.Features))
+	case len(md.TargetScaler.Min) != 1 || len(md.TargetScaler.Max) != 1:
+		return errors.New("target scaler must have one column")
+	case md.Window < 1:
+		return fmt.Errorf("window %d", md.Window)
+	}
+	for name, sc := range map[string]Scaler{"scaler": md.Scaler, "target_scaler": md.TargetScaler} {
+		if err := (features.MinMaxScaler{Min: sc.Min, Max: sc.Max}).Validate(); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+	}
+	w, err := features.Warmup(md.Features)
+	if err != nil {
+		return err
+	}
+	if w != md.Warmup {
+		return fmt.Errorf("features need a warm-up of %d bars, metadata says %d", w, md.Warmup)
+	}
+	return nil
+}
+
+// checksums returns the SHA-256 of every regular file at the root of fsys
+// except model.json.
+func checksums(fsys fs.FS) (map[string]string, error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || e.Name() == MetadataFile {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(b)
+		out[e.Name()] = hex.EncodeToString(sum[:])
+	}
+	return out, nil
+}
+
+// FileNames lists the files recorded in the metadata, sorted.
+func (md *Metadata) FileNames() []string {
+	names := make([]string, 0, len(md.Files))
+	for n := range md.Files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// replaceDir renames tmp to dir. An existing dir is first moved aside and
+// removed only after the new one is in place, so a crash leaves either the
+// old or the new artifact, plus at most a stray backup.
+func replaceDir(tmp, dir string) error {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return os.Rename(tmp, dir)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		_ = os.Rename(old, dir)
+		return err
+	}
+	return os.RemoveAll(old)
+}

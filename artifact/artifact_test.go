@@ -1,0 +1,146 @@
+package artifact
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/lstm"
+	"github.com/closecast/closecast/pipeline"
+)
+
+func testModel(t *testing.T) *Model {
+	t.Helper()
+	net, err := lstm.New(lstm.Config{Features: 2, Units: []int{4, 3}, Dropout: 0.1, Outputs: 1}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Model{
+		Meta: Metadata{Name: "test", Symbol: "BTC-USD"},
+		Pipeline: &pipeline.Pipeline{
+			Features: []string{"close", "log_return_1d"}, Target: features.TargetLogReturn, Window: 5, Warmup: 1,
+			Inputs: features.MinMaxScaler{Min: []float64{100, -0.1}, Max: []float64{200, 0.1}},
+			Output: features.MinMaxScaler{Min: []float64{-0.1}, Max: []float64{0.1}},
+			Net:    net,
+		},
+	}
+}
+
+func bars(n int) []closecast.Bar {
+	out := make([]closecast.Bar, n)
+	for i := range out {
+		c := 150 + 10*float64(i%7) - float64(i%3)
+		out[i] = closecast.Bar{Date: closecast.Date(18000 + i), Open: c, High: c + 1, Low: c - 1, Close: c, Volume: 1}
+	}
+	return out
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	m := testModel(t)
+	if err := Write(dir, m, func(tmp string) error { return os.WriteFile(filepath.Join(tmp, "loss.svg"), []byte("<svg/>"), 0o644) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.Meta.Version, "btc-usd-test-") || got.Meta.Version != m.Meta.Version {
+		t.Errorf("version %q vs %q", got.Meta.Version, m.Meta.Version)
+	}
+	if _, ok := got.Meta.Files["loss.svg"]; !ok {
+		t.Error("extra file not checksummed")
+	}
+	b := bars(30)
+	idx := []int{6, 17, 29}
+	want, err := m.Pipeline.PredictAt(b, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := got.Pipeline.PredictAt(b, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if want[i] != have[i] {
+			t.Fatalf("prediction %d: %v after reload, %v before", i, have[i], want[i])
+		}
+	}
+	// Rewriting replaces the directory as a whole.
+	m.Meta.Name = "second"
+	if err := Write(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "loss.svg")); !os.IsNotExist(err) {
+		t.Error("old artifact's files survived a rewrite")
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	if len(entries) != 1 {
+		t.Errorf("temporary directories left behind: %v", entries)
+	}
+}
+
+func TestReadRejectsDamage(t *testing.T) {
+	cases := []struct {
+		name   string
+		damage func(dir string)
+		want   error
+		says   string
+	}{
+		{"truncated weights", func(dir string) {
+			p := filepath.Join(dir, WeightsFile)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/2], 0o644)
+		}, ErrCorrupt, WeightsFile},
+		{"missing weights", func(dir string) { os.Remove(filepath.Join(dir, WeightsFile)) }, ErrCorrupt, "missing"},
+		{"edited metadata", func(dir string) {
+			editJSON(t, dir, func(m map[string]any) { m["window"] = 6.0 })
+		}, ErrCorrupt, "edited"},
+		{"truncated metadata", func(dir string) {
+			p := filepath.Join(dir, MetadataFile)
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)-40], 0o644)
+		}, ErrCorrupt, "truncated"},
+		{"newer schema", func(dir string) {
+			editJSON(t, dir, func(m map[string]any) { m["schema_version"] = 99.0 })
+		}, ErrIncompatible, "schema version 99"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := Write(dir, testModel(t), nil); err != nil {
+				t.Fatal(err)
+			}
+			c.damage(dir)
+			_, err := Read(dir)
+			if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
+				t.Fatalf("got %v, want %v saying %q", err, c.want, c.says)
+			}
+		})
+	}
+}
+
+// editJSON rewrites model.json through f without fixing its checksum.
+func editJSON(t *testing.T, dir string, f func(map[string]any)) {
+	p := filepath.Join(dir, MetadataFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetIndent("", "  ")
+	enc.Encode(m)
+	os.WriteFile(p, out.Bytes(), 0o644)
+}

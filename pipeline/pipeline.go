@@ -1,0 +1,105 @@
+// Package pipeline is closecast's counterpart of the reference's pickled
+// sklearn Pipeline (CreateDataFrame → Normalize → FeatureEngineering →
+// Model): it turns daily bars into a forecast of a day's close. Training,
+// evaluation, `closecast predict` and the server all go through it, so a
+// prediction is computed one way everywhere.
+//
+// Alignment: the forecast for bar i (the close of day bars[i].Date) reads
+// the History() bars bars[i-History() : i], i.e. the Window feature rows of
+// the days bars[i-Window].Date .. bars[i-1].Date plus the Warmup bars the
+// features consume before them. It never reads bars[i] or later.
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/lstm"
+)
+
+// Pipeline holds everything a forecast needs. Inputs has one column per
+// feature, in Features order; Output has one column, the target.
+type Pipeline struct {
+	Features []string
+	Target   features.Target
+	Window   int
+	Warmup   int // leading bars the features need before their first defined row
+	Inputs   features.MinMaxScaler
+	Output   features.MinMaxScaler
+	Net      *lstm.Network
+}
+
+// History returns how many bars before the forecast day the pipeline reads.
+func (p *Pipeline) History() int { return p.Window + p.Warmup }
+
+// Input writes the scaled input window of the forecast for bars[i] into x,
+// laid out [Window][len(Features)] row-major. It needs i ≥ History().
+func (p *Pipeline) Input(bars []closecast.Bar, i int, x []float32) error {
+	h := p.History()
+	if i < h || i > len(bars) {
+		return fmt.Errorf("pipeline: forecast of bar %d needs %d earlier bars", i, h)
+	}
+	rows, _, err := features.Matrix(bars[i-h:i], p.Features)
+	if err != nil {
+		return err
+	}
+	if len(rows) != p.Window {
+		return fmt.Errorf("pipeline: features gave %d rows for a window of %d", len(rows), p.Window)
+	}
+	nf := len(p.Features)
+	scaled := make([]float64, nf)
+	for r, row := range rows {
+		p.Inputs.Transform(row, scaled)
+		for c, v := range scaled {
+			x[r*nf+c] = float32(v)
+		}
+	}
+	return nil
+}
+
+// TargetValue returns the unscaled target of bar i (i ≥ Target.Warmup()).
+func (p *Pipeline) TargetValue(bars []closecast.Bar, i int) float64 {
+	prev := math.NaN()
+	if i > 0 {
+		prev = bars[i-1].Close
+	}
+	return p.Target.Value(bars[i].Close, prev)
+}
+
+// Price maps a network output (a scaled target) to a close, given the close
+// of the day before the forecast day.
+func (p *Pipeline) Price(out float32, lastClose float64) float64 {
+	return p.Target.Price(p.Output.Inverse(0, float64(out)), lastClose)
+}
+
+// ErrShortHistory is wrapped when there are too few bars before a forecast day.
+var ErrShortHistory = errors.New("not enough history before the forecast day")
+
+// PredictAt forecasts the close of bars[i] for every i in idx, in one
+// batched pass of the network. Every i must be ≥ History().
+func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	per := p.Window * len(p.Features)
+	x := make([]float32, len(idx)*per)
+	for k, i := range idx {
+		if i < p.History() {
+			return nil, fmt.Errorf("%w: %s needs %d bars before it", ErrShortHistory, bars[min(i, len(bars)-1)].Date, p.History())
+		}
+		if err := p.Input(bars, i, x[k*per:(k+1)*per]); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]float32, len(idx)*p.Net.Config().Outputs)
+	p.Net.Predict(x, len(idx), p.Window, out)
+	prices := make([]float64, len(idx))
+	stride := p.Net.Config().Outputs
+	for k, i := range idx {
+		prices[k] = p.Price(out[k*stride], bars[i-1].Close)
+	}
+	return prices, nil
+}
