@@ -1,0 +1,37 @@
+// Package models embeds the model closecast ships, so that `closecast
+// predict`, `closecast serve` and the Lambda work out of the box with no
+// files beside the binary.
+//
+// btc-usd/ is the artifact written by
+//
+//	closecast train --config configs/default.yaml --out models/btc-usd
+//
+// and that command, with the config's thread count, reproduces its weights
+// bit for bit (see TestShippedModelIsReproducible).
+package models
+
+import (
+	"embed"
+	"io/fs"
+	"sync"
+
+	"github.com/closecast/closecast/artifact"
+)
+
+// DefaultName names the embedded default model's directory.
+const DefaultName = "btc-usd"
+
+//go:embed btc-usd
+var files embed.FS
+
+var defaultModel = sync.OnceValues(func() (*artifact.Model, error) {
+	sub, err := fs.Sub(files, DefaultName)
+	if err != nil {
+		return nil, err
+	}
+	return artifact.ReadFS(sub)
+})
+
+// Default returns the embedded default model, loaded and verified once.
+// Callers share it: it must not be modified.
+func Default() (*artifact.Model, error) { return defaultModel() }

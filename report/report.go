@@ -1,0 +1,175 @@
+// Package report presents a trained model: the text tables `closecast train`
+// and `closecast evaluate` print, the mean ± std over seeds of --repeat, and
+// the plots written beside an artifact.
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/chart"
+	"github.com/closecast/closecast/metrics"
+)
+
+// Training prints a model's training summary and its evaluations.
+func Training(w io.Writer, m *artifact.Model) {
+	md := m.Meta
+	t := md.Training
+	fmt.Fprintf(w, "%s: %s %s, %d params; %d epochs (%s, best %d), %.2f s/epoch, %.1f s on %d threads, %d training windows\n",
+		md.Name, md.Symbol, md.Target, md.Architecture.Params, t.EpochsTrained, t.Stopped, t.BestEpoch,
+		t.SecondsEpoch, t.Seconds, t.Threads, t.Windows)
+	Evaluations(w, md.Metrics)
+}
+
+// Evaluations prints the hold-out and validation tables that are present.
+func Evaluations(w io.Writer, ms artifact.Metrics) {
+	if ms.Holdout != nil {
+		Evaluation(w, "hold-out", *ms.Holdout)
+	}
+	if ms.Validation != nil {
+		Evaluation(w, "validation", *ms.Validation)
+	}
+}
+
+// Evaluation prints one evaluation: the model beside both baselines.
+func Evaluation(w io.Writer, name string, ev artifact.Evaluation) {
+	fmt.Fprintf(w, "%s: %d days, %s .. %s\n", name, ev.N, ev.From, ev.To)
+	header(w)
+	row(w, "model", ev.Model)
+	row(w, "persistence", ev.Persistence)
+	row(w, "ma7", ev.MA7)
+}
+
+func header(w io.Writer) {
+	fmt.Fprintf(w, "  %-14s %10s %10s %7s %7s %6s %6s\n", "", "MAE", "RMSE", "MAPE%", "sMAPE%", "MASE", "dir%")
+}
+
+func row(w io.Writer, name string, m metrics.Metrics) {
+	fmt.Fprintf(w, "  %-14s %10.2f %10.2f %7.2f %7.2f %6.3f %6.1f\n", name, m.MAE, m.RMSE, m.MAPE, m.SMAPE, m.MASE, m.Direction)
+}
+
+// RepeatSummary is the spread of every metric over several seeds.
+type RepeatSummary struct {
+	Seeds      int             `json:"seeds"`
+	Holdout    *SummaryOfRange `json:"holdout,omitempty"`
+	Validation *SummaryOfRange `json:"validation,omitempty"`
+}
+
+// SummaryOfRange summarises one evaluation range over seeds. The baselines
+// do not depend on the seed and are reported once.
+type SummaryOfRange struct {
+	Mean        metrics.Metrics `json:"mean"`
+	Std         metrics.Metrics `json:"std"`
+	Median      metrics.Metrics `json:"median"`
+	Persistence metrics.Metrics `json:"persistence"`
+	MA7         metrics.Metrics `json:"ma7"`
+}
+
+// Summarize computes mean, sample std and median of every metric over runs.
+func Summarize(runs []artifact.Metrics) RepeatSummary {
+	s := RepeatSummary{Seeds: len(runs)}
+	pick := func(get func(artifact.Metrics) *artifact.Evaluation) *SummaryOfRange {
+		var ms []metrics.Metrics
+		var last *artifact.Evaluation
+		for _, r := range runs {
+			if ev := get(r); ev != nil {
+				ms = append(ms, ev.Model)
+				last = ev
+			}
+		}
+		if last == nil {
+			return nil
+		}
+		mean, std := metrics.SummarizeMetrics(ms)
+		return &SummaryOfRange{Mean: mean, Std: std, Median: median(ms), Persistence: last.Persistence, MA7: last.MA7}
+	}
+	s.Holdout = pick(func(m artifact.Metrics) *artifact.Evaluation { return m.Holdout })
+	s.Validation = pick(func(m artifact.Metrics) *artifact.Evaluation { return m.Validation })
+	return s
+}
+
+func median(ms []metrics.Metrics) metrics.Metrics {
+	field := func(get func(metrics.Metrics) float64) float64 {
+		xs := make([]float64, len(ms))
+		for i, m := range ms {
+			xs[i] = get(m)
+		}
+		sort.Float64s(xs)
+		return metrics.Quantile(xs, 0.5)
+	}
+	return metrics.Metrics{
+		MAE:       field(func(m metrics.Metrics) float64 { return m.MAE }),
+		RMSE:      field(func(m metrics.Metrics) float64 { return m.RMSE }),
+		MAPE:      field(func(m metrics.Metrics) float64 { return m.MAPE }),
+		SMAPE:     field(func(m metrics.Metrics) float64 { return m.SMAPE }),
+		MASE:      field(func(m metrics.Metrics) float64 { return m.MASE }),
+		Direction: field(func(m metrics.Metrics) float64 { return m.Direction }),
+	}
+}
+
+// WriteSummary prints a RepeatSummary as mean ± std tables.
+func WriteSummary(w io.Writer, s RepeatSummary) {
+	show := func(name string, r *SummaryOfRange) {
+		if r == nil {
+			return
+		}
+		fmt.Fprintf(w, "%s over %d seeds:\n", name, s.Seeds)
+		fmt.Fprintf(w, "  %-14s %21s %21s %15s %15s\n", "", "MAE", "RMSE", "MAPE%", "dir%")
+		fmt.Fprintf(w, "  %-14s %10.2f ± %8.2f %10.2f ± %8.2f %6.2f ± %5.2f %6.1f ± %5.1f\n", "model mean±std",
+			r.Mean.MAE, r.Std.MAE, r.Mean.RMSE, r.Std.RMSE, r.Mean.MAPE, r.Std.MAPE, r.Mean.Direction, r.Std.Direction)
+		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "model median", r.Median.MAE, r.Median.RMSE, r.Median.MAPE, r.Median.Direction)
+		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "persistence", r.Persistence.MAE, r.Persistence.RMSE, r.Persistence.MAPE, r.Persistence.Direction)
+		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "ma7", r.MA7.MAE, r.MA7.RMSE, r.MA7.MAPE, r.MA7.Direction)
+	}
+	show("hold-out", s.Holdout)
+	show("validation", s.Validation)
+}
+
+// Plots returns a function writing a model's plots into an artifact
+// directory: loss (train vs validation per epoch), and predicted vs actual
+// over the hold-out and the validation window, each as SVG and PNG.
+func Plots(m *artifact.Model) func(dir string) error {
+	return func(dir string) error {
+		md := m.Meta
+		epochs := make([]float64, len(md.LossCurve.Train))
+		for i := range epochs {
+			epochs[i] = float64(i + 1)
+		}
+		for _, ext := range []string{".svg", ".png"} {
+			if err := chart.Lines(filepath.Join(dir, "loss"+ext), md.Name+": loss per epoch", "epoch", "loss ("+md.Config.Loss+", scaled)",
+				chart.Series{Name: "train", X: epochs, Y: md.LossCurve.Train},
+				chart.Series{Name: "validation (" + md.Training.Monitor + ")", X: epochs, Y: md.LossCurve.Val}); err != nil {
+				return err
+			}
+			for _, p := range []struct {
+				name string
+				pts  []artifact.Point
+				ev   *artifact.Evaluation
+			}{{"holdout", md.Predictions.Holdout, md.Metrics.Holdout}, {"validation", md.Predictions.Validation, md.Metrics.Validation}} {
+				if len(p.pts) == 0 {
+					continue
+				}
+				ts := make([]time.Time, len(p.pts))
+				act, pred := make([]float64, len(p.pts)), make([]float64, len(p.pts))
+				for i, pt := range p.pts {
+					ts[i], act[i], pred[i] = pt.Date.Time(), pt.Actual, pt.Predicted
+				}
+				title := fmt.Sprintf("%s %s: %s, MAPE %.2f%% (persistence %.2f%%)", md.Symbol, p.name, md.Name, p.ev.Model.MAPE, p.ev.Persistence.MAPE)
+				if math.IsNaN(p.ev.Model.MAPE) {
+					title = fmt.Sprintf("%s %s: %s", md.Symbol, p.name, md.Name)
+				}
+				if err := chart.Lines(filepath.Join(dir, p.name+ext), title, "", "close",
+					chart.Series{Name: "actual", Times: ts, Y: act},
+					chart.Series{Name: "predicted", Times: ts, Y: pred}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,295 @@
+// Package train turns a config and a series of daily bars into a trained,
+// evaluated artifact: the reference notebook's fit → evaluate → save, with
+// early stopping, baselines and walk-forward evaluation.
+//
+// Windows and split, for bars b[0..n-1] of the configured data range and a
+// pipeline reading H = window + warm-up bars: window k forecasts bar H+k from
+// b[k : H+k]; there are n-H windows. The first floor(TrainFraction·(n-H))
+// windows are the training part, the rest the hold-out (dates in order, no
+// shuffling across the split). With early stopping monitored on the "tail",
+// the last TailFraction of the training windows are held back from fitting
+// and watched instead.
+package train
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/lstm"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/pipeline"
+)
+
+// Dataset is a config applied to bars: the fitted (untrained) pipeline and
+// every window, in date order.
+type Dataset struct {
+	Bars     []closecast.Bar // the configured data range
+	Pipeline *pipeline.Pipeline
+	// X is [windows][Window][features] row-major; Y is [windows][1].
+	X, Y []float32
+	// Target[k] is the index in Bars of the bar window k forecasts.
+	Target []int
+	// Train is the number of leading windows in the training part; Tail the
+	// number at its end held back for early stopping (0 unless monitored).
+	Train, Tail int
+}
+
+// Windows returns the number of windows.
+func (d *Dataset) Windows() int { return len(d.Target) }
+
+// Prepare loads cfg's data range from series, fits the scalers and builds
+// the windows.
+func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
+	bars := series.Between(cfg.Data.From, cfg.Data.To).Bars
+	warmup, err := features.Warmup(cfg.Features)
+	if err != nil {
+		return nil, err
+	}
+	h := cfg.WindowSize + warmup
+	n := len(bars) - h
+	if n < 2 {
+		return nil, fmt.Errorf("train: %d bars of %s in %s..%s give no windows of %d days (+%d warm-up)",
+			len(bars), cfg.Symbol, cfg.Data.From, cfg.Data.To, cfg.WindowSize, warmup)
+	}
+	nTrain := int(math.Floor(cfg.TrainFraction * float64(n)))
+	if nTrain < 1 || nTrain >= n {
+		return nil, fmt.Errorf("train: train_fraction %v of %d windows leaves an empty part", cfg.TrainFraction, n)
+	}
+	tail := 0
+	if cfg.EarlyStopping.Monitor == config.MonitorTail {
+		tail = int(math.Ceil(cfg.EarlyStopping.TailFraction * float64(nTrain)))
+		if tail < 1 || tail >= nTrain {
+			return nil, fmt.Errorf("train: early_stopping.tail_fraction %v of %d training windows is unusable", cfg.EarlyStopping.TailFraction, nTrain)
+		}
+	}
+	target, err := features.ParseTarget(cfg.Target)
+	if err != nil {
+		return nil, err
+	}
+	p := &pipeline.Pipeline{Features: cfg.Features, Target: target, Window: cfg.WindowSize, Warmup: warmup}
+	if err := fitScalers(p, cfg.ScalerFit, bars, h+nTrain); err != nil {
+		return nil, err
+	}
+	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail}
+	nf := len(cfg.Features)
+	per := cfg.WindowSize * nf
+	d.X = make([]float32, n*per)
+	d.Y = make([]float32, n)
+	d.Target = make([]int, n)
+	for k := range n {
+		i := h + k
+		if err := p.Input(bars, i, d.X[k*per:(k+1)*per]); err != nil {
+			return nil, err
+		}
+		d.Y[k] = float32(p.Output.Scale(0, p.TargetValue(bars, i)))
+		d.Target[k] = i
+	}
+	return d, nil
+}
+
+// fitScalers fits the input and target scalers. With fit "all" they see
+// every loaded bar, as the reference did; with "train" only the bars that
+// the training windows read (inputs) and forecast (targets): bars[:end].
+func fitScalers(p *pipeline.Pipeline, fit string, bars []closecast.Bar, end int) error {
+	if fit == config.FitAll {
+		end = len(bars)
+	}
+	rows, _, err := features.Matrix(bars[:end], p.Features)
+	if err != nil {
+		return err
+	}
+	p.Inputs = features.FitMinMax(rows)
+	first := p.Target.Warmup()
+	if fit == config.FitTrain {
+		first = max(first, p.History())
+	}
+	targets := make([]float64, 0, end-first)
+	for i := first; i < end; i++ {
+		targets = append(targets, p.TargetValue(bars, i))
+	}
+	p.Output = features.FitMinMaxColumn(targets)
+	return nil
+}
+
+// Build returns cfg's untrained network (Keras initialisation, seeded) and
+// its trainer.
+func Build(cfg config.Config) (*lstm.Network, *lstm.Trainer, lstm.TrainConfig, error) {
+	loss, err := lstm.ParseLoss(cfg.Loss)
+	if err != nil {
+		return nil, nil, lstm.TrainConfig{}, err
+	}
+	units := make([]int, cfg.Layers)
+	for i := range units {
+		units[i] = cfg.Units
+	}
+	net, err := lstm.New(lstm.Config{Features: len(cfg.Features), Units: units, Dropout: float32(cfg.Dropout), Outputs: 1}, cfg.Seed)
+	if err != nil {
+		return nil, nil, lstm.TrainConfig{}, err
+	}
+	tc := lstm.DefaultTrainConfig()
+	tc.Loss = loss
+	tc.LearningRate = cfg.LearningRate
+	tc.ClipNorm = float32(cfg.ClipNorm)
+	tc.BatchSize = cfg.BatchSize
+	tc.Shuffle = cfg.Shuffle
+	tc.Threads = cfg.Threads
+	if tc.Threads == 0 {
+		tc.Threads = runtime.NumCPU()
+	}
+	tc.Seed = cfg.Seed
+	trainer, err := lstm.NewTrainer(net, tc)
+	if err != nil {
+		return nil, nil, lstm.TrainConfig{}, err
+	}
+	return net, trainer, tc, nil
+}
+
+// Options are the knobs of a run that are not part of the model.
+type Options struct {
+	// Progress receives one line per epoch, like Keras' fit; nil is silent.
+	Progress io.Writer
+	// Now stamps the artifact; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is a trained, evaluated model.
+type Result struct {
+	Model *artifact.Model
+	// Interrupted is true when ctx was cancelled: the model holds the best
+	// weights seen before that.
+	Interrupted bool
+}
+
+// Run trains cfg on the bars of series (which must also cover the validation
+// window and the history before it), evaluates it on the hold-out and the
+// validation window, and returns the artifact, not yet written.
+func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Options) (*Result, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	ds, err := Prepare(cfg, series)
+	if err != nil {
+		return nil, err
+	}
+	p := ds.Pipeline
+	nf := len(cfg.Features)
+	net, trainer, tc, err := Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	per := cfg.WindowSize * nf
+	fit := ds.Train - ds.Tail
+	xFit, yFit := ds.X[:fit*per], ds.Y[:fit]
+	// Validation loss per epoch: the hold-out when monitored there (the
+	// reference's validation_data), else the held-back tail of the training part.
+	valFrom, valTo := ds.Train, ds.Windows()
+	if cfg.EarlyStopping.Monitor == config.MonitorTail {
+		valFrom, valTo = fit, ds.Train
+	}
+	xVal, yVal, nVal := ds.X[valFrom*per:valTo*per], ds.Y[valFrom:valTo], valTo-valFrom
+
+	var curve artifact.LossCurve
+	best, bestEpoch, stale := math.Inf(1), 0, 0
+	var bestNet *lstm.Network
+	stopped := "epochs"
+	start := time.Now()
+	interrupted := false
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		if ctx.Err() != nil {
+			interrupted, stopped = true, "interrupted"
+			break
+		}
+		t0 := time.Now()
+		trainLoss := trainer.Epoch(xFit, yFit, fit, cfg.WindowSize)
+		valLoss := trainer.Evaluate(xVal, yVal, nVal, cfg.WindowSize)
+		curve.Train = append(curve.Train, trainLoss)
+		curve.Val = append(curve.Val, valLoss)
+		if opt.Progress != nil {
+			el := time.Since(start)
+			eta := time.Duration(float64(el) / float64(epoch) * float64(cfg.Epochs-epoch))
+			fmt.Fprintf(opt.Progress, "epoch %*d/%d  loss %.6f  val_loss %.6f  %.2fs/epoch  ETA %s\n",
+				digits(cfg.Epochs), epoch, cfg.Epochs, trainLoss, valLoss, time.Since(t0).Seconds(), eta.Round(time.Second))
+		}
+		if valLoss < best {
+			best, bestEpoch, stale = valLoss, epoch, 0
+			if cfg.EarlyStopping.Patience > 0 {
+				bestNet = net.Clone()
+			}
+		} else if stale++; cfg.EarlyStopping.Patience > 0 && stale >= cfg.EarlyStopping.Patience {
+			stopped = "early_stopping"
+			break
+		}
+	}
+	epochs := len(curve.Train)
+	if epochs == 0 {
+		return nil, context.Cause(ctx)
+	}
+	seconds := time.Since(start).Seconds()
+	// Keras keeps the last epoch's weights unless early stopping restores
+	// the best; an interrupted run keeps the best seen so far.
+	if bestNet != nil && (cfg.EarlyStopping.Patience > 0 || interrupted) {
+		net = bestNet
+	} else {
+		bestEpoch = epochs
+	}
+	p.Net = net
+
+	m := &artifact.Model{Pipeline: p, Meta: artifact.Metadata{
+		ClosecastVersion: closecast.Version,
+		Created:          opt.Now().UTC().Truncate(time.Second),
+		Name:             cfg.Name,
+		Symbol:           cfg.Symbol,
+		Config:           cfg,
+		TrainRange:       config.Range{From: ds.Bars[ds.Target[0]].Date, To: ds.Bars[ds.Target[ds.Train-1]].Date},
+		DataRange:        config.Range{From: ds.Bars[0].Date, To: ds.Bars[len(ds.Bars)-1].Date},
+		DataSHA256:       barsSHA256(ds.Bars),
+		Training: artifact.Training{
+			Threads: tc.Threads, EpochsTrained: epochs, BestEpoch: bestEpoch, Seconds: seconds,
+			SecondsEpoch: seconds / float64(epochs), Windows: fit, Stopped: stopped,
+			Monitor: cfg.EarlyStopping.Monitor, TailWindows: ds.Tail,
+		},
+		LossCurve: curve,
+	}}
+	holdFrom, holdTo := ds.Bars[ds.Target[ds.Train]].Date, ds.Bars[ds.Target[ds.Windows()-1]].Date
+	ev, pts, err := Evaluate(p, series.Bars, holdFrom, holdTo)
+	if err != nil {
+		return nil, fmt.Errorf("hold-out: %w", err)
+	}
+	m.Meta.Metrics.Holdout, m.Meta.Predictions.Holdout = &ev, pts
+	if cfg.HasValidation() {
+		ev, pts, err := Evaluate(p, series.Bars, cfg.Validation.From, cfg.Validation.To)
+		if err != nil {
+			return nil, fmt.Errorf("validation window: %w", err)
+		}
+		m.Meta.Metrics.Validation, m.Meta.Predictions.Validation = &ev, pts
+	}
+	return &Result{Model: m, Interrupted: interrupted}, nil
+}
+
+func digits(n int) int { return len(fmt.Sprint(n)) }
+
+// barsSHA256 fingerprints the training data as its CSV encoding.
+func barsSHA256(bars []closecast.Bar) string {
+	var b bytes.Buffer
+	if err := marketdata.WriteCSV(&b, bars); err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return hex.EncodeToString(sum[:])
+}
+
+// ErrNoTargets is wrapped when an evaluation range holds no forecastable day.
+var ErrNoTargets = errors.New("no forecastable days in range")
