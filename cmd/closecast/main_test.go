@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cli runs one closecast command line in-process with its own
+// CLOSECAST_HOME and returns its exit status, stdout and stderr.
+func cli(t *testing.T, vars map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, getenv: func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		if k == "CLOSECAST_HOME" {
+			return t.TempDir()
+		}
+		return ""
+	}}
+	code := run(context.Background(), args, e)
+	return code, out.String(), errb.String()
+}
+
+func TestDescribeMatchesReferenceNotebook(t *testing.T) {
+	code, out, errOut := cli(t, nil, "describe", "--symbol", "BTC-USD", "--from", "2018-01-01", "--to", "2025-04-30", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The reference notebook's describe() of Yahoo BTC-USD Close, 2018-01-01..2025-04-30.
+	want := map[string]string{
+		"count": "2677", "mean": "30935.255341", "std": "25374.416157", "min": "3236.761719",
+		"p25": "9192.836914", "p50": "23656.207031", "p75": "46444.710938", "max": "106146.265625",
+	}
+	for k, w := range want {
+		v, ok := got[k].(float64)
+		if !ok {
+			t.Errorf("%s missing in %s", k, out)
+			continue
+		}
+		format := "%.6f"
+		if k == "count" {
+			format = "%.0f"
+		}
+		if s := fmt.Sprintf(format, v); s != w {
+			t.Errorf("%s = %s, want %s", k, s, w)
+		}
+	}
+	if got["first"] != "2018-01-01" || got["last"] != "2025-04-30" || got["missing_days"] != 0.0 {
+		t.Errorf("range fields: %v %v %v", got["first"], got["last"], got["missing_days"])
+	}
+}
+
+func TestDescribeTextAndPlot(t *testing.T) {
+	plot := filepath.Join(t.TempDir(), "eth.svg")
+	code, out, errOut := cli(t, nil, "describe", "--symbol", "ETH-USD", "--plot", plot)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, s := range []string{"ETH-USD Close, 2017-11-09 .. 2026-03-31", "count", "3065", "75%"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %q:\n%s", s, out)
+		}
+	}
+	b, err := os.ReadFile(plot)
+	if err != nil || !bytes.Contains(b, []byte("<svg")) {
+		t.Fatalf("plot: %v", err)
+	}
+}
+
+func TestDataExportRoundTripsThroughCSVFlag(t *testing.T) {
+	code, out, errOut := cli(t, nil, "data", "--symbol", "BTC-USD", "--from", "2020-01-01", "--to", "2020-01-03")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The recorded Yahoo chart sample has the same three bars.
+	want := "Date,Open,High,Low,Close,Volume\n2020-01-01,7194.89208984375,7254.33056640625,7174.9443359375,7200.17431640625,18565664997\n"
+	if !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 4 {
+		t.Fatalf("export:\n%s", out)
+	}
+	path := filepath.Join(t.TempDir(), "bars.csv")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out2, errOut := cli(t, nil, "data", "--csv", path, "--symbol", "ANY")
+	if code != 0 || out2 != out {
+		t.Fatalf("re-export from --csv: exit %d %s\n%s", code, errOut, out2)
+	}
+	code, js, _ := cli(t, nil, "data", "--csv", path, "--format", "json")
+	var v struct {
+		Bars []struct {
+			Date  string
+			Close float64
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(js), &v) != nil || len(v.Bars) != 3 || v.Bars[2].Date != "2020-01-03" {
+		t.Fatalf("json export: %s", js)
+	}
+}
+
+func TestBadCSVRowNamesFileLineAndField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(path, []byte("Date,Open,High,Low,Close,Volume\n2020-01-01,1,2,0.5,1.5,10\n2020-01-02,1,2,0.5,abc,10\n"), 0o644)
+	code, _, errOut := cli(t, nil, "describe", "--csv", path)
+	if code != 1 || !strings.Contains(errOut, "bad.csv") || !strings.Contains(errOut, "3") || !strings.Contains(errOut, "Close") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"nosuchcommand"},
+		{"describe", "--from", "2025-02-30"},
+		{"data", "--format", "xml"},
+		{"describe", "stray"},
+		{"train"},
+	} {
+		code, _, errOut := cli(t, nil, args...)
+		if code != 2 || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	code, _, errOut := cli(t, nil, "describe", "--help")
+	if code != 0 || !strings.Contains(errOut, "Examples:") || !strings.Contains(errOut, "--symbol") {
+		t.Errorf("--help: exit %d\n%s", code, errOut)
+	}
+	code, out, _ := cli(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "closecast ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

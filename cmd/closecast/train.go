@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/report"
+	"github.com/closecast/closecast/train"
+)
+
+var trainCmd = &command{
+	name:    "train",
+	summary: "Train and evaluate a model from a config; write the artifact",
+	usage:   "--config FILE|NAME [--epochs N] [--seed N] [--threads N] [--repeat N] [--out DIR] [--csv FILE] [--json]",
+	example: `  closecast train --config reference                 # the reference notebook, embedded config
+  closecast train --config configs/default.yaml --out models/btc-usd
+  closecast train --config reference --repeat 5 --json # 5 seeds: mean ± std of every metric
+  closecast train --config my.yaml --csv bars.csv --epochs 20
+
+The artifact directory holds model.safetensors, model.json (pipeline, scalers,
+config, data checksum, metrics vs baselines) and plots. Progress goes to
+stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.`,
+	run: runTrain,
+}
+
+// trainRun is one seed's outcome in --json output.
+type trainRun struct {
+	Seed     uint64             `json:"seed"`
+	Out      string             `json:"out,omitempty"`
+	Training artifact.Training  `json:"training"`
+	Metrics  artifact.Metrics   `json:"metrics"`
+	Version  string             `json:"version"`
+	Stopped  string             `json:"stopped"`
+	Curve    artifact.LossCurve `json:"-"`
+}
+
+func runTrain(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	cfgPath := fs.String("config", "", "training config: a YAML `file`, or the name of an embedded one ("+joinNames()+")")
+	epochs := fs.Int("epochs", 0, "override the config's epochs")
+	seed := fs.Uint64("seed", 0, "override the config's seed")
+	threads := fs.Int("threads", -1, "override the config's threads (0 = all cores)")
+	repeat := fs.Int("repeat", 1, "train `N` seeds (seed, seed+1, …) and report mean ± std of every metric")
+	out := fs.String("out", "", "artifact `directory` (default out/<config name>; with --repeat, one seed-<s> directory per seed)")
+	csv := fs.String("csv", "", "read bars from this CSV `file` instead of the embedded data and store")
+	asJSON := fs.Bool("json", false, "print the result as JSON on stdout")
+	quiet := fs.Bool("quiet", false, "no per-epoch progress lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *cfgPath == "" {
+		return fmt.Errorf("%w: --config is required", errUsage)
+	}
+	if *repeat < 1 {
+		return fmt.Errorf("%w: --repeat must be ≥ 1", errUsage)
+	}
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if isFlagSet(fs, "epochs") {
+		cfg.Epochs = *epochs
+	}
+	if isFlagSet(fs, "seed") {
+		cfg.Seed = *seed
+	}
+	if isFlagSet(fs, "threads") {
+		cfg.Threads = *threads
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	data := dataFlags{symbol: cfg.Symbol, csv: *csv}
+	series, err := data.load(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		*out = filepath.Join("out", cfg.Name)
+	}
+	var progress io.Writer
+	if !*quiet {
+		progress = e.stderr
+	}
+	var runs []trainRun
+	base := cfg.Seed
+	for r := 0; r < *repeat; r++ {
+		cfg.Seed = base + uint64(r)
+		if *repeat > 1 && progress != nil {
+			fmt.Fprintf(progress, "── seed %d (%d of %d) ──\n", cfg.Seed, r+1, *repeat)
+		}
+		res, err := train.Run(ctx, cfg, series, train.Options{Progress: progress})
+		if err != nil {
+			return err
+		}
+		dir := *out
+		if *repeat > 1 {
+			dir = filepath.Join(*out, fmt.Sprintf("seed-%d", cfg.Seed))
+		}
+		if err := artifact.Write(dir, res.Model, report.Plots(res.Model)); err != nil {
+			return err
+		}
+		m := res.Model.Meta
+		runs = append(runs, trainRun{Seed: cfg.Seed, Out: dir, Training: m.Training, Metrics: m.Metrics, Version: m.Version, Stopped: m.Training.Stopped})
+		if !*asJSON {
+			report.Training(e.stdout, res.Model)
+			fmt.Fprintf(e.stdout, "artifact: %s (version %s)\n", dir, m.Version)
+		}
+		if res.Interrupted {
+			fmt.Fprintln(e.stderr, "interrupted: kept the best weights seen so far")
+			break
+		}
+	}
+	var summary *report.RepeatSummary
+	if len(runs) > 1 {
+		ms := make([]artifact.Metrics, len(runs))
+		for i, r := range runs {
+			ms[i] = r.Metrics
+		}
+		s := report.Summarize(ms)
+		summary = &s
+		if !*asJSON {
+			report.WriteSummary(e.stdout, s)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Config  any                   `json:"config"`
+			Runs    []trainRun            `json:"runs"`
+			Summary *report.RepeatSummary `json:"summary,omitempty"`
+		}{cfg, runs, summary})
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+func joinNames() string {
+	s := ""
+	for i, n := range configs.Names() {
+		if i > 0 {
+			s += ", "
+		}
+		s += n
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+// Package predict serves forecasts: a trained artifact over a source of bars,
+// as a closecast.Predictor for the CLI, the HTTP server and the Lambda.
+//
+// Semantics: the forecast for day D is the close of D, predicted from the
+// model's window of daily bars ending D−1 (the last Window bars strictly
+// before D, plus the features' warm-up). D can be any day from the first one
+// with a full window up to the day after the last known close.
+package predict
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+)
+
+// Service is a closecast.Predictor backed by one model. It is safe for
+// concurrent use.
+type Service struct {
+	model *artifact.Model
+	bars  closecast.Source
+
+	mu    sync.Mutex
+	first map[string]closecast.Date // first bar per symbol: it never changes
+}
+
+// New returns a Service that forecasts with m from the bars of src.
+func New(m *artifact.Model, src closecast.Source) *Service {
+	return &Service{model: m, bars: src, first: map[string]closecast.Date{}}
+}
+
+// Model returns the artifact the service predicts with.
+func (s *Service) Model() *artifact.Model { return s.model }
+
+// lookback is how many calendar days of bars are requested to find History()
+// bars: weekends and holidays make exchange-traded symbols need more days
+// than bars (5 trading days per 7, plus holidays).
+func (s *Service) lookback() int { return s.model.Pipeline.History()*7/5 + 15 }
+
+// Predict implements closecast.Predictor.
+func (s *Service) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	if symbol == "" {
+		symbol = s.model.Meta.Symbol
+	}
+	if !strings.EqualFold(symbol, s.model.Meta.Symbol) {
+		return closecast.Prediction{}, fmt.Errorf("%w: %s (this model forecasts %s)", closecast.ErrUnknownSymbol, symbol, s.model.Meta.Symbol)
+	}
+	symbol = s.model.Meta.Symbol
+	p := s.model.Pipeline
+	h := p.History()
+	series, err := s.bars.Bars(ctx, symbol, date.AddDays(-s.lookback()), date)
+	if err != nil {
+		return closecast.Prediction{}, err
+	}
+	bars := series.Bars
+	i := series.Search(date) // bars[:i] are strictly before date
+	// Too little history, or date is more than one day past the last close.
+	if i < h || (i == len(bars) && bars[i-1].Date+1 < date) {
+		return closecast.Prediction{}, s.rangeError(ctx, symbol, date)
+	}
+	prices, err := p.PredictAt(bars, []int{i})
+	if err != nil {
+		return closecast.Prediction{}, err
+	}
+	pred := closecast.Prediction{
+		Forecast:  closecast.Forecast{Symbol: symbol, Date: date, Value: prices[0]},
+		Model:     s.model.Meta.Version,
+		InputFrom: bars[i-p.Window].Date,
+		InputTo:   bars[i-1].Date,
+		LastClose: bars[i-1].Close,
+	}
+	if i < len(bars) && bars[i].Date == date {
+		actual := bars[i].Close
+		pred.Actual = &actual
+	}
+	return pred, nil
+}
+
+// rangeError builds the 422 answer: which dates this model can forecast.
+func (s *Service) rangeError(ctx context.Context, symbol string, date closecast.Date) error {
+	first, err := s.firstDate(ctx, symbol)
+	if err != nil {
+		return err
+	}
+	// The last known bar: ask for everything up to the requested day (or
+	// today, for a date in the past) and take the newest.
+	to := max(date, closecast.Today())
+	series, err := s.bars.Bars(ctx, symbol, to.AddDays(-3660), to)
+	if err != nil {
+		return err
+	}
+	last, ok := series.Last()
+	if !ok {
+		return fmt.Errorf("%w: no bars of %s", closecast.ErrUnknownSymbol, symbol)
+	}
+	h := s.model.Pipeline.History()
+	earliest := first.AddDays(h) // exact for gap-free series; see below
+	if full, err := s.bars.Bars(ctx, symbol, first, first.AddDays(h*7/5+15)); err == nil && full.Len() > h {
+		earliest = full.Bars[h].Date
+	}
+	return &closecast.RangeError{Symbol: symbol, Date: date, Earliest: earliest, Latest: last + 1}
+}
+
+// firstDate returns the date of the symbol's first bar, cached.
+func (s *Service) firstDate(ctx context.Context, symbol string) (closecast.Date, error) {
+	s.mu.Lock()
+	d, ok := s.first[symbol]
+	s.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	series, err := s.bars.Bars(ctx, symbol, closecast.MustParseDate("1970-01-01"), closecast.Today())
+	if err != nil {
+		return 0, err
+	}
+	d, ok = series.First()
+	if !ok {
+		return 0, fmt.Errorf("%w: no bars of %s", closecast.ErrUnknownSymbol, symbol)
+	}
+	s.mu.Lock()
+	s.first[symbol] = d
+	s.mu.Unlock()
+	return d, nil
+}
