@@ -232,6 +232,57 @@ const chartPixels = `(() => {
   return {up, down, other};
 })()`
 
+// a11yProblems lists what a person with a screen reader, a keyboard or low
+// vision would trip on: text below WCAG AA contrast against its background
+// (4.5:1, or 3:1 for large text), form fields without a label, buttons
+// without a name, and a chart without a text alternative.
+const a11yProblems = `(() => {
+  const parse = (c) => {
+    const m = /rgba?\(([^)]+)\)/.exec(c);
+    if (!m) return null;
+    const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const lum = (c) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  };
+  const bg = (n) => {
+    for (; n && n.nodeType === 1; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const out = [];
+  const seen = new Set();
+  const w = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) {
+    const el = w.currentNode.parentElement;
+    if (!w.currentNode.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    if (el.closest('svg, [hidden], .sr-only, #chart, noscript, .skip')) continue;
+    const r = el.getBoundingClientRect();
+    const st = getComputedStyle(el);
+    if (!r.width || !r.height || st.visibility === 'hidden') continue;
+    const L1 = lum(parse(st.color)), L2 = lum(bg(el));
+    const ratio = (Math.max(L1, L2) + 0.05) / (Math.min(L1, L2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': ' + el.tagName + ' "' + el.textContent.trim().slice(0, 40) + '"');
+  }
+  for (const f of document.querySelectorAll('input, select, textarea')) {
+    if (!(f.labels && f.labels.length) && !f.getAttribute('aria-label')) out.push('field without a label: #' + f.id);
+  }
+  for (const b of document.querySelectorAll('button')) {
+    if (!(b.getAttribute('aria-label') || b.textContent).trim()) out.push('button without a name: ' + b.outerHTML.slice(0, 60));
+  }
+  for (const n of document.querySelectorAll('[role=img]')) {
+    if (!(n.getAttribute('aria-label') || n.getAttribute('aria-labelledby'))) out.push('image without a text alternative: #' + n.id);
+  }
+  return out;
+})()`
+
 type pixels struct{ Up, Down, Other int }
 
 // TestDashboardInBrowser loads the dashboard in headless Chromium against the
@@ -284,6 +335,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if !strings.Contains(got, verdict) {
 			t.Errorf("hold-out summary %q does not say %q (model %v, persistence %v)", got, verdict, m, p)
+		}
+	})
+
+	t.Run("accessibility", func(t *testing.T) {
+		for _, m := range eval[[]string](t, b, a11yProblems) {
+			t.Error(m)
+		}
+		// Keyboard order from the top of a fresh page (nothing clicked yet):
+		// skip link, language toggle, then the date field.
+		var order []string
+		for range 3 {
+			b.do(t, "tab", chromedp.KeyEvent("\t"))
+			order = append(order, eval[string](t, b, `(() => { const a = document.activeElement; return a.id || a.className || a.tagName; })()`))
+		}
+		if strings.Join(order, ",") != "skip,lang-toggle,date" {
+			t.Errorf("tab order %v, want skip, lang-toggle, date", order)
 		}
 	})
 
