@@ -1,0 +1,352 @@
+// Package yahoo is a client for Yahoo Finance's chart API v8, daily bars of
+// any symbol Yahoo knows (BTC-USD, ETH-USD, ^BVSP, PETR4.SA, AAPL, …).
+//
+// Fetch returns only final bars — the still-open current day is never among
+// them — together with a Report of what was cleaned away (null bars,
+// duplicate and out-of-order timestamps). Requests time out, and 429s, 5xx
+// responses, malformed bodies and network errors are retried with
+// exponential back-off and full jitter; after the last try the error wraps
+// closecast.ErrUnavailable. Package yahootest is a fake server for tests.
+package yahoo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/closecast/closecast"
+)
+
+// DefaultBaseURL is Yahoo's own chart API host.
+const DefaultBaseURL = "https://query2.finance.yahoo.com"
+
+// DefaultUserAgent is sent unless Client.UserAgent says otherwise: Yahoo
+// answers Go's default "Go-http-client/1.1" with 429s, a browser's passes.
+const DefaultUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+// Defaults for the zero values of Client's fields.
+const (
+	DefaultAttempts       = 4
+	DefaultAttemptTimeout = 20 * time.Second
+	DefaultBackoffBase    = 1 * time.Second
+	DefaultBackoffMax     = 30 * time.Second
+	// maxBody bounds what one response may hold: 50 years of daily bars are
+	// ~2 MB of JSON.
+	maxBody = 64 << 20
+)
+
+// Client fetches daily bars from the chart API. The zero value is ready to
+// use, with the defaults above; a Client is safe for concurrent use once its
+// fields are set.
+type Client struct {
+	// BaseURL is the scheme and host (and optional path prefix) of the API;
+	// "" means DefaultBaseURL. The CLI sets it from --yahoo-url or
+	// CLOSECAST_YAHOO_URL; tests point it at a yahootest.Server.
+	BaseURL string
+	// HTTPClient sends the requests; nil means a client of its own. Its
+	// Timeout, if any, applies on top of AttemptTimeout.
+	HTTPClient *http.Client
+	// UserAgent; "" means DefaultUserAgent.
+	UserAgent string
+	// Attempts is the most requests one Fetch makes (first try included);
+	// 0 means DefaultAttempts.
+	Attempts int
+	// AttemptTimeout bounds each request, body included; 0 means
+	// DefaultAttemptTimeout. The overall deadline is the caller's ctx.
+	AttemptTimeout time.Duration
+	// BackoffBase and BackoffMax shape the wait before retry n (n = 1, 2, …):
+	// a uniformly random duration in [0, min(BackoffMax, BackoffBase·2^(n−1))]
+	// ("full jitter", so that many clients hit by one outage do not retry in
+	// lockstep), but never less than the server's Retry-After. A Retry-After
+	// beyond BackoffMax ends the fetch at once with an UnavailableError
+	// saying so, rather than blocking a command for an hour.
+	BackoffBase, BackoffMax time.Duration
+	// Now is the clock that decides which days are over; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is what Fetch returns: final, validated bars, ascending by date
+// (exchange calendar days), and the report of what was left out.
+type Result struct {
+	Bars   []closecast.Bar
+	Report Report
+}
+
+// UnavailableError is Fetch's error when every attempt failed: it says how
+// many were made and what went wrong last, and wraps both
+// closecast.ErrUnavailable and the last attempt's error.
+type UnavailableError struct {
+	Symbol   string
+	Attempts int
+	Status   int    // HTTP status of the last attempt; 0 if none came back
+	Reason   string // why the fetch stopped before using all attempts, if it did
+	Last     error
+}
+
+func (e *UnavailableError) Error() string {
+	s := fmt.Sprintf("yahoo: %s unavailable after %d attempt", e.Symbol, e.Attempts)
+	if e.Attempts != 1 {
+		s += "s"
+	}
+	if e.Reason != "" {
+		s += " (" + e.Reason + ")"
+	}
+	return s + "; last: " + strings.TrimPrefix(e.Last.Error(), "yahoo: ")
+}
+
+// Unwrap returns closecast.ErrUnavailable and the last attempt's error.
+func (e *UnavailableError) Unwrap() []error { return []error{closecast.ErrUnavailable, e.Last} }
+
+// StatusError is a non-2xx response without a chart.error body.
+type StatusError struct {
+	Status int
+	Body   string // the start of the body, for the message
+}
+
+func (e *StatusError) Error() string {
+	s := fmt.Sprintf("yahoo: HTTP %d %s", e.Status, http.StatusText(e.Status))
+	if e.Body != "" {
+		s += ": " + e.Body
+	}
+	return s
+}
+
+// attemptError is one failed attempt and what to do about it.
+type attemptError struct {
+	err        error
+	status     int
+	retry      bool
+	retryAfter time.Duration
+}
+
+// Bars implements closecast.Source: Fetch, then the bars as a Series.
+func (c *Client) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
+	res, err := c.Fetch(ctx, symbol, from, to)
+	if err != nil {
+		return closecast.Series{}, err
+	}
+	return closecast.NewSeries(symbol, res.Bars)
+}
+
+// Fetch downloads the daily bars of symbol dated within [from, to] (the
+// exchange's calendar days; UTC days for crypto) and returns the final ones.
+// It asks Yahoo for a day more on each side, because an exchange east of UTC
+// stamps its bars on the previous UTC day and one west of it later in the day,
+// then keeps exactly [from, to].
+//
+// Errors: Yahoo's chart.error as an *APIError ("yahoo: Not Found: No data
+// found, symbol may be delisted", wrapping closecast.ErrUnknownSymbol), a
+// 4xx other than 429 as a *StatusError, both without retrying; a bar failing
+// validation as a *BarError; and after retries are used up (or the ctx
+// deadline leaves no time for the next one) an *UnavailableError wrapping
+// closecast.ErrUnavailable. On error no bars are returned.
+func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Date) (Result, error) {
+	if strings.TrimSpace(symbol) == "" {
+		return Result{}, errors.New("yahoo: empty symbol")
+	}
+	if from > to {
+		return Result{}, fmt.Errorf("yahoo: empty range %s..%s", from, to)
+	}
+	u := c.chartURL(symbol, from, to)
+	attempts := c.Attempts
+	if attempts <= 0 {
+		attempts = DefaultAttempts
+	}
+	for n := 1; ; n++ {
+		chart, ae := c.attempt(ctx, u)
+		if ae == nil {
+			bars, rep, err := chart.Bars(symbol, from, to, c.now())
+			rep.Attempts = n
+			if err != nil {
+				return Result{}, err
+			}
+			return Result{Bars: bars, Report: rep}, nil
+		}
+		if ctx.Err() != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return Result{}, fmt.Errorf("yahoo: %s: %w", symbol, ctx.Err())
+			}
+			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
+				Reason: "deadline exceeded", Last: ae.err}
+		}
+		if !ae.retry {
+			return Result{}, ae.err
+		}
+		if n == attempts {
+			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status, Last: ae.err}
+		}
+		wait := c.backoff(n)
+		if ae.retryAfter > c.backoffMax() {
+			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
+				Reason: fmt.Sprintf("server asks to retry after %v, more than the %v back-off limit", ae.retryAfter, c.backoffMax()), Last: ae.err}
+		}
+		if ae.retryAfter > wait {
+			wait = ae.retryAfter
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
+				Reason: fmt.Sprintf("next try due in %v, after the deadline", wait.Round(time.Millisecond)), Last: ae.err}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return Result{}, fmt.Errorf("yahoo: %s: %w", symbol, ctx.Err())
+			}
+			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
+				Reason: "deadline exceeded", Last: ae.err}
+		}
+	}
+}
+
+func (c *Client) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// chartURL builds {base}/v8/finance/chart/{symbol}?… . The symbol is one
+// escaped path segment, so ^BVSP goes out as %5EBVSP and no symbol can
+// change the path.
+func (c *Client) chartURL(symbol string, from, to closecast.Date) string {
+	base := c.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	q := url.Values{}
+	// period1 and period2 are both inclusive bar start times.
+	q.Set("period1", strconv.FormatInt(from.AddDays(-1).Unix(), 10))
+	q.Set("period2", strconv.FormatInt(to.AddDays(2).Unix()-1, 10))
+	q.Set("interval", "1d")
+	q.Set("events", "div|split")
+	q.Set("includePrePost", "false")
+	return strings.TrimRight(base, "/") + "/v8/finance/chart/" + url.PathEscape(symbol) + "?" + q.Encode()
+}
+
+// backoff is the full-jitter wait before retry n.
+func (c *Client) backoff(n int) time.Duration {
+	base, max := c.BackoffBase, c.backoffMax()
+	if base <= 0 {
+		base = DefaultBackoffBase
+	}
+	ceil := max
+	if n-1 < 62 && base <= max>>(n-1) {
+		ceil = base << (n - 1)
+	}
+	return time.Duration(rand.Int64N(int64(ceil) + 1))
+}
+
+func (c *Client) backoffMax() time.Duration {
+	if c.BackoffMax <= 0 {
+		return DefaultBackoffMax
+	}
+	return c.BackoffMax
+}
+
+// attempt makes one request and decodes the answer.
+func (c *Client) attempt(ctx context.Context, u string) (*Chart, *attemptError) {
+	timeout := c.AttemptTimeout
+	if timeout <= 0 {
+		timeout = DefaultAttemptTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, &attemptError{err: fmt.Errorf("yahoo: %w", err)}
+	}
+	ua := c.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	req.Header.Set("User-Agent", ua)
+	req.Header.Set("Accept", "application/json")
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	netErr := func(err error) *attemptError {
+		if actx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("timed out after %v: %w", timeout, context.DeadlineExceeded)
+		}
+		return &attemptError{err: fmt.Errorf("yahoo: %w", err), retry: true}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, netErr(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		ae := netErr(fmt.Errorf("reading body: %w", err))
+		ae.status = resp.StatusCode
+		return nil, ae
+	}
+	if len(body) > maxBody {
+		return nil, &attemptError{status: resp.StatusCode, err: fmt.Errorf("yahoo: response larger than %d bytes", maxBody)}
+	}
+	st := resp.StatusCode
+	switch {
+	case st == http.StatusTooManyRequests || st >= 500:
+		// Retry-After is about the wall clock, not the injectable Now.
+		ae := &attemptError{status: st, retry: true, retryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+		ae.err = statusErr(st, body)
+		return nil, ae
+	case st < 200 || st > 299:
+		return nil, &attemptError{status: st, err: statusErr(st, body)}
+	}
+	chart, err := Decode(body)
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.Status = st
+			return nil, &attemptError{status: st, err: err}
+		}
+		// A 200 with a broken body is most likely a response cut off on
+		// the way; asking again is cheap.
+		return nil, &attemptError{status: st, err: err, retry: true}
+	}
+	return chart, nil
+}
+
+// statusErr is the error of a non-2xx response: Yahoo's chart.error when the
+// body holds one, else the status and the start of the body.
+func statusErr(status int, body []byte) error {
+	if _, err := Decode(body); err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.Status = status
+			return apiErr
+		}
+	}
+	snippet := strings.TrimSpace(string(body))
+	if len(snippet) > 120 {
+		snippet = snippet[:120] + "…"
+	}
+	return &StatusError{Status: status, Body: strings.ToValidUTF8(snippet, "?")}
+}
+
+// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
