@@ -16,6 +16,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/closecast/closecast/yahoo"
 )
 
 // command is one subcommand.
@@ -36,6 +38,9 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	yahooURL       string // --yahoo-url, on commands that fetch
+	// tuneYahoo, when set, adjusts the Yahoo client (tests shorten its
+	// back-off and timeouts).
+	tuneYahoo func(*yahoo.Client)
 }
 
 // errUsage marks an error caused by bad arguments: exit status 2.

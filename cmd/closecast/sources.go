@@ -138,6 +138,9 @@ func yahooClient(e *env) *yahoo.Client {
 	} else if u := strings.TrimSpace(e.getenv(yahooURLEnv)); u != "" {
 		c.BaseURL = u
 	}
+	if e.tuneYahoo != nil {
+		e.tuneYahoo(c)
+	}
 	return c
 }
 
