@@ -74,6 +74,10 @@ type DB struct {
 	db   *sql.DB
 	path string // "" for an in-memory store
 
+	// Statements of the read path, prepared once: parsing SQL costs more
+	// than running these indexed lookups.
+	qBars, qKnown, qRange *sql.Stmt
+
 	// afterWrite, when set (by tests only), is called after each row written
 	// by Upsert, inside its transaction, with the row's index in bars. It
 	// lets tests cancel the context or fail in the middle of a transaction.
@@ -155,14 +159,42 @@ func (s *DB) init() error {
 	if err := s.db.PingContext(ctx); err != nil {
 		return err
 	}
-	return migrate(ctx, s.db, migrations)
+	if err := migrate(ctx, s.db, migrations); err != nil {
+		return err
+	}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.qBars, `SELECT date, open, high, low, close, volume FROM bars
+		 WHERE symbol = ? AND date BETWEEN ? AND ? ORDER BY date`},
+		{&s.qKnown, `SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = ?)`},
+		// Two indexed probes: SQLite's min/max optimisation does not apply
+		// to MIN and MAX in one SELECT, which would scan every row of symbol.
+		{&s.qRange, `SELECT (SELECT date FROM bars WHERE symbol = ?1 ORDER BY date LIMIT 1),
+		                    (SELECT date FROM bars WHERE symbol = ?1 ORDER BY date DESC LIMIT 1)`},
+	} {
+		st, err := s.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("preparing %q: %w", p.sql, err)
+		}
+		*p.dst = st
+	}
+	return nil
 }
 
 // Path returns the absolute path of the store file ("" for an in-memory store).
 func (s *DB) Path() string { return s.path }
 
 // Close closes the store. Pending operations finish first.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) Close() error {
+	for _, st := range []*sql.Stmt{s.qBars, s.qKnown, s.qRange} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return s.db.Close()
+}
 
 // normSymbol returns symbol upper-cased, the one spelling the store keeps:
 // tickers are case-insensitive (Yahoo and the embedded data set both read
@@ -197,14 +229,14 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 	if from > to {
 		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: from %s is after to %s", symbol, from, to)
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT date, open, high, low, close, volume FROM bars
-		 WHERE symbol = ? AND date BETWEEN ? AND ? ORDER BY date`, symbol, int64(from), int64(to))
+	rows, err := s.qBars.QueryContext(ctx, symbol, int64(from), int64(to))
 	if err != nil {
 		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
 	}
 	defer rows.Close()
-	bars := make([]closecast.Bar, 0, int(to-from)+1)
+	// At most one bar a day; the cap keeps a wide-open range (1900..9999)
+	// from allocating for millions of days.
+	bars := make([]closecast.Bar, 0, min(int64(to)-int64(from)+1, 512))
 	for rows.Next() {
 		var b closecast.Bar
 		var d int64
@@ -220,7 +252,7 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 	rows.Close()
 	if len(bars) == 0 {
 		var known bool
-		err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = ?)`, symbol).Scan(&known)
+		err := s.qKnown.QueryRowContext(ctx, symbol).Scan(&known)
 		if err != nil {
 			return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
 		}
@@ -250,7 +282,7 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 		return 0, 0, false, fmt.Errorf("sqlite: range: %w", err)
 	}
 	var lo, hi sql.NullInt64
-	err = s.db.QueryRowContext(ctx, `SELECT MIN(date), MAX(date) FROM bars WHERE symbol = ?`, symbol).Scan(&lo, &hi)
+	err = s.qRange.QueryRowContext(ctx, symbol).Scan(&lo, &hi)
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("sqlite: range of %s: %w", symbol, err)
 	}
