@@ -2,13 +2,90 @@
 
 package lstm
 
-// No assembly on this platform or with the purego tag: the pure-Go kernels
-// in kernels.go always run.
-const asmAvailable = false
-const asmName = "go"
+//go:generate go run ./internal/asmgen -out kernels_amd64.s
 
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// The AVX-512 kernels (kernels_amd64.s, generated) need only AVX512F; cpu
+// reports it only when the OS also saves the zmm state.
+var asmAvailable = cpu.X86.HasAVX512F
+
+const asmName = "avx512"
+
+//go:noescape
+func gemmK1(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+
+//go:noescape
+func gemmK2(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+
+//go:noescape
+func gemmK3(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+
+//go:noescape
+func gemmK4(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+
+//go:noescape
+func sigmoidAVX512(x *float32, n int)
+
+//go:noescape
+func tanhAVX512(dst, src *float32, n int)
+
+// gemmAsm is gemm on the AVX-512 kernels; gemm has checked the bounds.
 func gemmAsm(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c []float32, ldc int) {
-	panic("lstm: no assembly kernels in this build")
+	ap := unsafe.Pointer(unsafe.SliceData(a))
+	cp := unsafe.Pointer(unsafe.SliceData(c))
+	bp := unsafe.SliceData(b)
+	i := 0
+	if m >= 4 {
+		nfull, nvt, mask := chunks(n, gemmNVF[4])
+		for ; i+4 <= m; i += 4 {
+			gemmK4(k, (*float32)(unsafe.Add(ap, 4*i*sam)), sam, sak, bp, ldb, (*float32)(unsafe.Add(cp, 4*i*ldc)), ldc, nfull, nvt, mask)
+		}
+	}
+	if i == m {
+		return
+	}
+	nfull, nvt, mask := chunks(n, gemmNVF[m-i])
+	ai, ci := (*float32)(unsafe.Add(ap, 4*i*sam)), (*float32)(unsafe.Add(cp, 4*i*ldc))
+	switch m - i {
+	case 3:
+		gemmK3(k, ai, sam, sak, bp, ldb, ci, ldc, nfull, nvt, mask)
+	case 2:
+		gemmK2(k, ai, sam, sak, bp, ldb, ci, ldc, nfull, nvt, mask)
+	case 1:
+		gemmK1(k, ai, sam, sak, bp, ldb, ci, ldc, nfull, nvt, mask)
+	}
 }
-func sigmoidAsm(x []float32)     { panic("lstm: no assembly kernels in this build") }
-func tanhAsm(dst, src []float32) { panic("lstm: no assembly kernels in this build") }
+
+// gemmNVF[mr] is the full-chunk width (in 16-float vectors) of gemmK<mr>;
+// it must match nvFull in internal/asmgen.
+var gemmNVF = [5]int{0, 8, 8, 4, 4}
+
+// chunks splits n columns into nfull chunks of nvf vectors and a tail of
+// nvt vectors whose last one is masked by mask.
+func chunks(n, nvf int) (nfull, nvt, mask int) {
+	w := 16 * nvf
+	nfull = n / w
+	r := n % w
+	nvt = (r + 15) / 16
+	if nvt > 0 {
+		mask = 1<<(r-16*(nvt-1)) - 1
+	}
+	return nfull, nvt, mask
+}
+
+func sigmoidAsm(x []float32) {
+	if len(x) > 0 {
+		sigmoidAVX512(unsafe.SliceData(x), len(x))
+	}
+}
+
+func tanhAsm(dst, src []float32) {
+	if len(src) > 0 {
+		tanhAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), len(src))
+	}
+}

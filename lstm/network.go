@@ -69,7 +69,7 @@ type Network struct {
 	// params by syncDerived; backward multiplies by it row-contiguously.
 	wt [][]float32
 
-	pool sync.Pool // *workspace for inference
+	poolOne, poolBig sync.Pool // *workspace for inference: 1 window, predictChunk windows
 }
 
 // New returns a network with Keras' default initialisation, drawn from seed:

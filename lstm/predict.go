@@ -1,6 +1,9 @@
 package lstm
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // predictChunk is how many windows one inference pass holds at a time; it
 // bounds the workspace (≈ 6 MB for the reference config at 60 steps).
@@ -18,14 +21,20 @@ func (n *Network) checkIO(x []float32, batch, steps int, out []float32) {
 	}
 }
 
-func (n *Network) getWorkspace(steps int) *workspace {
-	if v := n.pool.Get(); v != nil {
-		ws := v.(*workspace)
-		if ws.tCap >= steps {
-			return ws
+// getWorkspace returns a pooled inference workspace for up to batch windows
+// of steps steps. One-window calls (the HTTP server's) get a small workspace
+// of their own pool, so they never drag a 32-window one through the cache.
+func (n *Network) getWorkspace(batch, steps int) (*workspace, *sync.Pool) {
+	pool, bs := &n.poolBig, predictChunk
+	if batch <= 1 {
+		pool, bs = &n.poolOne, 1
+	}
+	if v := pool.Get(); v != nil {
+		if ws := v.(*workspace); ws.tCap >= steps {
+			return ws, pool
 		}
 	}
-	return newWorkspace(n, predictChunk, steps)
+	return newWorkspace(n, bs, steps), pool
 }
 
 // Predict runs inference (no dropout). x is [batch][steps][Features]
@@ -45,7 +54,7 @@ func (n *Network) PredictDropout(x []float32, batch, steps int, out []float32, s
 
 func (n *Network) predict(x []float32, batch, steps int, out []float32, drop bool, seed uint64) {
 	n.checkIO(x, batch, steps, out)
-	ws := n.getWorkspace(steps)
+	ws, pool := n.getWorkspace(batch, steps)
 	O := n.cfg.Outputs
 	for start := 0; start < batch; start += predictChunk {
 		bs := min(predictChunk, batch-start)
@@ -59,5 +68,5 @@ func (n *Network) predict(x []float32, batch, steps int, out []float32, drop boo
 		n.forward(ws, bs, steps, drop)
 		copy(out[start*O:(start+bs)*O], ws.yhat[:bs*O])
 	}
-	n.pool.Put(ws)
+	pool.Put(ws)
 }

@@ -1,0 +1,45 @@
+package lstm
+
+import "testing"
+
+// Reference shape: 2093 training windows of 60 steps = 66 batches of 32.
+const benchWindows, benchSteps = 2093, 60
+
+func BenchmarkEpochReference(b *testing.B) {
+	x, y := SyntheticWindows(benchWindows, benchSteps, 2018)
+	net, err := New(ReferenceConfig(), 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := NewTrainer(net, DefaultTrainConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.Epoch(x, y, benchWindows, benchSteps) // warm-up: workspaces
+	b.ResetTimer()
+	for b.Loop() {
+		tr.Epoch(x, y, benchWindows, benchSteps)
+	}
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(s, "s/epoch")
+	b.ReportMetric(net.FLOPs(benchSteps, true)*benchWindows/s/1e9, "GFLOP/s")
+	b.ReportMetric(float64(tr.threads), "threads")
+}
+
+func BenchmarkPredictOne(b *testing.B) {
+	x, _ := SyntheticWindows(1, benchSteps, 7)
+	net, err := New(ReferenceConfig(), 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]float32, 1)
+	net.Predict(x, 1, benchSteps, out)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		net.Predict(x, 1, benchSteps, out)
+	}
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(s*1e6, "µs/window")
+	b.ReportMetric(net.FLOPs(benchSteps, false)/s/1e9, "GFLOP/s")
+}
