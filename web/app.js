@@ -73,9 +73,6 @@ function errorText(e) {
   return [s, ...extra].join(' ');
 }
 
-// percentOf reads a direction hit rate, which may come as a fraction (0.53)
-// or already in percent (53): a hit rate of at most 1 % is not a real model.
-function hitRatePct(v) { return v <= 1 ? v * 100 : v; }
 
 // ---- static text ---------------------------------------------------------
 
@@ -112,6 +109,8 @@ function renderModel() {
     add('model.trained', `${i18n.date(m.train_range.from)} – ${i18n.date(m.train_range.to)}`, 'model-train');
   }
   if (Number.isFinite(m.window)) add('model.window', t('model.windowDays', { n: m.window }), 'model-window');
+  const epochs = (m.training && m.training.epochs_trained) ?? m.epochs_trained;
+  if (Number.isFinite(epochs)) add('model.epochs', String(epochs), 'model-epochs');
   const h = m.metrics && m.metrics.holdout;
   if (h && h.model && h.persistence && Number.isFinite(h.model.mae) && Number.isFinite(h.persistence.mae)) {
     const rel = (h.model.mae / h.persistence.mae - 1) * 100;
@@ -155,6 +154,7 @@ function renderError() {
 
 function renderResult() {
   const box = $('result');
+  const wasOpen = !!box.querySelector('details[open]');
   box.replaceChildren();
   const p = state.prediction;
   if (!p) { box.append(el('p', { class: 'muted' }, t('result.empty'))); return; }
@@ -186,6 +186,10 @@ function renderResult() {
   }
   if (p.model) add(t('result.model'), p.model, 'result-model');
   box.append(dl);
+  // The reference's page showed the API's JSON answer; it is kept one click
+  // away for those who script against the API.
+  box.append(el('details', { class: 'raw', open: wasOpen },
+    el('summary', {}, t('result.raw')), el('pre', { id: 'result-json' }, JSON.stringify(p, null, 2))));
 }
 
 async function onPredict(ev) {
@@ -272,13 +276,17 @@ function initChart() {
 
 // ---- metrics -------------------------------------------------------------
 
+// The artifact's metrics (package metrics): MAE and RMSE in dollars, MAPE,
+// sMAPE and direction hit rate in percent, MASE a ratio (below 1 beats
+// persistence). An undefined figure is null and shows as a dash.
+
 const METRICS = [
   { key: 'mae', label: 'metrics.mae', fmt: (v) => i18n.num(v, 2), better: 'low' },
   { key: 'rmse', label: 'metrics.rmse', fmt: (v) => i18n.num(v, 2), better: 'low' },
   { key: 'mape', label: 'metrics.mape', fmt: (v) => i18n.pct(v, 2), better: 'low' },
   { key: 'smape', label: 'metrics.smape', fmt: (v) => i18n.pct(v, 2), better: 'low' },
   { key: 'mase', label: 'metrics.mase', fmt: (v) => i18n.num(v, 3), better: 'low' },
-  { key: 'direction', label: 'metrics.direction', fmt: (v) => i18n.pct(hitRatePct(v), 1), better: 'high', norm: hitRatePct },
+  { key: 'direction', label: 'metrics.direction', fmt: (v) => i18n.pct(v, 1), better: 'high' },
 ];
 const METHODS = [['model', 'metrics.model'], ['persistence', 'metrics.persistence'], ['ma7', 'metrics.ma7']];
 
@@ -287,7 +295,7 @@ function metricsTable(id, caption, r) {
   const cols = METRICS.filter((m) => methods.some(([k]) => Number.isFinite(r[k][m.key])));
   const best = {};
   for (const m of cols) {
-    const vals = methods.map(([k]) => r[k][m.key]).filter(Number.isFinite).map(m.norm || ((v) => v));
+    const vals = methods.map(([k]) => r[k][m.key]).filter(Number.isFinite);
     best[m.key] = m.better === 'low' ? Math.min(...vals) : Math.max(...vals);
   }
   const thead = el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')),
@@ -298,7 +306,7 @@ function metricsTable(id, caption, r) {
     for (const m of cols) {
       const v = r[k][m.key];
       if (!Number.isFinite(v)) { tr.append(el('td', {}, '—')); continue; }
-      const isBest = (m.norm || ((x) => x))(v) === best[m.key] && methods.length > 1;
+      const isBest = v === best[m.key] && methods.length > 1;
       tr.append(el('td', { class: isBest ? 'best' : null, 'data-key': m.key },
         m.fmt(v), isBest ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
     }

@@ -138,6 +138,16 @@ func text(t *testing.T, b *browser, sel string) string {
 	return eval[string](t, b, fmt.Sprintf(`(document.querySelector(%q) || {textContent: "<missing %s>"}).textContent.trim()`, sel, sel))
 }
 
+// waitReady waits for the page's first render and fails with what the page
+// and its console said if the page reports an error instead.
+func (b *browser) waitReady(t *testing.T, what string) {
+	t.Helper()
+	b.waitFor(t, what, `document.body && ['ready', 'error'].includes(document.body.dataset.state)`)
+	if st := eval[string](t, b, `document.body.dataset.state`); st != "ready" {
+		t.Fatalf("%s: page state %q: %s; console: %q", what, st, text(t, b, "#fatal"), b.consoleErrors())
+	}
+}
+
 // waitFor polls a JavaScript expression until it is truthy.
 func (b *browser) waitFor(t *testing.T, what, js string) {
 	t.Helper()
@@ -302,7 +312,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 
 	b.do(t, "load", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+"/"))
-	b.waitFor(t, "page ready", `document.body.dataset.state === 'ready'`)
+	b.waitReady(t, "page ready")
 	readyMs, _ := strconv.Atoi(eval[string](t, b, `document.body.dataset.readyMs`))
 	t.Logf("page ready %d ms after navigation start", readyMs)
 	if readyMs > 5000 {
@@ -405,8 +415,8 @@ func TestDashboardInBrowser(t *testing.T) {
 			}
 			dir := r["model"].(map[string]any)["direction"].(float64)
 			got := strings.TrimSuffix(text(t, b, fmt.Sprintf("#metrics-%s tbody tr:nth-child(1) td[data-key=direction]", rng)), " (best)")
-			if want := strconv.FormatFloat(dir*100, 'f', 1, 64) + "%"; got != want {
-				t.Errorf("%s direction shown %q, want %q (fraction %v as percent)", rng, got, want, dir)
+			if want := strconv.FormatFloat(dir, 'f', 1, 64) + "%"; got != want {
+				t.Errorf("%s direction shown %q, want %q", rng, got, want)
 			}
 		}
 		nTrain := len(api.model["loss_curve"].(map[string]any)["train"].([]float64))
@@ -468,6 +478,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		inputs := resp["inputs"].(map[string]any)
 		if got := text(t, b, "#result-window"); !strings.Contains(got, "(60 days)") {
 			t.Errorf("input window shown %q, want %v days", got, inputs["days"])
+		}
+		var shownJSON map[string]any
+		if err := json.Unmarshal([]byte(text(t, b, "#result-json")), &shownJSON); err != nil || shownJSON["prediction"] != pred || shownJSON["date"] != day.String() {
+			t.Errorf("raw JSON shown %v (%v), want the API's answer", shownJSON, err)
 		}
 		if got := eval[string](t, b, `document.getElementById('result').getAttribute('aria-live')`); got != "polite" {
 			t.Errorf("result aria-live = %q", got)
@@ -579,7 +593,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		// The choice survives a reload.
 		b.do(t, "reload", chromedp.Reload())
-		b.waitFor(t, "page ready after reload", `document.body.dataset.state === 'ready'`)
+		b.waitReady(t, "page ready after reload")
 		if got := eval[string](t, b, `document.documentElement.lang`); got != "pt-BR" {
 			t.Errorf("after reload html lang = %q, want pt-BR", got)
 		}
@@ -591,7 +605,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	t.Run("phone", func(t *testing.T) {
 		b.do(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload())
-		b.waitFor(t, "page ready at phone width", `document.body.dataset.state === 'ready'`)
+		b.waitReady(t, "page ready at phone width")
 		b.waitFor(t, "candles at phone width", `(() => { const p = `+chartPixels+`; return p.up > 50 && p.down > 50; })()`)
 		if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
 			t.Errorf("page is %d px wide at a 390 px viewport: it scrolls sideways; too wide: %v", w,
@@ -646,7 +660,7 @@ func TestDashboardDegraded(t *testing.T) {
 	b := newBrowser(t)
 
 	b.do(t, "load", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+"/"))
-	b.waitFor(t, "page ready", `document.body.dataset.state === 'ready'`)
+	b.waitReady(t, "page ready")
 	if got := text(t, b, "#model-info"); !strings.Contains(got, "Model details are unavailable") || !strings.Contains(got, "no model is loaded") {
 		t.Errorf("model box says %q", got)
 	}
@@ -671,7 +685,7 @@ func TestDashboardDegraded(t *testing.T) {
 	api.historyDown = true
 	api.mu.Unlock()
 	b.do(t, "reload", chromedp.Reload())
-	b.waitFor(t, "page ready without history", `document.body.dataset.state === 'ready'`)
+	b.waitReady(t, "page ready without history")
 	if got := text(t, b, "#chart-error"); !strings.Contains(got, "Price history is unavailable") || !strings.Contains(got, "Try again in 5 s.") {
 		t.Errorf("chart error %q", got)
 	}

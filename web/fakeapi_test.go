@@ -97,7 +97,8 @@ func (e errs) json() map[string]any {
 
 // score computes the contract's metrics of predictions pred for bars[i0:i1]
 // (each predicted from the closes before it): MAPE and sMAPE in percent,
-// direction as a fraction, MASE against persistence on the same days.
+// direction in percent (as package metrics does), MASE against persistence
+// on the same days.
 func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	var e errs
 	var pers, hits float64
@@ -119,7 +120,7 @@ func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	e.rmse = math.Sqrt(e.rmse / n)
 	e.mape = 100 * e.mape / n
 	e.smape = 100 * e.smape / n
-	e.direction = hits / n
+	e.direction = 100 * hits / n
 	return e
 }
 
@@ -167,7 +168,7 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 		"version": "test-fake-1", "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
 		"window": f.window, "features": []string{"close"}, "target": "close",
 		"train_range":    map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
-		"epochs_trained": len(train),
+		"training":       map[string]any{"epochs_trained": len(train)},
 		"metrics":        metrics,
 		"loss_curve":     map[string]any{"train": train, "val": val},
 		"predictions":    preds,
