@@ -167,11 +167,11 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 	f.model = map[string]any{
 		"version": "test-fake-1", "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
 		"window": f.window, "features": []string{"close"}, "target": "close",
-		"train_range":    map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
-		"training":       map[string]any{"epochs_trained": len(train)},
-		"metrics":        metrics,
-		"loss_curve":     map[string]any{"train": train, "val": val},
-		"predictions":    preds,
+		"train_range": map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
+		"training":    map[string]any{"epochs_trained": len(train)},
+		"metrics":     metrics,
+		"loss_curve":  map[string]any{"train": train, "val": val},
+		"predictions": preds,
 	}
 	return f
 }
