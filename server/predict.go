@@ -1,0 +1,225 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/closecast/closecast"
+)
+
+// maxBody is the largest request body accepted; a larger one is a 413. A
+// /predict body is a few dozen bytes: this only bounds what a client can make
+// the server buffer.
+const maxBody = 64 << 10
+
+// predictRequest is the body of POST /predict: {"date": "YYYY-MM-DD",
+// "symbol": "BTC-USD"}. Pointers tell a missing field from an empty one;
+// other members are ignored, for forward compatibility.
+type predictRequest struct {
+	Date   *string `json:"date"`
+	Symbol *string `json:"symbol"`
+}
+
+// predictResponse is the 200 body of /predict. Field order is the contract's.
+type predictResponse struct {
+	Prediction float64        `json:"prediction"`
+	Symbol     string         `json:"symbol"`
+	Date       closecast.Date `json:"date"`
+	Model      string         `json:"model"`
+	Inputs     inputWindow    `json:"inputs"`
+	LastClose  float64        `json:"last_close"`
+	Change     float64        `json:"change"`     // prediction − last_close
+	ChangePct  float64        `json:"change_pct"` // change as a percentage of last_close
+	Actual     *float64       `json:"actual,omitempty"`
+}
+
+// inputWindow names the days the forecast was made from: From..To inclusive,
+// Days calendar days.
+type inputWindow struct {
+	From closecast.Date `json:"from"`
+	To   closecast.Date `json:"to"`
+	Days int            `json:"days"`
+}
+
+// DecodePredict parses a POST /predict body (at most maxBody bytes, already
+// read) into the symbol ("" for the default, otherwise upper-cased) and date
+// to forecast. Exactly one JSON value is accepted; members other than "date"
+// and "symbol" are ignored, but a known member of the wrong type is an error.
+// The error, when not nil, is an *apiError ready to send.
+func decodePredict(body []byte) (symbol string, date closecast.Date, e *apiError) {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return "", 0, badRequest(codeBadJSON, `the request body is empty; send a JSON object such as {"date": "2025-07-20"}`)
+	}
+	var req predictRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return "", 0, jsonError(err)
+	}
+	var rawSym string
+	if req.Symbol != nil {
+		rawSym = *req.Symbol
+	}
+	var rawDate string
+	if req.Date != nil {
+		rawDate = *req.Date
+	}
+	return parseParams(rawDate, rawSym)
+}
+
+// parseParams validates the date and symbol of a /predict request, from the
+// JSON body or the query string alike.
+func parseParams(rawDate, rawSym string) (symbol string, date closecast.Date, e *apiError) {
+	if rawDate == "" {
+		// The reference API's exact words, kept for its clients.
+		return "", 0, badRequest(codeMissingDate, "Missing 'date' field")
+	}
+	d, err := closecast.ParseDate(rawDate)
+	if err != nil {
+		return "", 0, badRequest(codeInvalidDate, "'date' must be a calendar day written YYYY-MM-DD, got %s", quote(rawDate))
+	}
+	sym, e := normalizeSymbol(rawSym)
+	if e != nil {
+		return "", 0, e
+	}
+	return sym, d, nil
+}
+
+// normalizeSymbol upper-cases a ticker ("" stays "", meaning the default).
+// Tickers are short and made of letters, digits and . - ^ = _ ; anything
+// else cannot be a symbol any source knows, so it is answered as unknown
+// without asking the predictor (which might otherwise ask a provider).
+func normalizeSymbol(s string) (string, *apiError) {
+	if s == "" {
+		return "", nil
+	}
+	if len(s) > 32 {
+		return "", &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol, Message: fmt.Sprintf("unknown symbol %s: a ticker has at most 32 characters", quote(s))}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(".-^=_", c) >= 0) {
+			return "", &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol, Message: fmt.Sprintf("unknown symbol %s: a ticker has only letters, digits and . - ^ = _", quote(s))}
+		}
+	}
+	return strings.ToUpper(s), nil
+}
+
+// quote quotes s for an error message, cut to 40 characters so that a client
+// cannot make the server echo (and log) a large payload.
+func quote(s string) string {
+	const max = 40
+	if len(s) > max {
+		return fmt.Sprintf("%q…", s[:max])
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// jsonError turns an encoding/json error into a bad_json answer that says
+// where and what.
+func jsonError(err error) *apiError {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return badRequest(codeBadJSON, "the request body is not valid JSON (at byte %d: %v); send one object such as {\"date\": \"2025-07-20\"}", syn.Offset, syn)
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badRequest(codeBadJSON, "the request body must be a JSON object such as {\"date\": \"2025-07-20\"}, not a JSON %s", typ.Value)
+		}
+		return badRequest(codeBadJSON, "field %q must be a string, not a JSON %s", typ.Field, typ.Value)
+	}
+	// io.ErrUnexpectedEOF and the like: truncated input.
+	return badRequest(codeBadJSON, "the request body is not valid JSON (%v)", err)
+}
+
+// readBody reads at most maxBody bytes of r's body. A longer body is a 413.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apiError) {
+	if r.ContentLength > maxBody {
+		return nil, tooLarge()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, tooLarge()
+		}
+		return nil, badRequest(codeBadJSON, "the request body could not be read: %v", err)
+	}
+	return body, nil
+}
+
+func tooLarge() *apiError {
+	return &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d KiB", maxBody>>10)}
+}
+
+// predictTimeout bounds one forecast, including a provider fetch it may wait
+// for; past it the answer is a 503 rather than a hung client.
+const predictTimeout = 20 * time.Second
+
+// handlePredict serves GET /predict?date=&symbol= and POST /predict.
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
+	var (
+		sym  string
+		date closecast.Date
+		e    *apiError
+	)
+	switch r.Method {
+	case http.MethodPost:
+		body, be := readBody(w, r)
+		if be != nil {
+			writeError(w, be)
+			return
+		}
+		sym, date, e = decodePredict(body)
+	case http.MethodGet:
+		q := r.URL.Query()
+		sym, date, e = parseParams(q.Get("date"), q.Get("symbol"))
+	default:
+		writeError(w, methodNotAllowed("GET, POST"))
+		return
+	}
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if s.cfg.Predictor == nil {
+		writeError(w, unavailable("the model is not loaded yet; try again later", defaultRetryAfter, nil))
+		return
+	}
+	if sym == "" {
+		sym = s.cfg.Symbol
+	}
+	ctx, cancel := contextWithTimeout(r, predictTimeout)
+	defer cancel()
+	start := time.Now()
+	p, err := s.cfg.Predictor.Predict(ctx, sym, date)
+	s.metrics.observePrediction(time.Since(start), err == nil)
+	if err != nil {
+		writeError(w, fromDomain(err))
+		return
+	}
+	resp := predictResponse{
+		Prediction: p.Value,
+		Symbol:     p.Symbol,
+		Date:       p.Date,
+		Model:      p.Model,
+		Inputs:     inputWindow{From: p.InputFrom, To: p.InputTo, Days: int(p.InputTo-p.InputFrom) + 1},
+		LastClose:  p.LastClose,
+		Change:     p.Value - p.LastClose,
+		Actual:     p.Actual,
+	}
+	if p.LastClose != 0 {
+		resp.ChangePct = 100 * resp.Change / p.LastClose
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func methodNotAllowed(allow string) *apiError {
+	return &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
+		Message: "this path accepts only " + allow, Allow: allow}
+}

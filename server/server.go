@@ -1,0 +1,419 @@
+// Package server is closecast's HTTP API: forecasts (/predict), the model's
+// metadata and the price history for the dashboard (/api/...), health and
+// readiness probes, Prometheus metrics, the OpenAPI document, and the
+// dashboard itself at "/". The same *Server handles requests from a
+// net.Listener (closecast serve) and from AWS Lambda (package lambda).
+//
+// Every answer is JSON (but /metrics, text, and the dashboard's files); every
+// error is {"error": "<sentence>", "code": "<machine code>"}, see
+// openapi.json for the whole contract.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/closecast/closecast"
+)
+
+// Config is what a Server serves. Predictor and Model nil mean "not ready":
+// /readyz and /predict answer 503 until a Server with them is built.
+type Config struct {
+	// Predictor makes the forecasts (a *predict.Service in production).
+	Predictor closecast.Predictor
+	// History gives the bars of /api/history (a *history.Layered in production).
+	History closecast.Source
+	// Model is the model's metadata served at /api/model: any value that
+	// encodes to JSON (an artifact.Metadata, a json.RawMessage…). It is
+	// encoded once, in New.
+	Model any
+	// Symbol is the default symbol of /predict and /api/history, the model's.
+	Symbol string
+	// Dashboard, when set, is served at "/": an fs.FS with index.html at its
+	// root (package web's FS).
+	Dashboard fs.FS
+	// Provider, when set, is read on each scrape of /metrics for the market
+	// data provider's counters (history.Layered.Stats in production).
+	Provider func() ProviderStats
+	// Logger receives one JSON line per request and the details of every
+	// 500; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// ProviderStats counts what the server's bar source asked of a live market
+// data provider since it started.
+type ProviderStats struct {
+	Fetches  uint64 // fetches started
+	Failures uint64 // fetches that failed
+}
+
+// Server is the closecast HTTP API, an http.Handler. It is safe for
+// concurrent use.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	metrics   *metrics
+	modelJSON []byte // Config.Model encoded, nil when not ready
+	static    *static
+	idPrefix  string        // random per process, so ids from two instances differ
+	idSeq     atomic.Uint64 // counter after the prefix
+}
+
+// New builds a Server from cfg. A Model that cannot be encoded is logged and
+// served as "not ready".
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.cfg.Symbol == "" {
+		s.cfg.Symbol = closecast.DefaultSymbol
+	}
+	if cfg.Model != nil {
+		b, err := json.Marshal(cfg.Model)
+		if err != nil {
+			s.log.Error("model metadata cannot be encoded as JSON; /api/model and /readyz will answer 503", "err", err)
+		} else if !bytes.Equal(b, []byte("null")) {
+			s.modelJSON = b
+		}
+	}
+	if cfg.Dashboard != nil {
+		st, err := newStatic(cfg.Dashboard)
+		if err != nil {
+			s.log.Error("dashboard files cannot be read; / will answer 404", "err", err)
+		} else {
+			s.static = st
+		}
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	s.idPrefix = hex.EncodeToString(b[:]) + "-"
+	return s
+}
+
+// ready reports whether the server can forecast: the model is loaded.
+func (s *Server) ready() bool { return s.cfg.Predictor != nil && s.modelJSON != nil }
+
+// Route labels: the metric label and log field of each handled path. Paths
+// that match no route (and are not dashboard files) are labelled "other".
+const (
+	routePredict = iota
+	routeModel
+	routeHistory
+	routeHealthz
+	routeReadyz
+	routeMetrics
+	routeOpenAPI
+	routeDashboard
+	routeOther
+	numRoutes
+)
+
+var routeNames = [numRoutes]string{"/predict", "/api/model", "/api/history", "/healthz", "/readyz", "/metrics", "/openapi.json", "/", "other"}
+
+// route picks the route of a path. An exact switch is both the router and
+// the metrics label: the API has no path parameters.
+func route(path string) int {
+	switch path {
+	case "/predict":
+		return routePredict
+	case "/api/model":
+		return routeModel
+	case "/api/history":
+		return routeHistory
+	case "/healthz":
+		return routeHealthz
+	case "/readyz":
+		return routeReadyz
+	case "/metrics":
+		return routeMetrics
+	case "/openapi.json":
+		return routeOpenAPI
+	}
+	return routeDashboard
+}
+
+// requestIDHeader carries the request id: echoed when the client (or API
+// Gateway, via package lambda) sends a sane one, generated otherwise.
+const requestIDHeader = "X-Request-Id"
+
+// requestID returns the client's id when it is 1–128 visible ASCII
+// characters, else a new one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get(requestIDHeader); id != "" && len(id) <= 128 {
+		ok := true
+		for i := 0; i < len(id); i++ {
+			if id[i] <= ' ' || id[i] > '~' {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return id
+		}
+	}
+	return s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 16)
+}
+
+type ctxKey struct{}
+
+// RequestID returns the id of the request ctx belongs to, "" outside one.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxKey{}).(string)
+	return id
+}
+
+// ServeHTTP routes r, and records its metrics and its log line.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := s.requestID(r)
+	rt := route(r.URL.Path)
+	rec := recorderPool.Get().(*recorder)
+	*rec = recorder{ResponseWriter: w}
+	rec.Header().Set(requestIDHeader, id)
+	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
+
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panicked", "request_id", id, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if !rec.wrote {
+				writeError(rec, internal(fmt.Errorf("panic: %v", v)))
+			}
+		}
+		d := time.Since(start)
+		if rt == routeDashboard && rec.status == http.StatusNotFound {
+			rt = routeOther // keep scanners' random paths out of the dashboard's series
+		}
+		s.metrics.observeRequest(rt, rec.status, d)
+		s.logRequest(r, id, rt, rec, d)
+		recorderPool.Put(rec)
+	}()
+
+	switch rt {
+	case routePredict:
+		s.handlePredict(rec, r)
+	case routeModel:
+		s.handleModel(rec, r)
+	case routeHistory:
+		s.handleHistory(rec, r)
+	case routeHealthz:
+		s.handleHealthz(rec, r)
+	case routeReadyz:
+		s.handleReadyz(rec, r)
+	case routeMetrics:
+		s.handleMetrics(rec, r)
+	case routeOpenAPI:
+		s.handleOpenAPI(rec, r)
+	default:
+		s.handleStatic(rec, r)
+	}
+}
+
+func (s *Server) logRequest(r *http.Request, id string, rt int, rec *recorder, d time.Duration) {
+	level := slog.LevelInfo
+	if rec.status >= 500 {
+		level = slog.LevelError
+	}
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", routeNames[rt]),
+		slog.Int("status", rec.status),
+		slog.Int64("bytes", rec.bytes),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+		slog.String("remote", r.RemoteAddr),
+	}
+	if rec.err != nil {
+		attrs = append(attrs, slog.String("code", rec.err.Code))
+		if rec.err.cause != nil {
+			attrs = append(attrs, slog.String("err", rec.err.cause.Error()))
+		}
+	}
+	s.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// recorder is the ResponseWriter handlers see: it remembers the status, the
+// bytes written and the API error, for metrics and logs.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+	err    *apiError
+}
+
+var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
+
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if !r.wrote {
+		r.status, r.wrote = http.StatusOK, true
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON encodes v and sends it with status. Encoding happens before the
+// header is written, so a value that cannot be encoded (a NaN forecast)
+// becomes a clean 500 instead of a truncated 200.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		if status == http.StatusInternalServerError {
+			http.Error(w, `{"error":"internal error","code":"internal"}`, status)
+			return
+		}
+		writeError(w, internal(fmt.Errorf("encoding the response: %w", err)))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Timeouts of the http.Server built by Serve. Every request of this API is
+// small and fast; the write timeout leaves room for a /predict that waits
+// for a provider fetch (predictTimeout).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = predictTimeout + 5*time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	// ShutdownTimeout bounds the graceful shutdown: in-flight requests have
+	// that long to finish once ctx is cancelled.
+	ShutdownTimeout = writeTimeout + 5*time.Second
+)
+
+// Serve answers requests on ln until ctx is cancelled (SIGTERM in the CLI),
+// then shuts down gracefully: it stops accepting, closes idle connections,
+// lets every in-flight request finish (up to ShutdownTimeout) and returns nil.
+// It returns the error that stopped the listener if that happens first.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	s.log.Info("shut down")
+	return nil
+}
+
+// contextWithTimeout is r's context bounded by d.
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}
+
+// handleHealthz is liveness: the process answers.
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, methodNotAllowed("GET"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReadyz is readiness: the model is loaded.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, methodNotAllowed("GET"))
+		return
+	}
+	if !s.ready() {
+		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// handleModel serves the model's metadata, encoded once in New.
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, methodNotAllowed("GET"))
+		return
+	}
+	if s.modelJSON == nil {
+		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(s.modelJSON)))
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(s.modelJSON)
+}
+
+// handleOpenAPI serves the embedded OpenAPI 3 document.
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, methodNotAllowed("GET"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(openAPI)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(openAPI)
+}
