@@ -27,6 +27,10 @@ import (
 // DefaultBaseURL is Yahoo's own chart API host.
 const DefaultBaseURL = "https://query2.finance.yahoo.com"
 
+// EnvBaseURL is the environment variable that overrides the base URL
+// (the CLI's --yahoo-url takes precedence over it).
+const EnvBaseURL = "CLOSECAST_YAHOO_URL"
+
 // DefaultUserAgent is sent unless Client.UserAgent says otherwise: Yahoo
 // answers Go's default "Go-http-client/1.1" with 429s, a browser's passes.
 const DefaultUserAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"

@@ -91,7 +91,10 @@ func TestChartBarsCleaning(t *testing.T) {
 	b3late.Close = 30.5
 	null := row(b2, d("2026-01-02").Unix())
 	null.Null = true
-	c := &Chart{Meta: Meta{ExchangeTimezoneName: "UTC"}, Rows: []Row{
+	meta := Meta{ExchangeTimezoneName: "UTC"}
+	// Yahoo's crypto session: 00:00 to 23:59 UTC; trading goes on to midnight.
+	meta.CurrentTradingPeriod.Regular = TradingPeriod{Start: d("2026-01-05").Unix(), End: d("2026-01-06").Unix() - 60}
+	c := &Chart{Meta: meta, Rows: []Row{
 		row(b1, d("2026-01-01").Unix()),
 		row(b3, d("2026-01-03").Unix()),
 		null,
