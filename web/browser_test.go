@@ -526,6 +526,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("empty date", func(t *testing.T) {
+		api.mu.Lock()
+		before := len(api.predictReqs)
+		api.mu.Unlock()
+		predictAt(t, "")
+		if got := text(t, b, "#predict-error"); got != "Choose a date first." {
+			t.Errorf("empty date shown as %q", got)
+		}
+		api.mu.Lock()
+		after := len(api.predictReqs)
+		api.mu.Unlock()
+		if after != before {
+			t.Errorf("an empty date was sent to the server (%d requests before, %d after)", before, after)
+		}
+	})
+
 	t.Run("503 unavailable", func(t *testing.T) {
 		api.mu.Lock()
 		api.unavailable = true
