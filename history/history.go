@@ -10,8 +10,15 @@
 //     the last known one, when a request needs them.
 //
 // Any layer may be nil: no base (symbols not embedded, such as AAPL), no
-// store (nothing is kept between requests) or no live provider (offline:
-// never fetches, answers with what is known).
+// store (fetched bars are then kept in memory only) or no live provider
+// (offline: never fetches, answers with what is known).
+//
+// Reads are served from a per-symbol in-memory snapshot of base ∪ store,
+// so a request costs a slice copy, not a database query: the HTTP server
+// answers thousands of requests a second from it. A fetch made through
+// Layered replaces the snapshot at once; bars written to the store by
+// another process (`closecast fetch` while the server runs) are seen within
+// the refresh time (WithRefresh).
 package history
 
 import (
@@ -38,22 +45,24 @@ const (
 	// DefaultFetchTimeout bounds one fetch from the live provider,
 	// retries included.
 	DefaultFetchTimeout = time.Minute
+	// DefaultRefresh is how long a snapshot of the store is used before
+	// the store is read again.
+	DefaultRefresh = 2 * time.Second
 )
 
-// farPast and farFuture bound the query used to find the last day of a base
-// that is not a Ranger. Dates before 1900 do not occur in market data.
+// maxSymbols bounds the per-symbol state kept, as symbols come from
+// clients of the HTTP server; past it, idle symbols are forgotten.
+const maxSymbols = 1024
+
+// maxSymbolLen bounds a symbol; Yahoo's longest tickers are far shorter.
+const maxSymbolLen = 32
+
+// farPast and farFuture bound the reads that load a symbol's whole history.
+// Dates before 1900 do not occur in market data.
 var (
 	farPast   = closecast.MustParseDate("1900-01-01")
 	farFuture = closecast.MustParseDate("9999-12-31")
 )
-
-// Ranger is implemented by sources that can tell the first and last date
-// they hold for a symbol without reading the bars (closecast.Store does).
-// Layered uses it, when the base implements it, to find the base's last
-// day; otherwise it reads the base's whole series once per symbol.
-type Ranger interface {
-	Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error)
-}
 
 // fetchRecorder is implemented by stores that log fetches next to the bars
 // (sqlite.DB): the log row is written in the same transaction as the bars.
@@ -95,8 +104,14 @@ func WithRetryAfter(d time.Duration) Option { return func(l *Layered) { l.retryA
 // without cancelling the fetch for the others.
 func WithFetchTimeout(d time.Duration) Option { return func(l *Layered) { l.fetchTimeout = d } }
 
+// WithRefresh sets how long a snapshot of a symbol's stored bars is served
+// before the store is read again (DefaultRefresh); it only matters for
+// writes by other processes. Zero reads the store on every request.
+func WithRefresh(d time.Duration) Option { return func(l *Layered) { l.refresh = d } }
+
 // WithClock sets the clock that decides "today" (the last day a provider
-// can have a bar for) and when remembered fetches expire; for tests.
+// can have a bar for) and when remembered fetches and snapshots expire;
+// for tests.
 func WithClock(now func() time.Time) Option { return func(l *Layered) { l.now = now } }
 
 // WithLogger logs every fetch (Info) and failure (Warn) to logger. The
@@ -106,9 +121,9 @@ func WithLogger(logger *slog.Logger) Option { return func(l *Layered) { l.log = 
 // Stats counts what Layered asked of its live provider since New.
 type Stats struct {
 	Fetches  uint64 // fetches started
-	Failures uint64 // fetches that failed
-	Shared   uint64 // requests that waited for a fetch another request started
-	Skipped  uint64 // requests that did not fetch because a recent fetch of the same days failed or had nothing new
+	Failures uint64 // fetches that failed (provider error or invalid bars)
+	Shared   uint64 // times a request waited for a fetch another request started
+	Skipped  uint64 // times a request did not fetch because a recent fetch of the same days failed or had nothing new
 }
 
 // Layered serves bars from an embedded base data set and a local store (the
@@ -122,23 +137,54 @@ type Layered struct {
 
 	retryAfter   time.Duration
 	fetchTimeout time.Duration
+	refresh      time.Duration
 	now          func() time.Time
 	log          *slog.Logger
 
-	mu       sync.Mutex
-	flights  map[string]*flight // symbol → the fetch in progress
-	memos    map[string]memo    // symbol → the last failed, empty or incomplete fetch
-	gens     map[string]uint64  // symbol → number of fetches finished
-	baseLast map[string]baseEnd // symbol → last day of the base (the base never changes)
+	mu   sync.Mutex
+	syms map[string]*symState
 
 	fetches, failures, shared, skipped atomic.Uint64
 }
 
+// symState is what Layered keeps per symbol.
+type symState struct {
+	// Guarded by Layered.mu.
+	flight *flight // the fetch in progress, if any
+	memo   *memo   // the last failed, empty or incomplete fetch, if any
+	gen    uint64  // fetches finished
+
+	// load is held while the snapshot is (re)read and while a fetch
+	// replaces it, so a read that began before a fetch was stored cannot
+	// overwrite the fetch's invalidation with older bars.
+	load      sync.Mutex
+	snap      atomic.Pointer[snapshot] // nil: must be read before use
+	base      []closecast.Bar          // guarded by load: the base's bars, read once
+	baseRead  bool                     // guarded by load
+	baseKnown bool                     // guarded by load
+	mem       []closecast.Bar          // guarded by load: fetched bars, when there is no store
+}
+
+// snapshot is base ∪ store of one symbol at one time. bars is shared by
+// every reader and never modified.
+type snapshot struct {
+	bars  []closecast.Bar // ascending, validated; the store's bar wins on a shared date
+	known bool            // some layer knows the symbol (bars may still be empty)
+	at    time.Time       // when the store was read
+}
+
+// last returns the last known day.
+func (s *snapshot) last() (closecast.Date, bool) {
+	if len(s.bars) == 0 {
+		return 0, false
+	}
+	return s.bars[len(s.bars)-1].Date, true
+}
+
 // flight is one fetch in progress, shared by every request that needs it.
-// bars and err are written before done is closed.
+// err is written before done is closed.
 type flight struct {
 	done chan struct{}
-	bars []closecast.Bar
 	err  error
 }
 
@@ -152,26 +198,19 @@ type memo struct {
 	err   error
 }
 
-type baseEnd struct {
-	last closecast.Date
-	ok   bool
-}
-
 // New returns a Layered over base, store and live, any of which may be nil
 // (a nil interface: a typed nil pointer is not detected). live nil means
-// offline. Without a store, fetched bars are not kept: each request past the
-// base asks the provider again.
+// offline. base must not change while Layered is used: each symbol's base
+// bars are read once.
 func New(base closecast.Source, store closecast.Store, live closecast.Source, opts ...Option) *Layered {
 	l := &Layered{
 		base: base, store: store, live: live,
 		retryAfter:   DefaultRetryAfter,
 		fetchTimeout: DefaultFetchTimeout,
+		refresh:      DefaultRefresh,
 		now:          time.Now,
 		log:          slog.New(slog.DiscardHandler),
-		flights:      make(map[string]*flight),
-		memos:        make(map[string]memo),
-		gens:         make(map[string]uint64),
-		baseLast:     make(map[string]baseEnd),
+		syms:         make(map[string]*symState),
 	}
 	for _, o := range opts {
 		o(l)
@@ -184,9 +223,48 @@ func (l *Layered) Stats() Stats {
 	return Stats{Fetches: l.fetches.Load(), Failures: l.failures.Load(), Shared: l.shared.Load(), Skipped: l.skipped.Load()}
 }
 
+// normSymbol upper-cases symbol (tickers are case-insensitive; the store
+// and the embedded data set key them upper-case) and rejects what cannot be
+// a ticker.
+func normSymbol(symbol string) (string, error) {
+	if symbol == "" {
+		return "", errors.New("history: empty symbol")
+	}
+	if len(symbol) > maxSymbolLen {
+		return "", fmt.Errorf("history: symbol %.40q… is longer than %d bytes", symbol, maxSymbolLen)
+	}
+	for _, r := range symbol {
+		if r <= ' ' || r == 0x7f {
+			return "", fmt.Errorf("history: symbol %q contains a space or control character", symbol)
+		}
+	}
+	return strings.ToUpper(symbol), nil
+}
+
+// state returns the per-symbol state of sym, creating it.
+func (l *Layered) state(sym string) *symState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.syms[sym]
+	if st == nil {
+		if len(l.syms) >= maxSymbols {
+			for k, v := range l.syms { // map order: an arbitrary idle symbol
+				if v.flight == nil {
+					delete(l.syms, k)
+					break
+				}
+			}
+		}
+		st = &symState{}
+		l.syms[sym] = st
+	}
+	return st
+}
+
 // Bars returns the bars of symbol (case-insensitive; the series is labelled
 // upper-case) with dates in [from, to], ascending, validated: the store's
-// bar on a date both have, otherwise the base's.
+// bar on a date both have, otherwise the base's. The caller owns the
+// returned bars.
 //
 // When a live provider is set and to is after the last known day (the
 // later of the base's and the store's last), the missing days, from the
@@ -196,63 +274,123 @@ func (l *Layered) Stats() Stats {
 // the error wraps closecast.ErrUnavailable (an *UnavailableError); a fetch
 // that failed or found nothing new is not repeated for the retry-after
 // time. When what is known covers [from, to], the provider is not asked.
+// Days before the first known one are never fetched.
 //
 // Without a provider, or when the provider has nothing after the last
 // known day, the series simply ends there: callers check its last date. A
 // symbol that no layer knows is an error wrapping closecast.ErrUnknownSymbol.
 func (l *Layered) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
-	sym := strings.ToUpper(symbol)
-	if sym == "" {
-		return closecast.Series{}, errors.New("history: empty symbol")
+	sym, err := normSymbol(symbol)
+	if err != nil {
+		return closecast.Series{}, err
 	}
 	if from > to {
 		return closecast.Series{}, fmt.Errorf("history: bars of %s: from %s is after to %s", sym, from, to)
 	}
-	var fetched []closecast.Bar
+	st := l.state(sym)
 	if l.live != nil {
-		var err error
-		if fetched, err = l.ensureTail(ctx, sym, from, to); err != nil {
+		if err := l.ensureTail(ctx, st, sym, from, to); err != nil {
 			return closecast.Series{}, err
 		}
 	}
-	return l.known(ctx, sym, from, to, fetched)
-}
-
-// known merges what base and store hold in [from, to], with extra (bars
-// fetched but not stored, when there is no store) between them in priority.
-func (l *Layered) known(ctx context.Context, sym string, from, to closecast.Date, extra []closecast.Bar) (closecast.Series, error) {
-	var baseBars, storeBars []closecast.Bar
-	anyKnown := len(extra) > 0 || l.live != nil
-	for _, src := range []struct {
-		name string
-		s    closecast.Source
-		dst  *[]closecast.Bar
-	}{{"embedded data", l.base, &baseBars}, {"store", l.store, &storeBars}} {
-		if src.s == nil {
-			continue
-		}
-		s, err := src.s.Bars(ctx, sym, from, to)
-		switch {
-		case errors.Is(err, closecast.ErrUnknownSymbol):
-			continue
-		case err != nil:
-			return closecast.Series{}, fmt.Errorf("history: reading %s from the %s: %w", sym, src.name, err)
-		}
-		anyKnown = true
-		*src.dst = s.Bars
+	snap, err := l.snapshot(ctx, st, sym)
+	if err != nil {
+		return closecast.Series{}, err
 	}
-	if !anyKnown {
+	if !snap.known && l.live == nil {
 		return closecast.Series{}, fmt.Errorf("history: %w: %s is neither embedded nor stored, and closecast is offline", closecast.ErrUnknownSymbol, sym)
 	}
-	if len(extra) > 0 {
-		i, j := searchBars(extra, from), searchBars(extra, to+1)
-		baseBars = merge(extra[i:j], baseBars)
-	}
-	s, err := closecast.NewSeries(sym, merge(storeBars, baseBars))
+	sub := closecast.Series{Bars: snap.bars}.Between(from, to)
+	return closecast.Series{Symbol: sym, Bars: append([]closecast.Bar(nil), sub.Bars...)}, nil
+}
+
+// Range returns the first and last day of symbol known without fetching
+// (base and store); ok is false when none is. A predictor uses it to say
+// which dates can be forecast.
+func (l *Layered) Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error) {
+	sym, err := normSymbol(symbol)
 	if err != nil {
-		return closecast.Series{}, fmt.Errorf("history: merged bars of %s: %w", sym, err)
+		return 0, 0, false, err
 	}
+	snap, err := l.snapshot(ctx, l.state(sym), sym)
+	if err != nil || len(snap.bars) == 0 {
+		return 0, 0, false, err
+	}
+	return snap.bars[0].Date, snap.bars[len(snap.bars)-1].Date, true, nil
+}
+
+// snapshot returns sym's snapshot, reading it when there is none or it is
+// older than the refresh time. While one request re-reads an expired
+// snapshot, the others keep using the expired one rather than queue.
+func (l *Layered) snapshot(ctx context.Context, st *symState, sym string) (*snapshot, error) {
+	s := st.snap.Load()
+	if s != nil && l.fresh(s) {
+		return s, nil
+	}
+	if s != nil {
+		if !st.load.TryLock() {
+			return s, nil
+		}
+	} else {
+		st.load.Lock()
+	}
+	defer st.load.Unlock()
+	if s = st.snap.Load(); s != nil && l.fresh(s) {
+		return s, nil // read by another request meanwhile
+	}
+	s, err := l.read(ctx, st, sym)
+	if err != nil {
+		return nil, err
+	}
+	st.snap.Store(s)
 	return s, nil
+}
+
+func (l *Layered) fresh(s *snapshot) bool {
+	return l.store == nil || l.now().Sub(s.at) < l.refresh
+}
+
+// read builds a snapshot of sym from base (read once) and the store (or,
+// without a store, the bars fetched so far). st.load must be held.
+func (l *Layered) read(ctx context.Context, st *symState, sym string) (*snapshot, error) {
+	if !st.baseRead && l.base != nil {
+		s, err := l.base.Bars(ctx, sym, farPast, farFuture)
+		switch {
+		case errors.Is(err, closecast.ErrUnknownSymbol):
+		case err != nil:
+			return nil, fmt.Errorf("history: reading %s from the embedded data: %w", sym, err)
+		default:
+			st.base, st.baseKnown = s.Bars, true
+		}
+	}
+	st.baseRead = true
+	top, topKnown := st.mem, len(st.mem) > 0
+	if l.store != nil {
+		s, err := l.store.Bars(ctx, sym, farPast, farFuture)
+		switch {
+		case errors.Is(err, closecast.ErrUnknownSymbol):
+		case err != nil:
+			return nil, fmt.Errorf("history: reading %s from the store: %w", sym, err)
+		default:
+			top, topKnown = s.Bars, true
+		}
+	}
+	merged, err := closecast.NewSeries(sym, merge(top, st.base))
+	if err != nil {
+		return nil, fmt.Errorf("history: merged bars of %s: %w", sym, err)
+	}
+	return &snapshot{bars: merged.Bars, known: st.baseKnown || topKnown, at: l.now()}, nil
+}
+
+// invalidate makes the next read of sym's snapshot go to the store, after
+// a fetch stored bars there (or, without a store, adds fetched to memory).
+func (l *Layered) invalidate(st *symState, fetched []closecast.Bar) {
+	st.load.Lock()
+	defer st.load.Unlock()
+	if l.store == nil {
+		st.mem = merge(fetched, st.mem)
+	}
+	st.snap.Store(nil)
 }
 
 // merge returns the union of two ascending bar lists; hi's bar wins on a
@@ -282,220 +420,4 @@ func merge(hi, lo []closecast.Bar) []closecast.Bar {
 	}
 	out = append(out, hi[i:]...)
 	return append(out, lo[j:]...)
-}
-
-// searchBars returns the index of the first bar dated on or after d.
-func searchBars(bars []closecast.Bar, d closecast.Date) int {
-	return closecast.Series{Bars: bars}.Search(d)
-}
-
-// lastKnown returns the later of the base's and the store's last day.
-func (l *Layered) lastKnown(ctx context.Context, sym string) (last closecast.Date, ok bool, err error) {
-	be, err := l.baseEnd(ctx, sym)
-	if err != nil {
-		return 0, false, err
-	}
-	last, ok = be.last, be.ok
-	if l.store != nil {
-		_, sl, sok, err := l.store.Range(ctx, sym)
-		if err != nil {
-			return 0, false, fmt.Errorf("history: range of %s in the store: %w", sym, err)
-		}
-		if sok && (!ok || sl > last) {
-			last, ok = sl, true
-		}
-	}
-	return last, ok, nil
-}
-
-// baseEnd returns the base's last day of sym, looked up once: the base is
-// the embedded data set and does not change.
-func (l *Layered) baseEnd(ctx context.Context, sym string) (baseEnd, error) {
-	if l.base == nil {
-		return baseEnd{}, nil
-	}
-	l.mu.Lock()
-	be, cached := l.baseLast[sym]
-	l.mu.Unlock()
-	if cached {
-		return be, nil
-	}
-	if r, ok := l.base.(Ranger); ok {
-		_, last, ok, err := r.Range(ctx, sym)
-		if err != nil && !errors.Is(err, closecast.ErrUnknownSymbol) {
-			return baseEnd{}, fmt.Errorf("history: range of %s in the embedded data: %w", sym, err)
-		}
-		be = baseEnd{last, ok && err == nil}
-	} else {
-		s, err := l.base.Bars(ctx, sym, farPast, farFuture)
-		if err != nil && !errors.Is(err, closecast.ErrUnknownSymbol) {
-			return baseEnd{}, fmt.Errorf("history: reading %s from the embedded data: %w", sym, err)
-		}
-		be.last, be.ok = s.Last()
-	}
-	l.mu.Lock()
-	l.baseLast[sym] = be
-	l.mu.Unlock()
-	return be, nil
-}
-
-// ensureTail fetches the days after the last known one up to min(to,
-// today) unless they are known, being fetched (then it waits), or were
-// asked for recently without success. It returns fetched bars only when
-// there is no store to keep them in.
-func (l *Layered) ensureTail(ctx context.Context, sym string, from, to closecast.Date) ([]closecast.Bar, error) {
-	// A few rounds: after waiting for another request's fetch, look again,
-	// as that fetch may have covered fewer days than this request needs.
-	for round := 0; round < 3; round++ {
-		l.mu.Lock()
-		gen := l.gens[sym]
-		l.mu.Unlock()
-		last, known, err := l.lastKnown(ctx, sym)
-		if err != nil {
-			return nil, err
-		}
-		now := l.now()
-		start, end := from, min(to, closecast.DateOf(now))
-		if known {
-			start = last + 1
-		}
-		if start > end {
-			return nil, nil // covered, or only days that have not happened yet
-		}
-
-		l.mu.Lock()
-		if l.gens[sym] != gen {
-			// A fetch finished since lastKnown was read: read it again
-			// rather than fetch what that fetch just stored.
-			l.mu.Unlock()
-			continue
-		}
-		f, leader := l.flights[sym], false
-		if f == nil {
-			if m, ok := l.memos[sym]; ok && m.known == known && m.last == last && m.to >= end && now.Before(m.until) {
-				l.mu.Unlock()
-				l.skipped.Add(1)
-				return nil, m.err
-			}
-			f, leader = &flight{done: make(chan struct{})}, true
-			l.flights[sym] = f
-			go l.fetch(context.WithoutCancel(ctx), f, sym, start, end, last, known)
-		}
-		l.mu.Unlock()
-		if !leader {
-			l.shared.Add(1)
-		}
-
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("history: waiting for bars of %s from the provider: %w", sym, context.Cause(ctx))
-		}
-		if f.err != nil {
-			return nil, f.err
-		}
-		if l.store == nil {
-			return f.bars, nil
-		}
-		if leader {
-			return nil, nil // the fetch is stored; the answer reads it from the store
-		}
-	}
-	return nil, nil
-}
-
-// fetch runs flight f: asks the live provider for sym's days [start, end],
-// stores them, and remembers an unsuccessful fetch. last/known describe
-// what was known when the fetch started.
-func (l *Layered) fetch(ctx context.Context, f *flight, sym string, start, end, last closecast.Date, known bool) {
-	l.fetches.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, l.fetchTimeout)
-	defer cancel()
-	began := l.now()
-	var newMemo *memo
-	defer func() {
-		l.mu.Lock()
-		delete(l.flights, sym)
-		l.gens[sym]++
-		if newMemo != nil {
-			l.memos[sym] = *newMemo
-		} else {
-			delete(l.memos, sym)
-		}
-		l.mu.Unlock()
-		close(f.done)
-	}()
-	retryAt := l.now().Add(l.retryAfter)
-
-	bars, err := l.fetchBars(ctx, sym, start, end)
-	if err != nil && errors.Is(err, closecast.ErrUnknownSymbol) && known {
-		// Some providers answer "no data" for a range with no bar; for a
-		// symbol known locally that means nothing new, not an unknown symbol.
-		l.log.Info("history: provider has no new bars", "symbol", sym, "from", start, "to", end, "err", err)
-		newMemo = &memo{last: last, known: known, to: end, until: retryAt}
-		return
-	}
-	if err != nil {
-		l.failures.Add(1)
-		if errors.Is(err, closecast.ErrUnknownSymbol) {
-			f.err = fmt.Errorf("history: %w: %s is neither embedded nor stored, and the provider does not know it: %w",
-				closecast.ErrUnknownSymbol, sym, err)
-		} else {
-			f.err = &UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
-		}
-		l.log.Warn("history: fetch failed", "symbol", sym, "from", start, "to", end, "err", err, "took", l.now().Sub(began))
-		if fr, ok := l.store.(fetchRecorder); ok {
-			if lerr := fr.LogFetchError(ctx, sym, start, end, err); lerr != nil {
-				l.log.Warn("history: logging a failed fetch", "symbol", sym, "err", lerr)
-			}
-		}
-		newMemo = &memo{last: last, known: known, to: end, until: retryAt, err: f.err}
-		return
-	}
-
-	newLast, newKnown := last, known
-	if n := len(bars); n > 0 && (!known || bars[n-1].Date > last) {
-		newLast, newKnown = bars[n-1].Date, true
-	}
-	if l.store != nil {
-		var added, updated int
-		if fr, ok := l.store.(fetchRecorder); ok {
-			added, updated, err = fr.UpsertFetched(ctx, sym, start, end, bars)
-		} else if len(bars) > 0 {
-			added, updated, err = l.store.Upsert(ctx, sym, bars)
-		}
-		if err != nil {
-			// Not the provider's fault: no memo, the next request tries again.
-			f.err = fmt.Errorf("history: storing %d fetched bars of %s: %w", len(bars), sym, err)
-			l.log.Warn("history: storing fetched bars failed", "symbol", sym, "err", err)
-			return
-		}
-		l.log.Info("history: fetched", "symbol", sym, "from", start, "to", end, "bars", len(bars),
-			"added", added, "updated", updated, "took", l.now().Sub(began))
-	} else {
-		f.bars = bars
-		l.log.Info("history: fetched", "symbol", sym, "from", start, "to", end, "bars", len(bars), "took", l.now().Sub(began))
-	}
-	// Short of end: the provider has nothing newer yet (today's bar is not
-	// final, a market holiday). Remember it so requests in the next
-	// retry-after time do not ask again — unless there is no store and
-	// this fetch brought bars, which must then be fetched per request.
-	if (!newKnown || newLast < end) && (l.store != nil || len(bars) == 0) {
-		newMemo = &memo{last: newLast, known: newKnown, to: end, until: retryAt}
-	}
-}
-
-// fetchBars asks the provider for sym's bars in [start, end] and keeps only
-// those, validated.
-func (l *Layered) fetchBars(ctx context.Context, sym string, start, end closecast.Date) ([]closecast.Bar, error) {
-	s, err := l.live.Bars(ctx, sym, start, end)
-	if err != nil {
-		return nil, err
-	}
-	// The provider's own Source contract says validated and in range;
-	// check both rather than store what a faulty provider sent.
-	if _, err := closecast.NewSeries(sym, s.Bars); err != nil {
-		return nil, fmt.Errorf("provider sent invalid bars: %w", err)
-	}
-	return s.Between(start, end).Bars, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,7 +103,7 @@ func (c *clock) advance(d time.Duration) {
 // at returns a clock at noon UTC of day d.
 func at(d closecast.Date) *clock { return &clock{t: d.Time().Add(12 * time.Hour)} }
 
-func openStore(t *testing.T) *sqlite.DB {
+func openStore(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
@@ -502,19 +503,6 @@ func TestInvalidProviderBarsAreNotStored(t *testing.T) {
 	}
 }
 
-// Without a store, fetched bars still answer the request.
-func TestNoStore(t *testing.T) {
-	base := newFake("BTC-USD", bars(d0, d0+9, 100))
-	liveBars := bars(d0, d0+20, 900)
-	live := newFake("BTC-USD", liveBars)
-	l := New(base, nil, live, WithClock(at(d0+20).now))
-	s, err := l.Bars(context.Background(), "BTC-USD", d0+8, d0+12)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkBars(t, s, append(bars(d0+8, d0+9, 108), liveBars[10:13]...))
-}
-
 // With the real embedded data set as the base (a Source without Range),
 // only the days after its last one are fetched.
 func TestWithEmbeddedBase(t *testing.T) {
@@ -541,5 +529,104 @@ func TestWithEmbeddedBase(t *testing.T) {
 	}
 	if n := live.calls.Load(); n != 1 {
 		t.Fatalf("%d provider calls, want 1", n)
+	}
+}
+
+// Bars written to the store by someone else (another process's `closecast
+// fetch`) are seen once the refresh time has passed; a fetch made through
+// Layered is seen at once (TestFetchesMissingTailOnceAndStoresIt).
+func TestExternalStoreWritesSeenAfterRefresh(t *testing.T) {
+	ctx := context.Background()
+	base := newFake("BTC-USD", bars(d0, d0+9, 100))
+	store := openStore(t)
+	clk := at(d0 + 30)
+	l := New(base, store, nil, WithClock(clk.now), WithRefresh(5*time.Second))
+	always := New(base, store, nil, WithClock(clk.now), WithRefresh(0))
+	for _, x := range []*Layered{l, always} {
+		if _, err := x.Bars(ctx, "BTC-USD", d0, d0+20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	external := bars(d0+10, d0+12, 300)
+	if _, _, err := store.Upsert(ctx, "BTC-USD", external); err != nil {
+		t.Fatal(err)
+	}
+	s, err := l.Bars(ctx, "BTC-USD", d0, d0+20)
+	if err != nil || s.Len() != 10 {
+		t.Fatalf("within the refresh time: %d bars, %v; want the 10 of the snapshot", s.Len(), err)
+	}
+	s, err = always.Bars(ctx, "BTC-USD", d0, d0+20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBars(t, s, append(bars(d0, d0+9, 100), external...))
+	clk.advance(5 * time.Second)
+	s, err = l.Bars(ctx, "BTC-USD", d0, d0+20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBars(t, s, append(bars(d0, d0+9, 100), external...))
+	if first, last, ok, err := l.Range(ctx, "btc-usd"); err != nil || !ok || first != d0 || last != d0+12 {
+		t.Fatalf("Range = %s..%s, %v, %v; want %s..%s", first, last, ok, err, d0, d0+12)
+	}
+	if _, _, ok, err := l.Range(ctx, "AAPL"); ok || err != nil {
+		t.Fatalf("Range(AAPL) ok=%v err=%v; want false, nil", ok, err)
+	}
+}
+
+// The caller owns the bars it gets: changing them changes nothing for the
+// next caller.
+func TestCallersOwnTheirBars(t *testing.T) {
+	ctx := context.Background()
+	l := New(newFake("BTC-USD", bars(d0, d0+9, 100)), nil, nil)
+	s, err := l.Bars(ctx, "BTC-USD", d0, d0+9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range s.Bars {
+		s.Bars[i].Close = -1
+	}
+	s, err = l.Bars(ctx, "BTC-USD", d0, d0+9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBars(t, s, bars(d0, d0+9, 100))
+}
+
+// Without a store, fetched bars are kept in memory: asked for once.
+func TestNoStoreKeepsFetchedBarsInMemory(t *testing.T) {
+	base := newFake("BTC-USD", bars(d0, d0+9, 100))
+	liveBars := bars(d0, d0+20, 900)
+	live := newFake("BTC-USD", liveBars)
+	l := New(base, nil, live, WithClock(at(d0+20).now))
+	for i := 0; i < 3; i++ {
+		s, err := l.Bars(context.Background(), "BTC-USD", d0+8, d0+12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkBars(t, s, append(bars(d0+8, d0+9, 108), liveBars[10:13]...))
+	}
+	if n := live.calls.Load(); n != 1 {
+		t.Fatalf("provider asked %d times, want 1", n)
+	}
+}
+
+func TestSymbolStateIsBounded(t *testing.T) {
+	l := New(newFake("BTC-USD", bars(d0, d0+9, 100)), nil, nil)
+	for i := 0; i < maxSymbols+100; i++ {
+		if _, err := l.Bars(context.Background(), fmt.Sprintf("S%d", i), d0, d0); !errors.Is(err, closecast.ErrUnknownSymbol) {
+			t.Fatal(err)
+		}
+	}
+	l.mu.Lock()
+	n := len(l.syms)
+	l.mu.Unlock()
+	if n > maxSymbols {
+		t.Fatalf("%d symbols remembered, want at most %d", n, maxSymbols)
+	}
+	for _, bad := range []string{"BTC USD", "x\n", strings.Repeat("A", maxSymbolLen+1)} {
+		if _, err := l.Bars(context.Background(), bad, d0, d0); err == nil || errors.Is(err, closecast.ErrUnknownSymbol) {
+			t.Errorf("symbol %q: err = %v; want a clear rejection", bad, err)
+		}
 	}
 }

@@ -1,0 +1,161 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/closecast/closecast"
+)
+
+// ensureTail fetches sym's days after the last known one up to min(to,
+// today) unless they are known, being fetched (then it waits for that
+// fetch), or were asked for recently without success.
+func (l *Layered) ensureTail(ctx context.Context, st *symState, sym string, from, to closecast.Date) error {
+	// A few rounds: after waiting for another request's fetch, look again,
+	// as that fetch may have covered fewer days than this request needs.
+	for round := 0; round < 3; round++ {
+		l.mu.Lock()
+		gen := st.gen
+		l.mu.Unlock()
+		snap, err := l.snapshot(ctx, st, sym)
+		if err != nil {
+			return err
+		}
+		last, known := snap.last()
+		now := l.now()
+		start, end := from, min(to, closecast.DateOf(now))
+		if known {
+			start = last + 1
+		}
+		if start > end {
+			return nil // covered, or only days that have not happened yet
+		}
+
+		l.mu.Lock()
+		if st.gen != gen {
+			// A fetch finished since the snapshot was taken: look again
+			// rather than fetch what that fetch just stored.
+			l.mu.Unlock()
+			continue
+		}
+		f, leader := st.flight, false
+		if f == nil {
+			if m := st.memo; m != nil && m.known == known && m.last == last && m.to >= end && now.Before(m.until) {
+				l.mu.Unlock()
+				l.skipped.Add(1)
+				return m.err
+			}
+			f, leader = &flight{done: make(chan struct{})}, true
+			st.flight = f
+			go l.fetch(context.WithoutCancel(ctx), st, f, sym, start, end, last, known)
+		}
+		l.mu.Unlock()
+		if !leader {
+			l.shared.Add(1)
+		}
+
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return fmt.Errorf("history: waiting for bars of %s from the provider: %w", sym, context.Cause(ctx))
+		}
+		if f.err != nil || leader {
+			return f.err // the leader's fetch covered exactly what it needs
+		}
+	}
+	return nil
+}
+
+// fetch runs flight f: asks the live provider for sym's days [start, end],
+// stores them, and remembers an unsuccessful fetch. last/known describe
+// what was known when the fetch started. ctx carries the first caller's
+// values but not its cancellation.
+func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string, start, end, last closecast.Date, known bool) {
+	l.fetches.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, l.fetchTimeout)
+	defer cancel()
+	began := l.now()
+	retryAt := began.Add(l.retryAfter)
+	var newMemo *memo
+	defer func() {
+		l.mu.Lock()
+		st.flight = nil
+		st.gen++
+		st.memo = newMemo
+		l.mu.Unlock()
+		close(f.done)
+	}()
+
+	bars, err := l.fetchBars(ctx, sym, start, end)
+	if err != nil && errors.Is(err, closecast.ErrUnknownSymbol) && known {
+		// Some providers answer "no data" for a range with no bar; for a
+		// symbol known locally that means nothing new, not an unknown symbol.
+		l.log.Info("history: provider has no new bars", "symbol", sym, "from", start, "to", end, "err", err)
+		newMemo = &memo{last: last, known: known, to: end, until: retryAt}
+		return
+	}
+	if err != nil {
+		l.failures.Add(1)
+		if errors.Is(err, closecast.ErrUnknownSymbol) {
+			f.err = fmt.Errorf("history: %w: %s is neither embedded nor stored, and the provider does not know it: %w",
+				closecast.ErrUnknownSymbol, sym, err)
+		} else {
+			f.err = &UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
+		}
+		l.log.Warn("history: fetch failed", "symbol", sym, "from", start, "to", end, "err", err, "took", l.now().Sub(began))
+		if fr, ok := l.store.(fetchRecorder); ok {
+			if lerr := fr.LogFetchError(ctx, sym, start, end, err); lerr != nil {
+				l.log.Warn("history: logging a failed fetch", "symbol", sym, "err", lerr)
+			}
+		}
+		newMemo = &memo{last: last, known: known, to: end, until: retryAt, err: f.err}
+		return
+	}
+
+	added, updated := len(bars), 0
+	if l.store != nil {
+		if fr, ok := l.store.(fetchRecorder); ok {
+			added, updated, err = fr.UpsertFetched(ctx, sym, start, end, bars)
+		} else if len(bars) > 0 {
+			added, updated, err = l.store.Upsert(ctx, sym, bars)
+		}
+		if err != nil {
+			// Not the provider's fault: no memo, the next request tries again.
+			f.err = fmt.Errorf("history: storing %d fetched bars of %s: %w", len(bars), sym, err)
+			l.log.Warn("history: storing fetched bars failed", "symbol", sym, "err", err)
+			return
+		}
+	}
+	if len(bars) > 0 {
+		l.invalidate(st, bars)
+	}
+	l.log.Info("history: fetched", "symbol", sym, "from", start, "to", end, "bars", len(bars),
+		"added", added, "updated", updated, "took", l.now().Sub(began))
+
+	// Short of end: the provider has nothing newer yet (today's bar is not
+	// final, a weekend or holiday). Remember it, so that requests in the
+	// next retry-after time do not ask again.
+	newLast, newKnown := last, known
+	if n := len(bars); n > 0 && (!known || bars[n-1].Date > last) {
+		newLast, newKnown = bars[n-1].Date, true
+	}
+	if !newKnown || newLast < end {
+		newMemo = &memo{last: newLast, known: newKnown, to: end, until: retryAt}
+	}
+}
+
+// fetchBars asks the provider for sym's bars in [start, end] and keeps only
+// those, validated.
+func (l *Layered) fetchBars(ctx context.Context, sym string, start, end closecast.Date) ([]closecast.Bar, error) {
+	s, err := l.live.Bars(ctx, sym, start, end)
+	if err != nil {
+		return nil, err
+	}
+	// The provider's own Source contract says validated and in range;
+	// check both rather than store what a faulty provider sent.
+	if _, err := closecast.NewSeries(sym, s.Bars); err != nil {
+		return nil, fmt.Errorf("provider sent invalid bars: %w", err)
+	}
+	return s.Between(start, end).Bars, nil
+}
