@@ -1,5 +1,7 @@
 package lstm
 
+import "slices"
+
 // This file is the LSTM arithmetic: forward and backward passes over one
 // sub-batch of windows held in a workspace. Everything is time-major: the
 // block of a time step t holds bs consecutive rows (one per window), so each
@@ -30,6 +32,8 @@ type workspace struct {
 	dy          []float32 // [bs][Outputs]: dLoss/dyhat
 	dhd         []float32 // [bs][U_last]
 	idx         []int     // window index of each row
+	zeros       []float32 // [maxU] zeros: c_{-1}, and no gradient from above
+	hlast       []float32 // [bs][maxU]: h_{T-1} of the layer being computed
 	grad        []float32 // parameter gradient accumulated by backward (len NumParams)
 }
 
@@ -54,6 +58,9 @@ func newWorkspace(n *Network, bsCap, tCap int) *workspace {
 	ws.yhat = make([]float32, bsCap*n.cfg.Outputs)
 	ws.dy = make([]float32, bsCap*n.cfg.Outputs)
 	ws.idx = make([]int, bsCap)
+	maxU := slices.Max(n.cfg.Units)
+	ws.zeros = make([]float32, maxU)
+	ws.hlast = make([]float32, bsCap*maxU)
 	return ws
 }
 
@@ -145,75 +152,54 @@ func (n *Network) forward(ws *workspace, bs, T int, drop bool) {
 			nextK = n.layers[l+1].K
 		}
 		U, G, K := L.U, L.G, L.K
+		// The input projection of all steps is one large product (the inputs
+		// are all known now); only the recurrent part h_{t-1}·W_h has to be
+		// done step by step, and its 4U×U block stays in L1.
+		all := lw.act[:T*bs*G]
+		for r := 0; r < T*bs; r++ {
+			copy(all[r*G:(r+1)*G], b)
+		}
+		gemm(T*bs, G, L.In, lw.xh, K, 1, w, G, all, G)
+		wh := w[L.In*G:]
 		for t := 0; t < T; t++ {
-			xh := lw.xh[t*bs*K : (t+1)*bs*K]
 			z := lw.act[t*bs*G : (t+1)*bs*G]
-			for s := 0; s < bs; s++ {
-				copy(z[s*G:(s+1)*G], b)
-			}
-			gemm(bs, G, K, xh, K, 1, w, G, z, G)
-			for s := 0; s < bs; s++ {
-				zs := z[s*G : (s+1)*G]
-				sigmoidInPlace(zs[:2*U])
-				tanhTo(zs[2*U:3*U], zs[2*U:3*U])
-				sigmoidInPlace(zs[3*U:])
+			if t > 0 {
+				gemm(bs, G, U, lw.xh[t*bs*K+L.In:], K, 1, wh, G, z, G)
 			}
 			c := lw.c[t*bs*U : (t+1)*bs*U]
-			if t == 0 {
-				for s := 0; s < bs; s++ {
-					zs := z[s*G : (s+1)*G]
-					cs := c[s*U : (s+1)*U]
-					ig, gg := zs[:U], zs[2*U:3*U]
-					for u := range cs {
-						cs[u] = ig[u] * gg[u]
-					}
-				}
-			} else {
-				cp := lw.c[(t-1)*bs*U : t*bs*U]
-				for s := 0; s < bs; s++ {
-					zs := z[s*G : (s+1)*G]
-					cs, cps := c[s*U:(s+1)*U], cp[s*U:(s+1)*U]
-					ig, fg, gg := zs[:U], zs[U:2*U], zs[2*U:3*U]
-					for u := range cs {
-						cs[u] = fg[u]*cps[u] + ig[u]*gg[u]
-					}
-				}
-			}
 			tc := lw.tc[t*bs*U : (t+1)*bs*U]
-			tanhTo(tc, c)
 			for s := 0; s < bs; s++ {
-				og := z[s*G+3*U : (s+1)*G]
-				tcs := tc[s*U : (s+1)*U]
-				if t+1 < T {
-					h := lw.xh[((t+1)*bs+s)*K+L.In : ((t+1)*bs+s+1)*K]
-					for u := range h {
-						h[u] = og[u] * tcs[u]
-					}
+				cp := ws.zeros[:U]
+				if t > 0 {
+					cp = lw.c[((t-1)*bs+s)*U : ((t-1)*bs+s+1)*U]
 				}
+				// h_t goes where step t+1 reads it; the last one to scratch.
+				h := ws.hlast[s*U : (s+1)*U]
+				if t+1 < T {
+					h = lw.xh[((t+1)*bs+s)*K+L.In : ((t+1)*bs+s+1)*K]
+				}
+				cellForward(z[s*G:(s+1)*G], cp, c[s*U:(s+1)*U], tc[s*U:(s+1)*U], h)
+				var dst []float32
 				switch {
 				case next != nil:
-					dst := next.xh[(t*bs+s)*nextK : (t*bs+s)*nextK+U]
-					if drop {
-						m := lw.mask[(t*bs+s)*U : (t*bs+s+1)*U]
-						for u := range dst {
-							dst[u] = og[u] * tcs[u] * m[u]
-						}
-					} else {
-						for u := range dst {
-							dst[u] = og[u] * tcs[u]
-						}
-					}
+					dst = next.xh[(t*bs+s)*nextK : (t*bs+s)*nextK+U]
 				case t == T-1:
-					dst := ws.hd[s*U : (s+1)*U]
-					if drop {
-						m := ws.topMask[s*U : (s+1)*U]
-						for u := range dst {
-							dst[u] = og[u] * tcs[u] * m[u]
-						}
-					} else {
-						for u := range dst {
-							dst[u] = og[u] * tcs[u]
-						}
+					dst = ws.hd[s*U : (s+1)*U]
+				default:
+					continue
+				}
+				switch {
+				case !drop:
+					copy(dst, h)
+				case next != nil:
+					m := lw.mask[(t*bs+s)*U : (t*bs+s+1)*U]
+					for u := range dst {
+						dst[u] = h[u] * m[u]
+					}
+				default:
+					m := ws.topMask[s*U : (s+1)*U]
+					for u := range dst {
+						dst[u] = h[u] * m[u]
 					}
 				}
 			}
@@ -275,56 +261,34 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 		for t := T - 1; t >= 0; t-- {
 			act := lw.act[t*bs*G : (t+1)*bs*G]
 			dz := lw.dz[t*bs*G : (t+1)*bs*G]
-			tc := lw.tc[t*bs*U : (t+1)*bs*U]
-			var cp []float32
-			if t > 0 {
-				cp = lw.c[(t-1)*bs*U : t*bs*U]
-			}
-			var dhin []float32
-			if l < last {
-				dhin = lw.dhin[t*bs*U : (t+1)*bs*U]
-			}
 			for s := 0; s < bs; s++ {
-				a := act[s*G : (s+1)*G]
-				d := dz[s*G : (s+1)*G]
-				ig, fg, gg, og := a[:U], a[U:2*U], a[2*U:3*U], a[3*U:]
-				di, df, dg, do := d[:U], d[U:2*U], d[2*U:3*U], d[3*U:]
-				tcs := tc[s*U : (s+1)*U]
-				dhs := dh[s*U : (s+1)*U]
-				dcs := dc[s*U : (s+1)*U]
-				for u := 0; u < U; u++ {
-					h := dhs[u]
-					if dhin != nil {
-						h += dhin[s*U+u]
-					}
-					tcv, o := tcs[u], og[u]
-					c := dcs[u] + h*o*(1-tcv*tcv)
-					i, f, gv := ig[u], fg[u], gg[u]
-					var cpv float32
-					if cp != nil {
-						cpv = cp[s*U+u]
-					}
-					di[u] = c * gv * i * (1 - i)
-					df[u] = c * cpv * f * (1 - f)
-					dg[u] = c * i * (1 - gv*gv)
-					do[u] = h * tcv * o * (1 - o)
-					dcs[u] = c * f
+				cp, dhin := ws.zeros[:U], ws.zeros[:U]
+				if t > 0 {
+					cp = lw.c[((t-1)*bs+s)*U : ((t-1)*bs+s+1)*U]
 				}
+				if l < last {
+					dhin = lw.dhin[(t*bs+s)*U : (t*bs+s+1)*U]
+				}
+				cellBackward(act[s*G:(s+1)*G], dz[s*G:(s+1)*G], lw.tc[(t*bs+s)*U:(t*bs+s+1)*U], cp,
+					dh[s*U:(s+1)*U], dhin, dc[s*U:(s+1)*U])
 			}
 			// [dx_t, dh_{t-1}] = dz_t·Wᵀ, split so each part lands where it is used.
+			// dh_{t-1} = dz_t·W_hᵀ; the input gradients wait for one large
+			// product after the loop.
 			clear(dh)
 			if t > 0 {
 				gemm(bs, U, G, dz, G, 1, wt[In:], K, dh, U)
 			}
-			if below != nil {
-				dx := below.dhin[t*bs*In : (t+1)*bs*In]
-				clear(dx)
-				gemm(bs, In, G, dz, G, 1, wt, K, dx, In)
-				if drop {
-					m := below.mask[t*bs*In : (t+1)*bs*In]
-					for i := range dx {
-						dx[i] *= m[i]
-					}
+		}
+		if below != nil {
+			// dx_t = dz_t·W_xᵀ for all t, times the lower layer's dropout mask.
+			dx := below.dhin[:T*bs*In]
+			clear(dx)
+			gemm(T*bs, In, G, lw.dz, G, 1, wt, K, dx, In)
+			if drop {
+				m := below.mask[:T*bs*In]
+				for i := range dx {
+					dx[i] *= m[i]
 				}
 			}
 		}

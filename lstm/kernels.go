@@ -86,3 +86,56 @@ func tanhTo(dst, src []float32) {
 		dst[i] = float32(math.Tanh(float64(v)))
 	}
 }
+
+// cellForward is one row of the LSTM cell: z holds the gate pre-activations
+// [i f g o] (U each) and receives their activations; c = f·cprev + i·g,
+// tc = tanh(c), h = o·tc. All of c, tc, h, cprev have length U, 4U for z.
+func cellForward(z, cprev, c, tc, h []float32) {
+	U := len(c)
+	if len(z) != 4*U || len(cprev) != U || len(tc) != U || len(h) != U {
+		panic("lstm: cellForward length mismatch")
+	}
+	if useAsm {
+		cellForwardAsm(z, cprev, c, tc, h)
+		return
+	}
+	sigmoidInPlace(z[:2*U])
+	tanhTo(z[2*U:3*U], z[2*U:3*U])
+	sigmoidInPlace(z[3*U:])
+	ig, fg, gg, og := z[:U], z[U:2*U], z[2*U:3*U], z[3*U:]
+	for u := range c {
+		c[u] = fg[u]*cprev[u] + ig[u]*gg[u]
+	}
+	tanhTo(tc, c)
+	for u := range h {
+		h[u] = og[u] * tc[u]
+	}
+}
+
+// cellBackward is one row of the cell's backward step: with h = dh + dhin
+// the gradient reaching h_t and dc the gradient reaching c_t from step t+1,
+// c = dc + h·o·(1-tc²); it writes the gate pre-activation gradients
+// dz = [c·g·i(1-i), c·cprev·f(1-f), c·i·(1-g²), h·tc·o(1-o)] and dc = c·f.
+func cellBackward(act, dz, tc, cprev, dh, dhin, dc []float32) {
+	U := len(tc)
+	if len(act) != 4*U || len(dz) != 4*U || len(cprev) != U || len(dh) != U || len(dhin) != U || len(dc) != U {
+		panic("lstm: cellBackward length mismatch")
+	}
+	if useAsm {
+		cellBackwardAsm(act, dz, tc, cprev, dh, dhin, dc)
+		return
+	}
+	ig, fg, gg, og := act[:U], act[U:2*U], act[2*U:3*U], act[3*U:]
+	di, df, dg, do := dz[:U], dz[U:2*U], dz[2*U:3*U], dz[3*U:]
+	for u := 0; u < U; u++ {
+		h := dh[u] + dhin[u]
+		tcv, o := tc[u], og[u]
+		c := dc[u] + h*o*(1-tcv*tcv)
+		i, f, gv := ig[u], fg[u], gg[u]
+		di[u] = c * gv * i * (1 - i)
+		df[u] = c * cprev[u] * f * (1 - f)
+		dg[u] = c * i * (1 - gv*gv)
+		do[u] = h * tcv * o * (1 - o)
+		dc[u] = c * f
+	}
+}

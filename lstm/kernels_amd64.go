@@ -89,3 +89,17 @@ func tanhAsm(dst, src []float32) {
 		tanhAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), len(src))
 	}
 }
+
+//go:noescape
+func cellFwdAVX512(z, cprev, c, tc, h *float32, u int)
+
+//go:noescape
+func cellBwdAVX512(act, dz, tc, cprev, dh, dhin, dc *float32, u int)
+
+func cellForwardAsm(z, cprev, c, tc, h []float32) {
+	cellFwdAVX512(&z[0], &cprev[0], &c[0], &tc[0], &h[0], len(c))
+}
+
+func cellBackwardAsm(act, dz, tc, cprev, dh, dhin, dc []float32) {
+	cellBwdAVX512(&act[0], &dz[0], &tc[0], &cprev[0], &dh[0], &dhin[0], &dc[0], len(tc))
+}

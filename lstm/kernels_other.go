@@ -10,5 +10,9 @@ const asmName = "go"
 func gemmAsm(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c []float32, ldc int) {
 	panic("lstm: no assembly kernels in this build")
 }
-func sigmoidAsm(x []float32)     { panic("lstm: no assembly kernels in this build") }
-func tanhAsm(dst, src []float32) { panic("lstm: no assembly kernels in this build") }
+func sigmoidAsm(x []float32)                      { panic("lstm: no assembly kernels in this build") }
+func tanhAsm(dst, src []float32)                  { panic("lstm: no assembly kernels in this build") }
+func cellForwardAsm(z, cprev, c, tc, h []float32) { panic("lstm: no assembly kernels in this build") }
+func cellBackwardAsm(act, dz, tc, cprev, dh, dhin, dc []float32) {
+	panic("lstm: no assembly kernels in this build")
+}
