@@ -136,8 +136,8 @@ func Request(ctx context.Context, payload []byte) (*http.Request, Format, error)
 	}
 	var (
 		method, path, rawQuery, host, remote, reqID, body string
-		b64                                                bool
-		header                                             = http.Header{}
+		b64                                               bool
+		header                                            = http.Header{}
 	)
 	switch f {
 	case RESTv1:
@@ -347,4 +347,3 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 	}
 	return w.body.Write(b)
 }
-
