@@ -338,12 +338,18 @@ func (l *Layered) snapshot(ctx context.Context, st *symState, sym string) (*snap
 	if s = st.snap.Load(); s != nil && l.fresh(s) {
 		return s, nil // read by another request meanwhile
 	}
-	s, err := l.read(ctx, st, sym)
+	ns, err := l.read(ctx, st, sym)
 	if err != nil {
+		if s != nil {
+			// Expired but still what the store held a moment ago: better
+			// than failing the request; the next one reads again.
+			l.log.Warn("history: re-reading the store failed; serving the previous snapshot", "symbol", sym, "err", err)
+			return s, nil
+		}
 		return nil, err
 	}
-	st.snap.Store(s)
-	return s, nil
+	st.snap.Store(ns)
+	return ns, nil
 }
 
 func (l *Layered) fresh(s *snapshot) bool {

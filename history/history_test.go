@@ -630,3 +630,64 @@ func TestSymbolStateIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// flakyStore is a closecast.Store whose reads or writes can be made to fail.
+// It hides sqlite's fetch log, so Layered takes the plain Upsert path.
+type flakyStore struct {
+	closecast.Store
+	failBars, failUpsert atomic.Bool
+}
+
+func (s *flakyStore) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
+	if s.failBars.Load() {
+		return closecast.Series{}, errors.New("disk I/O error")
+	}
+	return s.Store.Bars(ctx, symbol, from, to)
+}
+
+func (s *flakyStore) Upsert(ctx context.Context, symbol string, b []closecast.Bar) (int, int, error) {
+	if s.failUpsert.Load() {
+		return 0, 0, errors.New("disk full")
+	}
+	return s.Store.Upsert(ctx, symbol, b)
+}
+
+func TestStoreFailures(t *testing.T) {
+	ctx := context.Background()
+	base := newFake("BTC-USD", bars(d0, d0+9, 100))
+	store := &flakyStore{Store: openStore(t)}
+	clk := at(d0 + 12)
+	live := newFake("BTC-USD", bars(d0, d0+12, 900))
+	l := New(base, store, live, WithClock(clk.now))
+
+	// Nothing read yet and the store fails: the request fails, naming it.
+	store.failBars.Store(true)
+	if _, err := l.Bars(ctx, "BTC-USD", d0, d0+5); err == nil || !strings.Contains(err.Error(), "disk I/O error") {
+		t.Fatalf("failing store, no snapshot: err = %v; want the store's error", err)
+	}
+	store.failBars.Store(false)
+
+	// Storing the fetch fails: an error (not the provider's: not
+	// unavailable), and the next request tries again.
+	store.failUpsert.Store(true)
+	_, err := l.Bars(ctx, "BTC-USD", d0, d0+12)
+	if err == nil || !strings.Contains(err.Error(), "disk full") || errors.Is(err, closecast.ErrUnavailable) {
+		t.Fatalf("failing upsert: err = %v; want the store's error, not ErrUnavailable", err)
+	}
+	store.failUpsert.Store(false)
+	s, err := l.Bars(ctx, "BTC-USD", d0, d0+12)
+	if err != nil || live.calls.Load() != 2 {
+		t.Fatalf("after the store recovers: %v, %d provider calls; want success on the 2nd call", err, live.calls.Load())
+	}
+	checkBars(t, s, append(bars(d0, d0+9, 100), bars(d0+10, d0+12, 910)...))
+
+	// A snapshot exists and has expired; the store fails to re-read: the
+	// expired snapshot is served.
+	clk.advance(time.Hour)
+	store.failBars.Store(true)
+	s, err = l.Bars(ctx, "BTC-USD", d0, d0+12)
+	if err != nil {
+		t.Fatalf("failing store with an expired snapshot: %v", err)
+	}
+	checkBars(t, s, append(bars(d0, d0+9, 100), bars(d0+10, d0+12, 910)...))
+}
