@@ -554,3 +554,18 @@ func TestSymbolsAreCaseInsensitive(t *testing.T) {
 		t.Fatalf("Symbols() = %v, fetch log = %+v; want one BTC-USD", syms, log)
 	}
 }
+
+func TestOpenRejectsANonDatabaseFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := os.WriteFile(path, []byte("date,open,high,low,close,volume\n"+strings.Repeat("x", 4096)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err == nil {
+		db.Close()
+		t.Fatal("a CSV file opened as a store")
+	}
+	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "not a database") {
+		t.Fatalf("err = %v; want it to name %s and say it is not a database", err, path)
+	}
+}
