@@ -12,9 +12,12 @@ import (
 // today) unless they are known, being fetched (then it waits for that
 // fetch), or were asked for recently without success.
 func (l *Layered) ensureTail(ctx context.Context, st *symState, sym string, from, to closecast.Date) error {
-	// A few rounds: after waiting for another request's fetch, look again,
-	// as that fetch may have covered fewer days than this request needs.
-	for round := 0; round < 3; round++ {
+	// After waiting for another request's fetch, look again: that fetch may
+	// have covered fewer days than this request needs. Every extra round
+	// follows a finished fetch, so rounds run out only under a storm of
+	// fetches of this symbol; then the request fails rather than answer
+	// short.
+	for round := 0; round < maxRounds; round++ {
 		l.mu.Lock()
 		gen := st.gen
 		l.mu.Unlock()
@@ -64,8 +67,11 @@ func (l *Layered) ensureTail(ctx context.Context, st *symState, sym string, from
 			return f.err // the leader's fetch covered exactly what it needs
 		}
 	}
-	return nil
+	return fmt.Errorf("history: %w: bars of %s up to %s still missing after %d concurrent fetches", closecast.ErrUnavailable, sym, to, maxRounds)
 }
+
+// maxRounds bounds the looks ensureTail takes at what is known.
+const maxRounds = 32
 
 // fetch runs flight f: asks the live provider for sym's days [start, end],
 // stores them, and remembers an unsuccessful fetch. last/known describe

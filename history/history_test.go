@@ -691,3 +691,82 @@ func TestStoreFailures(t *testing.T) {
 	}
 	checkBars(t, s, append(bars(d0, d0+9, 100), bars(d0+10, d0+12, 910)...))
 }
+
+// TestConcurrentStress mixes readers of three symbols with a clock that
+// moves a day at a time, so fetches, snapshot reloads and reads overlap.
+// Every answer must be contiguous, hold the expected bar for each day (the
+// base's before the base ends, the provider's after) and end on the day
+// the request was made (the provider has every day). Run with -race.
+func TestConcurrentStress(t *testing.T) {
+	ctx := context.Background()
+	syms := []string{"AAA", "BBB", "CCC"}
+	base := &fakeSource{data: map[string][]closecast.Bar{}}
+	live := &fakeSource{data: map[string][]closecast.Bar{}}
+	for k, sym := range syms {
+		base.data[sym] = bars(d0, d0+9, float64(100*(k+1)))
+		live.data[sym] = bars(d0, d0+40, float64(10000*(k+1)))
+	}
+	want := func(k int, d closecast.Date) float64 {
+		if d <= d0+9 {
+			return float64(100*(k+1)) + float64(d-d0)
+		}
+		return float64(10000*(k+1)) + float64(d-d0)
+	}
+	clk := at(d0 + 10)
+	l := New(base, openStore(t), live, WithClock(clk.now), WithRefresh(0))
+
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 100)
+	wg.Add(1)
+	go func() { // the clock: one day per millisecond, 25 days
+		defer wg.Done()
+		defer close(stop)
+		for i := 0; i < 25; i++ {
+			time.Sleep(time.Millisecond)
+			clk.advance(24 * time.Hour)
+		}
+	}()
+	for r := 0; r < 6; r++ {
+		wg.Add(1)
+		go func(r int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := (r + i) % len(syms)
+				today := closecast.DateOf(clk.now())
+				s, err := l.Bars(ctx, syms[k], d0+5, today)
+				if err != nil {
+					errs <- err
+					return
+				}
+				last, ok := s.Last()
+				if !ok || last != today {
+					errs <- fmt.Errorf("%s: answer ends %s, want %s", syms[k], last, today)
+					return
+				}
+				for j, b := range s.Bars {
+					if b.Date != d0+5+closecast.Date(j) || b.Close != want(k, b.Date) {
+						errs <- fmt.Errorf("%s: bar %d = %s close %v, want %s close %v", syms[k], j, b.Date, b.Close, d0+5+closecast.Date(j), want(k, d0+5+closecast.Date(j)))
+						return
+					}
+				}
+			}
+		}(r)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// At most one fetch per symbol per day the clock showed (plus the
+	// first), however many requests ran.
+	if n := live.calls.Load(); n > int64(len(syms)*27) {
+		t.Errorf("%d provider calls for %d symbols over 26 days", n, len(syms))
+	}
+	t.Logf("stats %+v, provider calls %d", l.Stats(), live.calls.Load())
+}
