@@ -88,6 +88,11 @@ func Symbols() []string {
 // value is ready to use; Embedded returns one.
 type EmbeddedSource struct{}
 
+var (
+	_ closecast.Source = EmbeddedSource{}
+	_ closecast.Source = (*FileSource)(nil)
+)
+
 // Embedded returns the embedded data set as a closecast.Source. Symbols are
 // matched case-insensitively ("btc-usd" is BTC-USD); any other symbol is an
 // error wrapping closecast.ErrUnknownSymbol.

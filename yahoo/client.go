@@ -74,7 +74,13 @@ type Client struct {
 	BackoffBase, BackoffMax time.Duration
 	// Now is the clock that decides which days are over; nil means time.Now.
 	Now func() time.Time
+	// OnRetry, if set, is called before each wait for a retry with the
+	// number of the attempt that failed, its error and the wait, so a CLI
+	// can print "attempt 1 failed (HTTP 429), retrying in 1.2s".
+	OnRetry func(attempt int, err error, wait time.Duration)
 }
+
+var _ closecast.Source = (*Client)(nil)
 
 // Result is what Fetch returns: final, validated bars, ascending by date
 // (exchange calendar days), and the report of what was left out.
@@ -197,6 +203,9 @@ func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Da
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
 				Reason: fmt.Sprintf("next try due in %v, after the deadline", wait.Round(time.Millisecond)), Last: ae.err}
+		}
+		if c.OnRetry != nil {
+			c.OnRetry(n, ae.err, wait)
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -250,11 +250,21 @@ func TestFetchRetries(t *testing.T) {
 			srv, c, bars := newFake(t, april5Noon)
 			c.AttemptTimeout = 100 * time.Millisecond
 			srv.Inject(tc.faults...)
+			var retries []int
+			c.OnRetry = func(attempt int, err error, wait time.Duration) {
+				if err == nil || wait < 0 || wait > c.BackoffMax {
+					t.Errorf("OnRetry(%d, %v, %v)", attempt, err, wait)
+				}
+				retries = append(retries, attempt)
+			}
 			res, err := c.Fetch(ctx, "BTC-USD", d("2026-04-01"), d("2026-04-04"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			n := len(tc.faults) + 1
+			if len(retries) != n-1 || retries[0] != 1 || retries[n-2] != n-1 {
+				t.Errorf("OnRetry saw attempts %v, want 1..%d", retries, n-1)
+			}
 			if srv.Requests() != n || res.Report.Attempts != n {
 				t.Errorf("%d requests, report says %d attempts; want %d", srv.Requests(), res.Report.Attempts, n)
 			}

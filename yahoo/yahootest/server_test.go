@@ -128,3 +128,19 @@ func TestFaultQueue(t *testing.T) {
 		t.Error("Reset kept the log")
 	}
 }
+
+func TestContinue(t *testing.T) {
+	s, _ := marketdata.EmbeddedSeries("BTC-USD")
+	more := Continue(s.Bars, 100, 7)
+	all := append(append([]closecast.Bar(nil), s.Bars...), more...)
+	joined, err := closecast.NewSeries("BTC-USD", all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(more) != 100 || len(joined.Gaps()) != 0 || more[0].Open != s.Bars[len(s.Bars)-1].Close {
+		t.Errorf("%d bars, gaps %v, first open %v", len(more), joined.Gaps(), more[0].Open)
+	}
+	if !reflect.DeepEqual(Continue(s.Bars, 5, 7), more[:5]) || reflect.DeepEqual(Continue(s.Bars, 5, 8), more[:5]) {
+		t.Error("Continue is not a function of its seed")
+	}
+}
