@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
@@ -31,6 +32,10 @@ import (
 	"github.com/closecast/closecast/server"
 	"github.com/closecast/closecast/yahoo"
 )
+
+// fetchTimeout bounds one fetch from Yahoo, retries included: 3 attempts of
+// at most 3 s plus back-off, within the function's 15 s timeout.
+const fetchTimeout = 11 * time.Second
 
 func main() {
 	var level slog.Level
@@ -52,13 +57,16 @@ func main() {
 	// per instance and retry period, shared by concurrent requests).
 	var live closecast.Source
 	if !truthy(os.Getenv("CLOSECAST_OFFLINE")) {
-		c := &yahoo.Client{}
+		// Tighter than the CLI's defaults: API Gateway gives up after 30 s
+		// and the function's timeout (deploy/template.yaml) is 15 s, so a
+		// slow Yahoo must fail in time for a 503 with Retry-After.
+		c := &yahoo.Client{Attempts: 3, AttemptTimeout: 3 * time.Second, BackoffBase: 250 * time.Millisecond, BackoffMax: time.Second}
 		if u := strings.TrimSpace(os.Getenv(yahoo.EnvBaseURL)); u != "" {
 			c.BaseURL = u
 		}
 		live = c
 	}
-	bars := history.New(marketdata.Embedded(), nil, live, history.WithLogger(logger))
+	bars := history.New(marketdata.Embedded(), nil, live, history.WithLogger(logger), history.WithFetchTimeout(fetchTimeout))
 	srv := server.New(server.Config{
 		Predictor: predict.New(model, bars),
 		History:   bars,
