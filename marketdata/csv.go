@@ -43,6 +43,7 @@ type ParseError struct {
 	Err   error
 }
 
+// Error formats the error as "name:line: field F: reason".
 func (e *ParseError) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("%s:%d: %v", e.Name, e.Line, e.Err)

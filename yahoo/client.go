@@ -100,6 +100,7 @@ type UnavailableError struct {
 	Last     error
 }
 
+// Error says which symbol, how many attempts and what went wrong last.
 func (e *UnavailableError) Error() string {
 	s := fmt.Sprintf("yahoo: %s unavailable after %d attempt", e.Symbol, e.Attempts)
 	if e.Attempts != 1 {
@@ -120,6 +121,7 @@ type StatusError struct {
 	Body   string // the start of the body, for the message
 }
 
+// Error reads "yahoo: HTTP 403 Forbidden: <start of body>".
 func (e *StatusError) Error() string {
 	s := fmt.Sprintf("yahoo: HTTP %d %s", e.Status, http.StatusText(e.Status))
 	if e.Body != "" {

@@ -26,6 +26,7 @@ type APIError struct {
 	Description string `json:"description"`
 }
 
+// Error reads "yahoo: <code>: <description>".
 func (e *APIError) Error() string { return "yahoo: " + e.Code + ": " + e.Description }
 
 // Unwrap returns closecast.ErrUnknownSymbol for Yahoo's "Not Found", so
@@ -229,6 +230,7 @@ type BarError struct {
 	Err    error // a *closecast.FieldError
 }
 
+// Error names the symbol, the day and the field.
 func (e *BarError) Error() string {
 	return fmt.Sprintf("yahoo: %s %s: invalid bar: field %v", e.Symbol, e.Date, e.Err)
 }

@@ -86,7 +86,9 @@ type Fault struct {
 	Reverse   bool             // timestamps come newest first
 }
 
-// TooManyRequests is a 429 with Retry-After in whole seconds (rounded up).
+// TooManyRequests is a 429 with Retry-After in whole seconds, rounded up as
+// the header allows no fractions: TooManyRequests(time.Millisecond) makes a
+// client wait a full second, TooManyRequests(0) not at all.
 func TooManyRequests(retryAfter time.Duration) Fault {
 	return Fault{Status: http.StatusTooManyRequests, RetryAfter: strconv.Itoa(int(math.Ceil(retryAfter.Seconds()))), Code: "Too Many Requests", Desc: "Rate limited"}
 }
