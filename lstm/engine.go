@@ -1,6 +1,9 @@
 package lstm
 
-import "slices"
+import (
+	"slices"
+	"unsafe"
+)
 
 // This file is the LSTM arithmetic: forward and backward passes over one
 // sub-batch of windows held in a workspace. Everything is time-major: the
@@ -10,11 +13,11 @@ import "slices"
 // layerWork holds one layer's activations and gradients for a sub-batch.
 type layerWork struct {
 	xh   []float32 // [T][bs][K]: input x_t (cols 0..In-1) then h_{t-1} (cols In..K-1)
-	act  []float32 // [T][bs][G]: gate activations i, f, g, o after their nonlinearity
+	act  []float32 // [T][bs][Gp]: gate activations i, f, g, o after their nonlinearity (Gp-G pad columns unused)
 	c    []float32 // [T][bs][U]: cell state c_t
 	tc   []float32 // [T][bs][U]: tanh(c_t)
 	mask []float32 // [T][bs][U]: dropout multipliers (0 or 1/(1-rate)) of this layer's output
-	dz   []float32 // [T][bs][G]: gradient of the gate pre-activations
+	dz   []float32 // [T][bs][Gp]: gradient of the gate pre-activations
 	dhin []float32 // [T][bs][U]: gradient reaching h_t from the layer above (already masked)
 	dh   []float32 // [bs][U]: gradient reaching h_t through the recurrence
 	dc   []float32 // [bs][U]: gradient reaching c_t from step t+1
@@ -43,7 +46,7 @@ func newWorkspace(n *Network, bsCap, tCap int) *workspace {
 	for _, L := range n.layers {
 		ws.layers = append(ws.layers, layerWork{
 			xh:   make([]float32, rows*L.K),
-			act:  make([]float32, rows*L.G),
+			act:  alignedFloats(rows * L.Gp),
 			c:    make([]float32, rows*L.U),
 			tc:   make([]float32, rows*L.U),
 			mask: make([]float32, rows*L.U),
@@ -71,7 +74,7 @@ func (ws *workspace) enableTraining(n *Network) {
 	}
 	rows := ws.bsCap * ws.tCap
 	for i, L := range n.layers {
-		ws.layers[i].dz = make([]float32, rows*L.G)
+		ws.layers[i].dz = alignedFloats(rows * L.Gp)
 		ws.layers[i].dhin = make([]float32, rows*L.U)
 	}
 	ws.grad = make([]float32, len(n.params))
@@ -143,7 +146,7 @@ func (n *Network) forward(ws *workspace, bs, T int, drop bool) {
 	last := len(n.layers) - 1
 	for l, L := range n.layers {
 		lw := &ws.layers[l]
-		w := n.params[L.wOff : L.wOff+L.K*L.G]
+		w := n.wp[l]
 		b := n.params[L.bOff : L.bOff+L.G]
 		var next *layerWork
 		var nextK int
@@ -151,20 +154,20 @@ func (n *Network) forward(ws *workspace, bs, T int, drop bool) {
 			next = &ws.layers[l+1]
 			nextK = n.layers[l+1].K
 		}
-		U, G, K := L.U, L.G, L.K
+		U, G, Gp, K := L.U, L.G, L.Gp, L.K
 		// The input projection of all steps is one large product (the inputs
 		// are all known now); only the recurrent part h_{t-1}·W_h has to be
 		// done step by step, and its 4U×U block stays in L1.
-		all := lw.act[:T*bs*G]
+		all := lw.act[:T*bs*Gp]
 		for r := 0; r < T*bs; r++ {
-			copy(all[r*G:(r+1)*G], b)
+			copy(all[r*Gp:r*Gp+G], b)
 		}
-		gemm(T*bs, G, L.In, lw.xh, K, 1, w, G, all, G)
-		wh := w[L.In*G:]
+		gemm(T*bs, G, L.In, lw.xh, K, 1, w, Gp, all, Gp)
+		wh := w[L.In*Gp:]
 		for t := 0; t < T; t++ {
-			z := lw.act[t*bs*G : (t+1)*bs*G]
+			z := lw.act[t*bs*Gp : (t+1)*bs*Gp]
 			if t > 0 {
-				gemm(bs, G, U, lw.xh[t*bs*K+L.In:], K, 1, wh, G, z, G)
+				gemm(bs, G, U, lw.xh[t*bs*K+L.In:], K, 1, wh, Gp, z, Gp)
 			}
 			c := lw.c[t*bs*U : (t+1)*bs*U]
 			tc := lw.tc[t*bs*U : (t+1)*bs*U]
@@ -178,7 +181,7 @@ func (n *Network) forward(ws *workspace, bs, T int, drop bool) {
 				if t+1 < T {
 					h = lw.xh[((t+1)*bs+s)*K+L.In : ((t+1)*bs+s+1)*K]
 				}
-				cellForward(z[s*G:(s+1)*G], cp, c[s*U:(s+1)*U], tc[s*U:(s+1)*U], h)
+				cellForward(z[s*Gp:s*Gp+G], cp, c[s*U:(s+1)*U], tc[s*U:(s+1)*U], h)
 				var dst []float32
 				switch {
 				case next != nil:
@@ -243,7 +246,7 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 	}
 	for l := last; l >= 0; l-- {
 		L := n.layers[l]
-		U, G, K, In := L.U, L.G, L.K, L.In
+		U, G, Gp, Kp, K, In := L.U, L.G, L.Gp, L.Kp, L.K, L.In
 		lw := &ws.layers[l]
 		wt := n.wt[l]
 		dh := lw.dh[:bs*U]
@@ -259,8 +262,8 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 			below = &ws.layers[l-1]
 		}
 		for t := T - 1; t >= 0; t-- {
-			act := lw.act[t*bs*G : (t+1)*bs*G]
-			dz := lw.dz[t*bs*G : (t+1)*bs*G]
+			act := lw.act[t*bs*Gp : (t+1)*bs*Gp]
+			dz := lw.dz[t*bs*Gp : (t+1)*bs*Gp]
 			for s := 0; s < bs; s++ {
 				cp, dhin := ws.zeros[:U], ws.zeros[:U]
 				if t > 0 {
@@ -269,7 +272,7 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 				if l < last {
 					dhin = lw.dhin[(t*bs+s)*U : (t*bs+s+1)*U]
 				}
-				cellBackward(act[s*G:(s+1)*G], dz[s*G:(s+1)*G], lw.tc[(t*bs+s)*U:(t*bs+s+1)*U], cp,
+				cellBackward(act[s*Gp:s*Gp+G], dz[s*Gp:s*Gp+G], lw.tc[(t*bs+s)*U:(t*bs+s+1)*U], cp,
 					dh[s*U:(s+1)*U], dhin, dc[s*U:(s+1)*U])
 			}
 			// [dx_t, dh_{t-1}] = dz_t·Wᵀ, split so each part lands where it is used.
@@ -277,14 +280,14 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 			// product after the loop.
 			clear(dh)
 			if t > 0 {
-				gemm(bs, U, G, dz, G, 1, wt[In:], K, dh, U)
+				gemm(bs, U, G, dz, Gp, 1, wt[In:], Kp, dh, U)
 			}
 		}
 		if below != nil {
 			// dx_t = dz_t·W_xᵀ for all t, times the lower layer's dropout mask.
 			dx := below.dhin[:T*bs*In]
 			clear(dx)
-			gemm(T*bs, In, G, lw.dz, G, 1, wt, K, dx, In)
+			gemm(T*bs, In, G, lw.dz, Gp, 1, wt, Kp, dx, In)
 			if drop {
 				m := below.mask[:T*bs*In]
 				for i := range dx {
@@ -294,10 +297,19 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 		}
 		// dW += Σ_t xh_tᵀ·dz_t and db += Σ rows of dz, as two large products.
 		rows := T * bs
-		gemm(K, G, rows, lw.xh, 1, K, lw.dz, G, g[L.wOff:L.wOff+K*G], G)
-		gemm(1, G, rows, one[:], 0, 0, lw.dz, G, g[L.bOff:L.bOff+G], G)
+		gemm(K, G, rows, lw.xh, 1, K, lw.dz, Gp, g[L.wOff:L.wOff+K*G], G)
+		gemm(1, G, rows, one[:], 0, 0, lw.dz, Gp, g[L.bOff:L.bOff+G], G)
 	}
 }
 
 // one is the all-ones "matrix" (stride 0) that turns a column sum into a gemm.
 var one = [1]float32{1}
+
+// alignedFloats returns n zeroed float32s starting on a 64-byte boundary, so
+// that rows whose stride is a multiple of 16 floats never split a zmm load
+// across cache lines.
+func alignedFloats(n int) []float32 {
+	buf := make([]float32, n+15)
+	off := int((64 - uintptr(unsafe.Pointer(unsafe.SliceData(buf)))%64) % 64 / 4)
+	return buf[off : off+n : off+n]
+}

@@ -36,6 +36,21 @@ func tanhAVX512(dst, src *float32, n int)
 
 // gemmAsm is gemm on the AVX-512 kernels; gemm has checked the bounds.
 func gemmAsm(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c []float32, ldc int) {
+	// Long sums (the weight gradients sum over all T·bs rows) would stream
+	// all of B from L2 once per 4-row block of C; splitting k into blocks
+	// keeps a block of B in L1 while every row block uses it. Each C element
+	// still sums its terms in the same order, so results do not change.
+	const kBlock = 48
+	if k > 2*kBlock && m > 4 {
+		for p0 := 0; p0 < k; p0 += kBlock {
+			gemmBlock(m, n, min(kBlock, k-p0), a[p0*sak:], sam, sak, b[p0*ldb:], ldb, c, ldc)
+		}
+		return
+	}
+	gemmBlock(m, n, k, a, sam, sak, b, ldb, c, ldc)
+}
+
+func gemmBlock(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c []float32, ldc int) {
 	ap := unsafe.Pointer(unsafe.SliceData(a))
 	cp := unsafe.Pointer(unsafe.SliceData(c))
 	bp := unsafe.SliceData(b)

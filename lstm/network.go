@@ -52,6 +52,7 @@ func (c Config) validate() error {
 // wide. So the gate pre-activations of a batch are z = [x_t, h_{t-1}]·W + b.
 type layerShape struct {
 	In, U, K, G int
+	Kp, Gp      int // K and G rounded up to a multiple of 16 (row strides of wt, wp)
 	wOff, bOff  int // offsets of W [K][G] and b [G] in Network.params
 }
 
@@ -65,9 +66,11 @@ type Network struct {
 	dwOff  int // Dense kernel Wd [U_last][Outputs] row-major
 	dbOff  int // Dense bias [Outputs]
 	params []float32
-	// wt[l] is layers[l]'s W transposed ([G][K] row-major), derived from
-	// params by syncDerived; backward multiplies by it row-contiguously.
-	wt [][]float32
+	// wp[l] is layers[l]'s W with rows padded to Gp floats and wt[l] its
+	// transpose with rows padded to Kp, both 64-byte aligned: the copies the
+	// kernels multiply by (aligned rows keep every vector load inside one
+	// cache line). syncDerived rebuilds them from params.
+	wp, wt [][]float32
 
 	poolOne, poolBig sync.Pool // *workspace for inference: 1 window, predictChunk windows
 }
@@ -107,6 +110,7 @@ func alloc(cfg Config) (*Network, error) {
 	off, in := 0, cfg.Features
 	for _, u := range cfg.Units {
 		L := layerShape{In: in, U: u, K: in + u, G: 4 * u}
+		L.Kp, L.Gp = (L.K+15)&^15, (L.G+15)&^15
 		L.wOff = off
 		off += L.K * L.G
 		L.bOff = off
@@ -120,8 +124,10 @@ func alloc(cfg Config) (*Network, error) {
 	off += cfg.Outputs
 	n.params = make([]float32, off)
 	n.wt = make([][]float32, len(n.layers))
+	n.wp = make([][]float32, len(n.layers))
 	for i, L := range n.layers {
-		n.wt[i] = make([]float32, L.K*L.G)
+		n.wt[i] = alignedFloats(L.G * L.Kp)
+		n.wp[i] = alignedFloats(L.K * L.Gp)
 	}
 	return n, nil
 }
@@ -130,11 +136,12 @@ func alloc(cfg Config) (*Network, error) {
 func (n *Network) syncDerived() {
 	for i, L := range n.layers {
 		w := n.params[L.wOff : L.wOff+L.K*L.G]
-		wt := n.wt[i]
+		wt, wp := n.wt[i], n.wp[i]
 		for k := 0; k < L.K; k++ {
 			row := w[k*L.G : (k+1)*L.G]
+			copy(wp[k*L.Gp:], row)
 			for g, v := range row {
-				wt[g*L.K+k] = v
+				wt[g*L.Kp+k] = v
 			}
 		}
 	}
