@@ -127,7 +127,7 @@ func storePath(e *env) (string, error) {
 }
 
 // yahooURLEnv names the environment variable that overrides Yahoo's base URL.
-const yahooURLEnv = "CLOSECAST_YAHOO_URL"
+const yahooURLEnv = yahoo.EnvBaseURL
 
 // yahooClient returns the Yahoo client, pointed at --yahoo-url, else
 // CLOSECAST_YAHOO_URL, else Yahoo itself.

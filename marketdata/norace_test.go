@@ -1,5 +1,0 @@
-//go:build !race
-
-package marketdata
-
-const raceEnabled = false
