@@ -66,3 +66,18 @@ func BenchmarkGemm1x200x50ld208(b *testing.B) {
 
 func BenchmarkGemm1x192x50(b *testing.B) { benchGemm(b, 1, 192, 50) }
 func BenchmarkGemm1x256x50(b *testing.B) { benchGemm(b, 1, 256, 50) }
+
+func BenchmarkCellForward50NoWrite(b *testing.B) {
+	z := make([]float32, 200)
+	c, cp, tc, h := make([]float32, 50), make([]float32, 50), make([]float32, 50), make([]float32, 50)
+	for b.Loop() {
+		cellForward(z, cp, c, tc, h)
+	}
+}
+
+func BenchmarkSigmoid200(b *testing.B) {
+	x := make([]float32, 200)
+	for b.Loop() {
+		sigmoidInPlace(x)
+	}
+}

@@ -78,7 +78,7 @@ func gemmBlock(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c [
 
 // gemmNVF[mr] is the full-chunk width (in 16-float vectors) of gemmK<mr>;
 // it must match nvFull in internal/asmgen.
-var gemmNVF = [5]int{0, 8, 8, 4, 4}
+var gemmNVF = [5]int{0, 14, 8, 4, 4}
 
 // chunks splits n columns into nfull chunks of nvf vectors and a tail of
 // nvt vectors whose last one is masked by mask.

@@ -27,7 +27,17 @@ import (
 
 var out bytes.Buffer
 
-func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func p(format string, args ...any) {
+	if format == "VZEROUPPER" {
+		// VZEROUPPER leaves zmm16..31 alone; zero them too (an EVEX xmm
+		// op clears the whole register), so no dirty upper state follows
+		// us into the caller's SSE code.
+		for r := 16; r < 32; r++ {
+			fmt.Fprintf(&out, "\tVPXORD X%d, X%d, X%d\n", r, r, r)
+		}
+	}
+	fmt.Fprintf(&out, "\t"+format+"\n", args...)
+}
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 
 func main() {
@@ -48,9 +58,11 @@ func main() {
 
 // nvFull is the width, in 16-float vectors, of a full column chunk for each
 // row count: enough independent accumulators (≥ 8) to cover FMA latency on
-// two FMA ports even when only one or two rows are left (one-window
-// inference is all MR=1). Must match gemmNVF in kernels_amd64.go.
-var nvFull = [5]int{0, 8, 8, 4, 4}
+// two FMA ports even when only one or two rows are left. MR=1 (one-window
+// inference) takes 14 vectors, so a 4·50-gate row is a single pass bounded
+// by load throughput rather than two passes bounded by FMA latency.
+// Must match gemmNVF in kernels_amd64.go.
+var nvFull = [5]int{0, 14, 8, 4, 4}
 
 // Register use in gemm: AX a walk, BX sam, CX 3·sam, DX sak, SI b walk,
 // DI ldb, R8 p counter, R9 C chunk, R10 ldc, R11 chunk counter, R12 B chunk,
@@ -245,9 +257,10 @@ func activation(name string, tanh bool) {
 	p("VADDPS Z20, Z4, Z5") // 1+e
 	if tanh {
 		p("VSUBPS Z4, Z20, Z6") // 1-e
-		p("VDIVPS Z5, Z6, Z0")
+		recip(5, 5)
+		p("VMULPS Z5, Z6, Z0")
 	} else {
-		p("VDIVPS Z5, Z20, Z0")
+		recip(5, 0)
 	}
 	p("VMOVUPS Z0, K1, (DI)")
 	p("ADDQ $64, SI")
@@ -293,7 +306,20 @@ func sigm(in, out int) {
 	p("VSUBPS Z%d, Z1, Z0", in)
 	expZ(0, out)
 	p("VADDPS Z20, Z%d, Z%d", out, out)
-	p("VDIVPS Z%d, Z20, Z%d", out, out)
+	recip(out, out)
+}
+
+// recip sets Z(dst) = 1/Z(src) by VRCP14PS (|rel. error| < 2^-14) and one
+// Newton step (error ~2^-28, below float32 rounding); a zmm VDIVPS has a
+// fraction of the throughput. Clobbers Z1 and Z2; dst may equal src.
+func recip(src, dst int) {
+	p("VRCP14PS Z%d, Z1", src)
+	p("VMOVAPS Z1, Z2")
+	p("VFNMADD213PS Z20, Z%d, Z2", src) // t = 1 - x·r
+	p("VFMADD231PS Z2, Z1, Z1")         // r += r·t
+	if dst != 1 {
+		p("VMOVAPS Z1, Z%d", dst)
+	}
 }
 
 func tanhZ(in, out, scratch int) {
@@ -303,7 +329,8 @@ func tanhZ(in, out, scratch int) {
 	expZ(0, scratch)
 	p("VSUBPS Z%d, Z20, Z%d", scratch, out)
 	p("VADDPS Z20, Z%d, Z%d", scratch, scratch)
-	p("VDIVPS Z%d, Z%d, Z%d", scratch, out, out)
+	recip(scratch, scratch)
+	p("VMULPS Z%d, Z%d, Z%d", scratch, out, out)
 }
 
 func masked(load bool, mem string, reg int) {
