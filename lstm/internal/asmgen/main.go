@@ -38,7 +38,7 @@ func p(format string, args ...any) {
 	}
 	fmt.Fprintf(&out, "\t"+format+"\n", args...)
 }
-func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
+func label(l string) { fmt.Fprintf(&out, "%s:\n", l) }
 
 func main() {
 	path := flag.String("out", "kernels_amd64.s", "output file")
