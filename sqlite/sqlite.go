@@ -358,13 +358,13 @@ func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, lo
 	if len(bars) > 0 {
 		added, updated, err = s.writeBars(ctx, tx, symbol, bars)
 		if err != nil {
-			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, err)
+			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, ctxCause(ctx, err))
 		}
 	}
 	if logRec != nil {
 		logRec.Added, logRec.Updated = added, updated
 		if err = insertFetchLog(ctx, tx, *logRec); err != nil {
-			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, err)
+			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, ctxCause(ctx, err))
 		}
 	}
 	// Commit only if the caller still wants the result: a cancelled fetch
@@ -373,9 +373,21 @@ func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, lo
 		return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, err)
 	}
 	if err = tx.Commit(); err != nil {
-		return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, err)
+		return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, ctxCause(ctx, err))
 	}
 	return added, updated, nil
+}
+
+// ctxCause returns ctx's error when ctx is done, else err. Once ctx is
+// cancelled, database/sql rolls the transaction back on its own and a
+// statement still running may fail with "statement is closed" or
+// "transaction has already been committed or rolled back"; the cause the
+// caller can act on is the cancellation.
+func ctxCause(ctx context.Context, err error) error {
+	if cerr := context.Cause(ctx); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	return err
 }
 
 // writeBars writes bars (valid, ascending) inside tx and counts them.
