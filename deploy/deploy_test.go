@@ -1,0 +1,148 @@
+package deploy
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func read(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// buildLine returns the `go build` command of the Dockerfile, with the
+// output path replaced by OUT, so it can be compared with the guide's.
+var outRE = regexp.MustCompile(`-o \S+`)
+
+func normalize(cmd string) string {
+	cmd = strings.ReplaceAll(cmd, "GOARCH=${TARGETARCH}", "GOARCH=amd64")
+	return outRE.ReplaceAllString(strings.Join(strings.Fields(cmd), " "), "-o OUT")
+}
+
+func TestDockerfileIsMultiStageNonRootOnProvidedAL2023(t *testing.T) {
+	df := read(t, "Dockerfile")
+	var froms, runs []string
+	var user string
+	for _, line := range strings.Split(df, "\n") {
+		switch {
+		case strings.HasPrefix(line, "FROM "):
+			froms = append(froms, line)
+		case strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build"):
+			runs = append(runs, strings.TrimPrefix(line, "RUN "))
+		case strings.HasPrefix(line, "USER "):
+			user = strings.TrimPrefix(line, "USER ")
+		}
+	}
+	if len(froms) != 2 || !strings.HasSuffix(froms[0], " AS build") || froms[1] != "FROM public.ecr.aws/lambda/provided:al2023" {
+		t.Errorf("stages %q: want a Go build stage then public.ecr.aws/lambda/provided:al2023", froms)
+	}
+	if user == "" || strings.HasPrefix(user, "0") || strings.HasPrefix(user, "root") {
+		t.Errorf("USER %q: the image must not run as root", user)
+	}
+	if len(runs) != 1 || !strings.Contains(runs[0], "-o /out/bootstrap ./cmd/lambda") || !strings.Contains(df, "COPY --from=build") || !strings.Contains(df, "/out/bootstrap /var/task/bootstrap") {
+		t.Fatalf("build lines %q: want one go build of ./cmd/lambda to /out/bootstrap, copied to /var/task/bootstrap", runs)
+	}
+	// The guide's build command is the Dockerfile's.
+	guide := read(t, "README.md")
+	var found bool
+	for _, line := range strings.Split(guide, "\n") {
+		if strings.Contains(line, "go build") && strings.Contains(line, "./cmd/lambda") && strings.HasPrefix(line, "CGO_ENABLED") {
+			found = true
+			if normalize(line) != normalize(runs[0]) {
+				t.Errorf("README builds with\n  %s\nthe Dockerfile with\n  %s", normalize(line), normalize(runs[0]))
+			}
+		}
+	}
+	if !found {
+		t.Error("README has no build command for ./cmd/lambda")
+	}
+	if !strings.Contains(guide, "No Docker engine runs") {
+		t.Error("README must say that the Dockerfile is not built here")
+	}
+}
+
+// node returns the mapping value under the path of keys, or nil.
+func node(n *yaml.Node, keys ...string) *yaml.Node {
+	if n.Kind == yaml.DocumentNode {
+		n = n.Content[0]
+	}
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+func TestSAMTemplate(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(read(t, "template.yaml")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	fn := node(&doc, "Resources", "PredictFunction", "Properties")
+	if fn == nil {
+		t.Fatal("no PredictFunction")
+	}
+	for k, want := range map[string]string{"Runtime": "provided.al2023", "Handler": "bootstrap", "CodeUri": "build/", "MemorySize": "256", "Timeout": "15"} {
+		if v := node(fn, k); v == nil || v.Value != want {
+			t.Errorf("PredictFunction.%s = %v, want %s", k, v, want)
+		}
+	}
+	// POST /predict on the HTTP API, as the reference.
+	var post bool
+	for _, ev := range node(fn, "Events").Content {
+		if node(ev, "Type") != nil && node(ev, "Type").Value == "HttpApi" &&
+			node(ev, "Properties", "Path").Value == "/predict" && node(ev, "Properties", "Method").Value == "POST" {
+			post = true
+		}
+	}
+	if !post {
+		t.Error("no HttpApi POST /predict event")
+	}
+	// Log retention and a role limited to writing logs, no wildcards.
+	if node(&doc, "Resources", "PredictLogGroup", "Properties", "RetentionInDays") == nil {
+		t.Error("log group without retention")
+	}
+	stmts := node(&doc, "Resources", "PredictRole", "Properties", "Policies")
+	if stmts == nil || len(stmts.Content) != 1 {
+		t.Fatal("role must have exactly one inline policy")
+	}
+	for _, st := range node(stmts.Content[0], "PolicyDocument", "Statement").Content {
+		for _, a := range node(st, "Action").Content {
+			if a.Value != "logs:CreateLogStream" && a.Value != "logs:PutLogEvents" {
+				t.Errorf("role allows %s", a.Value)
+			}
+		}
+		if r := node(st, "Resource"); r == nil || r.Value == "*" || !strings.Contains(r.Value, "PredictLogGroup.Arn") {
+			t.Errorf("role statement resource %v: want the function's own log group", r)
+		}
+	}
+	if node(&doc, "Resources", "PredictRole", "Properties", "ManagedPolicyArns") != nil {
+		t.Error("managed policies are broader than the function needs")
+	}
+}
+
+// TestSAMTemplateLints runs cfn-lint (shipped on closecast's machine image;
+// CI must have it) on the template.
+func TestSAMTemplateLints(t *testing.T) {
+	out, err := exec.Command("cfn-lint", "template.yaml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
+	}
+}
