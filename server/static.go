@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // static serves the dashboard: every file of the FS read once in New, with
@@ -23,12 +24,35 @@ type static struct {
 }
 
 type asset struct {
-	body, gz    []byte // gz is nil when compression does not pay
+	body        []byte
 	etag        string // quoted, of body
 	ctype       string
 	cacheCtl    string
 	lengthPlain string
-	lengthGz    string
+
+	// The gzip copy is made on the first request that accepts it, not in
+	// New: compressing the dashboard takes ~30 ms, which would otherwise
+	// be added to every Lambda cold start.
+	gzOnce   sync.Once
+	gz       []byte // nil when compression does not pay or is not applicable
+	lengthGz string
+}
+
+// gzipped returns the gzip copy of a compressible asset, or nil.
+func (a *asset) gzipped() []byte {
+	if !compressible(a.ctype) {
+		return nil
+	}
+	a.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(a.body)
+		if zw.Close() == nil && buf.Len() < len(a.body) {
+			a.gz = buf.Bytes()
+			a.lengthGz = strconv.Itoa(len(a.gz))
+		}
+	})
+	return a.gz
 }
 
 // newStatic reads every regular file of fsys.
@@ -54,18 +78,6 @@ func newStatic(fsys fs.FS) (*static, error) {
 		a.cacheCtl = "no-cache"
 		if strings.HasPrefix(p, "vendor/") {
 			a.cacheCtl = "public, max-age=86400"
-		}
-		if compressible(a.ctype) {
-			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-			_, _ = zw.Write(body)
-			if err := zw.Close(); err != nil {
-				return fmt.Errorf("compressing %s: %w", p, err)
-			}
-			if buf.Len() < len(body) {
-				a.gz = buf.Bytes()
-				a.lengthGz = strconv.Itoa(len(a.gz))
-			}
 		}
 		st.files[p] = a
 		return nil
@@ -152,7 +164,7 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", a.ctype)
 	body, length := a.body, a.lengthPlain
-	if a.gz != nil && acceptsGzip(r.Header.Get("Accept-Encoding")) {
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) && a.gzipped() != nil {
 		body, length = a.gz, a.lengthGz
 		h.Set("Content-Encoding", "gzip")
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
+	"github.com/closecast/closecast/web"
 	"github.com/closecast/closecast/yahoo"
 )
 
@@ -72,6 +73,7 @@ func main() {
 		History:   bars,
 		Model:     model.Meta,
 		Symbol:    model.Meta.Symbol,
+		Dashboard: web.FS,
 		Provider: func() server.ProviderStats {
 			st := bars.Stats()
 			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}

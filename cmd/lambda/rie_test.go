@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -313,6 +316,13 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if r := invoke(v2Event("GET", "/api/model", "", "")); r.StatusCode != 200 || !strings.Contains(r.Body, `"version":"`+model.Meta.Version+`"`) {
 		t.Errorf("GET /api/model: %d %.200s", r.StatusCode, r.Body)
 	}
+	// The dashboard page, gzip-encoded when asked: binary, so base64 in the event.
+	page := strings.Replace(v2Event("GET", "/", "", ""), `"content-type":"application/json"`, `"accept-encoding":"gzip"`, 1)
+	if r := invoke(page); r.StatusCode != 200 || !r.IsBase64Encoded || r.Headers["Content-Encoding"] != "gzip" || !strings.HasPrefix(r.Headers["Content-Type"], "text/html") {
+		t.Errorf("GET / (gzip): %d base64=%v %v", r.StatusCode, r.IsBase64Encoded, r.Headers)
+	} else if html := gunzipBase64(t, r.Body); !strings.Contains(html, "<html") {
+		t.Errorf("GET / is not the page: %.100q", html)
+	}
 	if r := invoke(v1Event("GET", "/healthz", nil, "")); r.StatusCode != 200 || strings.TrimSpace(r.Body) != `{"status":"ok"}` {
 		t.Errorf("GET /healthz: %d %s", r.StatusCode, r.Body)
 	}
@@ -361,6 +371,23 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"request_id":"rie-v2-POST"`) {
 		t.Errorf("the bootstrap's JSON request logs with API Gateway's request id are missing")
 	}
+}
+
+func gunzipBase64(t *testing.T, s string) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // waitListening waits until addr accepts connections.
