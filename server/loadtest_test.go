@@ -196,7 +196,7 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 
 // realServer builds the production wiring: the embedded model (or the one in
 // $CLOSECAST_MODEL_DIR), the embedded data, offline.
-func realServer(t testing.TB) (*Server, *artifact.Model) {
+func realServer(t testing.TB, cacheTTL time.Duration) (*Server, *artifact.Model) {
 	t.Helper()
 	var m *artifact.Model
 	var err error
@@ -209,7 +209,7 @@ func realServer(t testing.TB) (*Server, *artifact.Model) {
 		t.Fatalf("loading the model: %v", err)
 	}
 	bars := history.New(marketdata.Embedded(), nil, nil)
-	return New(Config{Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol}), m
+	return New(Config{Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, CacheTTL: cacheTTL}), m
 }
 
 // loadDuration is how long TestLoadRealModel runs: short in CI, longer for
@@ -228,7 +228,12 @@ func loadDuration() time.Duration {
 // machines are shared. It asserts that every answer is the same correct
 // forecast.
 func TestLoadRealModel(t *testing.T) {
-	srv, m := realServer(t)
+	t.Run("model on every request", func(t *testing.T) { loadRealModel(t, 0) })
+	t.Run("CacheTTL 1m", func(t *testing.T) { loadRealModel(t, time.Minute) })
+}
+
+func loadRealModel(t *testing.T, cacheTTL time.Duration) {
+	srv, m := realServer(t, cacheTTL)
 	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +285,7 @@ func TestLoadRealModel(t *testing.T) {
 // the real model: decoding, forecast, encoding, metrics and routing; no
 // network. Logging is off, as in TestLoadRealModel.
 func BenchmarkPredictHandler(b *testing.B) {
-	srv, m := realServer(b)
+	srv, m := realServer(b, 0)
 	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
 	if err != nil {
 		b.Fatal(err)

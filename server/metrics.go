@@ -98,6 +98,7 @@ type metrics struct {
 	requests    [numRoutes][numCodes]*histogram // request latency by route and code; its _count is the request counter
 	predictions *histogram                      // Predictor.Predict latency, successful calls
 	predictErrs atomic.Uint64                   // Predictor.Predict calls that returned an error
+	cacheHits   atomic.Uint64                   // /predict answers served from the cache
 	provider    func() ProviderStats
 	start       time.Time
 }
@@ -147,6 +148,8 @@ func (m *metrics) write(b *bytes.Buffer) {
 	m.predictions.write(b, "closecast_prediction_duration_seconds", "")
 	b.WriteString("# HELP closecast_prediction_errors_total Forecasts the predictor refused or failed (out of range, unknown symbol, provider unavailable…).\n# TYPE closecast_prediction_errors_total counter\n")
 	b.WriteString("closecast_prediction_errors_total " + strconv.FormatUint(m.predictErrs.Load(), 10) + "\n")
+	b.WriteString("# HELP closecast_prediction_cache_hits_total Forecasts answered from the cache without running the model.\n# TYPE closecast_prediction_cache_hits_total counter\n")
+	b.WriteString("closecast_prediction_cache_hits_total " + strconv.FormatUint(m.cacheHits.Load(), 10) + "\n")
 	if m.provider != nil {
 		st := m.provider()
 		b.WriteString("# HELP closecast_provider_fetches_total Fetches from the live market data provider.\n# TYPE closecast_provider_fetches_total counter\n")

@@ -194,6 +194,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if sym == "" {
 		sym = s.cfg.Symbol
 	}
+	key := cacheKey{sym, date}
+	if body := s.cache.get(key, s.now()); body != nil {
+		s.metrics.cacheHits.Add(1)
+		writeRawJSON(w, http.StatusOK, body)
+		return
+	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
 	start := time.Now()
@@ -216,7 +222,14 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	if p.LastClose != 0 {
 		resp.ChangePct = 100 * resp.Change / p.LastClose
 	}
-	writeJSON(w, http.StatusOK, resp)
+	body, err := json.Marshal(resp)
+	if err != nil { // a NaN or infinite forecast: the model is broken, not the request
+		writeError(w, internal(fmt.Errorf("encoding the forecast %+v: %w", p, err)))
+		return
+	}
+	body = append(body, '\n')
+	s.cache.put(key, body, s.now())
+	writeRawJSON(w, http.StatusOK, body)
 }
 
 func methodNotAllowed(allow string) *apiError {

@@ -52,6 +52,12 @@ type Config struct {
 	// Logger receives one JSON line per request and the details of every
 	// 500; nil logs nothing.
 	Logger *slog.Logger
+	// CacheTTL, when positive, keeps each successful /predict answer, per
+	// symbol and date, for that long: repeated requests for the same day
+	// (the usual "tomorrow") are answered without running the model. An
+	// answer is then at most CacheTTL old: a day fetched or a bar revised
+	// in the meantime shows after it expires. Zero disables the cache.
+	CacheTTL time.Duration
 }
 
 // ProviderStats counts what the server's bar source asked of a live market
@@ -69,6 +75,8 @@ type Server struct {
 	metrics   *metrics
 	modelJSON []byte // Config.Model encoded, nil when not ready
 	static    *static
+	cache     *predictCache // nil when Config.CacheTTL is 0
+	now       func() time.Time
 	idPrefix  string        // random per process, so ids from two instances differ
 	idSeq     atomic.Uint64 // counter after the prefix
 }
@@ -76,7 +84,7 @@ type Server struct {
 // New builds a Server from cfg. A Model that cannot be encoded is logged and
 // served as "not ready".
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider)}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider), cache: newPredictCache(cfg.CacheTTL), now: time.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -308,6 +316,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// writeRawJSON sends body, already JSON, with status.
+func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // Timeouts of the http.Server built by Serve. Every request of this API is
