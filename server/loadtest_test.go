@@ -285,7 +285,12 @@ func loadRealModel(t *testing.T, cacheTTL time.Duration) {
 // the real model: decoding, forecast, encoding, metrics and routing; no
 // network. Logging is off, as in TestLoadRealModel.
 func BenchmarkPredictHandler(b *testing.B) {
-	srv, m := realServer(b, 0)
+	b.Run("model", func(b *testing.B) { benchmarkPredictHandler(b, 0) })
+	b.Run("cached", func(b *testing.B) { benchmarkPredictHandler(b, time.Minute) })
+}
+
+func benchmarkPredictHandler(b *testing.B, cacheTTL time.Duration) {
+	srv, m := realServer(b, cacheTTL)
 	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
 	if err != nil {
 		b.Fatal(err)
