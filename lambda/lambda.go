@@ -42,6 +42,7 @@ const (
 	FunctionURL
 )
 
+// String names the format as AWS documents it.
 func (f Format) String() string {
 	switch f {
 	case RESTv1:

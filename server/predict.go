@@ -46,7 +46,7 @@ type inputWindow struct {
 	Days int            `json:"days"`
 }
 
-// DecodePredict parses a POST /predict body (at most maxBody bytes, already
+// decodePredict parses a POST /predict body (at most maxBody bytes, already
 // read) into the symbol ("" for the default, otherwise upper-cased) and date
 // to forecast. Exactly one JSON value is accepted; members other than "date"
 // and "symbol" are ignored, but a known member of the wrong type is an error.
