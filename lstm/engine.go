@@ -1,6 +1,7 @@
 package lstm
 
 import (
+	"math"
 	"slices"
 	"unsafe"
 )
@@ -106,9 +107,28 @@ func (ws *workspace) load(n *Network, x []float32, bs, T int) {
 // change which units are dropped. rowOff is this sub-batch's first row.
 func (ws *workspace) dropoutMasks(n *Network, bs, T int, rate float32, seed, step uint64, rowOff int) {
 	scale := 1 / (1 - rate)
-	// keep iff u >= rate with u uniform in [0,1) on a 2^-24 grid, as TF does.
-	thresh := uint64(float64(rate) * (1 << 24))
+	// keep iff u >= rate, u uniform on a 2^-32 grid; one 64-bit hash gives
+	// two elements' uniforms.
+	thresh := uint32(min(float64(rate)*(1<<32), math.MaxUint32))
 	last := len(n.layers) - 1
+	fill := func(row []float32, rk uint64, e0 int) {
+		var h uint64
+		for u := range row {
+			e := e0 + u
+			if e&1 == 0 || u == 0 {
+				h = mix64(rk + uint64(e>>1))
+			}
+			v := uint32(h)
+			if e&1 == 1 {
+				v = uint32(h >> 32)
+			}
+			if v >= thresh {
+				row[u] = scale
+			} else {
+				row[u] = 0
+			}
+		}
+	}
 	for l, L := range n.layers {
 		key := mix64(seed ^ mix64(step*0x9e3779b97f4a7c15+uint64(l)+1))
 		for s := 0; s < bs; s++ {
@@ -116,24 +136,10 @@ func (ws *workspace) dropoutMasks(n *Network, bs, T int, rate float32, seed, ste
 			if l < last {
 				m := ws.layers[l].mask
 				for t := 0; t < T; t++ {
-					row := m[(t*bs+s)*L.U : (t*bs+s+1)*L.U]
-					for u := range row {
-						if mix64(rk+uint64(t*L.U+u))>>40 >= thresh {
-							row[u] = scale
-						} else {
-							row[u] = 0
-						}
-					}
+					fill(m[(t*bs+s)*L.U:(t*bs+s+1)*L.U], rk, t*L.U)
 				}
 			} else {
-				row := ws.topMask[s*L.U : (s+1)*L.U]
-				for u := range row {
-					if mix64(rk+uint64(u))>>40 >= thresh {
-						row[u] = scale
-					} else {
-						row[u] = 0
-					}
-				}
+				fill(ws.topMask[s*L.U:(s+1)*L.U], rk, 0)
 			}
 		}
 	}
@@ -246,9 +252,8 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 	}
 	for l := last; l >= 0; l-- {
 		L := n.layers[l]
-		U, G, Gp, Kp, K, In := L.U, L.G, L.Gp, L.Kp, L.K, L.In
+		U, G, Gp, K, In := L.U, L.G, L.Gp, L.K, L.In
 		lw := &ws.layers[l]
-		wt := n.wt[l]
 		dh := lw.dh[:bs*U]
 		dc := lw.dc[:bs*U]
 		clear(dc)
@@ -280,14 +285,14 @@ func (n *Network) backward(ws *workspace, bs, T int, drop bool) {
 			// product after the loop.
 			clear(dh)
 			if t > 0 {
-				gemm(bs, U, G, dz, Gp, 1, wt[In:], Kp, dh, U)
+				gemm(bs, U, G, dz, Gp, 1, n.wth[l], L.Up, dh, U)
 			}
 		}
 		if below != nil {
 			// dx_t = dz_t·W_xᵀ for all t, times the lower layer's dropout mask.
 			dx := below.dhin[:T*bs*In]
 			clear(dx)
-			gemm(T*bs, In, G, lw.dz, Gp, 1, wt, Kp, dx, In)
+			gemm(T*bs, In, G, lw.dz, Gp, 1, n.wtx[l], L.Inp, dx, In)
 			if drop {
 				m := below.mask[:T*bs*In]
 				for i := range dx {

@@ -52,7 +52,7 @@ func (c Config) validate() error {
 // wide. So the gate pre-activations of a batch are z = [x_t, h_{t-1}]·W + b.
 type layerShape struct {
 	In, U, K, G int
-	Kp, Gp      int // K and G rounded up to a multiple of 16 (row strides of wt, wp)
+	Inp, Up, Gp int // In, U and G rounded up to a multiple of 16 (row strides of wtx, wth, wp)
 	wOff, bOff  int // offsets of W [K][G] and b [G] in Network.params
 }
 
@@ -66,11 +66,12 @@ type Network struct {
 	dwOff  int // Dense kernel Wd [U_last][Outputs] row-major
 	dbOff  int // Dense bias [Outputs]
 	params []float32
-	// wp[l] is layers[l]'s W with rows padded to Gp floats and wt[l] its
-	// transpose with rows padded to Kp, both 64-byte aligned: the copies the
-	// kernels multiply by (aligned rows keep every vector load inside one
-	// cache line). syncDerived rebuilds them from params.
-	wp, wt [][]float32
+	// wp[l] is layers[l]'s W with rows padded to Gp floats; wtx[l] and
+	// wth[l] are the transposes of its input and recurrent blocks ([G][Inp],
+	// [G][Up]). All are 64-byte aligned with padded rows, so no vector load
+	// straddles two cache lines; they are the copies the kernels multiply
+	// by, rebuilt from params by syncDerived.
+	wp, wtx, wth [][]float32
 
 	poolOne, poolBig sync.Pool // *workspace for inference: 1 window, predictChunk windows
 }
@@ -110,7 +111,7 @@ func alloc(cfg Config) (*Network, error) {
 	off, in := 0, cfg.Features
 	for _, u := range cfg.Units {
 		L := layerShape{In: in, U: u, K: in + u, G: 4 * u}
-		L.Kp, L.Gp = (L.K+15)&^15, (L.G+15)&^15
+		L.Inp, L.Up, L.Gp = (L.In+15)&^15, (L.U+15)&^15, (L.G+15)&^15
 		L.wOff = off
 		off += L.K * L.G
 		L.bOff = off
@@ -123,10 +124,12 @@ func alloc(cfg Config) (*Network, error) {
 	n.dbOff = off
 	off += cfg.Outputs
 	n.params = make([]float32, off)
-	n.wt = make([][]float32, len(n.layers))
+	n.wtx = make([][]float32, len(n.layers))
+	n.wth = make([][]float32, len(n.layers))
 	n.wp = make([][]float32, len(n.layers))
 	for i, L := range n.layers {
-		n.wt[i] = alignedFloats(L.G * L.Kp)
+		n.wtx[i] = alignedFloats(L.G * L.Inp)
+		n.wth[i] = alignedFloats(L.G * L.Up)
 		n.wp[i] = alignedFloats(L.K * L.Gp)
 	}
 	return n, nil
@@ -136,12 +139,18 @@ func alloc(cfg Config) (*Network, error) {
 func (n *Network) syncDerived() {
 	for i, L := range n.layers {
 		w := n.params[L.wOff : L.wOff+L.K*L.G]
-		wt, wp := n.wt[i], n.wp[i]
+		wp := n.wp[i]
 		for k := 0; k < L.K; k++ {
 			row := w[k*L.G : (k+1)*L.G]
 			copy(wp[k*L.Gp:], row)
-			for g, v := range row {
-				wt[g*L.Kp+k] = v
+			if k < L.In {
+				for g, v := range row {
+					n.wtx[i][g*L.Inp+k] = v
+				}
+			} else {
+				for g, v := range row {
+					n.wth[i][g*L.Up+k-L.In] = v
+				}
 			}
 		}
 	}

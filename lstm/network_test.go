@@ -216,7 +216,7 @@ func TestClone(t *testing.T) {
 	c := net.Clone()
 	c.params[0] += 1
 	c.syncDerived()
-	if net.params[0] == c.params[0] || net.wt[0][0] == c.wt[0][0] {
+	if net.params[0] == c.params[0] || net.wtx[0][0] == c.wtx[0][0] || net.wp[0][0] == c.wp[0][0] {
 		t.Error("Clone shares parameters with the original")
 	}
 }
