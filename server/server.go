@@ -79,12 +79,16 @@ type Server struct {
 	now       func() time.Time
 	idPrefix  string        // random per process, so ids from two instances differ
 	idSeq     atomic.Uint64 // counter after the prefix
+	// readHeaderTimeout is the http.Server's; a field so that a test can
+	// check the cut-off without waiting seconds.
+	readHeaderTimeout time.Duration
 }
 
 // New builds a Server from cfg. A Model that cannot be encoded is logged and
 // served as "not ready".
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider), cache: newPredictCache(cfg.CacheTTL), now: time.Now}
+	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider), cache: newPredictCache(cfg.CacheTTL), now: time.Now,
+		readHeaderTimeout: readHeaderTimeout}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -349,7 +353,7 @@ const (
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: s.readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
