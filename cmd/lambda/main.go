@@ -79,6 +79,10 @@ func main() {
 			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
 		},
 		Logger: logger,
+		// An instance serves one request at a time on a fraction of a vCPU:
+		// repeated requests for the same day ("tomorrow") skip the model.
+		// A minute, like history's retry-after: new days show within it.
+		CacheTTL: time.Minute,
 	})
 	logger.Info("ready", "model", model.Meta.Version, "symbol", model.Meta.Symbol, "live", live != nil, "closecast", closecast.Version)
 	awslambda.StartHandler(lambda.New(srv))
