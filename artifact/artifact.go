@@ -124,8 +124,12 @@ type Evaluation struct {
 	MA7         metrics.Metrics `json:"ma7"`
 }
 
-// Metrics are the evaluations stored with a model.
+// Metrics are the evaluations stored with a model. Tuning is the tail of
+// the training part held back for early stopping: the range on which
+// configurations may be compared. Holdout and Validation are never used to
+// choose anything.
 type Metrics struct {
+	Tuning     *Evaluation `json:"tuning,omitempty"`
 	Holdout    *Evaluation `json:"holdout,omitempty"`
 	Validation *Evaluation `json:"validation,omitempty"`
 }

@@ -28,6 +28,9 @@ func Training(w io.Writer, m *artifact.Model) {
 
 // Evaluations prints the hold-out and validation tables that are present.
 func Evaluations(w io.Writer, ms artifact.Metrics) {
+	if ms.Tuning != nil {
+		Evaluation(w, "tuning (held-back tail of the training part)", *ms.Tuning)
+	}
 	if ms.Holdout != nil {
 		Evaluation(w, "hold-out", *ms.Holdout)
 	}
@@ -56,6 +59,7 @@ func row(w io.Writer, name string, m metrics.Metrics) {
 // RepeatSummary is the spread of every metric over several seeds.
 type RepeatSummary struct {
 	Seeds      int             `json:"seeds"`
+	Tuning     *SummaryOfRange `json:"tuning,omitempty"`
 	Holdout    *SummaryOfRange `json:"holdout,omitempty"`
 	Validation *SummaryOfRange `json:"validation,omitempty"`
 }
@@ -88,6 +92,7 @@ func Summarize(runs []artifact.Metrics) RepeatSummary {
 		mean, std := metrics.SummarizeMetrics(ms)
 		return &SummaryOfRange{Mean: mean, Std: std, Median: median(ms), Persistence: last.Persistence, MA7: last.MA7}
 	}
+	s.Tuning = pick(func(m artifact.Metrics) *artifact.Evaluation { return m.Tuning })
 	s.Holdout = pick(func(m artifact.Metrics) *artifact.Evaluation { return m.Holdout })
 	s.Validation = pick(func(m artifact.Metrics) *artifact.Evaluation { return m.Validation })
 	return s
@@ -126,6 +131,7 @@ func WriteSummary(w io.Writer, s RepeatSummary) {
 		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "persistence", r.Persistence.MAE, r.Persistence.RMSE, r.Persistence.MAPE, r.Persistence.Direction)
 		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "ma7", r.MA7.MAE, r.MA7.RMSE, r.MA7.MAPE, r.MA7.Direction)
 	}
+	show("tuning", s.Tuning)
 	show("hold-out", s.Holdout)
 	show("validation", s.Validation)
 }

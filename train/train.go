@@ -263,6 +263,15 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		},
 		LossCurve: curve,
 	}}
+	if ds.Tail > 0 {
+		// The held-back tail: the only range a config may be tuned on.
+		from, to := ds.Bars[ds.Target[fit]].Date, ds.Bars[ds.Target[ds.Train-1]].Date
+		ev, _, err := Evaluate(p, series.Bars, from, to)
+		if err != nil {
+			return nil, fmt.Errorf("tuning tail: %w", err)
+		}
+		m.Meta.Metrics.Tuning = &ev
+	}
 	holdFrom, holdTo := ds.Bars[ds.Target[ds.Train]].Date, ds.Bars[ds.Target[ds.Windows()-1]].Date
 	ev, pts, err := Evaluate(p, series.Bars, holdFrom, holdTo)
 	if err != nil {

@@ -86,7 +86,7 @@ func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) 
 // Yahoo as the live provider when live is set. With onlyIfExists, a store
 // file that does not exist yet is not created (read-only commands leave no
 // trace on a fresh machine).
-func openHistory(e *env, live, onlyIfExists bool) (*history.Layered, func(), error) {
+func openHistory(e *env, live, onlyIfExists bool, opts ...history.Option) (*history.Layered, func(), error) {
 	store, err := openStore(e, onlyIfExists)
 	if err != nil {
 		return nil, nil, err
@@ -101,7 +101,7 @@ func openHistory(e *env, live, onlyIfExists bool) (*history.Layered, func(), err
 		st = store
 		closeFn = func() { store.Close() }
 	}
-	return history.New(marketdata.Embedded(), st, liveSrc), closeFn, nil
+	return history.New(marketdata.Embedded(), st, liveSrc, opts...), closeFn, nil
 }
 
 // openStore opens the SQLite store under $CLOSECAST_HOME (nil, nil when

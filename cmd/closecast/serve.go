@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/predict"
+	"github.com/closecast/closecast/server"
+	"github.com/closecast/closecast/web"
+)
+
+var serveCmd = &command{
+	name:    "serve",
+	summary: "Serve forecasts over HTTP: POST /predict, the dashboard at /, metrics, OpenAPI",
+	usage:   "[--addr :8080] [--model DIR] [--offline] [--yahoo-url URL]",
+	example: `  closecast serve                       # embedded model and data, dashboard at http://localhost:8080/
+  closecast serve --addr 127.0.0.1:9000 --model out/default --offline
+  curl -X POST localhost:8080/predict -H 'Content-Type: application/json' -d '{"date": "2025-07-20"}'
+
+Routes: POST|GET /predict, GET /api/model, /api/history, /healthz, /readyz,
+/metrics (Prometheus), /openapi.json, and the dashboard at /. Days the store
+lacks are fetched from Yahoo once (shared by concurrent requests) unless
+--offline. SIGTERM or Ctrl-C finishes the requests in flight, then exits.`,
+	run: runServe,
+}
+
+func runServe(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	addr := fs.String("addr", ":8080", "listen `address`")
+	modelDir := modelFlag(fs)
+	offline := fs.Bool("offline", false, "never fetch from Yahoo; serve from the store and the embedded data only")
+	yahooURLFlag(fs, e)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	m, err := loadModel(*modelDir)
+	if err != nil {
+		return err
+	}
+	bars, closeStore, err := openHistory(e, !*offline, false, history.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	srv := server.New(server.Config{
+		Predictor: predict.New(m, bars),
+		History:   bars,
+		Model:     m.Meta,
+		Symbol:    m.Meta.Symbol,
+		Dashboard: web.FS,
+		Provider: func() server.ProviderStats {
+			st := bars.Stats()
+			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
+		},
+		Logger: logger,
+	})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "closecast %s serving model %s on http://%s/\n", closecast.Version, m.Meta.Version, ln.Addr())
+	return srv.Serve(ctx, ln)
+}
