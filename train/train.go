@@ -2,9 +2,11 @@
 // evaluated artifact: the reference notebook's fit → evaluate → save, with
 // early stopping, baselines and walk-forward evaluation.
 //
-// Windows and split, for bars b[0..n-1] of the configured data range and a
-// pipeline reading H = window + warm-up bars: window k forecasts bar H+k from
-// b[k : H+k]; there are n-H windows. The first floor(TrainFraction·(n-H))
+// Windows and split, for the n bars of the configured data range and a
+// pipeline reading window + warm-up bars: window k forecasts the bar
+// window+k of the range from the window bars before it (and the warm-up
+// bars before those, taken from before the range); there are n-window
+// windows, whatever the features. The first floor(TrainFraction·(n-H))
 // windows are the training part, the rest the hold-out (dates in order, no
 // shuffling across the split). With early stopping monitored on the "tail",
 // the last TailFraction of the training windows are held back from fitting
@@ -52,16 +54,22 @@ func (d *Dataset) Windows() int { return len(d.Target) }
 // Prepare loads cfg's data range from series, fits the scalers and builds
 // the windows.
 func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
-	bars := series.Between(cfg.Data.From, cfg.Data.To).Bars
 	warmup, err := features.Warmup(cfg.Features)
 	if err != nil {
 		return nil, err
 	}
+	// The configured range holds the windows' rows; the features' warm-up
+	// reads the bars just before it, so the windows, the split and the
+	// hold-out dates do not depend on which features are chosen.
+	i0, iEnd := series.Search(cfg.Data.From), series.Search(cfg.Data.To+1)
+	start := max(0, i0-warmup)
+	bars := series.Bars[start:iEnd]
 	h := cfg.WindowSize + warmup
-	n := len(bars) - h
+	first := max(i0-start+cfg.WindowSize, h) // index in bars of the first target
+	n := len(bars) - first
 	if n < 2 {
 		return nil, fmt.Errorf("train: %d bars of %s in %s..%s give no windows of %d days (+%d warm-up)",
-			len(bars), cfg.Symbol, cfg.Data.From, cfg.Data.To, cfg.WindowSize, warmup)
+			iEnd-i0, cfg.Symbol, cfg.Data.From, cfg.Data.To, cfg.WindowSize, warmup)
 	}
 	nTrain := int(math.Floor(cfg.TrainFraction * float64(n)))
 	if nTrain < 1 || nTrain >= n {
@@ -79,7 +87,7 @@ func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
 		return nil, err
 	}
 	p := &pipeline.Pipeline{Features: cfg.Features, Target: target, Window: cfg.WindowSize, Warmup: warmup}
-	if err := fitScalers(p, cfg.ScalerFit, bars, h+nTrain); err != nil {
+	if err := fitScalers(p, cfg.ScalerFit, bars, first+nTrain); err != nil {
 		return nil, err
 	}
 	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail}
@@ -89,7 +97,7 @@ func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
 	d.Y = make([]float32, n)
 	d.Target = make([]int, n)
 	for k := range n {
-		i := h + k
+		i := first + k
 		if err := p.Input(bars, i, d.X[k*per:(k+1)*per]); err != nil {
 			return nil, err
 		}

@@ -52,6 +52,22 @@ func TestPrepareReproducesTheNotebookSplit(t *testing.T) {
 	}
 }
 
+// Warm-up bars come from before the range: the split does not move with the features.
+func TestPrepareSplitIndependentOfFeatures(t *testing.T) {
+	cfg, _ := configs.Load("reference")
+	cfg.Features, cfg.InputSize = []string{"log_return_1d", "rolling_zscore_30", "rsi_14"}, 3
+	ds, err := Prepare(cfg, btc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Windows() != 2617 || ds.Train != 2093 || ds.Bars[ds.Target[ds.Train]].Date.String() != "2023-11-24" {
+		t.Fatalf("windows %d train %d first hold-out %s", ds.Windows(), ds.Train, ds.Bars[ds.Target[ds.Train]].Date)
+	}
+	if got := ds.Bars[0].Date.String(); got != "2017-12-03" {
+		t.Errorf("first bar read %s, want 2017-12-03 (29 warm-up days before 2018-01-01)", got)
+	}
+}
+
 func TestPrepareTrainFitSeesNoHoldout(t *testing.T) {
 	cfg, _ := configs.Load("reference")
 	cfg.ScalerFit = "train"
