@@ -79,29 +79,55 @@ func (s *Service) Predict(ctx context.Context, symbol string, date closecast.Dat
 	return pred, nil
 }
 
+// Ranger is implemented by sources that know the first and last day they
+// hold for a symbol without reading its bars or fetching (history.Layered).
+type Ranger interface {
+	Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error)
+}
+
+// knownRange returns the first and last day of symbol's bars.
+func (s *Service) knownRange(ctx context.Context, symbol string) (first, last closecast.Date, err error) {
+	if r, ok := s.bars.(Ranger); ok {
+		first, last, ok, err := r.Range(ctx, symbol)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !ok {
+			return 0, 0, fmt.Errorf("%w: no bars of %s", closecast.ErrUnknownSymbol, symbol)
+		}
+		return first, last, nil
+	}
+	first, err = s.firstDate(ctx, symbol)
+	if err != nil {
+		return 0, 0, err
+	}
+	series, err := s.bars.Bars(ctx, symbol, first, closecast.Today())
+	if err != nil {
+		return 0, 0, err
+	}
+	last, _ = series.Last()
+	return first, last, nil
+}
+
 // rangeError builds the 422 answer: which dates this model can forecast.
 func (s *Service) rangeError(ctx context.Context, symbol string, date closecast.Date) error {
-	first, err := s.firstDate(ctx, symbol)
+	first, last, err := s.knownRange(ctx, symbol)
 	if err != nil {
 		return err
-	}
-	// The last known bar: ask for everything up to the requested day (or
-	// today, for a date in the past) and take the newest.
-	to := max(date, closecast.Today())
-	series, err := s.bars.Bars(ctx, symbol, to.AddDays(-3660), to)
-	if err != nil {
-		return err
-	}
-	last, ok := series.Last()
-	if !ok {
-		return fmt.Errorf("%w: no bars of %s", closecast.ErrUnknownSymbol, symbol)
 	}
 	h := s.model.Pipeline.History()
-	earliest := first.AddDays(h) // exact for gap-free series; see below
+	earliest := first.AddDays(h) // exact for a gap-free series
 	if full, err := s.bars.Bars(ctx, symbol, first, first.AddDays(h*7/5+15)); err == nil && full.Len() > h {
-		earliest = full.Bars[h].Date
+		earliest = full.Bars[h].Date // the h+1-th bar, for series with gaps
 	}
 	return &closecast.RangeError{Symbol: symbol, Date: date, Earliest: earliest, Latest: last + 1}
+}
+
+// LastKnown returns the last day with a known close of symbol: the day
+// before the latest forecastable day.
+func (s *Service) LastKnown(ctx context.Context, symbol string) (closecast.Date, error) {
+	_, last, err := s.knownRange(ctx, symbol)
+	return last, err
 }
 
 // firstDate returns the date of the symbol's first bar, cached.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -139,4 +140,88 @@ func TestUsageErrors(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "closecast ") {
 		t.Errorf("version: %d %q", code, out)
 	}
+}
+
+func TestPredictOffline(t *testing.T) {
+	code, out, errOut := cli(t, nil, "predict", "--offline", "--json", "--model", testModelDir(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var p struct {
+		Prediction float64 `json:"prediction"`
+		Date       string  `json:"date"`
+		Inputs     struct{ From, To string }
+		LastClose  float64  `json:"last_close"`
+		Actual     *float64 `json:"actual"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The day after the embedded data, from the 60 days ending 2026-03-31.
+	if p.Date != "2026-04-01" || p.Inputs.To != "2026-03-31" || p.Inputs.From != "2026-01-31" || p.Actual != nil || !(p.Prediction > 0) {
+		t.Fatalf("%+v", p)
+	}
+	code, out, _ = cli(t, nil, "predict", "--offline", "--date", "2025-07-16", "--model", testModelDir(t))
+	if code != 0 || !strings.Contains(out, "actual close: 118738.51") {
+		t.Fatalf("known day: exit %d\n%s", code, out)
+	}
+	code, _, errOut = cli(t, nil, "predict", "--offline", "--date", "2026-05-01", "--model", testModelDir(t))
+	if code != 1 || !strings.Contains(errOut, "2026-04-01") {
+		t.Fatalf("out of range: exit %d %q", code, errOut)
+	}
+}
+
+func TestTrainEvaluateRoundTrip(t *testing.T) {
+	dir := testModelDir(t)
+	code, out, errOut := cli(t, nil, "evaluate", "--model", dir, "--from", "2025-06-01", "--to", "2025-07-16", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev struct {
+		N           int
+		From, To    string
+		Model       map[string]float64
+		Persistence map[string]float64
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	// Persistence over 2025-06-01..07-16 is the reference README's 1313.91 MAE.
+	if ev.N != 46 || ev.From != "2025-06-01" || ev.To != "2025-07-16" || fmt.Sprintf("%.2f", ev.Persistence["mae"]) != "1313.91" {
+		t.Fatalf("%+v", ev)
+	}
+	for _, k := range []string{"mae", "rmse", "mape", "smape", "mase", "direction"} {
+		if _, ok := ev.Model[k]; !ok {
+			t.Errorf("model metrics lack %s", k)
+		}
+	}
+}
+
+var testModel struct {
+	once sync.Once
+	dir  string
+	err  string
+}
+
+// testModelDir trains a small model once through the CLI.
+func testModelDir(t *testing.T) string {
+	t.Helper()
+	testModel.once.Do(func() {
+		dir, err := os.MkdirTemp("", "closecast-cmd-test-")
+		if err != nil {
+			testModel.err = err.Error()
+			return
+		}
+		cfg := filepath.Join(dir, "tiny.yaml")
+		os.WriteFile(cfg, []byte("name: tiny\nsymbol: BTC-USD\ndata: {from: 2024-01-01, to: 2025-04-30}\nfeatures: [log_return_1d]\ntarget: log_return\nneuronios: 4\nepochs: 2\nthreads: 1\nvalidation: {from: 2025-06-01, to: 2025-07-16}\n"), 0o644)
+		out := filepath.Join(dir, "model")
+		if code, _, errOut := cli(t, nil, "train", "--config", cfg, "--out", out, "--quiet"); code != 0 {
+			testModel.err = errOut
+		}
+		testModel.dir = out
+	})
+	if testModel.err != "" {
+		t.Fatal(testModel.err)
+	}
+	return testModel.dir
 }

@@ -13,7 +13,8 @@ var predictCmd = &command{
 	name:    "predict",
 	summary: "Forecast the close of a day from the model's window of closes ending the day before",
 	usage:   "[--model DIR] [--date D] [--symbol S] [--offline] [--csv FILE] [--json]",
-	example: `  closecast predict                         # the day after the last known close
+	example: `  closecast predict                         # today's close (fetches the days the store lacks)
+  closecast predict --offline               # the day after the last known close
   closecast predict --date 2025-07-20 --json
   closecast predict --model out/reference --date 2025-06-01
 
@@ -47,7 +48,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	var data dataFlags
 	data.register(fs, false)
 	var date dateFlag
-	fs.Var(&date, "date", "`day` whose close to forecast (default: the day after the last known close)")
+	fs.Var(&date, "date", "`day` whose close to forecast (default: today, or with --offline or --csv the day after the last known close)")
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; use the store and the embedded data only")
 	asJSON := fs.Bool("json", false, "print the forecast as JSON (the same body as POST /predict)")
 	if err := parse(fs, args); err != nil {
@@ -65,19 +66,20 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	defer closeFn()
+	svc := predict.New(m, src)
 	d := date.d
-	if !date.set {
-		s, err := src.Bars(ctx, data.symbol, closecast.Today().AddDays(-3660), closecast.Today())
+	switch {
+	case date.set:
+	case !*offline && data.csv == "":
+		d = closecast.Today() // the days up to yesterday are fetched if missing
+	default:
+		last, err := svc.LastKnown(ctx, data.symbol)
 		if err != nil {
 			return err
 		}
-		last, ok := s.Last()
-		if !ok {
-			return fmt.Errorf("no bars of %s", data.symbol)
-		}
 		d = last + 1
 	}
-	p, err := predict.New(m, src).Predict(ctx, data.symbol, d)
+	p, err := svc.Predict(ctx, data.symbol, d)
 	if err != nil {
 		return err
 	}
