@@ -109,9 +109,14 @@ func readTensors(r io.Reader) (map[string]tensor, map[string]string, error) {
 	if hlen < 2 || hlen > maxHeader {
 		return nil, nil, fmt.Errorf("safetensors: header length %d, want 2..%d", hlen, maxHeader)
 	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, nil, fmt.Errorf("safetensors: header is %d bytes but the file ends early: %w", hlen, err)
+	// Read through a limit rather than allocating hlen up front: a corrupt
+	// length must not cost megabytes before the file proves that long.
+	hdr, err := io.ReadAll(io.LimitReader(r, int64(hlen)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("safetensors: reading the header: %w", err)
+	}
+	if uint64(len(hdr)) != hlen {
+		return nil, nil, fmt.Errorf("safetensors: header is %d bytes but the file ends after %d", hlen, len(hdr))
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hdr, &raw); err != nil {
@@ -320,6 +325,23 @@ func ReadSafetensors(r io.Reader) (*Network, error) {
 			return nil, fmt.Errorf("safetensors: metadata dropout = %q is not a number", d)
 		}
 		cfg.Dropout = float32(v)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	// Check every shape against the inferred config before allocating, so a
+	// header declaring a huge zero-sized tensor cannot make us allocate by
+	// its word alone.
+	in = cfg.Features
+	for k, u := range cfg.Units {
+		p := fmt.Sprintf("lstm%d.", k)
+		for name, shape := range map[string][]int{p + "weight_ih_l0": {4 * u, in}, p + "weight_hh_l0": {4 * u, u},
+			p + "bias_ih_l0": {4 * u}, p + "bias_hh_l0": {4 * u}} {
+			if _, err := get(name, shape...); err != nil {
+				return nil, err
+			}
+		}
+		in = u
 	}
 	n, err := alloc(cfg)
 	if err != nil {
