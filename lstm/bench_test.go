@@ -5,13 +5,21 @@ import "testing"
 // Reference shape: 2093 training windows of 60 steps = 66 batches of 32.
 const benchWindows, benchSteps = 2093, 60
 
-func BenchmarkEpochReference(b *testing.B) {
+func BenchmarkEpochReference(b *testing.B) { benchEpoch(b, 0) }
+
+// BenchmarkEpochReference1Thread is the same on one goroutine, for a
+// like-for-like comparison with single-threaded PyTorch.
+func BenchmarkEpochReference1Thread(b *testing.B) { benchEpoch(b, 1) }
+
+func benchEpoch(b *testing.B, threads int) {
 	x, y := SyntheticWindows(benchWindows, benchSteps, 2018)
 	net, err := New(ReferenceConfig(), 42)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tr, err := NewTrainer(net, DefaultTrainConfig())
+	cfg := DefaultTrainConfig()
+	cfg.Threads = threads
+	tr, err := NewTrainer(net, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

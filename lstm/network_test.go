@@ -2,6 +2,7 @@ package lstm
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"math"
 	"path/filepath"
@@ -303,4 +304,24 @@ func FuzzReadSafetensors(f *testing.F) {
 		out := make([]float32, net.cfg.Outputs)
 		net.Predict(make([]float32, 2*net.cfg.Features), 1, 2, out)
 	})
+}
+
+func TestEpochContextStops(t *testing.T) {
+	x, y := SyntheticWindows(64, 10, 1)
+	net, _ := New(Config{Features: 1, Units: []int{4}, Outputs: 1}, 1)
+	cfg := DefaultTrainConfig()
+	cfg.BatchSize = 8
+	tr, _ := NewTrainer(net, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := net.Params()
+	if _, err := tr.EpochContext(ctx, x, y, 64, 10); err != context.Canceled {
+		t.Fatalf("EpochContext on a cancelled context: err = %v", err)
+	}
+	if !equalF32(before, net.Params()) || tr.Steps() != 0 {
+		t.Error("a cancelled epoch still changed the weights")
+	}
+	if loss, err := tr.EpochContext(context.Background(), x, y, 64, 10); err != nil || tr.Steps() != 8 || !(loss > 0) {
+		t.Errorf("EpochContext: loss %v err %v steps %d, want 8 steps", loss, err, tr.Steps())
+	}
 }

@@ -1,6 +1,7 @@
 package lstm
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -145,6 +146,14 @@ func (t *Trainer) checkData(x, y []float32, n, steps int) {
 // [n][Outputs], row-major. It returns the batch-size-weighted mean training
 // loss (what Keras' progress bar shows), computed with dropout on.
 func (t *Trainer) Epoch(x, y []float32, n, steps int) float64 {
+	loss, _ := t.EpochContext(context.Background(), x, y, n, steps)
+	return loss
+}
+
+// EpochContext is Epoch that stops between batches once ctx is done; it then
+// returns ctx's error and the mean loss of the batches it ran (the weights
+// keep those batches' updates).
+func (t *Trainer) EpochContext(ctx context.Context, x, y []float32, n, steps int) (float64, error) {
 	t.checkData(x, y, n, steps)
 	if cap(t.order) < n {
 		t.order = make([]int, n)
@@ -161,11 +170,17 @@ func (t *Trainer) Epoch(x, y []float32, n, steps int) float64 {
 	}
 	var sum float64
 	for start := 0; start < n; start += t.cfg.BatchSize {
+		if err := ctx.Err(); err != nil {
+			if start == 0 {
+				return 0, err
+			}
+			return sum / float64(start*t.net.cfg.Outputs), err
+		}
 		rows := t.order[start:min(start+t.cfg.BatchSize, n)]
 		sum += t.gradient(x, y, rows, steps)
 		t.apply()
 	}
-	return sum / float64(n*t.net.cfg.Outputs)
+	return sum / float64(n*t.net.cfg.Outputs), nil
 }
 
 // Evaluate returns the inference-mode (no dropout) mean loss over n windows,
