@@ -2,7 +2,7 @@
 // predict`, `closecast serve` and the Lambda work out of the box with no
 // files beside the binary.
 //
-// btc-usd/ is the artifact written by
+// btc-usd/ (see README.md) is the artifact written by
 //
 //	closecast train --config configs/default.yaml --out models/btc-usd
 //
