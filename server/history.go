@@ -88,8 +88,8 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		series, err = s.cfg.History.Bars(ctx, sym, from, to)
 	case hasTo: // the year up to to
 		series, err = s.cfg.History.Bars(ctx, sym, to.AddDays(1-historyDefaultDays), to)
-	case hasFrom: // a year from from, or less when the data ends sooner
-		series, err = s.cfg.History.Bars(ctx, sym, from, from.AddDays(historyDefaultDays-1))
+	case hasFrom: // from from to the last known day (the dashboard's request), within the size bound
+		series, err = s.cfg.History.Bars(ctx, sym, from, min(from.AddDays(historyMaxDays-1), closecast.Today()))
 	default: // the year up to the last known day
 		series, err = s.lastYear(ctx, sym)
 	}

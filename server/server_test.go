@@ -343,7 +343,7 @@ func TestHistory(t *testing.T) {
 		from, to closecast.Date
 	}{
 		{"/api/history?from=2025-02-01&to=2025-02-10", d("2025-02-01"), d("2025-02-10")},
-		{"/api/history?symbol=btc-usd&from=2025-07-01", d("2025-07-01"), last},               // a year from from, data ends first
+		{"/api/history?symbol=btc-usd&from=2025-07-01", d("2025-07-01"), last},               // from from to the last known day
 		{"/api/history?to=2025-03-01", d("2025-01-01"), d("2025-03-01")},                     // a year to to, data starts later
 		{"/api/history", last.AddDays(1 - historyDefaultDays), last},                         // the year up to the last known day
 		{"/api/history?from=2030-01-01&to=2030-02-01", d("2030-01-01"), d("2030-01-01") - 1}, // no bars: empty list
