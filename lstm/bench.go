@@ -44,7 +44,7 @@ type BenchResult struct {
 	GFLOPs       float64 `json:"gflops"`   // training GFLOP/s at that median (FLOPs as Network.FLOPs)
 	InferMicros  float64 `json:"infer_us"` // median one-window Predict latency, µs
 	Threads      int     `json:"threads"`  // goroutines used for training
-	Kernel       string  `json:"kernel"`   // "avx512" or "go"
+	Kernel       string  `json:"kernel"`   // "avx512", "avx2" or "go"
 	Epochs       int     `json:"epochs"`   // epochs timed
 	Loss         float64 `json:"loss"`     // training loss of the last epoch (sanity: it must fall)
 }

@@ -55,3 +55,21 @@ func BenchmarkPredictOne(b *testing.B) {
 	b.ReportMetric(s*1e6, "µs/window")
 	b.ReportMetric(net.FLOPs(benchSteps, false)/s/1e9, "GFLOP/s")
 }
+
+// BenchmarkEpochReferenceAVX2 forces the AVX2+FMA kernels (what a CPU
+// without AVX-512 runs); skipped where AVX2+FMA is missing.
+func BenchmarkEpochReferenceAVX2(b *testing.B) {
+	if asmName != "avx512" || !forceAVX2(true) {
+		b.Skip("needs an AVX-512 CPU with AVX2+FMA to compare")
+	}
+	defer forceAVX2(false)
+	benchEpoch(b, 0)
+}
+
+func BenchmarkPredictOneAVX2(b *testing.B) {
+	if asmName != "avx512" || !forceAVX2(true) {
+		b.Skip("needs an AVX-512 CPU with AVX2+FMA to compare")
+	}
+	defer forceAVX2(false)
+	BenchmarkPredictOne(b)
+}

@@ -5,10 +5,11 @@ import (
 	"math"
 )
 
-// The engine's inner loops go through three kernels: gemm (all matrix
-// products), and the element-wise sigmoid and tanh. Each has a pure-Go
-// version here and, on amd64 with AVX-512, an assembly version
-// (kernels_amd64.go) selected at start-up. useAsm says which one runs.
+// The engine's inner loops go through a few kernels: gemm (all matrix
+// products), the element-wise sigmoid and tanh, and the fused LSTM cell
+// steps. Each has a pure-Go version here and, on amd64 with AVX-512 or
+// AVX2+FMA, assembly versions (kernels_amd64.go) selected at start-up.
+// useAsm says whether assembly runs.
 var useAsm = asmAvailable
 
 // ForcePureGo switches between the pure-Go kernels (on = true) and the
@@ -22,7 +23,7 @@ func ForcePureGo(on bool) (was bool) {
 	return was
 }
 
-// KernelName names the kernels in use ("avx512" or "go"), for reports.
+// KernelName names the kernels in use ("avx512", "avx2" or "go"), for reports.
 func KernelName() string {
 	if useAsm {
 		return asmName

@@ -5,7 +5,10 @@ package lstm
 // No assembly on this platform or with the purego tag: the pure-Go kernels
 // in kernels.go always run.
 const asmAvailable = false
-const asmName = "go"
+
+var asmName = "go"
+
+func forceAVX2(on bool) bool { return !on }
 
 func gemmAsm(m, n, k int, a []float32, sam, sak int, b []float32, ldb int, c []float32, ldc int) {
 	panic("lstm: no assembly kernels in this build")

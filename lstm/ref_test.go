@@ -128,7 +128,14 @@ func to64(v []float32) []float64 {
 func bothPaths(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	if asmAvailable {
-		t.Run("asm", func(t *testing.T) { ForcePureGo(false); f(t) })
+		t.Run(asmName, func(t *testing.T) { ForcePureGo(false); f(t) })
+	}
+	if asmName == "avx512" && forceAVX2(true) {
+		t.Run("avx2", func(t *testing.T) {
+			defer forceAVX2(false)
+			ForcePureGo(false)
+			f(t)
+		})
 	}
 	t.Run("purego", func(t *testing.T) {
 		was := ForcePureGo(true)
