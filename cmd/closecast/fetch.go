@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/marketdata"
@@ -59,6 +60,9 @@ func runFetch(ctx context.Context, c *command, e *env, args []string) error {
 		return nil
 	}
 	client := yahooClient(e)
+	client.OnRetry = func(attempt int, err error, wait time.Duration) {
+		fmt.Fprintf(e.stderr, "  attempt %d failed (%v), retrying in %s\n", attempt, err, wait.Round(time.Millisecond))
+	}
 	fmt.Fprintf(e.stderr, "fetching %s %s .. %s from %s …\n", data.symbol, from, to, orDefault(client.BaseURL, "Yahoo Finance"))
 	res, err := client.Fetch(ctx, data.symbol, from, to)
 	if err != nil {

@@ -113,7 +113,7 @@ func TestFetchSurvivesFaultsWithTheStoreUnchanged(t *testing.T) {
 			srv.Reset()
 			srv.Inject(fault())
 			code, out, errOut := cliWith(t, home, srv, "fetch", "--from", "2026-03-25")
-			if code != 0 || !strings.Contains(out, "7 added") {
+			if code != 0 || !strings.Contains(out, "7 added") || !strings.Contains(errOut, "attempt 1 failed") {
 				t.Errorf("after one %s: exit %d %q %q", name, code, out, errOut)
 			}
 		})
