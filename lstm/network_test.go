@@ -325,3 +325,18 @@ func TestEpochContextStops(t *testing.T) {
 		t.Errorf("EpochContext: loss %v err %v steps %d, want 8 steps", loss, err, tr.Steps())
 	}
 }
+
+func TestBench(t *testing.T) {
+	x, y := SyntheticWindows(96, 12, 3)
+	r, err := Bench(x, y, 96, 12, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(r.EpochSeconds > 0 && r.GFLOPs > 0 && r.InferMicros > 0) || r.Threads != 2 || r.Epochs != 2 || r.Kernel != KernelName() ||
+		math.IsNaN(r.Loss) || r.Loss <= 0 {
+		t.Errorf("implausible bench result %+v", r)
+	}
+	if _, err := Bench(x, y[:5], 96, 12, 1, 1); err == nil {
+		t.Error("Bench accepted mismatched data")
+	}
+}
