@@ -1,0 +1,282 @@
+// Package backtest answers "how would this config have done if it had been
+// retrained as time went by": a walk-forward backtest on an expanding
+// window, and the champion/challenger duel of `closecast retrain`.
+//
+// Folds. The forecast days are the bars dated From..To, in order; fold k
+// holds bars k·K .. k·K+K−1 of them (K = RetrainEvery; the last fold may be
+// shorter). For BTC-USD and other crypto a bar is a calendar day; for a
+// market with weekends and holidays K counts trading days, so every fold has
+// days to forecast. Fold k's model is trained, with the config's own split,
+// early stopping and scaler fit, on the config's data.from up to the day
+// before the fold's first forecast day (data.to is moved there; the
+// config's validation window is dropped, since it may lie in the future of
+// the fold). Training is handed only the bars before that day, so nothing
+// later can leak into weights, scalers or early stopping. Every day of the
+// fold is then forecast one step ahead from the real closes before it
+// (train.Evaluate), beside persistence and the 7-day moving average.
+//
+// Concurrency. Folds are independent: Workers of them train at once, each on
+// one thread, and results are stored by fold index. Training is
+// bit-identical for the same seed, data and thread count, so a backtest's
+// result does not depend on Workers or on scheduling.
+package backtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/metrics"
+	"github.com/closecast/closecast/train"
+)
+
+// Options configure a backtest.
+type Options struct {
+	// From and To bound the forecast days, inclusive.
+	From, To closecast.Date
+	// RetrainEvery is K: the number of forecast days (bars) per fold, ≥ 1.
+	RetrainEvery int
+	// Workers is how many folds train at once; 0 means runtime.NumCPU().
+	// It changes the wall time only, never the result.
+	Workers int
+	// Progress receives one line per trained fold; nil is silent. Lines
+	// arrive in completion order, which may differ from fold order.
+	Progress io.Writer
+}
+
+// Day is one forecast day: the actual close, the model's forecast and both
+// baselines' forecasts. Previous is the close of the bar before (the
+// persistence forecast, and the level direction is measured from).
+type Day struct {
+	Date        closecast.Date `json:"date"`
+	Fold        int            `json:"fold"`
+	Actual      float64        `json:"actual"`
+	Predicted   float64        `json:"predicted"`
+	Persistence float64        `json:"persistence"`
+	MA7         float64        `json:"ma7"`
+}
+
+// Fold is one retraining point and the days its model forecast.
+type Fold struct {
+	Index int `json:"index"`
+	// Train is the data range the fold's model was trained on: the
+	// config's data.from .. the day before From. TrainedTo is the date of
+	// the last bar the training actually received.
+	Train     config.Range   `json:"train"`
+	TrainedTo closecast.Date `json:"trained_to"`
+	// Training is the fold model's training record (epochs, early stopping).
+	Training artifact.Training `json:"training"`
+	// Evaluation covers the fold's forecast days: N, From, To and the
+	// model's and baselines' metrics on them.
+	artifact.Evaluation
+}
+
+// Result is a backtest. Its embedded Evaluation scores every forecast day
+// of every fold together (N, From, To, model, persistence, ma7), so the JSON
+// form is {"n","from","to","model","persistence","ma7","retrain_every",
+// "config","folds":[…],"days":[…]}.
+type Result struct {
+	artifact.Evaluation
+	RetrainEvery int    `json:"retrain_every"`
+	Config       string `json:"config"`
+	Folds        []Fold `json:"folds"`
+	Days         []Day  `json:"days"`
+}
+
+// Plan returns the folds' first and last forecast day for the bars of
+// series dated from..to, K bars per fold. It is what Run trains on; a
+// caller may use it to show or check the schedule before training.
+func Plan(series closecast.Series, from, to closecast.Date, k int) ([]config.Range, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("backtest: retrain every %d days: must be ≥ 1", k)
+	}
+	if to < from {
+		return nil, fmt.Errorf("backtest: to %s is before from %s", to, from)
+	}
+	days := series.Between(from, to).Bars
+	if len(days) == 0 {
+		return nil, fmt.Errorf("backtest: no bars of %s between %s and %s", series.Symbol, from, to)
+	}
+	var folds []config.Range
+	for i := 0; i < len(days); i += k {
+		j := min(i+k, len(days)) - 1
+		folds = append(folds, config.Range{From: days[i].Date, To: days[j].Date})
+	}
+	return folds, nil
+}
+
+// FoldConfig returns cfg as fold training uses it for a fold whose first
+// forecast day is first: data.to is the day before, no validation window,
+// one training thread.
+func FoldConfig(cfg config.Config, first closecast.Date) config.Config {
+	cfg.Data.To = first - 1
+	cfg.Validation = config.Validation{}
+	cfg.Threads = 1
+	return cfg
+}
+
+// Run backtests cfg on series (which must hold the config's data.from, the
+// warm-up before it, and every bar up to opt.To). The context cancels
+// training between batches; the first failing fold cancels the others and
+// its error is returned.
+func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Options) (*Result, error) {
+	plan, err := Plan(series, opt.From, opt.To, opt.RetrainEvery)
+	if err != nil {
+		return nil, err
+	}
+	if plan[0].From <= cfg.Data.From {
+		return nil, fmt.Errorf("backtest: first forecast day %s is not after the config's data.from %s: nothing to train on", plan[0].From, cfg.Data.From)
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	workers = min(workers, len(plan))
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	folds := make([]Fold, len(plan))
+	points := make([][]artifact.Point, len(plan))
+	errs := make([]error, len(plan))
+	var progressMu sync.Mutex
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range next {
+				t0 := time.Now()
+				folds[k], points[k], errs[k] = runFold(ctx, cfg, series, k, plan[k])
+				if errs[k] != nil {
+					errs[k] = fmt.Errorf("fold %d (%s..%s): %w", k, plan[k].From, plan[k].To, errs[k])
+					cancel(errs[k])
+					continue
+				}
+				if opt.Progress != nil {
+					f := folds[k]
+					progressMu.Lock()
+					fmt.Fprintf(opt.Progress, "fold %d/%d: trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s MAPE %.3f%% (persistence %.3f%%)\n",
+						k+1, len(plan), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
+						time.Since(t0).Seconds(), f.From, f.To, f.Model.MAPE, f.Persistence.MAPE)
+					progressMu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for k := range plan {
+		select {
+		case next <- k:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	// Report the fold error that caused the cancellation (the others are
+	// its consequence), else the caller's cancellation.
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return nil, cause
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return assemble(cfg, series, opt.RetrainEvery, folds, points)
+}
+
+// runFold trains fold k on the bars before its first day and forecasts its days.
+func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k int, days config.Range) (Fold, []artifact.Point, error) {
+	fc := FoldConfig(cfg, days.From)
+	m, err := trainFold(ctx, fc, series, days.From)
+	if err != nil {
+		return Fold{}, nil, err
+	}
+	ev, pts, err := train.Evaluate(m.Pipeline, series.Bars, days.From, days.To)
+	if err != nil {
+		return Fold{}, nil, err
+	}
+	// Evaluate skips days without enough history before them; a backtest
+	// must forecast every day it planned, or say why not.
+	if want := series.Between(days.From, days.To).Len(); ev.N != want {
+		return Fold{}, nil, fmt.Errorf("only %d of its %d days have the %d bars of history a forecast reads", ev.N, want, m.Pipeline.History())
+	}
+	f := Fold{
+		Index:      k,
+		Train:      fc.Data,
+		TrainedTo:  m.Meta.DataRange.To,
+		Training:   m.Meta.Training,
+		Evaluation: ev,
+	}
+	return f, pts, nil
+}
+
+// assemble joins the folds' forecasts in fold order and scores them all.
+func assemble(cfg config.Config, series closecast.Series, k int, folds []Fold, points [][]artifact.Point) (*Result, error) {
+	closes := series.Closes()
+	var idx []int
+	var days []Day
+	for f, pts := range points {
+		for _, p := range pts {
+			i := series.Index(p.Date)
+			if i < 0 {
+				return nil, fmt.Errorf("backtest: forecast day %s is not a bar of the series", p.Date)
+			}
+			idx = append(idx, i)
+			days = append(days, Day{Date: p.Date, Fold: f, Actual: p.Actual, Predicted: p.Predicted})
+		}
+	}
+	persistence, err := metrics.Persistence(closes, idx)
+	if err != nil {
+		return nil, err
+	}
+	ma7, err := metrics.MovingAverage(closes, idx, 7)
+	if err != nil {
+		return nil, err
+	}
+	actual, pred := make([]float64, len(days)), make([]float64, len(days))
+	for j := range days {
+		days[j].Persistence, days[j].MA7 = persistence[j], ma7[j]
+		actual[j], pred[j] = days[j].Actual, days[j].Predicted
+	}
+	r := &Result{
+		Evaluation: artifact.Evaluation{
+			N: len(days), From: days[0].Date, To: days[len(days)-1].Date,
+			Model:       metrics.Compute(actual, pred, persistence),
+			Persistence: metrics.Compute(actual, persistence, persistence),
+			MA7:         metrics.Compute(actual, ma7, persistence),
+		},
+		RetrainEvery: k,
+		Config:       cfg.Name,
+		Folds:        folds,
+		Days:         days,
+	}
+	return r, nil
+}
+
+// trainFold trains fc (a FoldConfig) on the bars of series dated before
+// first, and only on those: later bars are cut off before training sees
+// the series, so no scaler, window or early-stopping check can read them.
+func trainFold(ctx context.Context, fc config.Config, series closecast.Series, first closecast.Date) (*artifact.Model, error) {
+	past := closecast.Series{Symbol: series.Symbol, Bars: series.Bars[:series.Search(first)]}
+	res, err := train.Run(ctx, fc, past, train.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if res.Interrupted {
+		return nil, context.Cause(ctx)
+	}
+	return res.Model, nil
+}
