@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/closecast/closecast/backtest"
+	"github.com/closecast/closecast/configs"
+)
+
+var backtestCmd = &command{
+	name:    "backtest",
+	summary: "Walk-forward backtest: retrain a config every K days, forecast one step ahead in between",
+	usage:   "--config FILE|NAME --from D --to D --retrain-every K [--threads N] [--plot FILE.svg|png] [--csv FILE] [--json] [--quiet]",
+	example: `  closecast backtest --config default --from 2025-05-01 --to 2025-07-31 --retrain-every 30
+  closecast backtest --config my.yaml --from 2025-01-01 --to 2025-03-31 --retrain-every 7 --plot bt.svg
+  closecast backtest --config default --from 2025-05-01 --to 2025-05-31 --retrain-every 10 --json
+
+Fold k retrains the config on its data.from up to the day before the fold's
+first day (the config's split and early stopping apply inside that range; its
+validation window is not used), then forecasts each of the next K days one
+step ahead from the real closes before it. Every metric (MAE, RMSE, MAPE,
+sMAPE, MASE, direction) is reported over all forecast days and per fold,
+beside persistence and the 7-day moving average on the same days.
+
+Folds train in parallel, --threads at a time, each on one thread: the result
+is the same for any --threads (the config's own threads setting is ignored).`,
+	run: runBacktest,
+}
+
+func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	cfgPath := fs.String("config", "", "training config: a YAML `file`, or the name of an embedded one ("+joinNames()+")")
+	var from, to dateFlag
+	fs.Var(&from, "from", "first forecast `day` (YYYY-MM-DD)")
+	fs.Var(&to, "to", "last forecast `day` (YYYY-MM-DD), inclusive")
+	every := fs.Int("retrain-every", 0, "retrain every `K` days (bars): the length of each fold")
+	threads := fs.Int("threads", runtime.NumCPU(), "folds trained at once, one thread each (does not change the result)")
+	plot := fs.String("plot", "", "draw predicted vs actual (and persistence) to this `file` (.svg or .png)")
+	csv := fs.String("csv", "", "read bars from this CSV `file` (Date,Open,High,Low,Close,Volume) instead of the embedded data and store")
+	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","retrain_every","config","folds":[…],"days":[…]} (MAPE in percent)`)
+	quiet := fs.Bool("quiet", false, "no per-fold progress lines on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *cfgPath == "":
+		return fmt.Errorf("%w: --config is required", errUsage)
+	case !from.set || !to.set:
+		return fmt.Errorf("%w: --from and --to are required", errUsage)
+	case to.d < from.d:
+		return fmt.Errorf("%w: --to %s is before --from %s", errUsage, to.d, from.d)
+	case *every < 1:
+		return fmt.Errorf("%w: --retrain-every is required and must be ≥ 1", errUsage)
+	case *threads < 1:
+		return fmt.Errorf("%w: --threads must be ≥ 1", errUsage)
+	}
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	series, err := (&dataFlags{symbol: cfg.Symbol, csv: *csv}).load(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	if last, _ := series.Last(); last < to.d {
+		return fmt.Errorf("--to %s is after the last known close of %s (%s): run 'closecast fetch' first", to.d, cfg.Symbol, last)
+	}
+	var progress io.Writer
+	if !*quiet {
+		progress = e.stderr
+	}
+	r, err := backtest.Run(ctx, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
+	if err != nil {
+		return err
+	}
+	if *plot != "" {
+		if err := r.Plot(*plot, cfg.Symbol); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(e.stdout, "%s on %s\n", cfg.Name, cfg.Symbol)
+	r.WriteText(e.stdout)
+	if *plot != "" {
+		fmt.Fprintf(e.stdout, "chart: %s\n", *plot)
+	}
+	return nil
+}
