@@ -210,6 +210,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d := time.Since(start)
+		if !rec.wrote {
+			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
+		}
 		if rt == routeDashboard && rec.status == http.StatusNotFound {
 			rt = routeOther // keep scanners' random paths out of the dashboard's series
 		}
