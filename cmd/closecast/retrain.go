@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/backtest"
+	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/report"
+	"github.com/closecast/closecast/train"
+)
+
+var retrainCmd = &command{
+	name:    "retrain",
+	summary: "Fetch new bars, train a challenger, promote it only if it beats the champion on the recent days",
+	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--json] [--quiet]",
+	example: `  closecast retrain --config default --model /var/lib/closecast/btc-usd
+  closecast retrain --config default --out out/challenger --recent 90 --json
+  closecast retrain --config my.yaml --model out/my --offline
+
+Steps: fetch the bars after the last known day from Yahoo into the store
+(skipped with --offline); train a challenger on the config with data.to moved
+to the last known day minus N (--recent); forecast the last N days one step
+ahead with the champion (--model, default the embedded model) and the
+challenger, beside persistence and the 7-day moving average; promote the
+challenger (write its artifact to --out) only when its MAPE is lower. The
+decision and both scores are written to <out>/retrain.json either way.
+--out defaults to the --model directory, so a promotion replaces the champion
+in place (atomically; a reader sees the old or the new model, never half).
+
+On a schedule (cron, 06:15 UTC daily, after Yahoo has closed the UTC day):
+  15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1`,
+	run: runRetrain,
+}
+
+// retrainFile is the decision record written beside the artifact.
+const retrainFile = "retrain.json"
+
+// retrainReport is retrain.json and the --json output.
+type retrainReport struct {
+	Decided    time.Time      `json:"decided"`
+	Config     string         `json:"config"`
+	Symbol     string         `json:"symbol"`
+	RecentDays int            `json:"recent_days"`
+	Window     config.Range   `json:"window"` // the days both models forecast
+	LastKnown  closecast.Date `json:"last_known"`
+	Fetch      *retrainFetch  `json:"fetch"` // null with --offline
+	Champion   contender      `json:"champion"`
+	Challenger contender      `json:"challenger"`
+	Promoted   bool           `json:"promoted"`
+	Reason     string         `json:"reason"`
+	Out        string         `json:"out"`
+}
+
+// retrainFetch summarises the fetch step.
+type retrainFetch struct {
+	From    closecast.Date `json:"from"`
+	To      closecast.Date `json:"to"`
+	Fetched int            `json:"fetched"`
+	Added   int            `json:"added"`
+	Updated int            `json:"updated"`
+}
+
+// contender is one side of the duel.
+type contender struct {
+	Version string `json:"version"`
+	Source  string `json:"source"` // artifact directory, "embedded", or "trained" for the challenger
+	// DataRange is the bars its training loaded; TrainedOnWindow is true
+	// when that range reaches into the scored window, which flatters it.
+	DataRange       config.Range        `json:"data_range"`
+	TrainedOnWindow bool                `json:"trained_on_window"`
+	Training        *artifact.Training  `json:"training,omitempty"`
+	Evaluation      artifact.Evaluation `json:"evaluation"`
+}
+
+func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	cfgPath := fs.String("config", "", "training config of the challenger: a YAML `file`, or the name of an embedded one ("+joinNames()+")")
+	modelDir := modelFlag(fs)
+	out := fs.String("out", "", "`directory` the challenger is promoted to, and retrain.json written in (default: --model, else out/<config name>)")
+	recent := fs.Int("recent", 60, "score both models on the last `N` known days; the challenger trains on data up to the day before them")
+	offline := fs.Bool("offline", false, "do not fetch from Yahoo; use the bars already in the store and the embedded data")
+	yahooURLFlag(fs, e)
+	asJSON := fs.Bool("json", false, "print the decision as JSON (the content of retrain.json)")
+	quiet := fs.Bool("quiet", false, "no per-epoch progress lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *cfgPath == "":
+		return fmt.Errorf("%w: --config is required", errUsage)
+	case *recent < 1:
+		return fmt.Errorf("%w: --recent must be ≥ 1", errUsage)
+	}
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	champion, err := loadModel(*modelDir)
+	if err != nil {
+		return fmt.Errorf("champion: %w", err)
+	}
+	if !strings.EqualFold(champion.Meta.Symbol, cfg.Symbol) {
+		return fmt.Errorf("champion %s forecasts %s, the config %s: a duel needs one symbol", champion.Meta.Version, champion.Meta.Symbol, cfg.Symbol)
+	}
+	if *out == "" {
+		*out = *modelDir
+		if *out == "" {
+			*out = filepath.Join("out", cfg.Name)
+		}
+	}
+	progress := e.stderr
+	if *quiet {
+		progress = io.Discard
+	}
+
+	rep := retrainReport{Config: cfg.Name, Symbol: cfg.Symbol, RecentDays: *recent, Out: *out}
+	if !*offline {
+		if rep.Fetch, err = retrainFetchNew(ctx, e, cfg.Symbol, progress); err != nil {
+			return err
+		}
+	}
+	series, err := (&dataFlags{symbol: cfg.Symbol}).load(ctx, e, false)
+	if err != nil {
+		return err
+	}
+	rep.LastKnown, _ = series.Last()
+	rep.Window = config.Range{From: rep.LastKnown.AddDays(1 - *recent), To: rep.LastKnown}
+
+	// The challenger: the config up to the day before the window. The window
+	// becomes its validation range, so its artifact records the very scores
+	// it was judged on.
+	ccfg := cfg
+	ccfg.Data.To = rep.Window.From - 1
+	ccfg.Validation = config.Validation{From: rep.Window.From, To: rep.Window.To}
+	if ccfg.Data.To <= ccfg.Data.From {
+		return fmt.Errorf("config %s: data.from %s leaves nothing to train on before the last %d days (%s..%s)",
+			cfg.Name, cfg.Data.From, *recent, rep.Window.From, rep.Window.To)
+	}
+	fmt.Fprintf(progress, "training challenger %s on %s..%s; scoring both on %s..%s\n",
+		cfg.Name, ccfg.Data.From, ccfg.Data.To, rep.Window.From, rep.Window.To)
+	res, err := train.Run(ctx, ccfg, series, train.Options{Progress: progress})
+	if err != nil {
+		return fmt.Errorf("challenger: %w", err)
+	}
+	if res.Interrupted {
+		return fmt.Errorf("challenger: training interrupted: %w", context.Cause(ctx))
+	}
+	chall := res.Model
+
+	duel, err := backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
+	if err != nil {
+		return err
+	}
+	// Written by artifact.Write on promotion; computed the same way
+	// otherwise, so the record names the challenger either way.
+	chall.Meta.Version, err = artifactVersion(chall)
+	if err != nil {
+		return err
+	}
+	source := *modelDir
+	if source == "" {
+		source = "embedded"
+	}
+	rep.Champion = contender{Version: champion.Meta.Version, Source: source, DataRange: champion.Meta.DataRange,
+		TrainedOnWindow: champion.Meta.DataRange.To >= rep.Window.From, Evaluation: duel.Champion}
+	training := chall.Meta.Training
+	rep.Challenger = contender{Version: chall.Meta.Version, Source: "trained", DataRange: chall.Meta.DataRange,
+		TrainedOnWindow: chall.Meta.DataRange.To >= rep.Window.From, Training: &training, Evaluation: duel.Challenger}
+	rep.Promoted, rep.Reason = duel.Promote, duel.Reason
+
+	if rep.Promoted {
+		if err := artifact.Write(*out, chall, report.Plots(chall)); err != nil {
+			return fmt.Errorf("promoting the challenger: %w", err)
+		}
+	} else if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	rep.Decided = time.Now().UTC().Truncate(time.Second)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the reason's "<" stays readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	doc := buf.Bytes()
+	if err := retrainWriteAtomic(filepath.Join(*out, retrainFile), doc); err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := e.stdout.Write(doc)
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Symbol, rep.Reason)
+	report.Evaluation(e.stdout, "champion "+rep.Champion.Version, duel.Champion)
+	report.Evaluation(e.stdout, "challenger "+rep.Challenger.Version, duel.Challenger)
+	if rep.Promoted {
+		fmt.Fprintf(e.stdout, "promoted: %s now holds %s\n", *out, rep.Challenger.Version)
+	}
+	fmt.Fprintf(e.stdout, "decision: %s\n", filepath.Join(*out, retrainFile))
+	return nil
+}
+
+// retrainFetchNew fetches the bars of symbol after the last known day (in
+// the store or the embedded data) up to today into the store, as `closecast
+// fetch` does.
+func retrainFetchNew(ctx context.Context, e *env, symbol string, progress io.Writer) (*retrainFetch, error) {
+	store, err := openStore(e, false)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	from := closecast.MustParseDate("1970-01-01")
+	if _, last, ok, err := store.Range(ctx, symbol); err != nil {
+		return nil, err
+	} else if ok {
+		from = last + 1
+	}
+	if s, err := marketdata.EmbeddedSeries(symbol); err == nil {
+		if last, ok := s.Last(); ok && last+1 > from {
+			from = last + 1
+		}
+	}
+	client := yahooClient(e)
+	to := closecast.Today()
+	if client.Now != nil {
+		to = closecast.DateOf(client.Now())
+	}
+	f := &retrainFetch{From: from, To: to}
+	if to < from {
+		return f, nil
+	}
+	client.OnRetry = func(attempt int, err error, wait time.Duration) {
+		fmt.Fprintf(progress, "  attempt %d failed (%v), retrying in %s\n", attempt, err, wait.Round(time.Millisecond))
+	}
+	fmt.Fprintf(progress, "fetching %s %s .. %s from %s …\n", symbol, from, to, orDefault(client.BaseURL, "Yahoo Finance"))
+	res, err := client.Fetch(ctx, symbol, from, to)
+	if err != nil {
+		_ = store.LogFetchError(ctx, symbol, from, to, err)
+		return nil, fmt.Errorf("fetching new bars (use --offline to retrain on the bars already known): %w", err)
+	}
+	f.Fetched = len(res.Bars)
+	if f.Added, f.Updated, err = store.UpsertFetched(ctx, symbol, from, to, res.Bars); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// artifactVersion computes the version artifact.Write would give m:
+// <symbol>-<name>-<first 12 hex of the weights' SHA-256>.
+func artifactVersion(m *artifact.Model) (string, error) {
+	var b bytes.Buffer
+	if err := m.Pipeline.Net.WriteSafetensors(&b); err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b.Bytes())
+	return fmt.Sprintf("%s-%s-%s", strings.ToLower(m.Meta.Symbol), m.Meta.Name, hex.EncodeToString(sum[:])[:12]), nil
+}
+
+// retrainWriteAtomic writes data to path through a temporary file in the
+// same directory, synced and renamed, so a reader sees the old or the new
+// file, never part of one.
+func retrainWriteAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
