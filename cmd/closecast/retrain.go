@@ -41,7 +41,10 @@ decision and both scores are written to <out>/retrain.json either way.
 --out defaults to the --model directory, so a promotion replaces the champion
 in place (atomically; a reader sees the old or the new model, never half).
 
-On a schedule (cron, 06:15 UTC daily, after Yahoo has closed the UTC day):
+On a schedule: create the first champion once, then retrain daily at 06:15
+UTC (Yahoo has closed the UTC day by then). A server started with --model
+reads the directory at start: restart it after a promotion.
+  closecast train --config default --out /var/lib/closecast/btc-usd
   15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1`,
 	run: runRetrain,
 }
