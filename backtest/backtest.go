@@ -146,6 +146,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	points := make([][]artifact.Point, len(plan))
 	errs := make([]error, len(plan))
 	var progressMu sync.Mutex
+	done := 0 // folds finished, under progressMu
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -163,8 +164,9 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 				if opt.Progress != nil {
 					f := folds[k]
 					progressMu.Lock()
-					fmt.Fprintf(opt.Progress, "fold %d/%d: trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s MAPE %.3f%% (persistence %.3f%%)\n",
-						k+1, len(plan), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
+					done++
+					fmt.Fprintf(opt.Progress, "fold %d (%d/%d done): trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s MAPE %.3f%% (persistence %.3f%%)\n",
+						k, done, len(plan), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
 						time.Since(t0).Seconds(), f.From, f.To, f.Model.MAPE, f.Persistence.MAPE)
 					progressMu.Unlock()
 				}
