@@ -89,7 +89,11 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 	case hasTo: // the year up to to
 		series, err = s.cfg.History.Bars(ctx, sym, to.AddDays(1-historyDefaultDays), to)
 	case hasFrom: // from from to the last known day (the dashboard's request), within the size bound
-		series, err = s.cfg.History.Bars(ctx, sym, from, min(from.AddDays(historyMaxDays-1), closecast.Today()))
+		// A from after today has no bars yet: an empty answer, not a
+		// reversed range for the source to refuse.
+		if end := min(from.AddDays(historyMaxDays-1), closecast.Today()); end >= from {
+			series, err = s.cfg.History.Bars(ctx, sym, from, end)
+		}
 	default: // the year up to the last known day
 		series, err = s.lastYear(ctx, sym)
 	}

@@ -87,6 +87,9 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 type memSource struct{ series closecast.Series }
 
 func (m memSource) Bars(_ context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
+	if from > to { // as history.Layered: a reversed range is the caller's bug
+		return closecast.Series{}, fmt.Errorf("from %s is after to %s", from, to)
+	}
 	switch symbol {
 	case m.series.Symbol:
 		return m.series.Between(from, to), nil
@@ -347,6 +350,7 @@ func TestHistory(t *testing.T) {
 		{"/api/history?to=2025-03-01", d("2025-01-01"), d("2025-03-01")},                     // a year to to, data starts later
 		{"/api/history", last.AddDays(1 - historyDefaultDays), last},                         // the year up to the last known day
 		{"/api/history?from=2030-01-01&to=2030-02-01", d("2030-01-01"), d("2030-01-01") - 1}, // no bars: empty list
+		{"/api/history?from=2999-01-01", d("2999-01-01"), d("2999-01-01") - 1},               // from in the future: empty, not a 500
 	} {
 		w := e.do("GET", tc.target, "")
 		if w.Code != 200 {
