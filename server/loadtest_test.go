@@ -320,3 +320,48 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.h }
 func (w *discardWriter) WriteHeader(c int)           { w.code = c }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestRealModelNeverAnswers500ForADate asks the shipped model for days all
+// along (and around) the embedded data: every answer is a forecast or an
+// out_of_range error whose valid range contains exactly the days that
+// succeeded; a client's choice of date is never a 500.
+func TestRealModelNeverAnswers500ForADate(t *testing.T) {
+	srv, m := realServer(t, 0)
+	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := series.First()
+	last, _ := series.Last()
+	e := &testEnv{srv: srv}
+	var valid *validRange
+	check := func(day closecast.Date) {
+		w := e.do("GET", "/predict?date="+day.String(), "")
+		switch w.Code {
+		case 200:
+			if valid != nil && (day < valid.From || day > valid.To) {
+				t.Errorf("%s forecast, outside the valid range %s..%s another answer gave", day, valid.From, valid.To)
+			}
+		case 422:
+			var eb errorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil || eb.Valid == nil {
+				t.Fatalf("%s: %s", day, w.Body)
+			}
+			if day >= eb.Valid.From && day <= eb.Valid.To {
+				t.Errorf("%s refused, but inside its own valid range %s..%s", day, eb.Valid.From, eb.Valid.To)
+			}
+			valid = eb.Valid
+		default:
+			t.Fatalf("%s: %d %s", day, w.Code, w.Body)
+		}
+	}
+	for day := first.AddDays(-30); day <= last.AddDays(30); day += 13 {
+		check(day)
+	}
+	for day := last.AddDays(-3); day <= last.AddDays(3); day++ { // the edge: last+1 is "tomorrow"
+		check(day)
+	}
+	if valid == nil || valid.To != last+1 {
+		t.Errorf("valid range %+v: want it to end the day after the last close %s", valid, last)
+	}
+}
