@@ -365,3 +365,33 @@ func TestRealModelNeverAnswers500ForADate(t *testing.T) {
 		t.Errorf("valid range %+v: want it to end the day after the last close %s", valid, last)
 	}
 }
+
+// TestRealHistoryNeverAnswers500 sends /api/history queries of every shape
+// to the production source (history.Layered over the embedded data,
+// offline): a client's range or symbol is never a 500.
+func TestRealHistoryNeverAnswers500(t *testing.T) {
+	srv, _ := realServer(t, 0)
+	e := &testEnv{srv: srv}
+	for _, q := range []string{
+		"", "symbol=eth-usd", "symbol=AAPL", "from=2999-01-01", "to=1900-01-01", "from=1900-01-01",
+		"to=2999-01-01", "from=2020-01-01&to=2020-01-01", "from=2026-03-01&to=2999-12-31",
+		"from=1990-01-01&to=2005-01-01", "symbol=ETH-USD&to=2017-11-09", "from=2014-09-17",
+	} {
+		w := e.do("GET", "/api/history?"+q, "")
+		switch {
+		case w.Code == 200:
+			var h historyResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &h); err != nil || h.Bars == nil {
+				t.Errorf("%s: %s", q, w.Body)
+			}
+			for i := 1; i < len(h.Bars); i++ {
+				if h.Bars[i].Date <= h.Bars[i-1].Date {
+					t.Fatalf("%s: bars out of order at %d", q, i)
+				}
+			}
+		case w.Code == 400 || w.Code == 404:
+		default:
+			t.Errorf("%s: %d %s", q, w.Code, w.Body)
+		}
+	}
+}
