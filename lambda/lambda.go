@@ -214,9 +214,16 @@ func Request(ctx context.Context, payload []byte) (*http.Request, Format, error)
 	if !validMethod(method) {
 		method = "INVALID" // the handler answers 405 to a method it does not serve
 	}
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
 	u := &url.URL{Path: path, RawQuery: rawQuery}
-	if !strings.HasPrefix(u.Path, "/") {
-		u.Path = "/" + u.Path
+	if f != RESTv1 {
+		// 2.0's rawPath is as the client sent it, percent-encoded; 1.0's
+		// path is already decoded.
+		if p, err := url.PathUnescape(path); err == nil && p != path {
+			u.Path, u.RawPath = p, path
+		}
 	}
 	if h := header.Get("Host"); h != "" {
 		host = h

@@ -192,6 +192,17 @@ func TestBase64BodiesBothWays(t *testing.T) {
 	}
 }
 
+func TestEncodedPathIsDecoded(t *testing.T) {
+	h := &echo{}
+	ev := `{"version":"2.0","rawPath":"/vendor/a%20b.js","requestContext":{"http":{"method":"GET"}}}`
+	if _, err := New(h).Invoke(context.Background(), []byte(ev)); err != nil {
+		t.Fatal(err)
+	}
+	if h.last.Path != "/vendor/a b.js" {
+		t.Errorf("path %q", h.last.Path)
+	}
+}
+
 func TestStagePrefixIsStripped(t *testing.T) {
 	h := &echo{}
 	if _, err := New(h).Invoke(context.Background(), readEvent(t, "apigw-v2-stage.json")); err != nil {
