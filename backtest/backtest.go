@@ -23,7 +23,6 @@ package backtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -144,7 +143,6 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	defer cancel(nil)
 	folds := make([]Fold, len(plan))
 	points := make([][]artifact.Point, len(plan))
-	errs := make([]error, len(plan))
 	var progressMu sync.Mutex
 	done := 0 // folds finished, under progressMu
 	next := make(chan int)
@@ -155,10 +153,10 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 			defer wg.Done()
 			for k := range next {
 				t0 := time.Now()
-				folds[k], points[k], errs[k] = runFold(ctx, cfg, series, k, plan[k])
-				if errs[k] != nil {
-					errs[k] = fmt.Errorf("fold %d (%s..%s): %w", k, plan[k].From, plan[k].To, errs[k])
-					cancel(errs[k])
+				var err error
+				folds[k], points[k], err = runFold(ctx, cfg, series, k, plan[k])
+				if err != nil {
+					cancel(fmt.Errorf("fold %d (%s..%s): %w", k, plan[k].From, plan[k].To, err))
 					continue
 				}
 				if opt.Progress != nil {
@@ -183,18 +181,11 @@ feed:
 	}
 	close(next)
 	wg.Wait()
-	// Report the fold error that caused the cancellation (the others are
-	// its consequence), else the caller's cancellation.
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return nil, cause
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	// The first failing fold cancelled the rest with its error as the
+	// cause (their own errors are consequences); else the caller may have
+	// cancelled.
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
 	}
 	return assemble(cfg, series, opt.RetrainEvery, folds, points)
 }
