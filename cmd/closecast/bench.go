@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/train"
 )
@@ -17,21 +18,22 @@ import (
 var benchCmd = &command{
 	name:    "bench",
 	summary: "Time training and inference of the reference model on this machine (optionally beside PyTorch)",
-	usage:   "[--epochs N] [--threads N] [--config NAME|FILE] [--torch SCRIPT] [--json]",
+	usage:   "[--epochs N] [--threads N] [--torch SCRIPT] [--json]",
 	example: `  closecast bench
   closecast bench --threads 1 --json
   closecast bench --torch ../shared/reference/torch_lstm.py   # PyTorch replica in the same run
 
-An epoch is timed as Keras times it: the training pass over the 2093 training
-windows (66 batches of 32) plus the validation loss on the hold-out. With
---torch, the PyTorch replica trains the same configuration on the same data
-with 1 thread (its fastest setting here) right after, and the ratios are printed.`,
+An epoch is the training pass (forward, backward, Adam) of the reference
+configuration over its 2093 training windows of real BTC-USD closes (66
+batches of 32); inference is one window, batch 1. With --torch, the PyTorch
+replica trains the same configuration on the same data with 1 thread (its
+fastest setting here) right after, and the ratios of the medians are printed.`,
 	run: runBench,
 }
 
 // benchJSON is bench's --json output.
 type benchJSON struct {
-	train.BenchResult
+	lstm.BenchResult
 	Torch        *torchTiming `json:"torch,omitempty"`
 	SpeedupEpoch float64      `json:"speedup_epoch,omitempty"` // torch epoch_s / closecast epoch_s
 	SpeedupInfer float64      `json:"speedup_infer,omitempty"` // torch infer_us / closecast infer_us
@@ -47,7 +49,6 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	fs := c.flags(e)
 	epochs := fs.Int("epochs", 5, "timed epochs (after one warm-up epoch)")
 	threads := fs.Int("threads", 0, "goroutines for training (0 = all cores)")
-	cfgName := fs.String("config", "reference", "configuration to time")
 	torch := fs.String("torch", "", "also run this PyTorch replica `script` (torch_lstm.py) on the same data and print ratios")
 	asJSON := fs.Bool("json", false, "print one JSON object: epoch_s, gflops, infer_us, threads (+ torch and speedups)")
 	if err := parse(fs, args); err != nil {
@@ -56,22 +57,25 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if *epochs < 1 {
 		return fmt.Errorf("%w: --epochs must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgName)
+	cfg, err := configs.Load("reference")
 	if err != nil {
 		return err
 	}
-	cfg.Threads = *threads
 	series, err := marketdata.EmbeddedSeries(cfg.Symbol)
 	if err != nil {
 		return err
 	}
-	res, err := train.Bench(cfg, series, *epochs)
+	ds, err := train.Prepare(cfg, series)
+	if err != nil {
+		return err
+	}
+	res, err := lstm.Bench(ds.X[:ds.Train*cfg.WindowSize], ds.Y[:ds.Train], ds.Train, cfg.WindowSize, *epochs, *threads)
 	if err != nil {
 		return err
 	}
 	out := benchJSON{BenchResult: res}
 	if *torch != "" {
-		t, err := runTorch(ctx, *torch, *epochs+1, cfg.Symbol)
+		t, err := runTorch(ctx, *torch, *epochs, cfg.Symbol)
 		if err != nil {
 			return err
 		}
@@ -82,8 +86,8 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
-	fmt.Fprintf(e.stdout, "closecast: %.3f s/epoch (%d windows, median of %d), %.1f GFLOP/s, inference %.1f µs/window, %d threads\n",
-		res.EpochSeconds, res.Windows, res.Epochs, res.GFLOPS, res.InferMicros, res.Threads)
+	fmt.Fprintf(e.stdout, "closecast: %.3f s/epoch (%d windows, median of %d), %.1f GFLOP/s, inference %.1f µs/window, %d threads, %s kernels\n",
+		res.EpochSeconds, ds.Train, res.Epochs, res.GFLOPs, res.InferMicros, res.Threads, res.Kernel)
 	if out.Torch != nil {
 		fmt.Fprintf(e.stdout, "PyTorch:   %.3f s/epoch, inference %.1f µs/window, %d thread\n", out.Torch.EpochSeconds, out.Torch.InferMicros, out.Torch.Threads)
 		fmt.Fprintf(e.stdout, "speed-up:  %.2f× per epoch, %.1f× per inference\n", out.SpeedupEpoch, out.SpeedupInfer)
@@ -119,7 +123,7 @@ func runTorch(ctx context.Context, script string, epochs int, symbol string) (*t
 	}
 	var r struct {
 		Timing struct {
-			MedianEpochExclFirst float64 `json:"median_epoch_s_excl_first"`
+			MedianTrainOnly float64 `json:"median_train_only_epoch_s"`
 		} `json:"timing"`
 		Inference struct {
 			SingleMedianMs float64 `json:"single_median_ms"`
@@ -128,5 +132,5 @@ func runTorch(ctx context.Context, script string, epochs int, symbol string) (*t
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("PyTorch replica output: %v", err)
 	}
-	return &torchTiming{EpochSeconds: r.Timing.MedianEpochExclFirst, InferMicros: r.Inference.SingleMedianMs * 1000, Threads: 1}, nil
+	return &torchTiming{EpochSeconds: r.Timing.MedianTrainOnly, InferMicros: r.Inference.SingleMedianMs * 1000, Threads: 1}, nil
 }
