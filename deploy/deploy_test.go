@@ -3,6 +3,7 @@ package deploy
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -138,10 +139,28 @@ func TestSAMTemplate(t *testing.T) {
 	}
 }
 
+// cfnLint finds cfn-lint: on PATH, else in a pyenv Python, where closecast's
+// machine image installs it (pip); "" if neither has it.
+func cfnLint() string {
+	if p, err := exec.LookPath("cfn-lint"); err == nil {
+		return p
+	}
+	home, _ := os.UserHomeDir()
+	matches, _ := filepath.Glob(filepath.Join(home, ".pyenv", "versions", "*", "bin", "cfn-lint"))
+	if len(matches) > 0 {
+		return matches[len(matches)-1]
+	}
+	return ""
+}
+
 // TestSAMTemplateLints runs cfn-lint (shipped on closecast's machine image;
-// CI must have it) on the template.
+// CI must have it: pip install cfn-lint) on the template.
 func TestSAMTemplateLints(t *testing.T) {
-	out, err := exec.Command("cfn-lint", "template.yaml").CombinedOutput()
+	lint := cfnLint()
+	if lint == "" {
+		t.Fatal("cfn-lint not found on PATH or under ~/.pyenv/versions/*/bin (pip install cfn-lint)")
+	}
+	out, err := exec.Command(lint, "template.yaml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
 	}
