@@ -35,9 +35,9 @@ func writeSmallConfig(t *testing.T, extra string) string {
 	return path
 }
 
-// runCommand calls c's run function directly (the command may not be
+// runCmdDirect calls c's run function directly (the command may not be
 // registered in main's list yet) with its own CLOSECAST_HOME.
-func runCommand(t *testing.T, c *command, home string, args ...string) (string, string, error) {
+func runCmdDirect(t *testing.T, c *command, home string, args ...string) (string, string, error) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{stdout: &out, stderr: &errb, getenv: func(k string) string {
@@ -53,7 +53,7 @@ func runCommand(t *testing.T, c *command, home string, args ...string) (string, 
 func TestBacktestCommandJSONAndPlot(t *testing.T) {
 	cfg := writeSmallConfig(t, "")
 	plot := filepath.Join(t.TempDir(), "bt.png")
-	out, errOut, err := runCommand(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12",
+	out, errOut, err := runCmdDirect(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12",
 		"--retrain-every", "5", "--threads", "2", "--plot", plot, "--json")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
@@ -99,7 +99,7 @@ func TestBacktestCommandJSONAndPlot(t *testing.T) {
 	}
 
 	// The text form: the overall table, then one line per fold.
-	out, _, err = runCommand(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12", "--retrain-every", "5", "--quiet")
+	out, _, err = runCmdDirect(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12", "--retrain-every", "5", "--quiet")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,12 +122,12 @@ func TestBacktestCommandUsageErrors(t *testing.T) {
 		{[]string{"--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12"}, "--retrain-every"},
 		{[]string{"--config", cfg, "--from", "2025-06-01", "--to", "2025-06-12", "--retrain-every", "5", "--threads", "0"}, "--threads"},
 	} {
-		_, _, err := runCommand(t, backtestCmd, t.TempDir(), c.args...)
+		_, _, err := runCmdDirect(t, backtestCmd, t.TempDir(), c.args...)
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: error %v, want a usage error about %s", c.args, err, c.want)
 		}
 	}
-	_, _, err := runCommand(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2199-01-01", "--retrain-every", "5")
+	_, _, err := runCmdDirect(t, backtestCmd, t.TempDir(), "--config", cfg, "--from", "2025-06-01", "--to", "2199-01-01", "--retrain-every", "5")
 	if err == nil || !strings.Contains(err.Error(), "last known close") {
 		t.Errorf("--to beyond the data: %v", err)
 	}

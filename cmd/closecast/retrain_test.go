@@ -20,9 +20,9 @@ import (
 	"github.com/closecast/closecast/yahoo/yahootest"
 )
 
-// growth is the daily log return of the bars the fake Yahoo serves after
+// retrainGrowth is the daily log return of the bars the fake Yahoo serves after
 // the embedded data: the close rises exactly 1 % a day.
-var growth = math.Log(1.01)
+var retrainGrowth = math.Log(1.01)
 
 // retrainYahoo serves the embedded BTC-USD history plus n days rising 1 %
 // a day, with a clock in the middle of the day after those.
@@ -233,7 +233,7 @@ func TestRetrainKeepsABetterChampion(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(retrainConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	champDir := constantChampion(t, growth)
+	champDir := constantChampion(t, retrainGrowth)
 	before, err := os.ReadFile(filepath.Join(champDir, artifact.MetadataFile))
 	if err != nil {
 		t.Fatal(err)
