@@ -30,7 +30,7 @@ type command struct {
 }
 
 var commands = []*command{
-	describeCmd, fetchCmd, dataCmd, trainCmd, evaluateCmd, predictCmd, serveCmd, benchCmd, versionCmd,
+	describeCmd, fetchCmd, dataCmd, trainCmd, evaluateCmd, predictCmd, backtestCmd, retrainCmd, serveCmd, benchCmd, versionCmd,
 }
 
 // env is what every command may use: output streams and the environment.
