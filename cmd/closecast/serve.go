@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
@@ -33,6 +34,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	addr := fs.String("addr", ":8080", "listen `address`")
 	modelDir := modelFlag(fs)
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; serve from the store and the embedded data only")
+	cacheTTL := fs.Duration("cache-ttl", time.Minute, "keep each successful /predict answer this long (0 = compute every request); a day's forecast only changes when its bars do")
 	yahooURLFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -57,7 +59,8 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 			st := bars.Stats()
 			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
 		},
-		Logger: logger,
+		Logger:   logger,
+		CacheTTL: *cacheTTL,
 	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
