@@ -1,0 +1,253 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/metrics"
+)
+
+// Multi-day forecasts are recursive: the forecast of day D becomes a
+// synthetic bar of D, and the window that ends with it forecasts D+1, and so
+// on. A synthetic bar has Open = High = Low = Close = the forecast and the
+// Volume of the last bar before it (the last real volume, carried forward).
+// Features therefore see a flat, zero-range day with unchanged volume: close
+// and return features see the forecast; open/high/low/range features see a
+// day whose range is zero; volume features see no change. The horizon counts
+// calendar days (D, D+1, …), which is right for daily-trading markets such
+// as BTC-USD; for exchange-traded symbols it also forecasts weekends.
+//
+// Intervals come from Monte-Carlo dropout: each of K sample paths runs the
+// whole recursion with dropout kept on, its own synthetic bars feeding its
+// own next step, so the paths spread out and the intervals widen with the
+// horizon. All K paths of one step are one batched PredictDropout call
+// (x laid out [K][Window][len(Features)]); the masks of the step forecasting
+// day T come from DaySeed(seed, T), and path k always uses row k of the
+// batch. So one seed gives the same interval every time, and the one-step
+// interval of day T is the same whether it is day 1 of a horizon or a day of
+// an evaluation (SampleAt).
+
+// Default interval settings.
+const (
+	DefaultSamples = 100 // Monte-Carlo passes per forecast
+	DefaultSeed    = 7   // fixed, so the same request gives the same interval
+	MaxHorizon     = 366 // longest horizon accepted, in days
+	MaxSamples     = 10000
+)
+
+// DefaultLevels are the quantile levels of an interval: 10 %, 50 %, 90 %
+// (an 80 % central interval and the median).
+var DefaultLevels = []float64{0.1, 0.5, 0.9}
+
+// DaySeed derives the dropout seed of the step that forecasts day d from a
+// request's seed (SplitMix64 finaliser of a mix of both).
+func DaySeed(seed uint64, d closecast.Date) uint64 {
+	z := seed ^ (uint64(uint32(d)) * 0x9e3779b97f4a7c15)
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// HorizonOptions says what a multi-day forecast computes.
+type HorizonOptions struct {
+	Horizon int       // days to forecast, 1..MaxHorizon
+	Samples int       // Monte-Carlo sample paths; 0 = no intervals
+	Seed    uint64    // dropout seed (DefaultSeed for reproducible defaults)
+	Levels  []float64 // quantile levels in (0, 1), ascending; nil = DefaultLevels
+}
+
+// Validate checks the options and fills default levels.
+func (o *HorizonOptions) Validate() error {
+	if o.Horizon < 1 || o.Horizon > MaxHorizon {
+		return fmt.Errorf("horizon %d: want 1..%d days", o.Horizon, MaxHorizon)
+	}
+	if o.Samples < 0 || o.Samples > MaxSamples || o.Samples == 1 {
+		return fmt.Errorf("samples %d: want 0 (no intervals) or 2..%d", o.Samples, MaxSamples)
+	}
+	if o.Levels == nil {
+		o.Levels = DefaultLevels
+	}
+	return ValidateLevels(o.Levels)
+}
+
+// ValidateLevels checks quantile levels: each strictly inside (0, 1),
+// strictly ascending, at least one.
+func ValidateLevels(levels []float64) error {
+	if len(levels) == 0 {
+		return errors.New("quantiles: want at least one level")
+	}
+	for i, q := range levels {
+		if !(q > 0 && q < 1) {
+			return fmt.Errorf("quantile level %v: want a level strictly between 0 and 1", q)
+		}
+		if i > 0 && q <= levels[i-1] {
+			return fmt.Errorf("quantile levels %v: want strictly ascending levels", levels)
+		}
+	}
+	return nil
+}
+
+// Day is one day of a multi-day forecast.
+type Day struct {
+	Date  closecast.Date
+	Value float64 // the deterministic recursive forecast (no dropout)
+	// Quantiles holds one value per level of the Outlook: quantiles of the
+	// sample paths' closes on Date. Nil without samples.
+	Quantiles []float64
+}
+
+// Outlook is a multi-day forecast: Days[0] is the first forecast day, each
+// next day one calendar day later.
+type Outlook struct {
+	Levels  []float64 // quantile levels of every Day's Quantiles; nil without samples
+	Samples int       // Monte-Carlo sample paths behind the quantiles
+	Days    []Day
+}
+
+// Forecast forecasts the closes of day start and the Horizon−1 days after
+// it from bars[:i] (bars[i] and later are never read; i may be len(bars));
+// start must follow bars[i-1]'s date, and is usually bars[i-1].Date+1 or
+// bars[i].Date. The first day's Value equals PredictAt(bars, []int{i})[0]
+// exactly. With Samples > 0, every day gets the quantiles of Samples
+// Monte-Carlo dropout paths.
+func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
+	if err := opt.Validate(); err != nil {
+		return Outlook{}, err
+	}
+	det, err := p.Paths(bars, i, start, opt.Horizon, 1, false, 0)
+	if err != nil {
+		return Outlook{}, err
+	}
+	out := Outlook{Days: make([]Day, opt.Horizon)}
+	for t := range out.Days {
+		out.Days[t] = Day{Date: start + closecast.Date(t), Value: det[0][t]}
+	}
+	if opt.Samples == 0 {
+		return out, nil
+	}
+	paths, err := p.Paths(bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
+	if err != nil {
+		return Outlook{}, err
+	}
+	out.Levels, out.Samples = append([]float64(nil), opt.Levels...), opt.Samples
+	day := make([]float64, opt.Samples)
+	for t := range out.Days {
+		for k, path := range paths {
+			day[k] = path[t]
+		}
+		out.Days[t].Quantiles = Quantiles(day, opt.Levels)
+	}
+	return out, nil
+}
+
+// Paths runs n recursive forecast paths of horizon days from bars[:i] and
+// returns their closes, [n][horizon]: paths[k][t] is path k's close of day
+// start+t (start after bars[i-1]'s date). Without dropout every path is the deterministic
+// forecast (use n = 1); with dropout, path k's step forecasting day T uses
+// row k of the masks drawn from DaySeed(seed, T). It needs i ≥ History().
+func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, horizon, n int, dropout bool, seed uint64) ([][]float64, error) {
+	h := p.History()
+	if i < h || i > len(bars) {
+		return nil, fmt.Errorf("%w: a forecast after bar %d needs %d bars before it", ErrShortHistory, i, h)
+	}
+	if start <= bars[i-1].Date {
+		return nil, fmt.Errorf("pipeline: first forecast day %s is not after the last input bar %s", start, bars[i-1].Date)
+	}
+	if horizon < 1 || n < 1 {
+		return nil, fmt.Errorf("pipeline: horizon %d and paths %d, want both ≥ 1", horizon, n)
+	}
+	// Each path owns its history: the h real bars, then its synthetic ones.
+	hist := make([][]closecast.Bar, n)
+	for k := range hist {
+		hist[k] = make([]closecast.Bar, h, h+horizon)
+		copy(hist[k], bars[i-h:i])
+	}
+	per := p.Window * len(p.Features)
+	x := make([]float32, n*per)
+	stride := p.Net.Config().Outputs
+	out := make([]float32, n*stride)
+	paths := make([][]float64, n)
+	flat := make([]float64, n*horizon)
+	for k := range paths {
+		paths[k] = flat[k*horizon : (k+1)*horizon]
+	}
+	for t := range horizon {
+		for k := range n {
+			hk := hist[k]
+			if err := p.Input(hk, len(hk), x[k*per:(k+1)*per]); err != nil {
+				return nil, fmt.Errorf("pipeline: horizon day %d: %w", t+1, err)
+			}
+		}
+		day := start + closecast.Date(t)
+		if dropout {
+			p.Net.PredictDropout(x, n, p.Window, out, DaySeed(seed, day))
+		} else {
+			p.Net.Predict(x, n, p.Window, out)
+		}
+		for k := range n {
+			last := hist[k][len(hist[k])-1]
+			v := p.Price(out[k*stride], last.Close)
+			if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+				return nil, fmt.Errorf("pipeline: horizon day %d (%s): forecast %v is not a positive price, so it cannot feed the next day", t+1, day, v)
+			}
+			paths[k][t] = v
+			hist[k] = append(hist[k], closecast.Bar{Date: day, Open: v, High: v, Low: v, Close: v, Volume: last.Volume})
+		}
+		// The window slides: drop the oldest bar so the history stays h long
+		// and Input reads the newest h bars without copying.
+		for k := range n {
+			hist[k] = hist[k][1:]
+		}
+	}
+	return paths, nil
+}
+
+// SampleAt returns, for every target bar i in idx, samples Monte-Carlo
+// dropout forecasts of the close of bars[i] from the real bars before it:
+// [len(idx)][samples]. Every i must be < len(bars): the target day T is
+// bars[i].Date, and its masks come from DaySeed(seed, T),
+// so a day's samples do not depend on which other days are asked for and
+// equal the first day of Paths(bars, i, bars[i].Date, ·, samples, true, seed).
+func (p *Pipeline) SampleAt(bars []closecast.Bar, idx []int, samples int, seed uint64) ([][]float64, error) {
+	if samples < 1 {
+		return nil, fmt.Errorf("pipeline: %d samples, want ≥ 1", samples)
+	}
+	per := p.Window * len(p.Features)
+	x := make([]float32, samples*per)
+	stride := p.Net.Config().Outputs
+	out := make([]float32, samples*stride)
+	res := make([][]float64, len(idx))
+	for j, i := range idx {
+		if i < p.History() || i >= len(bars) {
+			return nil, fmt.Errorf("%w: bar %d of %d needs %d bars before it", ErrShortHistory, i, len(bars), p.History())
+		}
+		if err := p.Input(bars, i, x[:per]); err != nil {
+			return nil, err
+		}
+		for k := 1; k < samples; k++ {
+			copy(x[k*per:(k+1)*per], x[:per])
+		}
+		p.Net.PredictDropout(x, samples, p.Window, out, DaySeed(seed, bars[i].Date))
+		res[j] = make([]float64, samples)
+		for k := range samples {
+			res[j][k] = p.Price(out[k*stride], bars[i-1].Close)
+		}
+	}
+	return res, nil
+}
+
+// Quantiles returns the quantiles of xs at levels (numpy's "linear"
+// method, metrics.Quantile). It does not modify xs.
+func Quantiles(xs []float64, levels []float64) []float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	q := make([]float64, len(levels))
+	for j, l := range levels {
+		q[j] = metrics.Quantile(s, l)
+	}
+	return q
+}
