@@ -42,31 +42,48 @@ func (s *Service) lookback() int { return s.model.Pipeline.History()*7/5 + 15 }
 
 // Predict implements closecast.Predictor.
 func (s *Service) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	symbol, bars, i, err := s.window(ctx, symbol, date)
+	if err != nil {
+		return closecast.Prediction{}, err
+	}
+	prices, err := s.model.Pipeline.PredictAt(bars, []int{i})
+	if err != nil {
+		return closecast.Prediction{}, err
+	}
+	return s.prediction(symbol, bars, i, date, prices[0]), nil
+}
+
+// window loads the bars a forecast of date reads: it returns the model's
+// symbol, bars ending at date (or at the last bar before it) and i, the
+// index of the first bar on or after date, so bars[:i] are strictly before
+// date. A date without a full window, or more than one day past the last
+// close, is a *closecast.RangeError.
+func (s *Service) window(ctx context.Context, symbol string, date closecast.Date) (string, []closecast.Bar, int, error) {
 	if symbol == "" {
 		symbol = s.model.Meta.Symbol
 	}
 	if !strings.EqualFold(symbol, s.model.Meta.Symbol) {
-		return closecast.Prediction{}, fmt.Errorf("%w: %s (this model forecasts %s)", closecast.ErrUnknownSymbol, symbol, s.model.Meta.Symbol)
+		return "", nil, 0, fmt.Errorf("%w: %s (this model forecasts %s)", closecast.ErrUnknownSymbol, symbol, s.model.Meta.Symbol)
 	}
 	symbol = s.model.Meta.Symbol
-	p := s.model.Pipeline
-	h := p.History()
 	series, err := s.bars.Bars(ctx, symbol, date.AddDays(-s.lookback()), date)
 	if err != nil {
-		return closecast.Prediction{}, err
+		return "", nil, 0, err
 	}
 	bars := series.Bars
 	i := series.Search(date) // bars[:i] are strictly before date
 	// Too little history, or date is more than one day past the last close.
-	if i < h || (i == len(bars) && bars[i-1].Date+1 < date) {
-		return closecast.Prediction{}, s.rangeError(ctx, symbol, date)
+	if i < s.model.Pipeline.History() || (i == len(bars) && bars[i-1].Date+1 < date) {
+		return "", nil, 0, s.rangeError(ctx, symbol, date)
 	}
-	prices, err := p.PredictAt(bars, []int{i})
-	if err != nil {
-		return closecast.Prediction{}, err
-	}
+	return symbol, bars, i, nil
+}
+
+// prediction describes the forecast value of date made from bars[:i].
+func (s *Service) prediction(symbol string, bars []closecast.Bar, i int, date closecast.Date, value float64) closecast.Prediction {
+	p := s.model.Pipeline
 	pred := closecast.Prediction{
-		Forecast:  closecast.Forecast{Symbol: symbol, Date: date, Value: prices[0]},
+		Forecast:  closecast.Forecast{Symbol: symbol, Date: date, Value: value},
 		Model:     s.model.Meta.Version,
 		InputFrom: bars[i-p.Window].Date,
 		InputTo:   bars[i-1].Date,
@@ -76,7 +93,7 @@ func (s *Service) Predict(ctx context.Context, symbol string, date closecast.Dat
 		actual := bars[i].Close
 		pred.Actual = &actual
 	}
-	return pred, nil
+	return pred
 }
 
 // Ranger is implemented by sources that know the first and last day they
