@@ -42,6 +42,10 @@ const (
 // (an 80 % central interval and the median).
 var DefaultLevels = []float64{0.1, 0.5, 0.9}
 
+// ErrNoDropout is returned for intervals asked of a network trained without
+// dropout: Monte-Carlo dropout would give every sample the same value.
+var ErrNoDropout = errors.New("the model has no dropout, so Monte-Carlo dropout gives no interval")
+
 // DaySeed derives the dropout seed of the step that forecasts day d from a
 // request's seed (SplitMix64 finaliser of a mix of both).
 func DaySeed(seed uint64, d closecast.Date) uint64 {
@@ -129,6 +133,9 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 	if opt.Samples == 0 {
 		return out, nil
 	}
+	if p.Net.Config().Dropout == 0 {
+		return Outlook{}, ErrNoDropout
+	}
 	paths, err := p.Paths(bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
 	if err != nil {
 		return Outlook{}, err
@@ -215,6 +222,9 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 func (p *Pipeline) SampleAt(bars []closecast.Bar, idx []int, samples int, seed uint64) ([][]float64, error) {
 	if samples < 1 {
 		return nil, fmt.Errorf("pipeline: %d samples, want ≥ 1", samples)
+	}
+	if p.Net.Config().Dropout == 0 {
+		return nil, ErrNoDropout
 	}
 	per := p.Window * len(p.Features)
 	x := make([]float32, samples*per)

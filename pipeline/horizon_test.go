@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -320,6 +321,11 @@ func TestHorizonOptionErrors(t *testing.T) {
 		if _, err := p.Forecast(bars, len(bars), bars[len(bars)-1].Date+1, o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
+	}
+	nodrop := netPipeline(t, []string{"log_return_1d"}, 4, 7)
+	nodrop.Net, _ = lstm.New(lstm.Config{Features: 1, Units: []int{4}, Outputs: 1}, 7)
+	if _, err := nodrop.Forecast(bars, 20, bars[20].Date, HorizonOptions{Horizon: 2, Samples: 10}); !errors.Is(err, ErrNoDropout) {
+		t.Errorf("samples from a network without dropout: %v", err)
 	}
 	if _, err := p.Forecast(bars, 3, bars[3].Date, HorizonOptions{Horizon: 2}); err == nil {
 		t.Error("3 bars of history: no error")
