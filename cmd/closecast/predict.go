@@ -1,27 +1,46 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/predict"
 )
 
 var predictCmd = &command{
 	name:    "predict",
 	summary: "Forecast the close of a day from the model's window of closes ending the day before",
-	usage:   "[--model DIR] [--date D] [--symbol S] [--offline] [--csv FILE] [--json]",
+	usage:   "[--model DIR] [--date D] [--horizon N] [--samples K] [--seed S] [--quantiles 10,50,90] [--symbol S] [--offline] [--csv FILE] [--json]",
 	example: `  closecast predict                         # today's close (fetches the days the store lacks)
   closecast predict --offline               # the day after the last known close
   closecast predict --date 2025-07-20 --json
-  closecast predict --model out/reference --date 2025-06-01
+  closecast predict --offline --horizon 7   # a week ahead, with 80 % intervals
+  closecast predict --model out/reference --date 2025-06-01 --samples 0
 
 The close of day D is predicted from the model's window of daily bars ending
 D-1 (the last 'window' bars strictly before D). D can be any day from the
 first with a full window to the day after the last known close. Days the
-store lacks are fetched from Yahoo unless --offline.`,
+store lacks are fetched from Yahoo unless --offline.
+
+--horizon N forecasts D .. D+N-1 recursively: each day's forecast is
+appended as a synthetic bar (open = high = low = close = the forecast,
+volume = the last real volume) and the window ending with it forecasts the
+next day. Day 1 is exactly the plain forecast.
+
+Every forecast gets quantiles (default p10, p50, p90) of K Monte-Carlo
+dropout passes (dropout kept on at inference; default 100); for a horizon
+each pass is its own recursive path, so the band widens with the days. The
+passes are seeded (--seed), so the same request prints the same interval.
+--samples 0, or a model trained without dropout, prints no interval.`,
 	run: runPredict,
 }
 
@@ -40,6 +59,83 @@ type predictionJSON struct {
 	Change    float64  `json:"change"`
 	ChangePct float64  `json:"change_pct"`
 	Actual    *float64 `json:"actual,omitempty"`
+	// Forecasts holds every day of the horizon (day 1 repeats the fields
+	// above), each with its quantiles; absent for a plain one-day forecast
+	// without samples.
+	Forecasts []forecastJSON `json:"forecasts,omitempty"`
+	// Interval says how the quantiles were made; absent without samples.
+	Interval *intervalJSON `json:"interval,omitempty"`
+}
+
+// intervalJSON describes the Monte-Carlo dropout behind the quantiles.
+type intervalJSON struct {
+	Method    string    `json:"method"`    // "mc_dropout"
+	Samples   int       `json:"samples"`   // passes (sample paths)
+	Seed      uint64    `json:"seed"`      // dropout seed
+	Quantiles []float64 `json:"quantiles"` // levels in percent, e.g. [10, 50, 90]
+}
+
+// forecastJSON is one day of a horizon: {"date", "prediction", "p10",
+// "p50", "p90", "actual"}; one "p<level>" key per quantile level, in
+// percent ("p2.5" for 2.5 %), and "actual" only when the close is known.
+type forecastJSON struct {
+	Date       closecast.Date
+	Prediction float64
+	Levels     []float64 // percent
+	Quantiles  []float64
+	Actual     *float64
+}
+
+// MarshalJSON writes the keys in a fixed order: date, prediction, the
+// quantiles by ascending level, actual.
+func (f forecastJSON) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"date":"%s","prediction":%s`, f.Date, jsonFloat(f.Prediction))
+	for k, q := range f.Quantiles {
+		fmt.Fprintf(&b, `,"%s":%s`, quantileKey(f.Levels[k]), jsonFloat(q))
+	}
+	if f.Actual != nil {
+		fmt.Fprintf(&b, `,"actual":%s`, jsonFloat(*f.Actual))
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+func jsonFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// quantileKey names a level given in percent: 10 → "p10", 2.5 → "p2.5".
+func quantileKey(pct float64) string { return "p" + strconv.FormatFloat(pct, 'f', -1, 64) }
+
+// quantilesFlag is --quantiles: levels in percent, comma-separated,
+// strictly ascending, each strictly between 0 and 100.
+type quantilesFlag []float64
+
+func (q *quantilesFlag) String() string {
+	parts := make([]string, len(*q))
+	for k, v := range *q {
+		parts[k] = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (q *quantilesFlag) Set(s string) error {
+	var levels []float64
+	for _, part := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || math.IsNaN(v) {
+			return fmt.Errorf("quantile %q is not a number (want percents such as 10,50,90)", part)
+		}
+		levels = append(levels, v)
+	}
+	frac := make([]float64, len(levels))
+	for k, v := range levels {
+		frac[k] = v / 100
+	}
+	if err := pipeline.ValidateLevels(frac); err != nil {
+		return fmt.Errorf("quantiles %s: want percents strictly between 0 and 100, strictly ascending (e.g. 10,50,90)", s)
+	}
+	*q = levels
+	return nil
 }
 
 func runPredict(ctx context.Context, c *command, e *env, args []string) error {
@@ -50,9 +146,21 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	var date dateFlag
 	fs.Var(&date, "date", "`day` whose close to forecast (default: today, or with --offline or --csv the day after the last known close)")
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; use the store and the embedded data only")
-	asJSON := fs.Bool("json", false, "print the forecast as JSON (the same body as POST /predict)")
+	asJSON := fs.Bool("json", false, `print the forecast as JSON (the same body as POST /predict, plus "forecasts" and "interval")`)
+	horizon := fs.Int("horizon", 1, "forecast this many consecutive `days` from the date on (recursive after the first)")
+	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes behind the intervals (`K`; 0 = no interval)")
+	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the intervals: the same seed gives the same interval")
+	levels := quantilesFlag{10, 50, 90}
+	fs.Var(&levels, "quantiles", "interval quantile `levels` in percent, comma-separated and ascending")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	opt := pipeline.HorizonOptions{Horizon: *horizon, Samples: *samples, Seed: *seed}
+	for _, v := range levels {
+		opt.Levels = append(opt.Levels, v/100)
+	}
+	if err := opt.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	m, err := loadModel(*modelDir)
 	if err != nil {
@@ -66,6 +174,9 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	defer closeFn()
+	if m.Pipeline.Net.Config().Dropout == 0 && !isFlagSet(fs, "samples") {
+		opt.Samples = 0 // a model without dropout has no MC interval; say so only if asked
+	}
 	svc := predict.New(m, src)
 	d := date.d
 	switch {
@@ -79,13 +190,30 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		}
 		d = last + 1
 	}
-	p, err := svc.Predict(ctx, data.symbol, d)
+	var p closecast.Prediction
+	var h predict.Horizon
+	if opt.Horizon > 1 || opt.Samples > 0 {
+		h, err = svc.PredictHorizon(ctx, data.symbol, d, opt)
+		p = h.First
+	} else {
+		p, err = svc.Predict(ctx, data.symbol, d)
+	}
 	if err != nil {
 		return err
 	}
 	out := predictionJSON{Prediction: p.Value, Symbol: p.Symbol, Date: p.Date, Model: p.Model,
 		LastClose: p.LastClose, Change: p.Value - p.LastClose, ChangePct: 100 * (p.Value/p.LastClose - 1), Actual: p.Actual}
 	out.Inputs.From, out.Inputs.To, out.Inputs.Days = p.InputFrom, p.InputTo, m.Pipeline.Window
+	for _, day := range h.Days {
+		f := forecastJSON{Date: day.Date, Prediction: day.Value, Quantiles: day.Quantiles, Actual: day.Actual}
+		if day.Quantiles != nil {
+			f.Levels = levels
+		}
+		out.Forecasts = append(out.Forecasts, f)
+	}
+	if h.Samples > 0 {
+		out.Interval = &intervalJSON{Method: "mc_dropout", Samples: h.Samples, Seed: h.Seed, Quantiles: levels}
+	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
@@ -95,7 +223,45 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	if p.Actual != nil {
 		fmt.Fprintf(e.stdout, "  actual close: %.2f (error %+.2f, %.2f%%)\n", *p.Actual, p.Value-*p.Actual, 100*abs(p.Value-*p.Actual) / *p.Actual)
 	}
+	if len(out.Forecasts) > 0 {
+		printForecasts(e.stdout, out.Forecasts, levels, h)
+	}
 	return nil
+}
+
+// printForecasts prints the horizon as a table: date, forecast, one column
+// per quantile, and the actual close where known.
+func printForecasts(w io.Writer, fs []forecastJSON, levels []float64, h predict.Horizon) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "\tdate\tforecast\t")
+	if h.Samples > 0 {
+		for _, l := range levels {
+			fmt.Fprintf(tw, "%s\t", quantileKey(l))
+		}
+	}
+	fmt.Fprint(tw, "actual\t\n")
+	for _, f := range fs {
+		fmt.Fprintf(tw, "\t%s\t%.2f\t", f.Date, f.Prediction)
+		for _, q := range f.Quantiles {
+			fmt.Fprintf(tw, "%.2f\t", q)
+		}
+		if f.Actual != nil {
+			fmt.Fprintf(tw, "%.2f\t\n", *f.Actual)
+		} else {
+			fmt.Fprint(tw, "-\t\n")
+		}
+	}
+	fmt.Fprintln(w)
+	tw.Flush()
+	if h.Samples > 0 {
+		fmt.Fprintf(w, "  quantiles of %d Monte-Carlo dropout paths (seed %d)", h.Samples, h.Seed)
+	} else {
+		fmt.Fprint(w, "  no interval (--samples 0 or a model without dropout)")
+	}
+	if len(fs) > 1 {
+		fmt.Fprint(w, "; days after the first are recursive forecasts")
+	}
+	fmt.Fprintln(w)
 }
 
 func abs(x float64) float64 {
