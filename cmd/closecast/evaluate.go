@@ -4,24 +4,51 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
 )
 
 var evaluateCmd = &command{
 	name:    "evaluate",
-	summary: "Walk-forward evaluation of a model over a date range, beside naive baselines",
-	usage:   "[--model DIR] --from D --to D [--csv FILE] [--json]",
+	summary: "Walk-forward evaluation of a model over a date range, beside naive baselines, with interval coverage",
+	usage:   "[--model DIR] [--from D --to D] [--samples K] [--seed S] [--csv FILE] [--json]",
 	example: `  closecast evaluate --from 2025-06-01 --to 2025-07-16
   closecast evaluate --model out/reference --from 2023-11-24 --to 2025-04-30 --json
   closecast evaluate --model out/eth --csv eth.csv --from 2025-01-01 --to 2025-03-31
+  closecast evaluate                        # the model's own hold-out and validation windows
 
 Every day in the range is forecast one step ahead from the real bars before it
 (the model never sees the day it forecasts), and scored with MAE, RMSE, MAPE,
 sMAPE, MASE (vs persistence) and direction hit rate, beside persistence
-(tomorrow = today) and the 7-day moving average on the same days.`,
+(tomorrow = today) and the 7-day moving average on the same days.
+
+The model's 80 % interval ([p10, p90] of K Monte-Carlo dropout passes, the
+interval 'predict' prints) is scored too: coverage is the percentage of days
+whose actual close fell inside it (80 for a calibrated interval), width its
+mean p90 - p10. --samples 0, or a model without dropout, skips it.
+
+Without --from and --to, the ranges are the model's hold-out and validation
+windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.`,
 	run: runEvaluate,
+}
+
+// evaluationJSON is one range of evaluate's --json output: the existing
+// keys (n, from, to, model, persistence, ma7) and "interval".
+type evaluationJSON struct {
+	artifact.Evaluation
+	Interval *train.Interval `json:"interval,omitempty"`
+}
+
+// evalRange is one range to evaluate.
+type evalRange struct {
+	name     string // "walk-forward", "hold-out" or "validation"
+	key      string // JSON key in windows mode
+	from, to closecast.Date
 }
 
 func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
@@ -29,12 +56,17 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	var data dataFlags
 	data.register(fs, true)
-	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7"} (MAPE in percent)`)
+	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","interval"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
+	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
+	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if !data.from.set || !data.to.set {
-		return fmt.Errorf("%w: --from and --to are required", errUsage)
+	if data.from.set != data.to.set {
+		return fmt.Errorf("%w: give both --from and --to, or neither (the model's hold-out and validation windows)", errUsage)
+	}
+	if *samples < 0 || *samples == 1 || *samples > pipeline.MaxSamples {
+		return fmt.Errorf("%w: --samples %d: want 0 or 2..%d", errUsage, *samples, pipeline.MaxSamples)
 	}
 	m, err := loadModel(*modelDir)
 	if err != nil {
@@ -43,21 +75,76 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	if !isFlagSet(fs, "symbol") {
 		data.symbol = m.Meta.Symbol
 	}
-	from, to := data.from.d, data.to.d
-	// The bars before from that the first forecast reads.
-	data.from.d = from.AddDays(-(m.Pipeline.History()*7/5 + 15))
+	var ranges []evalRange
+	if data.from.set {
+		ranges = []evalRange{{name: "walk-forward", from: data.from.d, to: data.to.d}}
+	} else {
+		ms := m.Meta.Metrics
+		if ms.Holdout != nil {
+			ranges = append(ranges, evalRange{"hold-out", "holdout", ms.Holdout.From, ms.Holdout.To})
+		}
+		if ms.Validation != nil {
+			ranges = append(ranges, evalRange{"validation", "validation", ms.Validation.From, ms.Validation.To})
+		}
+		if len(ranges) == 0 {
+			return fmt.Errorf("%w: the model records no hold-out or validation window; give --from and --to", errUsage)
+		}
+	}
+	lo, hi := ranges[0].from, ranges[0].to
+	for _, r := range ranges {
+		lo, hi = min(lo, r.from), max(hi, r.to)
+	}
+	// The bars before the first target that its forecast reads.
+	data.from.d, data.from.set = lo.AddDays(-(m.Pipeline.History()*7/5 + 15)), true
+	data.to.d, data.to.set = hi, true
 	series, err := data.load(ctx, e, false)
 	if err != nil {
 		return err
 	}
-	ev, _, err := train.Evaluate(m.Pipeline, series.Bars, from, to)
-	if err != nil {
-		return err
+	noDropout := m.Pipeline.Net.Config().Dropout == 0
+	results := make([]evaluationJSON, len(ranges))
+	for k, r := range ranges {
+		ev, _, err := train.Evaluate(m.Pipeline, series.Bars, r.from, r.to)
+		if err != nil {
+			return fmt.Errorf("%s %s..%s: %w", r.name, r.from, r.to, err)
+		}
+		results[k].Evaluation = ev
+		if *samples == 0 || noDropout {
+			continue
+		}
+		iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, train.IntervalOptions{Samples: *samples, Seed: *seed})
+		if err != nil {
+			return fmt.Errorf("%s %s..%s: interval: %w", r.name, r.from, r.to, err)
+		}
+		results[k].Interval = &iv
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(ev)
+		if ranges[0].key == "" { // --from/--to: one range, the existing layout
+			return json.NewEncoder(e.stdout).Encode(results[0])
+		}
+		out := map[string]evaluationJSON{}
+		for k, r := range ranges {
+			out[r.key] = results[k]
+		}
+		return json.NewEncoder(e.stdout).Encode(out)
 	}
 	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, data.symbol)
-	report.Evaluation(e.stdout, "walk-forward", ev)
+	for k, r := range ranges {
+		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
+		printInterval(e.stdout, results[k].Interval, noDropout, *samples)
+	}
 	return nil
+}
+
+// printInterval prints the interval's coverage line under an evaluation.
+func printInterval(w io.Writer, iv *train.Interval, noDropout bool, samples int) {
+	switch {
+	case iv != nil:
+		fmt.Fprintf(w, "  %g %% interval (p10..p90 of %d MC-dropout passes, seed %d): covered %.1f %% of %d days, mean width %.2f (%.2f %% of the last close)\n",
+			iv.Level, iv.Samples, iv.Seed, iv.Coverage, iv.N, iv.Width, iv.WidthPct)
+	case noDropout:
+		fmt.Fprintln(w, "  no interval: the model has no dropout")
+	case samples == 0:
+		fmt.Fprintln(w, "  no interval (--samples 0)")
+	}
 }
