@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/pipeline"
+	"github.com/closecast/closecast/train"
+)
+
+// predictHorizonJSON runs predict --json and decodes the body generically.
+func predictHorizonJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	code, out, errOut := cli(t, nil, append([]string{"predict", "--offline", "--json", "--model", testModelDir(t)}, args...)...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(out), &body); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return body
+}
+
+func keysOf(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestPredictHorizonJSON(t *testing.T) {
+	body := predictHorizonJSON(t, "--horizon", "5")
+	fc, _ := body["forecasts"].([]any)
+	if len(fc) != 5 {
+		t.Fatalf("forecasts: %v", body["forecasts"])
+	}
+	for k, v := range fc {
+		f := v.(map[string]any)
+		if got := keysOf(f); !slices.Equal(got, []string{"date", "p10", "p50", "p90", "prediction"}) {
+			t.Errorf("day %d keys %v", k, got)
+		}
+		if want := closecast.MustParseDate("2026-04-01").AddDays(k).String(); f["date"] != want {
+			t.Errorf("day %d dated %v, want %s", k, f["date"], want)
+		}
+		p10, p50, p90 := f["p10"].(float64), f["p50"].(float64), f["p90"].(float64)
+		if !(p10 <= p50 && p50 <= p90 && p10 < p90) {
+			t.Errorf("day %d: p10 %v p50 %v p90 %v", k, p10, p50, p90)
+		}
+	}
+	if first := fc[0].(map[string]any); first["prediction"] != body["prediction"] || first["date"] != body["date"] {
+		t.Errorf("day 1 %v, top-level prediction %v on %v", first, body["prediction"], body["date"])
+	}
+	iv := body["interval"].(map[string]any)
+	if iv["samples"] != 100.0 || iv["seed"] != float64(pipeline.DefaultSeed) || !reflect.DeepEqual(iv["quantiles"], []any{10.0, 50.0, 90.0}) {
+		t.Errorf("interval %v", iv)
+	}
+
+	// Reproducible with one seed, different with another.
+	if again := predictHorizonJSON(t, "--horizon", "5"); !reflect.DeepEqual(again, body) {
+		t.Errorf("the same request gave a different answer")
+	}
+	other := predictHorizonJSON(t, "--horizon", "5", "--seed", "8")
+	if o := other["forecasts"].([]any)[2].(map[string]any); o["p10"] == fc[2].(map[string]any)["p10"] || o["prediction"] != fc[2].(map[string]any)["prediction"] {
+		t.Errorf("seed 8: day 3 %v, seed 7 %v", o, fc[2])
+	}
+
+	// Without samples and horizon the body is exactly the old one.
+	plain := predictHorizonJSON(t, "--samples", "0")
+	if got := keysOf(plain); !slices.Equal(got, []string{"change", "change_pct", "date", "inputs", "last_close", "model", "prediction", "symbol"}) {
+		t.Errorf("plain keys %v", got)
+	}
+	if plain["prediction"] != body["prediction"] {
+		t.Errorf("plain forecast %v, horizon day 1 %v", plain["prediction"], body["prediction"])
+	}
+
+	// Other levels name their keys; a known day carries its actual.
+	q := predictHorizonJSON(t, "--date", "2025-07-10", "--horizon", "2", "--quantiles", "2.5,97.5")
+	f := q["forecasts"].([]any)[1].(map[string]any)
+	if got := keysOf(f); !slices.Equal(got, []string{"actual", "date", "p2.5", "p97.5", "prediction"}) || f["actual"] != 117516.9921875 {
+		t.Errorf("2025-07-11: %v", f)
+	}
+}
+
+func TestPredictHorizonTableAndUsageErrors(t *testing.T) {
+	code, out, errOut := cli(t, nil, "predict", "--offline", "--horizon", "3", "--model", testModelDir(t))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(out, "\n")
+	header := -1
+	for k, l := range lines {
+		if f := strings.Fields(l); slices.Equal(f, []string{"date", "forecast", "p10", "p50", "p90", "actual"}) {
+			header = k
+		}
+	}
+	if header < 0 || header+3 >= len(lines) {
+		t.Fatalf("no table:\n%s", out)
+	}
+	for k := range 3 {
+		f := strings.Fields(lines[header+1+k])
+		if len(f) != 6 || f[0] != closecast.MustParseDate("2026-04-01").AddDays(k).String() || f[5] != "-" {
+			t.Errorf("row %d: %q", k, lines[header+1+k])
+		}
+	}
+	for _, args := range [][]string{{"--horizon", "0"}, {"--horizon", "400"}, {"--samples", "1"}, {"--quantiles", "90,10"}, {"--quantiles", "0,50"}, {"--quantiles", "ten"}} {
+		code, _, errOut := cli(t, nil, append([]string{"predict", "--offline", "--model", testModelDir(t)}, args...)...)
+		if code != 2 || errOut == "" {
+			t.Errorf("%v: exit %d %q, want a usage error", args, code, errOut)
+		}
+	}
+}
+
+// evaluate's interval of a day is the interval predict prints for it, and
+// its coverage is the share of days inside it, recomputed here from the
+// library.
+func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
+	dir := testModelDir(t)
+	code, out, errOut := cli(t, nil, "evaluate", "--model", dir, "--from", "2025-06-01", "--to", "2025-07-16", "--json", "--samples", "50")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev struct {
+		N        int
+		Interval train.Interval
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	m, err := artifact.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := marketdata.EmbeddedSeries("BTC-USD")
+	in := 0
+	for d := closecast.MustParseDate("2025-06-01"); d <= closecast.MustParseDate("2025-07-16"); d++ {
+		i := s.Index(d)
+		smp, err := m.Pipeline.SampleAt(s.Bars, []int{i}, 50, pipeline.DefaultSeed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := pipeline.Quantiles(smp[0], []float64{0.1, 0.9})
+		if c := s.Bars[i].Close; c >= q[0] && c <= q[1] {
+			in++
+		}
+		if d == closecast.MustParseDate("2025-07-10") {
+			body := predictHorizonJSON(t, "--date", d.String(), "--samples", "50")
+			f := body["forecasts"].([]any)[0].(map[string]any)
+			if f["p10"] != q[0] || f["p90"] != q[1] {
+				t.Errorf("%s: predict p10..p90 %v..%v, evaluate's %v..%v", d, f["p10"], f["p90"], q[0], q[1])
+			}
+		}
+	}
+	iv := ev.Interval
+	if ev.N != 46 || iv.N != 46 || iv.Level != 80 || iv.Samples != 50 || math.Abs(iv.Coverage-100*float64(in)/46) > 1e-9 || !(iv.Width > 0) {
+		t.Errorf("interval %+v; recomputed coverage %v", iv, 100*float64(in)/46)
+	}
+
+	// Without a range: the model's hold-out and validation windows.
+	code, out, errOut = cli(t, nil, "evaluate", "--model", dir, "--json", "--samples", "20")
+	if code != 0 {
+		t.Fatalf("windows: exit %d: %s", code, errOut)
+	}
+	var both map[string]struct {
+		N        int
+		From, To string
+		Interval *train.Interval
+	}
+	if err := json.Unmarshal([]byte(out), &both); err != nil {
+		t.Fatal(err)
+	}
+	h, v := both["holdout"], both["validation"]
+	if len(both) != 2 || h.From != m.Meta.Metrics.Holdout.From.String() || h.N != m.Meta.Metrics.Holdout.N ||
+		v.From != "2025-06-01" || v.N != 46 || h.Interval == nil || v.Interval == nil || h.Interval.N != h.N {
+		t.Errorf("windows: %s", out)
+	}
+	if code, _, _ := cli(t, nil, "evaluate", "--model", dir, "--from", "2025-06-01"); code != 2 {
+		t.Errorf("--from without --to: exit %d, want 2", code)
+	}
+}
