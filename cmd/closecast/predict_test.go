@@ -188,3 +188,30 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 		t.Errorf("--from without --to: exit %d, want 2", code)
 	}
 }
+
+// FuzzQuantilesFlag: --quantiles either fails or yields strictly ascending
+// percents strictly between 0 and 100 whose printed form parses back to the
+// same levels.
+func FuzzQuantilesFlag(f *testing.F) {
+	for _, s := range []string{"10,50,90", "2.5,97.5", "50", "90,10", "0,100", "10,,90", " 5 , 95 ", "NaN", "1e1,9e1", "-5,5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var q quantilesFlag
+		if err := q.Set(s); err != nil {
+			if len(q) != 0 {
+				t.Fatalf("%q: error %v but levels %v", s, err, q)
+			}
+			return
+		}
+		for k, v := range q {
+			if !(v > 0 && v < 100) || (k > 0 && v <= q[k-1]) {
+				t.Fatalf("%q gave levels %v", s, q)
+			}
+		}
+		var back quantilesFlag
+		if err := back.Set(q.String()); err != nil || !slices.Equal(back, q) {
+			t.Fatalf("%q → %v → %q → %v %v", s, q, q.String(), back, err)
+		}
+	})
+}
