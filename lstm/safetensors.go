@@ -9,11 +9,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/closecast/closecast/internal/atomicfile"
 )
 
 // The weights file is safetensors (https://huggingface.co/docs/safetensors):
@@ -399,26 +400,7 @@ func ReadSafetensors(r io.Reader) (*Network, error) {
 // same directory, synced, then renamed over path, so readers never see a
 // half-written model.
 func (n *Network) SaveFile(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("lstm: saving %s: %w", path, err)
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o644) // CreateTemp makes 0600; a model file is not secret
-	if err == nil {
-		err = n.WriteSafetensors(f)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFunc(path, n.WriteSafetensors); err != nil {
 		return fmt.Errorf("lstm: saving %s: %w", path, err)
 	}
 	return nil

@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/internal/atomicfile"
 )
 
 // Header is the first line of every CSV closecast reads and writes. The
@@ -390,29 +389,6 @@ func appendNumber(buf []byte, v float64, price bool) []byte {
 // WriteCSVFile writes bars to path atomically: into a temporary file in the
 // same directory, synced, then renamed over path, so a reader never sees a
 // half-written file and a failure leaves any previous file untouched.
-func WriteCSVFile(path string, bars []closecast.Bar) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = WriteCSV(f, bars); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; a CSV export is not a secret.
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+func WriteCSVFile(path string, bars []closecast.Bar) error {
+	return atomicfile.WriteFunc(path, func(w io.Writer) error { return WriteCSV(w, bars) })
 }

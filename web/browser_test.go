@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/internal/atomicfile"
 )
 
 // chromiumPath finds the browser: $CLOSECAST_CHROMIUM, /usr/bin/chromium, or
@@ -167,33 +168,13 @@ func (b *browser) screenshot(t *testing.T, dir, name string) string {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	p := filepath.Join(dir, name)
-	if err := writeFileAtomic(p, png); err != nil {
+	if err := atomicfile.Write(p, png); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s (%d bytes)", p, len(png))
 	return p
 }
 
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil { // CreateTemp makes 0600
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
 
 // usd formats v as en-US dollars, "$1,234.56" or "-$1,234.56", as
 // Intl.NumberFormat does, so the test can compare what the page shows.
@@ -659,7 +640,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := writeFileAtomic(filepath.Join("testdata", "dashboard.png"), data); err != nil {
+		if err := atomicfile.Write(filepath.Join("testdata", "dashboard.png"), data); err != nil {
 			t.Fatal(err)
 		}
 	}

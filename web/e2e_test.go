@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
@@ -91,7 +92,7 @@ func TestDashboardOnRealServer(t *testing.T) {
 		if err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
 			t.Fatalf("screenshot: %v", err)
 		}
-		if err := writeFileAtomic(filepath.Join("..", "docs", "dashboard.png"), png); err != nil {
+		if err := atomicfile.Write(filepath.Join("..", "docs", "dashboard.png"), png); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/closecast/closecast/backtest"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
@@ -201,7 +202,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	doc := buf.Bytes()
-	if err := retrainWriteAtomic(filepath.Join(*out, retrainFile), doc); err != nil {
+	if err := atomicfile.Write(filepath.Join(*out, retrainFile), doc); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -272,33 +273,4 @@ func artifactVersion(m *artifact.Model) (string, error) {
 	}
 	sum := sha256.Sum256(b.Bytes())
 	return fmt.Sprintf("%s-%s-%s", strings.ToLower(m.Meta.Symbol), m.Meta.Name, hex.EncodeToString(sum[:])[:12]), nil
-}
-
-// retrainWriteAtomic writes data to path through a temporary file in the
-// same directory, synced and renamed, so a reader sees the old or the new
-// file, never part of one.
-func retrainWriteAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
