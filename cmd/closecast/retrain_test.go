@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -69,26 +69,15 @@ func constantChampion(t *testing.T, r float64) string {
 	return dir
 }
 
-// retrainRun calls runRetrain with CLOSECAST_HOME = home, pointed at srv.
+// retrainRun runs "closecast retrain args…" with CLOSECAST_HOME = home,
+// pointed at srv; a non-zero exit is an error carrying stderr.
 func retrainRun(t *testing.T, home string, srv *yahootest.Server, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb,
-		getenv: func(k string) string {
-			switch k {
-			case "CLOSECAST_HOME":
-				return home
-			case yahooURLEnv:
-				return srv.URL
-			}
-			return ""
-		},
-		tuneYahoo: func(c *yahoo.Client) {
-			c.BackoffBase, c.BackoffMax, c.AttemptTimeout, c.Now = time.Millisecond, 100*time.Millisecond, 2*time.Second, srv.Now
-		},
+	code, out, errOut := cliWith(t, home, srv, append([]string{"retrain"}, args...)...)
+	if code != 0 {
+		return out, errOut, fmt.Errorf("exit %d: %s", code, errOut)
 	}
-	err := retrainCmd.run(context.Background(), retrainCmd, e, args)
-	return out.String(), errb.String(), err
+	return out, errOut, nil
 }
 
 type retrainDoc struct {
