@@ -10,26 +10,6 @@ import (
 	"github.com/closecast/closecast/metrics"
 )
 
-// Multi-day forecasts are recursive: the forecast of day D becomes a
-// synthetic bar of D, and the window that ends with it forecasts D+1, and so
-// on. A synthetic bar has Open = High = Low = Close = the forecast and the
-// Volume of the last bar before it (the last real volume, carried forward).
-// Features therefore see a flat, zero-range day with unchanged volume: close
-// and return features see the forecast; open/high/low/range features see a
-// day whose range is zero; volume features see no change. The horizon counts
-// calendar days (D, D+1, …), which is right for daily-trading markets such
-// as BTC-USD; for exchange-traded symbols it also forecasts weekends.
-//
-// Intervals come from Monte-Carlo dropout: each of K sample paths runs the
-// whole recursion with dropout kept on, its own synthetic bars feeding its
-// own next step, so the paths spread out and the intervals widen with the
-// horizon. All K paths of one step are one batched PredictDropout call
-// (x laid out [K][Window][len(Features)]); the masks of the step forecasting
-// day T come from DaySeed(seed, T), and path k always uses row k of the
-// batch. So one seed gives the same interval every time, and the one-step
-// interval of day T is the same whether it is day 1 of a horizon or a day of
-// an evaluation (SampleAt).
-
 // Default interval settings.
 const (
 	DefaultSamples = 100 // Monte-Carlo passes per forecast

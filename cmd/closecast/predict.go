@@ -40,7 +40,9 @@ Every forecast gets quantiles (default p10, p50, p90) of K Monte-Carlo
 dropout passes (dropout kept on at inference; default 100); for a horizon
 each pass is its own recursive path, so the band widens with the days. The
 passes are seeded (--seed), so the same request prints the same interval.
---samples 0, or a model trained without dropout, prints no interval.`,
+--samples 0, or a model trained without dropout, prints no interval.
+The band is the model's uncertainty, not the market's: check how often it
+covers the actual close with 'closecast evaluate' before trusting it.`,
 	run: runPredict,
 }
 
