@@ -35,6 +35,22 @@ var migrations = []string{
 		at        INTEGER NOT NULL  -- Unix seconds
 	);
 	CREATE INDEX fetch_log_symbol ON fetch_log (symbol, id);`,
+	// 2: the ledger of live forecasts (see ledger.go). One row per
+	// (symbol, target_date, model_version); actual, error and scored_at stay
+	// NULL until the close of target_date is stored.
+	`CREATE TABLE predictions (
+		id            INTEGER PRIMARY KEY,
+		requested_at  INTEGER NOT NULL, -- Unix seconds of the latest request that served it
+		symbol        TEXT    NOT NULL,
+		target_date   INTEGER NOT NULL, -- closecast.Date of the forecast close
+		model_version TEXT    NOT NULL,
+		value         REAL    NOT NULL, -- the forecast close
+		last_close    REAL    NOT NULL CHECK (last_close > 0), -- close of the input window's last day
+		actual        REAL,             -- close of target_date, once stored
+		error         REAL,             -- value - actual
+		scored_at     INTEGER,          -- Unix seconds of the scoring
+		UNIQUE (symbol, target_date, model_version)
+	);`,
 }
 
 // SchemaVersion is the schema version this closecast writes.

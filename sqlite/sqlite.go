@@ -3,7 +3,7 @@
 // modernc.org/sqlite, no cgo) so that later runs and the HTTP server answer
 // without the network. It implements closecast.Store.
 //
-// Layout (schema version 1, see migrations.go):
+// Layout (schema version 2, see migrations.go):
 //
 //	bars(symbol TEXT, date INTEGER, open, high, low, close, volume REAL, fetched_at INTEGER)
 //	    PRIMARY KEY (symbol, date); date is a closecast.Date (days since
@@ -12,6 +12,10 @@
 //	    added, updated INTEGER, error TEXT, at INTEGER)
 //	    one row per fetch from a provider (error is "" on success); only the
 //	    newest FetchLogLimit rows are kept.
+//	predictions(id, requested_at, symbol, target_date, model_version, value,
+//	    last_close, actual, error, scored_at)
+//	    the ledger of live forecasts (schema version 2), scored by every
+//	    write of the target day's bar; see ledger.go.
 //
 // Every write is one transaction: a failed or cancelled Upsert leaves the
 // file exactly as it was. A *DB is safe for concurrent use; the file is in
@@ -315,7 +319,8 @@ func (s *DB) Symbols(ctx context.Context) ([]string, error) {
 
 // Upsert stores bars of symbol: bars with a new date are added, stored bars
 // whose values differ are replaced (updated), identical ones are left alone,
-// so re-storing the same fetch counts 0 added, 0 updated. bars must be valid
+// so re-storing the same fetch counts 0 added, 0 updated. In the same
+// transaction it scores the ledger's forecasts of the days written (see Record). bars must be valid
 // with strictly ascending dates; the first offending bar is named in the
 // error (a *closecast.BarError) and nothing is written. All rows are written
 // in one transaction: on any error, including ctx being cancelled midway,
@@ -358,6 +363,13 @@ func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, lo
 	if len(bars) > 0 {
 		added, updated, err = s.writeBars(ctx, tx, symbol, bars)
 		if err != nil {
+			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, ctxCause(ctx, err))
+		}
+	}
+	if added+updated > 0 {
+		// Score the live forecasts of the days just written, in this
+		// transaction: the ledger never lags the bars it is scored against.
+		if _, err = scoreDays(ctx, tx, symbol, bars[0].Date, bars[len(bars)-1].Date, time.Now().Unix()); err != nil {
 			return 0, 0, fmt.Errorf("sqlite: upsert %s: nothing stored: %w", symbol, ctxCause(ctx, err))
 		}
 	}

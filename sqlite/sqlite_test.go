@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/closecast/closecast"
 )
@@ -45,6 +46,7 @@ func dump(t *testing.T, db *DB) string {
 	for _, q := range []string{
 		`SELECT symbol, date, open, high, low, close, volume, fetched_at FROM bars ORDER BY symbol, date`,
 		`SELECT id, symbol, from_date, to_date, added, updated, error, at FROM fetch_log ORDER BY id`,
+		`SELECT id, requested_at, symbol, target_date, model_version, value, last_close, actual, error, scored_at FROM predictions ORDER BY id`,
 	} {
 		rows, err := db.db.Query(q)
 		if err != nil {
@@ -300,7 +302,19 @@ func TestUpsertCancelledMidTransactionLeavesStoreUnchanged(t *testing.T) {
 			if _, _, err := db.Upsert(context.Background(), "BTC-USD", mkBars(day0, 5, 100)); err != nil {
 				t.Fatal(err)
 			}
+			// Live forecasts of a stored day (scored: its close is 102) and
+			// of a day the cancelled upsert would have added: neither may
+			// change.
+			if err := db.Record(context.Background(), time.Unix(1e9, 0), []closecast.Prediction{
+				pred("BTC-USD", day0.AddDays(2), "m1", 105, 101),
+				pred("BTC-USD", day0.AddDays(6), "m1", 107, 105),
+			}); err != nil {
+				t.Fatal(err)
+			}
 			before := dump(t, db)
+			if !strings.Contains(before, " 102 3 ") {
+				t.Fatalf("the forecast of a stored day is not scored (actual 102, error 3):\n%s", before)
+			}
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
