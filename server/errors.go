@@ -26,6 +26,8 @@ const (
 	codeMethodNotAllowed = "method_not_allowed" // 405
 	codeUnavailable      = "unavailable"        // 503: provider unreachable or model not loaded
 	codeInternal         = "internal"           // 500: details only in the logs
+	codeNoLedger         = "no_ledger"          // 404: /api/accuracy on a server without a ledger (the Lambda)
+	codeInvalidDays      = "invalid_days"       // 400: /api/accuracy's days is not a whole number in range
 )
 
 // apiError is an error answer: the JSON body {"error","code"[,"valid"]} and

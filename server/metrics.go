@@ -100,6 +100,7 @@ type metrics struct {
 	predictErrs atomic.Uint64                   // Predictor.Predict calls that returned an error
 	cacheHits   atomic.Uint64                   // /predict answers served from the cache
 	provider    func() ProviderStats
+	ledger      *ledgerWriter // nil without a ledger
 	start       time.Time
 }
 
@@ -156,6 +157,14 @@ func (m *metrics) write(b *bytes.Buffer) {
 		b.WriteString("closecast_provider_fetches_total " + strconv.FormatUint(st.Fetches, 10) + "\n")
 		b.WriteString("# HELP closecast_provider_failures_total Fetches from the live market data provider that failed.\n# TYPE closecast_provider_failures_total counter\n")
 		b.WriteString("closecast_provider_failures_total " + strconv.FormatUint(st.Failures, 10) + "\n")
+	}
+	if l := m.ledger; l != nil {
+		b.WriteString("# HELP closecast_ledger_recorded_total Live forecasts written to the ledger.\n# TYPE closecast_ledger_recorded_total counter\n")
+		b.WriteString("closecast_ledger_recorded_total " + strconv.FormatUint(l.recorded.Load(), 10) + "\n")
+		b.WriteString("# HELP closecast_ledger_dropped_total Live forecasts not recorded because the ledger's queue was full.\n# TYPE closecast_ledger_dropped_total counter\n")
+		b.WriteString("closecast_ledger_dropped_total " + strconv.FormatUint(l.dropped.Load(), 10) + "\n")
+		b.WriteString("# HELP closecast_ledger_failed_total Live forecasts in batches the ledger failed to write (see the log).\n# TYPE closecast_ledger_failed_total counter\n")
+		b.WriteString("closecast_ledger_failed_total " + strconv.FormatUint(l.failed.Load(), 10) + "\n")
 	}
 	b.WriteString("# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\n")
 	b.WriteString("go_goroutines " + strconv.Itoa(runtime.NumGoroutine()) + "\n")

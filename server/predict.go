@@ -229,6 +229,11 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	body = append(body, '\n')
 	s.cache.put(key, body, s.now())
+	// A live forecast (its day's close not known yet) goes to the ledger, to
+	// be scored when the close arrives; a day already closed is a backtest.
+	if s.ledger != nil && p.Actual == nil {
+		s.ledger.enqueue(p, s.now())
+	}
 	writeRawJSON(w, http.StatusOK, body)
 }
 

@@ -58,6 +58,13 @@ type Config struct {
 	// answer is then at most CacheTTL old: a day fetched or a bar revised
 	// in the meantime shows after it expires. Zero disables the cache.
 	CacheTTL time.Duration
+	// Ledger, when set, records every live forecast /predict answers (one
+	// whose actual close is not known yet; cache hits are the same forecast
+	// and are not recorded again) and serves /api/accuracy. Forecasts are
+	// written by one goroutine in batches, off the request path; Serve
+	// flushes them on shutdown (Close, for a handler driven otherwise).
+	// Nil: nothing is recorded and /api/accuracy answers 404 no_ledger.
+	Ledger Ledger
 }
 
 // ProviderStats counts what the server's bar source asked of a live market
@@ -76,6 +83,7 @@ type Server struct {
 	modelJSON []byte // Config.Model encoded, nil when not ready
 	static    *static
 	cache     *predictCache // nil when Config.CacheTTL is 0
+	ledger    *ledgerWriter // nil when Config.Ledger is nil
 	now       func() time.Time
 	idPrefix  string        // random per process, so ids from two instances differ
 	idSeq     atomic.Uint64 // counter after the prefix
@@ -94,6 +102,10 @@ func New(cfg Config) *Server {
 	}
 	if s.cfg.Symbol == "" {
 		s.cfg.Symbol = closecast.DefaultSymbol
+	}
+	if cfg.Ledger != nil {
+		s.ledger = newLedgerWriter(cfg.Ledger, s.log)
+		s.metrics.ledger = s.ledger
 	}
 	if cfg.Model != nil {
 		b, err := json.Marshal(cfg.Model)
@@ -126,6 +138,7 @@ const (
 	routePredict = iota
 	routeModel
 	routeHistory
+	routeAccuracy
 	routeHealthz
 	routeReadyz
 	routeMetrics
@@ -135,7 +148,7 @@ const (
 	numRoutes
 )
 
-var routeNames = [numRoutes]string{"/predict", "/api/model", "/api/history", "/healthz", "/readyz", "/metrics", "/openapi.json", "/", "other"}
+var routeNames = [numRoutes]string{"/predict", "/api/model", "/api/history", "/api/accuracy", "/healthz", "/readyz", "/metrics", "/openapi.json", "/", "other"}
 
 // route picks the route of a path. An exact switch is both the router and
 // the metrics label: the API has no path parameters.
@@ -147,6 +160,8 @@ func route(path string) int {
 		return routeModel
 	case "/api/history":
 		return routeHistory
+	case "/api/accuracy":
+		return routeAccuracy
 	case "/healthz":
 		return routeHealthz
 	case "/readyz":
@@ -228,6 +243,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleModel(rec, r)
 	case routeHistory:
 		s.handleHistory(rec, r)
+	case routeAccuracy:
+		s.handleAccuracy(rec, r)
 	case routeHealthz:
 		s.handleHealthz(rec, r)
 	case routeReadyz:
@@ -351,7 +368,8 @@ const (
 
 // Serve answers requests on ln until ctx is cancelled (SIGTERM in the CLI),
 // then shuts down gracefully: it stops accepting, closes idle connections,
-// lets every in-flight request finish (up to ShutdownTimeout) and returns nil.
+// lets every in-flight request finish (up to ShutdownTimeout), writes the
+// forecasts still queued for the ledger (Close) and returns nil.
 // It returns the error that stopped the listener if that happens first.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
@@ -375,6 +393,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if cerr := s.Close(sctx); cerr != nil && err == nil {
+		err = fmt.Errorf("flushing the ledger: %w", cerr)
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}

@@ -124,15 +124,17 @@ var testDashboard = fstest.MapFS{
 }
 
 type testEnv struct {
-	srv  *Server
-	pred *fakePredictor
-	logs *bytes.Buffer
+	srv    *Server
+	pred   *fakePredictor
+	logs   *bytes.Buffer
+	ledger *memLedger
 }
 
 func newTestEnv(t testing.TB) *testEnv {
 	t.Helper()
 	pred := &fakePredictor{series: testSeries(), window: 60}
 	logs := new(bytes.Buffer)
+	ledger := &memLedger{}
 	srv := New(Config{
 		Predictor: pred,
 		History:   memSource{pred.series},
@@ -141,8 +143,10 @@ func newTestEnv(t testing.TB) *testEnv {
 		Dashboard: testDashboard,
 		Provider:  func() ProviderStats { return ProviderStats{Fetches: 7, Failures: 2} },
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
+		Ledger:    ledger,
 	})
-	return &testEnv{srv: srv, pred: pred, logs: logs}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	return &testEnv{srv: srv, pred: pred, logs: logs, ledger: ledger}
 }
 
 // do sends one request through the handler and returns the recorder.

@@ -1,0 +1,311 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/sqlite"
+)
+
+// memLedger is a Ledger in memory: it keeps every batch it is given. Its
+// Scored returns scored (set by the test), but fails for the symbols the
+// other fakes fail for: BROKEN-USD with an unknown error, DOWN-USD with a
+// timeout.
+type memLedger struct {
+	mu      sync.Mutex
+	batches [][]closecast.Prediction
+	ats     []time.Time
+	scored  []closecast.Prediction
+	block   chan struct{} // when set, Record waits for it to be closed
+}
+
+func (m *memLedger) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error {
+	if m.block != nil {
+		<-m.block
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.batches = append(m.batches, append([]closecast.Prediction(nil), ps...))
+	m.ats = append(m.ats, at)
+	return nil
+}
+
+func (m *memLedger) Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error) {
+	switch symbol {
+	case "BROKEN-USD":
+		return nil, errors.New("database disk image is malformed")
+	case "DOWN-USD":
+		return nil, fmt.Errorf("reading the ledger: %w", context.DeadlineExceeded)
+	}
+	return m.scored, nil
+}
+
+// recorded returns every forecast recorded so far, in order.
+func (m *memLedger) recorded() []closecast.Prediction {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []closecast.Prediction
+	for _, b := range m.batches {
+		out = append(out, b...)
+	}
+	return out
+}
+
+func TestPredictRecordsLiveForecastsOnly(t *testing.T) {
+	e := newTestEnv(t)
+	at := time.Date(2025, 7, 19, 15, 4, 5, 0, time.UTC)
+	e.srv.now = func() time.Time { return at }
+	// 2025-07-20 is the day after the last bar (a live forecast); 2025-05-01
+	// is a closed day (a backtest, actual known): only the first is recorded.
+	for _, body := range []string{`{"date":"2025-07-20"}`, `{"date":"2025-05-01"}`, `{"date":"2025-07-20","symbol":"btc-usd"}`} {
+		if w := e.do("POST", "/predict", body); w.Code != 200 {
+			t.Fatalf("%s: %d %s", body, w.Code, w.Body)
+		}
+	}
+	if w := e.do("POST", "/predict", `{"date":"2024-01-01"}`); w.Code != 422 {
+		t.Fatalf("out of range: %d", w.Code)
+	}
+	if err := e.srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := e.ledger.recorded()
+	if len(got) == 0 || len(got) > 2 {
+		t.Fatalf("recorded %d forecasts; want the live one, once or twice (batches dedupe)", len(got))
+	}
+	series := testSeries()
+	lastClose := series.Bars[len(series.Bars)-1].Close
+	for _, p := range got {
+		if p.Symbol != "BTC-USD" || p.Date != d("2025-07-20") || p.Value != lastClose*1.01 || p.LastClose != lastClose || p.Model != "BTC-USD-test-0123456789ab" || p.Actual != nil {
+			t.Errorf("recorded %+v; want BTC-USD 2025-07-20 %v from %v", p, lastClose*1.01, lastClose)
+		}
+	}
+	for _, a := range e.ledger.ats {
+		if !a.Equal(at) {
+			t.Errorf("recorded at %v; want the request's time %v", a, at)
+		}
+	}
+	// After Close, answers still work; they are just not recorded.
+	if w := e.do("POST", "/predict", `{"date":"2025-07-20"}`); w.Code != 200 {
+		t.Fatalf("after Close: %d", w.Code)
+	}
+}
+
+func TestLedgerWriterNeverSlowsPredict(t *testing.T) {
+	e := newTestEnv(t)
+	e.ledger.block = make(chan struct{}) // the store hangs
+	n := ledgerQueue + ledgerBatch + 50
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range n {
+			if w := e.do("GET", "/predict?date=2025-07-20", ""); w.Code != 200 {
+				t.Errorf("predict: %d", w.Code)
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		close(e.ledger.block)
+		t.Fatal("/predict waited for a hung ledger")
+	}
+	text := e.do("GET", "/metrics", "").Body.String()
+	// The writer holds at most one batch, the queue ledgerQueue forecasts:
+	// the rest were dropped and counted.
+	var dropped uint64
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "closecast_ledger_dropped_total "); ok {
+			fmt.Sscan(v, &dropped)
+		}
+	}
+	if min := uint64(n - ledgerQueue - ledgerBatch); dropped < min {
+		t.Errorf("closecast_ledger_dropped_total = %d; want at least %d", dropped, min)
+	}
+	close(e.ledger.block)
+	if err := e.srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Everything queued was flushed; a burst of one forecast is one row per batch.
+	if got := e.ledger.recorded(); len(got) == 0 || len(got) != len(e.ledger.batches) {
+		t.Errorf("recorded %d forecasts in %d batches; want one per batch", len(got), len(e.ledger.batches))
+	}
+	if !strings.Contains(e.do("GET", "/metrics", "").Body.String(), "closecast_ledger_failed_total 0\n") {
+		t.Error("metrics lack closecast_ledger_failed_total 0")
+	}
+}
+
+// slowLedger takes a while to write each batch, so that forecasts are still
+// queued when the server is told to stop.
+type slowLedger struct {
+	memLedger
+	delay time.Duration
+}
+
+func (s *slowLedger) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error {
+	time.Sleep(s.delay)
+	return s.memLedger.Record(ctx, at, ps)
+}
+
+func TestServeFlushesTheLedgerOnShutdown(t *testing.T) {
+	// Every answer is a live forecast of a different day, so none is
+	// deduplicated away and the count says whether the queue was flushed.
+	ledger := &slowLedger{delay: 30 * time.Millisecond}
+	srv := New(Config{Predictor: liveEveryDay{}, Model: map[string]string{"version": "m"}, Ledger: ledger})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ctx, ln) }()
+	const n = 40
+	start := d("2026-01-01")
+	for i := range n {
+		resp, err := http.Get(fmt.Sprintf("http://%s/predict?date=%s", ln.Addr(), start.AddDays(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("predict: %d", resp.StatusCode)
+		}
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	got := ledger.recorded()
+	if len(got) != n {
+		t.Fatalf("recorded %d forecasts after shutdown; want all %d", len(got), n)
+	}
+	seen := map[closecast.Date]bool{}
+	for _, p := range got {
+		seen[p.Date] = true
+	}
+	if len(seen) != n {
+		t.Errorf("recorded %d distinct days; want %d", len(seen), n)
+	}
+}
+
+// liveEveryDay forecasts 2 × the day number for any date, never with an actual.
+type liveEveryDay struct{}
+
+func (liveEveryDay) Predict(_ context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	return closecast.Prediction{Forecast: closecast.Forecast{Symbol: symbol, Date: date, Value: 2 * float64(date)},
+		Model: "m", InputFrom: date - 60, InputTo: date - 1, LastClose: float64(date)}, nil
+}
+
+// TestAccuracyAgainstTheRealStore records live forecasts through /predict
+// into a real SQLite store, stores the closes that follow, and checks
+// /api/accuracy's rows and rolling errors against values recomputed here.
+func TestAccuracyAgainstTheRealStore(t *testing.T) {
+	db, err := sqlite.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	full := testSeries() // closes 100, 101, …; the fake forecasts close(D−1) × 1.01
+	pred := &fakePredictor{window: 60}
+	srv := New(Config{Predictor: pred, Model: map[string]string{"version": "v"}, Symbol: "BTC-USD", Ledger: db})
+	e := &testEnv{srv: srv, pred: pred}
+
+	// Five mornings: each day the series ends the day before, and the
+	// dashboard asks for that day (a live forecast).
+	const days = 5
+	lastIdx := len(full.Bars) - 1 - days
+	for i := range days {
+		pred.series = closecast.Series{Symbol: "BTC-USD", Bars: full.Bars[:lastIdx+1+i]}
+		target := full.Bars[lastIdx+1+i].Date
+		if w := e.do("POST", "/predict", fmt.Sprintf(`{"date":%q}`, target)); w.Code != 200 {
+			t.Fatalf("predict %s: %d %s", target, w.Code, w.Body)
+		}
+	}
+	if err := srv.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := e.do("GET", "/api/accuracy", "")
+	if a := decodeBody[accuracyResponse](t, w); w.Code != 200 || a.N != 0 || a.Model != nil || a.Rows == nil || len(a.Rows) != 0 {
+		t.Fatalf("before any close arrived: %d %s; want n 0, model null, rows []", w.Code, w.Body)
+	}
+	if !strings.Contains(w.Body.String(), `"model":null`) {
+		t.Errorf("model is not null with n = 0: %s", w.Body)
+	}
+
+	// The closes arrive (a fetch); but the last day's, which is still open.
+	if _, _, err := db.Upsert(context.Background(), "BTC-USD", full.Bars[:len(full.Bars)-1]); err != nil {
+		t.Fatal(err)
+	}
+	w = e.do("GET", "/api/accuracy?symbol=btc-usd&days=30", "")
+	a := decodeBody[accuracyResponse](t, w)
+	if w.Code != 200 || a.Symbol != "BTC-USD" || a.Days != 30 || a.N != days-1 || len(a.Rows) != days-1 {
+		t.Fatalf("accuracy: %d %s; want %d rows", w.Code, w.Body, days-1)
+	}
+	var mae, mape, pmae, pmape float64
+	for k, r := range a.Rows {
+		i := len(full.Bars) - 2 - k // newest first
+		want := full.Bars[i-1].Close * 1.01
+		actual := full.Bars[i].Close
+		if r.Date != full.Bars[i].Date || r.Predicted != want || r.Actual != actual || r.LastClose != full.Bars[i-1].Close ||
+			r.Error != want-actual || r.PersistenceError != math.Abs(actual-full.Bars[i-1].Close) || r.Model != "BTC-USD-test-0123456789ab" {
+			t.Errorf("row %d: %+v; want %s predicted %v actual %v", k, r, full.Bars[i].Date, want, actual)
+		}
+		mae += math.Abs(want - actual)
+		mape += math.Abs(want-actual) / actual
+		pmae += math.Abs(actual - full.Bars[i-1].Close)
+		pmape += math.Abs(actual-full.Bars[i-1].Close) / actual
+	}
+	n := float64(days - 1)
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+	if a.Model == nil || a.Persistence == nil || !near(a.Model.MAE, mae/n) || !near(a.Model.MAPE, 100*mape/n) ||
+		!near(a.Persistence.MAE, pmae/n) || !near(a.Persistence.MAPE, 100*pmape/n) {
+		t.Fatalf("rolling errors %+v / %+v; want model %v, %v %%, persistence %v, %v %%",
+			a.Model, a.Persistence, mae/n, 100*mape/n, pmae/n, 100*pmape/n)
+	}
+	// Persistence misses by exactly 1 a day here, and the model by
+	// 0.01 × close − 1, which is larger: the numbers can tell them apart.
+	if a.Persistence.MAE != 1 || a.Model.MAE <= 1 {
+		t.Errorf("persistence MAE %v (want 1), model MAE %v (want > 1)", a.Persistence.MAE, a.Model.MAE)
+	}
+
+	// days=2: the two newest scored days only.
+	a = decodeBody[accuracyResponse](t, e.do("GET", "/api/accuracy?days=2", ""))
+	if a.N != 2 || a.Rows[0].Date != full.Bars[len(full.Bars)-2].Date || a.Rows[1].Date != full.Bars[len(full.Bars)-3].Date {
+		t.Errorf("days=2: %+v", a)
+	}
+}
+
+func TestAccuracyErrors(t *testing.T) {
+	e := newTestEnv(t)
+	for _, tc := range []struct {
+		env    *testEnv
+		target string
+		status int
+		code   string
+	}{
+		{&testEnv{srv: New(Config{})}, "/api/accuracy", 404, codeNoLedger},
+		{e, "/api/accuracy?days=0", 400, codeInvalidDays},
+		{e, "/api/accuracy?days=3661", 400, codeInvalidDays},
+		{e, "/api/accuracy?days=1.5", 400, codeInvalidDays},
+		{e, "/api/accuracy?symbol=" + strings.Repeat("X", 40), 404, codeUnknownSymbol},
+		{e, "/api/accuracy?symbol=BROKEN-USD", 500, codeInternal},
+		{e, "/api/accuracy?symbol=DOWN-USD", 503, codeUnavailable},
+	} {
+		w := tc.env.do("GET", tc.target, "")
+		if b := decodeBody[errorBody](t, w); w.Code != tc.status || b.Code != tc.code {
+			t.Errorf("%s: %d %s; want %d %s", tc.target, w.Code, w.Body, tc.status, tc.code)
+		}
+	}
+	if w := e.do("POST", "/api/accuracy", "{}"); w.Code != 405 || w.Header().Get("Allow") != "GET" {
+		t.Errorf("POST /api/accuracy: %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+}
