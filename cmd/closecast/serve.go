@@ -9,6 +9,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
 	"github.com/closecast/closecast/web"
@@ -22,10 +23,14 @@ var serveCmd = &command{
   closecast serve --addr 127.0.0.1:9000 --model out/default --offline
   curl -X POST localhost:8080/predict -H 'Content-Type: application/json' -d '{"date": "2025-07-20"}'
 
-Routes: POST|GET /predict, GET /api/model, /api/history, /healthz, /readyz,
-/metrics (Prometheus), /openapi.json, and the dashboard at /. Days the store
-lacks are fetched from Yahoo once (shared by concurrent requests) unless
---offline. SIGTERM or Ctrl-C finishes the requests in flight, then exits.`,
+Routes: POST|GET /predict, GET /api/model, /api/history, /api/accuracy,
+/healthz, /readyz, /metrics (Prometheus), /openapi.json, and the dashboard at
+/. Days the store lacks are fetched from Yahoo once (shared by concurrent
+requests) unless --offline. Every forecast of a day not closed yet is
+recorded in the store and scored when that day's close is stored (by this
+server or by closecast fetch): /api/accuracy and the dashboard show how the
+live forecasts did against persistence. SIGTERM or Ctrl-C finishes the
+requests in flight, writes the forecasts still queued, then exits.`,
 	run: runServe,
 }
 
@@ -44,11 +49,19 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	bars, closeStore, err := openHistory(e, !*offline, false, history.WithLogger(logger))
+	// The store is both the bars' cache and the ledger of live forecasts
+	// (/api/accuracy): opened here rather than through openHistory, which
+	// does not hand the store out.
+	store, err := openStore(e, false)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer store.Close()
+	var live closecast.Source
+	if !*offline {
+		live = yahooClient(e)
+	}
+	bars := history.New(marketdata.Embedded(), store, live, history.WithLogger(logger))
 	srv := server.New(server.Config{
 		Predictor: predict.New(m, bars),
 		History:   bars,
@@ -61,7 +74,11 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 		},
 		Logger:   logger,
 		CacheTTL: *cacheTTL,
+		Ledger:   store,
 	})
+	// Serve flushes the ledger on a graceful shutdown; this covers a
+	// listener that fails, before the store closes.
+	defer srv.Close(context.Background())
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -12,6 +12,9 @@
 //	CLOSECAST_LOG_LEVEL      debug, info (default), warn or error
 //	CLOSECAST_MODEL_DIR=DIR  serve the artifact in DIR instead of the embedded
 //	                         model (a model shipped in a layer or the image)
+//
+// The function keeps no ledger of live forecasts: GET /api/accuracy answers
+// 404 no_ledger (see main).
 package main
 
 import (
@@ -56,6 +59,10 @@ func main() {
 	// No store: a Lambda's disk does not outlive its instance. Missing
 	// recent days are fetched from Yahoo when a request needs them (once
 	// per instance and retry period, shared by concurrent requests).
+	// For the same reason no ledger of live forecasts: a ledger on /tmp
+	// would vanish with the instance and split across concurrent ones, so
+	// /api/accuracy answers 404 no_ledger and the dashboard hides its
+	// panel. Live accuracy needs closecast serve (one store, one process).
 	var live closecast.Source
 	if !truthy(os.Getenv("CLOSECAST_OFFLINE")) {
 		// Tighter than the CLI's defaults: API Gateway gives up after 30 s

@@ -344,6 +344,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		{"1.0 wrong method", v1Event("DELETE", "/predict", nil, ""), 405, "method_not_allowed", "GET, POST"},
 		{"2.0 too large", v2Event("POST", "/predict", "", `{"date":"2025-07-20","pad":"`+strings.Repeat("x", 70<<10)+`"}`), 413, "too_large", "64 KiB"},
 		{"2.0 no such path", v2Event("GET", "/nope", "", ""), 404, "not_found", "/nope"},
+		{"2.0 no ledger in a Lambda", v2Event("GET", "/api/accuracy", "", ""), 404, "no_ledger", "no ledger"},
 	} {
 		r := invoke(tc.event)
 		var e struct{ Error, Code string }
