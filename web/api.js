@@ -4,6 +4,9 @@
 //   GET  api/history?symbol&from&to    → {symbol, bars: [{date, open, high, low, close, volume}]}
 //   POST predict {date, symbol?}       → {prediction, symbol, date, model, inputs {from, to, days},
 //                                         last_close, change, change_pct, actual?}
+//   GET  api/accuracy?symbol&days      → {symbol, days, n, model: {mae, mape}|null, persistence: {mae, mape}|null,
+//                                         rows: [{date, predicted, actual, last_close, error, persistence_error, model}]}
+//                                         (404 no_ledger on a server that keeps no ledger, the Lambda)
 //   errors                             → {error: "<sentence>", code: "<code>", valid?: {from, to}}
 // URLs are relative so the page also works when served under a path prefix.
 
@@ -57,6 +60,14 @@ export function getHistory({ symbol, from, to } = {}) {
   if (to) q.set('to', to);
   const qs = q.toString();
   return call('api/history' + (qs ? '?' + qs : ''));
+}
+
+export function getAccuracy({ symbol, days } = {}) {
+  const q = new URLSearchParams();
+  if (symbol) q.set('symbol', symbol);
+  if (days) q.set('days', String(days));
+  const qs = q.toString();
+  return call('api/accuracy' + (qs ? '?' + qs : ''));
 }
 
 export function predict(date, symbol) {

@@ -20,6 +20,7 @@ const state = {
   history: null, historyError: null,
   symbol: null,
   prediction: null, predictError: null,
+  live: null, liveError: null, // GET api/accuracy; liveError no_ledger hides the panel
   style: 'candles',
 };
 
@@ -334,6 +335,71 @@ function renderMetrics() {
   if (!any) box.append(el('p', { class: 'muted' }, state.model ? t('metrics.none') : (state.modelError ? '—' : t('model.loading'))));
 }
 
+// ---- live accuracy: the server's own past forecasts, scored -------------
+
+// LIVE_DAYS is the window of the live accuracy panel, in days.
+const LIVE_DAYS = 30;
+
+function renderLive() {
+  const sec = $('live');
+  const box = $('live-body');
+  box.replaceChildren();
+  const e = state.liveError;
+  // A server without a ledger (the Lambda) has nothing to show: no panel.
+  if (e instanceof api.ApiError && e.code === 'no_ledger') { sec.hidden = true; return; }
+  sec.hidden = false;
+  if (e) { box.append(el('p', { class: 'error' }, t('live.unavailable', { reason: errorText(e) }))); return; }
+  const a = state.live;
+  if (!a) { box.append(el('p', { class: 'muted' }, t('model.loading'))); return; }
+  const rows = Array.isArray(a.rows) ? a.rows.filter((r) => r && isISODate(r.date) && Number.isFinite(r.actual)) : [];
+  if (!rows.length || !a.model || !a.persistence) {
+    box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')));
+    return;
+  }
+  const sum = { model: a.model, persistence: a.persistence };
+  const cols = [
+    { key: 'mae', label: 'metrics.mae', fmt: (v) => i18n.num(v, 2) },
+    { key: 'mape', label: 'metrics.mape', fmt: (v) => i18n.pct(v, 2) },
+  ];
+  const tbody = el('tbody');
+  for (const [k, label] of [['model', 'metrics.model'], ['persistence', 'metrics.persistence']]) {
+    const tr = el('tr', { class: k === 'model' ? 'model-row' : null }, el('th', { scope: 'row' }, t(label)));
+    for (const c of cols) {
+      const v = sum[k][c.key];
+      const other = sum[k === 'model' ? 'persistence' : 'model'][c.key];
+      const best = Number.isFinite(v) && Number.isFinite(other) && v < other;
+      tr.append(el('td', { class: best ? 'best' : null, 'data-key': c.key },
+        Number.isFinite(v) ? c.fmt(v) : '—', best ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
+    }
+    tbody.append(tr);
+  }
+  const first = rows[rows.length - 1].date, last = rows[0].date;
+  const cap = t('live.summary', { n: rows.length, from: i18n.date(first), to: i18n.date(last) });
+  box.append(el('div', { class: 'metrics-block' },
+    el('h3', { id: 'live-summary-cap' }, cap),
+    el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'live-summary-cap' },
+      el('table', { id: 'live-summary', 'aria-labelledby': 'live-summary-cap' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')), ...cols.map((c) => el('th', { scope: 'col' }, t(c.label))))),
+        tbody))));
+  // The days themselves, newest first, as the server sends them.
+  const body = el('tbody');
+  for (const r of rows) {
+    body.append(el('tr', {},
+      el('th', { scope: 'row' }, i18n.date(r.date)),
+      el('td', { 'data-key': 'predicted' }, i18n.money(r.predicted)),
+      el('td', { 'data-key': 'actual' }, i18n.money(r.actual)),
+      el('td', { 'data-key': 'error', class: Math.abs(r.error) <= r.persistence_error ? 'good' : 'bad' }, i18n.signedMoney(r.error)),
+      el('td', { 'data-key': 'persistence_error' }, i18n.money(r.persistence_error))));
+  }
+  box.append(el('div', { class: 'metrics-block' },
+    el('h3', { id: 'live-rows-cap' }, t('live.rows')),
+    el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'live-rows-cap' },
+      el('table', { id: 'live-rows', 'aria-labelledby': 'live-rows-cap' },
+        el('thead', {}, el('tr', {}, ...['live.date', 'live.predicted', 'live.actual', 'live.error', 'live.persistenceError']
+          .map((k) => el('th', { scope: 'col' }, t(k))))),
+        body))));
+}
+
 // ---- loss curve (hand-drawn SVG: a line chart on an epoch axis) -----------
 
 function niceTicks(lo, hi, n) {
@@ -406,6 +472,7 @@ function render() {
   renderResult();
   renderChartText();
   renderMetrics();
+  renderLive();
   renderLoss();
 }
 
@@ -451,6 +518,11 @@ async function main() {
   } catch (e) {
     state.historyError = e;
     state.history = null;
+  }
+  try {
+    state.live = await api.getAccuracy({ symbol: state.symbol, days: LIVE_DAYS });
+  } catch (e) {
+    state.liveError = e;
   }
   const last = lastBarDate();
   if (last) {

@@ -175,7 +175,6 @@ func (b *browser) screenshot(t *testing.T, dir, name string) string {
 	return p
 }
 
-
 // usd formats v as en-US dollars, "$1,234.56" or "-$1,234.56", as
 // Intl.NumberFormat does, so the test can compare what the page shows.
 func usd(v float64) string {
@@ -192,6 +191,18 @@ func usd(v float64) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// showsCents reports whether shown ("$1,234.57", "-$3.10", "+$0.25") is v
+// rounded to cents, sign included. Intl rounds a half cent away from zero
+// and strconv to even, so one cent either way of an exact half is accepted.
+func showsCents(shown string, v float64) bool {
+	s := strings.NewReplacer("$", "", ",", "", "+", "").Replace(shown)
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil || (v > 0.005 && !strings.HasPrefix(shown, "$") && !strings.HasPrefix(shown, "+$")) {
+		return false
+	}
+	return math.Abs(x-v) <= 0.005+1e-9*math.Abs(v)
 }
 
 func TestUSD(t *testing.T) {
@@ -404,6 +415,45 @@ func TestDashboardInBrowser(t *testing.T) {
 		pts := eval[int](t, b, `document.querySelector('#loss-chart polyline.train').getAttribute('points').trim().split(/\s+/).length`)
 		if pts != nTrain {
 			t.Errorf("loss curve has %d points, want %d", pts, nTrain)
+		}
+	})
+
+	t.Run("live accuracy", func(t *testing.T) {
+		api.mu.Lock()
+		reqs := append([]string(nil), api.accuracyReq...)
+		api.mu.Unlock()
+		if len(reqs) != 1 || reqs[0] != "days=30&symbol=BTC-USD" && reqs[0] != "symbol=BTC-USD&days=30" {
+			t.Errorf("accuracy requests %q; want one for BTC-USD, 30 days", reqs)
+		}
+		if eval[bool](t, b, `document.getElementById('live').hidden`) {
+			t.Fatal("the live accuracy panel is hidden although the ledger has scored forecasts")
+		}
+		want := api.accuracyBody(false)
+		for row, k := range []string{"model", "persistence"} {
+			st := want[k].(map[string]any)
+			mae := strings.TrimSuffix(text(t, b, fmt.Sprintf("#live-summary tbody tr:nth-child(%d) td[data-key=mae]", row+1)), " (best)")
+			if w := strings.TrimPrefix(usd(st["mae"].(float64)), "$"); mae != w {
+				t.Errorf("live %s MAE shown %q, want %q", k, mae, w)
+			}
+			mape := strings.TrimSuffix(text(t, b, fmt.Sprintf("#live-summary tbody tr:nth-child(%d) td[data-key=mape]", row+1)), " (best)")
+			if w := strconv.FormatFloat(st["mape"].(float64), 'f', 2, 64) + "%"; mape != w {
+				t.Errorf("live %s MAPE shown %q, want %q", k, mape, w)
+			}
+		}
+		rows := want["rows"].([]map[string]any)
+		if n := eval[int](t, b, `document.querySelectorAll('#live-rows tbody tr').length`); n != len(rows) {
+			t.Fatalf("live table has %d rows, want %d", n, len(rows))
+		}
+		for i, r := range rows {
+			for _, k := range []string{"predicted", "actual", "persistence_error", "error"} {
+				got := text(t, b, fmt.Sprintf("#live-rows tbody tr:nth-child(%d) td[data-key=%s]", i+1, k))
+				if !showsCents(got, r[k].(float64)) {
+					t.Errorf("live row %d %s shown %q, want %s", i, k, got, usd(r[k].(float64)))
+				}
+			}
+		}
+		if first := text(t, b, "#live-rows tbody tr:nth-child(1) th"); !strings.Contains(first, fmt.Sprint(last.Time().Day())) {
+			t.Errorf("newest live row is %q; want %s first", first, last)
 		}
 	})
 
@@ -652,6 +702,7 @@ func TestDashboardInBrowser(t *testing.T) {
 func TestDashboardDegraded(t *testing.T) {
 	api := newFakeAPI(t)
 	api.modelDown = true
+	api.ledger = "none" // a server without a ledger (the Lambda)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	b := newBrowser(t)
@@ -660,6 +711,9 @@ func TestDashboardDegraded(t *testing.T) {
 	b.waitReady(t, "page ready")
 	if got := text(t, b, "#model-info"); !strings.Contains(got, "Model details are unavailable") || !strings.Contains(got, "no model is loaded") {
 		t.Errorf("model box says %q", got)
+	}
+	if !eval[bool](t, b, `document.getElementById('live').hidden`) {
+		t.Error("the live accuracy panel is shown by a server without a ledger")
 	}
 	api.mu.Lock()
 	reqs := append([]string(nil), api.historyReqs...)
@@ -680,6 +734,7 @@ func TestDashboardDegraded(t *testing.T) {
 
 	api.mu.Lock()
 	api.historyDown = true
+	api.ledger = "empty" // a ledger that has scored nothing yet
 	api.mu.Unlock()
 	b.do(t, "reload", chromedp.Reload())
 	b.waitReady(t, "page ready without history")
@@ -689,12 +744,15 @@ func TestDashboardDegraded(t *testing.T) {
 	if got := text(t, b, "#date-hint"); got != "Choose a day in YYYY-MM-DD form." {
 		t.Errorf("hint without history %q", got)
 	}
+	if hidden, got := eval[bool](t, b, `document.getElementById('live').hidden`), text(t, b, "#live-empty"); hidden || !strings.HasPrefix(got, "No live predictions scored yet") {
+		t.Errorf("live panel with an empty ledger: hidden %v, %q", hidden, got)
+	}
 	b.do(t, "predict", chromedp.SetValue(chromedp.CSS("#date"), api.lastDate().String()), chromedp.Click(chromedp.CSS("#predict-btn")))
 	b.waitFor(t, "answer", `document.getElementById('predict-form').dataset.state === 'done'`)
 	if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "$") {
 		t.Errorf("prediction without history: %q", got)
 	}
-	for _, m := range b.consoleErrors("/api/model", "/api/history") {
+	for _, m := range b.consoleErrors("/api/model", "/api/history", "/api/accuracy") {
 		t.Errorf("console: %s", m)
 	}
 }

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,12 +14,14 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
+	"github.com/closecast/closecast/sqlite"
 )
 
 // TestDashboardOnRealServer drives the page served by the real server with
@@ -29,10 +33,18 @@ func TestDashboardOnRealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bars := history.New(marketdata.Embedded(), nil, nil)
-	srv := httptest.NewServer(server.New(server.Config{
-		Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, Dashboard: FS,
-	}))
+	// A store as closecast serve has: the bars' cache and the ledger of
+	// live forecasts behind the live accuracy panel.
+	store, err := sqlite.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	bars := history.New(marketdata.Embedded(), store, nil)
+	handler := server.New(server.Config{
+		Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, Dashboard: FS, Ledger: store,
+	})
+	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
 	b := newBrowser(t)
@@ -45,6 +57,9 @@ func TestDashboardOnRealServer(t *testing.T) {
 		t.Errorf("default date %q, want the day after the embedded data, 2026-04-01", got)
 	}
 	b.waitFor(t, "candles", `(() => { const p = `+chartPixels+`; return p.up > 200 && p.down > 200; })()`)
+	if got := text(t, b, "#live-empty"); !strings.HasPrefix(got, "No live predictions scored yet") {
+		t.Errorf("live accuracy with an empty ledger: %q", got)
+	}
 
 	// A past day: the page must show exactly what POST /predict answers.
 	const day = "2025-07-10"
@@ -86,6 +101,42 @@ func TestDashboardOnRealServer(t *testing.T) {
 	}
 	if errs := b.consoleErrors("/predict"); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
+	}
+
+	// The forecast of 2026-04-01 (the day after the data) was live: once
+	// that day's close is stored, the panel shows it scored.
+	resp, err = http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"date":"2026-04-01"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live struct {
+		Prediction float64 `json:"prediction"`
+		LastClose  float64 `json:"last_close"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&live); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST /predict 2026-04-01: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if err := handler.Close(context.Background()); err != nil { // flush the ledger's queue
+		t.Fatal(err)
+	}
+	closeApr1 := live.LastClose * 1.02
+	apr1 := closecast.Bar{Date: closecast.MustParseDate("2026-04-01"), Open: live.LastClose, High: closeApr1, Low: live.LastClose, Close: closeApr1, Volume: 1}
+	if _, _, err := store.Upsert(context.Background(), "BTC-USD", []closecast.Bar{apr1}); err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "reload", chromedp.Reload())
+	b.waitReady(t, "page ready with a scored forecast")
+	if n := eval[int](t, b, `document.querySelectorAll('#live-rows tbody tr').length`); n != 1 {
+		t.Fatalf("live table has %d rows, want 1", n)
+	}
+	for k, want := range map[string]float64{"predicted": live.Prediction, "actual": closeApr1, "persistence_error": closeApr1 - live.LastClose} {
+		if got := text(t, b, "#live-rows tbody tr td[data-key="+k+"]"); got != usd(want) {
+			t.Errorf("live %s shown %q, want %s", k, got, usd(want))
+		}
+	}
+	if got := strings.TrimSuffix(text(t, b, "#live-summary tbody tr:nth-child(1) td[data-key=mae]"), " (best)"); got != strings.TrimPrefix(usd(math.Abs(live.Prediction-closeApr1)), "$") {
+		t.Errorf("live model MAE shown %q, want %s", got, usd(math.Abs(live.Prediction-closeApr1)))
 	}
 	if os.Getenv("CLOSECAST_UPDATE_SCREENSHOT") == "1" {
 		png, err := os.ReadFile(shot)

@@ -31,6 +31,8 @@ type fakeAPI struct {
 	unavailable bool            // when set, POST /predict answers 503
 	modelDown   bool            // when set, GET /api/model answers 503
 	historyDown bool            // when set, GET /api/history answers 503
+	ledger      string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger
+	accuracyReq []string        // raw query strings of GET /api/accuracy
 	historyReqs []string        // raw query strings of GET /api/history
 	predictReqs []string        // raw bodies of POST /predict
 	lastPredict map[string]any  // last 200 body of POST /predict
@@ -215,6 +217,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.history(w, r)
 	case "/predict":
 		f.predict(w, r)
+	case "/api/accuracy":
+		f.accuracy(w, r)
 	case "/openapi.json":
 		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
 	default:
@@ -253,6 +257,53 @@ func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"symbol": f.symbol, "bars": bars})
+}
+
+// liveDays is how many live forecasts the fake's ledger has scored: the
+// last liveDays days of the history, each forecast by the stand-in model
+// from the closes before it.
+const liveDays = 12
+
+// accuracyBody is the fake's GET /api/accuracy answer in the server's
+// shape: rows newest first, MAE in dollars, MAPE in percent, persistence's
+// error |actual − last_close| on the same days.
+func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
+	rows := []map[string]any{}
+	var mae, mape, pmae, pmape float64
+	n := len(f.bars)
+	if !empty {
+		closes := make([]float64, n)
+		for i, b := range f.bars {
+			closes[i] = b.Close
+		}
+		for i := n - 1; i >= n-liveDays; i-- {
+			p, a, last := fakePredict(closes[:i], f.bars[i].Date), closes[i], closes[i-1]
+			rows = append(rows, map[string]any{"date": f.bars[i].Date, "predicted": p, "actual": a, "last_close": last,
+				"error": p - a, "persistence_error": math.Abs(a - last), "model": f.model["version"]})
+			mae += math.Abs(p - a)
+			mape += math.Abs(p-a) / a
+			pmae += math.Abs(a - last)
+			pmape += math.Abs(a-last) / a
+		}
+	}
+	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows}
+	if k := float64(len(rows)); k > 0 {
+		body["model"] = map[string]any{"mae": mae / k, "mape": 100 * mape / k}
+		body["persistence"] = map[string]any{"mae": pmae / k, "mape": 100 * pmape / k}
+	}
+	return body
+}
+
+func (f *fakeAPI) accuracy(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.accuracyReq = append(f.accuracyReq, r.URL.RawQuery)
+	ledger := f.ledger
+	f.mu.Unlock()
+	if ledger == "none" {
+		apiError(w, http.StatusNotFound, "no_ledger", "this server keeps no ledger of live forecasts")
+		return
+	}
+	writeJSON(w, http.StatusOK, f.accuracyBody(ledger == "empty"))
 }
 
 func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
