@@ -54,6 +54,12 @@ type ledgerWriter struct {
 	done chan struct{}
 	once sync.Once
 
+	// last is the newest forecast queued: a repeat of it in the same second
+	// is not queued again, as the ledger would keep one row with the same
+	// values and a requested_at equal to the second anyway. Under a burst
+	// for "tomorrow" without the answer cache this keeps the writer idle.
+	last atomic.Pointer[queuedKey]
+
 	recorded atomic.Uint64 // forecasts written
 	dropped  atomic.Uint64 // forecasts not queued: the queue was full
 	failed   atomic.Uint64 // forecasts in batches the ledger refused
@@ -66,8 +72,21 @@ func newLedgerWriter(l Ledger, log *slog.Logger) *ledgerWriter {
 	return w
 }
 
+// queuedKey is what makes two queued forecasts the same ledger write.
+type queuedKey struct {
+	sym, model       string
+	date             closecast.Date
+	value, lastClose float64
+	sec              int64
+}
+
 // enqueue queues p, served at at, without blocking.
 func (w *ledgerWriter) enqueue(p closecast.Prediction, at time.Time) {
+	k := queuedKey{p.Symbol, p.Model, p.Date, p.Value, p.LastClose, at.Unix()}
+	if prev := w.last.Load(); prev != nil && *prev == k {
+		return
+	}
+	w.last.Store(&k)
 	select {
 	case w.ch <- ledgerEntry{p, at}:
 	default:

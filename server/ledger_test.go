@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,8 +79,8 @@ func TestPredictRecordsLiveForecastsOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.ledger.recorded()
-	if len(got) == 0 || len(got) > 2 {
-		t.Fatalf("recorded %d forecasts; want the live one, once or twice (batches dedupe)", len(got))
+	if len(got) != 1 {
+		t.Fatalf("recorded %d forecasts; want the live one once (its repeat in the same second is not queued)", len(got))
 	}
 	series := testSeries()
 	lastClose := series.Bars[len(series.Bars)-1].Close
@@ -102,6 +103,10 @@ func TestPredictRecordsLiveForecastsOnly(t *testing.T) {
 func TestLedgerWriterNeverSlowsPredict(t *testing.T) {
 	e := newTestEnv(t)
 	e.ledger.block = make(chan struct{}) // the store hangs
+	// A second per request, so that no forecast repeats the one before in
+	// the same second (those are not queued at all).
+	var tick atomic.Int64
+	e.srv.now = func() time.Time { return time.Unix(1_750_000_000+tick.Add(1), 0) }
 	n := ledgerQueue + ledgerBatch + 50
 	done := make(chan struct{})
 	go func() {
@@ -135,9 +140,15 @@ func TestLedgerWriterNeverSlowsPredict(t *testing.T) {
 	if err := e.srv.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	// Everything queued was flushed; a burst of one forecast is one row per batch.
+	// Everything queued was flushed; a burst of one forecast is one row per
+	// batch, at the newest time of the batch, later batch by batch.
 	if got := e.ledger.recorded(); len(got) == 0 || len(got) != len(e.ledger.batches) {
 		t.Errorf("recorded %d forecasts in %d batches; want one per batch", len(got), len(e.ledger.batches))
+	}
+	for i := 1; i < len(e.ledger.ats); i++ {
+		if !e.ledger.ats[i].After(e.ledger.ats[i-1]) {
+			t.Errorf("batch %d recorded at %v, not after batch %d's %v", i, e.ledger.ats[i], i-1, e.ledger.ats[i-1])
+		}
 	}
 	if !strings.Contains(e.do("GET", "/metrics", "").Body.String(), "closecast_ledger_failed_total 0\n") {
 		t.Error("metrics lack closecast_ledger_failed_total 0")

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -26,6 +27,7 @@ import (
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
+	"github.com/closecast/closecast/sqlite"
 )
 
 // loadResult is what a load run saw.
@@ -284,19 +286,37 @@ func loadRealModel(t *testing.T, cacheTTL time.Duration) {
 // BenchmarkPredictHandler is the in-process cost of one POST /predict with
 // the real model: decoding, forecast, encoding, metrics and routing; no
 // network. Logging is off, as in TestLoadRealModel.
+//
+// "live" forecasts the day after the data (no actual yet), the one a ledger
+// records: with a ledger (an SQLite file, as closecast serve has) against
+// without, it measures what recording costs the request path.
 func BenchmarkPredictHandler(b *testing.B) {
-	b.Run("model", func(b *testing.B) { benchmarkPredictHandler(b, 0) })
-	b.Run("cached", func(b *testing.B) { benchmarkPredictHandler(b, time.Minute) })
+	b.Run("model", func(b *testing.B) { benchmarkPredictHandler(b, 0, -10, false) })
+	b.Run("cached", func(b *testing.B) { benchmarkPredictHandler(b, time.Minute, -10, false) })
+	b.Run("live", func(b *testing.B) { benchmarkPredictHandler(b, 0, 1, false) })
+	b.Run("live+ledger", func(b *testing.B) { benchmarkPredictHandler(b, 0, 1, true) })
 }
 
-func benchmarkPredictHandler(b *testing.B, cacheTTL time.Duration) {
+// benchmarkPredictHandler forecasts the day offset days after the data's last.
+func benchmarkPredictHandler(b *testing.B, cacheTTL time.Duration, offset int, ledger bool) {
 	srv, m := realServer(b, cacheTTL)
+	if ledger {
+		db, err := sqlite.Open(filepath.Join(b.TempDir(), sqlite.FileName))
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv = New(Config{Predictor: srv.cfg.Predictor, History: srv.cfg.History, Model: m.Meta, Symbol: m.Meta.Symbol, CacheTTL: cacheTTL, Ledger: db})
+		b.Cleanup(func() {
+			srv.Close(context.Background())
+			db.Close()
+		})
+	}
 	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
 	if err != nil {
 		b.Fatal(err)
 	}
 	last, _ := series.Last()
-	body := []byte(fmt.Sprintf(`{"date":%q}`, last.AddDays(-10)))
+	body := []byte(fmt.Sprintf(`{"date":%q}`, last.AddDays(offset)))
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &discardWriter{h: http.Header{}}
