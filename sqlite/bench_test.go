@@ -3,6 +3,9 @@ package sqlite
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/closecast/closecast"
 )
 
 // BenchmarkBars reads a 70-day window from a store of 4000 days.
@@ -40,6 +43,62 @@ func BenchmarkRange(b *testing.B) {
 	for b.Loop() {
 		if _, _, ok, err := db.Range(ctx, "BTC-USD"); err != nil || !ok {
 			b.Fatal(ok, err)
+		}
+	}
+}
+
+// BenchmarkRecordAndScore is the ledger's write path on a file store with
+// a year of forecasts: Record one forecast (the server's writer commits one
+// such transaction per batch), then the Upsert of its day's bar that scores it.
+func BenchmarkRecordAndScore(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(b.TempDir() + "/" + FileName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var ps []closecast.Prediction
+	for i := range 365 {
+		ps = append(ps, pred("BTC-USD", day0-365+closecast.Date(i), "m1", 101, 100))
+	}
+	if err := db.Record(ctx, time.Now(), ps); err != nil {
+		b.Fatal(err)
+	}
+	d := day0
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := db.Record(ctx, time.Now(), []closecast.Prediction{pred("BTC-USD", d, "m1", 101, 100)}); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(d, 1, 100)); err != nil {
+			b.Fatal(err)
+		}
+		d++
+	}
+}
+
+// BenchmarkScored reads a 30-day window from a ledger of 1000 scored days.
+func BenchmarkScored(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(b.TempDir() + "/" + FileName)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var ps []closecast.Prediction
+	for i := range 1000 {
+		ps = append(ps, pred("BTC-USD", day0-1000+closecast.Date(i), "m1", 101, 100))
+	}
+	if err := db.Record(ctx, time.Now(), ps); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0-1000, 1000, 100)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if got, err := db.Scored(ctx, "BTC-USD", 30); err != nil || len(got) != 30 {
+			b.Fatalf("%d rows, %v", len(got), err)
 		}
 	}
 }
