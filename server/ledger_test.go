@@ -2,11 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -319,4 +322,47 @@ func TestAccuracyErrors(t *testing.T) {
 	if w := e.do("POST", "/api/accuracy", "{}"); w.Code != 405 || w.Header().Get("Allow") != "GET" {
 		t.Errorf("POST /api/accuracy: %d, Allow %q", w.Code, w.Header().Get("Allow"))
 	}
+}
+
+// FuzzAccuracyQuery sends any query string to /api/accuracy: the answer is a
+// 200 whose days is the one asked (or 30) and whose n counts its rows, a 400
+// invalid_days or a 404 unknown_symbol; never a 500 or a panic.
+func FuzzAccuracyQuery(f *testing.F) {
+	for _, s := range []string{"", "days=7", "symbol=eth-usd&days=3660", "days=0", "days=-1", "days=1e3", "days=%zz", "symbol=%00", "days=3661", "days= 5", "days=5&days=6"} {
+		f.Add(s)
+	}
+	e := newTestEnv(f)
+	a := 101.0
+	e.ledger.scored = []closecast.Prediction{{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: d("2025-07-19"), Value: 100}, Model: "m", LastClose: 99, Actual: &a}}
+	f.Fuzz(func(t *testing.T, query string) {
+		r := httptest.NewRequest("GET", "/api/accuracy", nil)
+		r.URL.RawQuery = query
+		w := httptest.NewRecorder()
+		e.srv.ServeHTTP(w, r)
+		switch w.Code {
+		case 200:
+			var got accuracyResponse
+			if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+				t.Fatalf("200 body %q: %v", w.Body, err)
+			}
+			want := 30
+			if v := r.URL.Query().Get("days"); v != "" {
+				want, _ = strconv.Atoi(v)
+			}
+			if got.Days != want || got.Days < 1 || got.Days > accuracyMaxDays || got.N != len(got.Rows) || got.N != 1 {
+				t.Fatalf("query %q: days %d (want %d), n %d, %d rows", query, got.Days, want, got.N, len(got.Rows))
+			}
+		case 400, 404:
+			b := decodeBody[errorBody](t, w)
+			if (w.Code == 400) != (b.Code == codeInvalidDays) || (w.Code == 404) != (b.Code == codeUnknownSymbol) {
+				t.Fatalf("query %q: %d %s", query, w.Code, w.Body)
+			}
+		case 500, 503: // memLedger's deliberate faults, and only those
+			if sym := strings.ToUpper(r.URL.Query().Get("symbol")); sym != "BROKEN-USD" && sym != "DOWN-USD" {
+				t.Fatalf("query %q: %d %s", query, w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("query %q: %d %s", query, w.Code, w.Body)
+		}
+	})
 }
