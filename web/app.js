@@ -345,12 +345,15 @@ function renderLive() {
   const box = $('live-body');
   box.replaceChildren();
   const e = state.liveError;
-  // A server without a ledger (the Lambda) has nothing to show: no panel.
-  if (e instanceof api.ApiError && e.code === 'no_ledger') { sec.hidden = true; return; }
+  // A server without a ledger has nothing to show: no panel. That is a 404
+  // no_ledger (the Lambda), API Gateway's own 404 for a route it was not
+  // given (no code), or not_found from a server older than the route.
+  // Until the answer arrives the panel stays hidden too, so that it does not
+  // flash on those servers.
+  const a = state.live;
+  if ((!a && !e) || (e instanceof api.ApiError && e.status === 404 && e.code !== 'unknown_symbol')) { sec.hidden = true; return; }
   sec.hidden = false;
   if (e) { box.append(el('p', { class: 'error' }, t('live.unavailable', { reason: errorText(e) }))); return; }
-  const a = state.live;
-  if (!a) { box.append(el('p', { class: 'muted' }, t('model.loading'))); return; }
   const rows = Array.isArray(a.rows) ? a.rows.filter((r) => r && isISODate(r.date) && Number.isFinite(r.actual)) : [];
   if (!rows.length || !a.model || !a.persistence) {
     box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')));

@@ -715,12 +715,21 @@ func TestDashboardDegraded(t *testing.T) {
 	if !eval[bool](t, b, `document.getElementById('live').hidden`) {
 		t.Error("the live accuracy panel is shown by a server without a ledger")
 	}
+	// Behind an API Gateway that was not given the route, the same.
+	api.mu.Lock()
+	api.ledger = "gateway"
+	api.mu.Unlock()
+	b.do(t, "reload behind API Gateway", chromedp.Reload())
+	b.waitReady(t, "page ready behind API Gateway")
+	if !eval[bool](t, b, `document.getElementById('live').hidden`) {
+		t.Errorf("the live accuracy panel is shown on API Gateway's 404: %q", text(t, b, "#live-body"))
+	}
 	api.mu.Lock()
 	reqs := append([]string(nil), api.historyReqs...)
 	api.mu.Unlock()
 	// Without the model's symbol and predictions the page asks for the server's defaults.
-	if len(reqs) != 1 || reqs[0] != "" {
-		t.Errorf("history requests %q, want one with no parameters", reqs)
+	if len(reqs) != 2 || reqs[0] != "" || reqs[1] != "" {
+		t.Errorf("history requests %q, want one with no parameters per load", reqs)
 	}
 	b.waitFor(t, "candles without a model", `(() => { const p = `+chartPixels+`; return p.up > 200 && p.down > 200; })()`)
 	if got := eval[string](t, b, `document.getElementById('date').value`); got != api.lastDate().AddDays(1).String() {

@@ -31,7 +31,7 @@ type fakeAPI struct {
 	unavailable bool            // when set, POST /predict answers 503
 	modelDown   bool            // when set, GET /api/model answers 503
 	historyDown bool            // when set, GET /api/history answers 503
-	ledger      string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger
+	ledger      string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
 	accuracyReq []string        // raw query strings of GET /api/accuracy
 	historyReqs []string        // raw query strings of GET /api/history
 	predictReqs []string        // raw bodies of POST /predict
@@ -299,8 +299,12 @@ func (f *fakeAPI) accuracy(w http.ResponseWriter, r *http.Request) {
 	f.accuracyReq = append(f.accuracyReq, r.URL.RawQuery)
 	ledger := f.ledger
 	f.mu.Unlock()
-	if ledger == "none" {
+	switch ledger {
+	case "none":
 		apiError(w, http.StatusNotFound, "no_ledger", "this server keeps no ledger of live forecasts")
+		return
+	case "gateway": // an API Gateway route table without /api/accuracy
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "Not Found"})
 		return
 	}
 	writeJSON(w, http.StatusOK, f.accuracyBody(ledger == "empty"))
