@@ -165,7 +165,7 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	}()
 	res := runLoad("http://"+ln.Addr().String()+"/predict", []byte(`{"date":"2025-05-01"}`), 32, 20000, 10*time.Second, func(b []byte) error {
-		var p predictResponse
+		var p PredictResponse
 		if err := json.Unmarshal(b, &p); err != nil || p.Date != d("2025-05-01") {
 			return fmt.Errorf("bad forecast %q", b)
 		}
@@ -255,7 +255,7 @@ func loadRealModel(t *testing.T, cacheTTL time.Duration) {
 	go func() { served <- srv.Serve(ctx, ln) }()
 	body := []byte(fmt.Sprintf(`{"date":%q}`, day))
 	res := runLoad("http://"+ln.Addr().String()+"/predict", body, 64, 2_000_000, loadDuration(), func(b []byte) error {
-		var p predictResponse
+		var p PredictResponse
 		if err := json.Unmarshal(b, &p); err != nil || p.Prediction != want.Value {
 			return fmt.Errorf("forecast %q, want %v", b, want.Value)
 		}

@@ -25,25 +25,44 @@ type predictRequest struct {
 	Symbol *string `json:"symbol"`
 }
 
-// predictResponse is the 200 body of /predict. Field order is the contract's.
-type predictResponse struct {
+// PredictResponse is the 200 body of /predict (and of `closecast predict
+// --json`). Field order is the contract's.
+type PredictResponse struct {
 	Prediction float64        `json:"prediction"`
 	Symbol     string         `json:"symbol"`
 	Date       closecast.Date `json:"date"`
 	Model      string         `json:"model"`
-	Inputs     inputWindow    `json:"inputs"`
+	Inputs     InputWindow    `json:"inputs"`
 	LastClose  float64        `json:"last_close"`
 	Change     float64        `json:"change"`     // prediction − last_close
 	ChangePct  float64        `json:"change_pct"` // change as a percentage of last_close
 	Actual     *float64       `json:"actual,omitempty"`
 }
 
-// inputWindow names the days the forecast was made from: From..To inclusive,
+// InputWindow names the days the forecast was made from: From..To inclusive,
 // Days calendar days.
-type inputWindow struct {
+type InputWindow struct {
 	From closecast.Date `json:"from"`
 	To   closecast.Date `json:"to"`
 	Days int            `json:"days"`
+}
+
+// NewPredictResponse describes a forecast as the API answers it.
+func NewPredictResponse(p closecast.Prediction) PredictResponse {
+	resp := PredictResponse{
+		Prediction: p.Value,
+		Symbol:     p.Symbol,
+		Date:       p.Date,
+		Model:      p.Model,
+		Inputs:     InputWindow{From: p.InputFrom, To: p.InputTo, Days: int(p.InputTo-p.InputFrom) + 1},
+		LastClose:  p.LastClose,
+		Change:     p.Value - p.LastClose,
+		Actual:     p.Actual,
+	}
+	if p.LastClose != 0 {
+		resp.ChangePct = 100 * resp.Change / p.LastClose
+	}
+	return resp
 }
 
 // decodePredict parses a POST /predict body (at most maxBody bytes, already
@@ -209,20 +228,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fromDomain(err))
 		return
 	}
-	resp := predictResponse{
-		Prediction: p.Value,
-		Symbol:     p.Symbol,
-		Date:       p.Date,
-		Model:      p.Model,
-		Inputs:     inputWindow{From: p.InputFrom, To: p.InputTo, Days: int(p.InputTo-p.InputFrom) + 1},
-		LastClose:  p.LastClose,
-		Change:     p.Value - p.LastClose,
-		Actual:     p.Actual,
-	}
-	if p.LastClose != 0 {
-		resp.ChangePct = 100 * resp.Change / p.LastClose
-	}
-	body, err := json.Marshal(resp)
+	body, err := json.Marshal(NewPredictResponse(p))
 	if err != nil { // a NaN or infinite forecast: the model is broken, not the request
 		writeError(w, internal(fmt.Errorf("encoding the forecast %+v: %w", p, err)))
 		return

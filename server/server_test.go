@@ -205,7 +205,7 @@ func TestPredictAnswersTheContract(t *testing.T) {
 			if _, ok := raw["actual"]; ok != tc.wantActual {
 				t.Errorf("actual present = %v, want %v (%s)", ok, tc.wantActual, w.Body)
 			}
-			got := decodeBody[predictResponse](t, w)
+			got := decodeBody[PredictResponse](t, w)
 			prev := series.Bars[series.Index(tc.date-1)].Close
 			if got.Date != tc.date || got.Symbol != "BTC-USD" || got.Model != "BTC-USD-test-0123456789ab" {
 				t.Errorf("date/symbol/model = %s/%s/%s", got.Date, got.Symbol, got.Model)

@@ -14,6 +14,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/predict"
+	"github.com/closecast/closecast/server"
 )
 
 var predictCmd = &command{
@@ -48,19 +49,7 @@ covers the actual close with 'closecast evaluate' before trusting it.`,
 
 // predictionJSON is predict's --json output (the API's /predict body).
 type predictionJSON struct {
-	Prediction float64        `json:"prediction"`
-	Symbol     string         `json:"symbol"`
-	Date       closecast.Date `json:"date"`
-	Model      string         `json:"model"`
-	Inputs     struct {
-		From closecast.Date `json:"from"`
-		To   closecast.Date `json:"to"`
-		Days int            `json:"days"`
-	} `json:"inputs"`
-	LastClose float64  `json:"last_close"`
-	Change    float64  `json:"change"`
-	ChangePct float64  `json:"change_pct"`
-	Actual    *float64 `json:"actual,omitempty"`
+	server.PredictResponse
 	// Forecasts holds every day of the horizon (day 1 repeats the fields
 	// above), each with its quantiles; absent for a plain one-day forecast
 	// without samples.
@@ -203,9 +192,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := predictionJSON{Prediction: p.Value, Symbol: p.Symbol, Date: p.Date, Model: p.Model,
-		LastClose: p.LastClose, Change: p.Value - p.LastClose, ChangePct: 100 * (p.Value/p.LastClose - 1), Actual: p.Actual}
-	out.Inputs.From, out.Inputs.To, out.Inputs.Days = p.InputFrom, p.InputTo, m.Pipeline.Window
+	out := predictionJSON{PredictResponse: server.NewPredictResponse(p)}
 	for _, day := range h.Days {
 		f := forecastJSON{Date: day.Date, Prediction: day.Value, Quantiles: day.Quantiles, Actual: day.Actual}
 		if day.Quantiles != nil {
