@@ -5,15 +5,10 @@ import (
 	"errors"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/sqlite"
-	"github.com/closecast/closecast/yahoo"
-	"github.com/closecast/closecast/yahoo/yahootest"
 )
 
 func TestPredictHorizonStartsWithPredictAndCarriesActuals(t *testing.T) {
@@ -96,24 +91,7 @@ func TestPredictHorizonRangeAndOptions(t *testing.T) {
 // A horizon that reaches past the stored data asks the provider for no day
 // beyond it: the actuals stop at the last stored day.
 func TestPredictHorizonFetchesNoFutureDays(t *testing.T) {
-	srv := yahootest.New()
-	defer srv.Close()
-	all, _ := marketdata.EmbeddedSeries("BTC-USD")
-	extra := make([]closecast.Bar, 10)
-	c := all.Bars[len(all.Bars)-1].Close
-	for k := range extra {
-		c *= 1.01
-		extra[k] = closecast.Bar{Date: d("2026-04-01").AddDays(k), Open: c / 1.01, High: c * 1.005, Low: c / 1.02, Close: c, Volume: 1e9}
-	}
-	srv.AddBars("BTC-USD", append(append([]closecast.Bar(nil), all.Bars...), extra...))
-	srv.Now = func() time.Time { return d("2026-04-11").Time().Add(time.Hour) }
-	store, err := sqlite.OpenMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	client := &yahoo.Client{BaseURL: srv.URL, BackoffBase: time.Millisecond, Now: srv.Now}
-	src := history.New(marketdata.Embedded(), store, client, history.WithClock(srv.Now))
+	srv, _, src, extra := liveSource(t)
 	svc, _ := service(t, src)
 	ctx := context.Background()
 	if _, err := svc.Predict(ctx, "BTC-USD", d("2026-04-11")); err != nil {

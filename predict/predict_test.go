@@ -104,13 +104,15 @@ func TestPredictRange(t *testing.T) {
 	}
 }
 
-// Past the embedded data, the layered source fetches the missing days from
-// (a fake) Yahoo once, stores them, and the forecast uses them.
-func TestPredictFetchesMissingDays(t *testing.T) {
+// liveSource layers a store and a fake Yahoo over the embedded data. The
+// fake serves ten made-up days after the embedded data (a steady 1 % rise,
+// returned as extra) and its clock is 01:00 on 2026-04-11, so 2026-04-10 is
+// the last final day.
+func liveSource(t *testing.T) (*yahootest.Server, *sqlite.DB, *history.Layered, []closecast.Bar) {
+	t.Helper()
 	srv := yahootest.New()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	all, _ := marketdata.EmbeddedSeries("BTC-USD")
-	// Ten made-up days after the embedded data: a steady 1 % rise.
 	extra := make([]closecast.Bar, 10)
 	c := all.Bars[len(all.Bars)-1].Close
 	for k := range extra {
@@ -123,9 +125,15 @@ func TestPredictFetchesMissingDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	client := &yahoo.Client{BaseURL: srv.URL, BackoffBase: time.Millisecond, Now: srv.Now}
-	src := history.New(marketdata.Embedded(), store, client, history.WithClock(srv.Now))
+	return srv, store, history.New(marketdata.Embedded(), store, client, history.WithClock(srv.Now)), extra
+}
+
+// Past the embedded data, the layered source fetches the missing days from
+// (a fake) Yahoo once, stores them, and the forecast uses them.
+func TestPredictFetchesMissingDays(t *testing.T) {
+	srv, store, src, extra := liveSource(t)
 	svc, _ := service(t, src)
 	p, err := svc.Predict(context.Background(), "BTC-USD", d("2026-04-11"))
 	if err != nil {
