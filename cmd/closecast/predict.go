@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -188,6 +189,9 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		p = h.First
 	} else {
 		p, err = svc.Predict(ctx, data.symbol, d)
+	}
+	if errors.Is(err, closecast.ErrUnavailable) {
+		return fmt.Errorf("%w\n(--offline forecasts from the stored and embedded data only)", err)
 	}
 	if err != nil {
 		return err
