@@ -45,7 +45,7 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	cfgPath := fs.String("config", "", "training config: a YAML `file`, or the name of an embedded one ("+joinNames()+")")
 	epochs := fs.Int("epochs", 0, "override the config's epochs")
 	seed := fs.Uint64("seed", 0, "override the config's seed")
-	threads := fs.Int("threads", -1, "override the config's threads (0 = all cores)")
+	threads := fs.Int("threads", 0, "override the config's threads (0 = all cores)")
 	repeat := fs.Int("repeat", 1, "train `N` seeds (seed, seed+1, …) and report mean ± std of every metric")
 	out := fs.String("out", "", "artifact `directory` (default out/<config name>; with --repeat, one seed-<s> directory per seed)")
 	csv := fs.String("csv", "", "read bars from this CSV `file` instead of the embedded data and store")
