@@ -19,9 +19,12 @@ type predictCache struct {
 	m   map[cacheKey]cacheEntry
 }
 
+// cacheKey identifies one answer: a plain one-day forecast has horizon and
+// samples 0; a horizon request keeps its own entry per horizon and samples.
 type cacheKey struct {
-	symbol string
-	date   closecast.Date
+	symbol           string
+	date             closecast.Date
+	horizon, samples int
 }
 
 type cacheEntry struct {

@@ -51,7 +51,7 @@ func TestPredictCacheIsBounded(t *testing.T) {
 	c := newPredictCache(time.Hour)
 	now := time.Now()
 	for i := range maxCacheEntries + 10 {
-		c.put(cacheKey{"X", d("2000-01-01").AddDays(i)}, []byte("{}"), now)
+		c.put(cacheKey{symbol: "X", date: d("2000-01-01").AddDays(i)}, []byte("{}"), now)
 	}
 	if n := len(c.m); n > maxCacheEntries {
 		t.Fatalf("%d entries, bound %d", n, maxCacheEntries)

@@ -28,6 +28,8 @@ const (
 	codeInternal         = "internal"           // 500: details only in the logs
 	codeNoLedger         = "no_ledger"          // 404: /api/accuracy on a server without a ledger (the Lambda)
 	codeInvalidDays      = "invalid_days"       // 400: /api/accuracy's days is not a whole number in range
+	codeInvalidHorizon   = "invalid_horizon"    // 400: /predict's horizon is not a whole number of days in 1..maxHorizon
+	codeInvalidSamples   = "invalid_samples"    // 400: /predict's samples is not 0 or 2..maxSamples, or the model has no dropout
 )
 
 // apiError is an error answer: the JSON body {"error","code"[,"valid"]} and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,12 +19,30 @@ import (
 const maxBody = 64 << 10
 
 // predictRequest is the body of POST /predict: {"date": "YYYY-MM-DD",
-// "symbol": "BTC-USD"}. Pointers tell a missing field from an empty one;
-// other members are ignored, for forward compatibility.
+// "symbol": "BTC-USD", "horizon": 7, "samples": 100}. Pointers tell a
+// missing field from an empty one; horizon and samples are kept raw so that
+// a value of the wrong type is an invalid_horizon/invalid_samples naming the
+// field, like an out-of-range one. Other members are ignored, for forward
+// compatibility.
 type predictRequest struct {
-	Date   *string `json:"date"`
-	Symbol *string `json:"symbol"`
+	Date    *string         `json:"date"`
+	Symbol  *string         `json:"symbol"`
+	Horizon json.RawMessage `json:"horizon"`
+	Samples json.RawMessage `json:"samples"`
 }
+
+// predictParams is a validated /predict request.
+type predictParams struct {
+	symbol  string // "" for the default, otherwise upper-cased
+	date    closecast.Date
+	horizon int // days forecast from date on, 1..maxHorizon
+	samples int // Monte-Carlo dropout paths behind the quantiles: 0 or 2..maxSamples
+}
+
+// plain reports whether p asks for today's one-day forecast without an
+// interval: the hot path, answered from the cache and byte-identical to the
+// body /predict had before horizons.
+func (p predictParams) plain() bool { return p.horizon == 1 && p.samples == 0 }
 
 // PredictResponse is the 200 body of /predict (and of `closecast predict
 // --json`). Field order is the contract's.
@@ -66,17 +85,17 @@ func NewPredictResponse(p closecast.Prediction) PredictResponse {
 }
 
 // decodePredict parses a POST /predict body (at most maxBody bytes, already
-// read) into the symbol ("" for the default, otherwise upper-cased) and date
-// to forecast. Exactly one JSON value is accepted; members other than "date"
-// and "symbol" are ignored, but a known member of the wrong type is an error.
-// The error, when not nil, is an *apiError ready to send.
-func decodePredict(body []byte) (symbol string, date closecast.Date, e *apiError) {
+// read). Exactly one JSON value is accepted; members other than "date",
+// "symbol", "horizon" and "samples" are ignored, but "date" or "symbol" of
+// the wrong type is a bad_json. The error, when not nil, is an *apiError
+// ready to send.
+func decodePredict(body []byte) (predictParams, *apiError) {
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return "", 0, badRequest(codeBadJSON, `the request body is empty; send a JSON object such as {"date": "2025-07-20"}`)
+		return predictParams{}, badRequest(codeBadJSON, `the request body is empty; send a JSON object such as {"date": "2025-07-20"}`)
 	}
 	var req predictRequest
 	if err := json.Unmarshal(body, &req); err != nil {
-		return "", 0, jsonError(err)
+		return predictParams{}, jsonError(err)
 	}
 	var rawSym string
 	if req.Symbol != nil {
@@ -86,25 +105,62 @@ func decodePredict(body []byte) (symbol string, date closecast.Date, e *apiError
 	if req.Date != nil {
 		rawDate = *req.Date
 	}
-	return parseParams(rawDate, rawSym)
+	// JSON null is as good as absent; a number arrives as its literal text,
+	// which parseCount reads like a query parameter.
+	present := func(m json.RawMessage) bool { return len(m) > 0 && string(m) != "null" }
+	return parseParams(rawDate, rawSym, string(req.Horizon), present(req.Horizon), string(req.Samples), present(req.Samples))
 }
 
-// parseParams validates the date and symbol of a /predict request, from the
-// JSON body or the query string alike.
-func parseParams(rawDate, rawSym string) (symbol string, date closecast.Date, e *apiError) {
+// parseParams validates a /predict request, from the JSON body or the query
+// string alike: date, symbol, then horizon (default 1) and samples (default
+// defaultSamples when horizon > 1, else 0).
+func parseParams(rawDate, rawSym, rawHorizon string, hasHorizon bool, rawSamples string, hasSamples bool) (predictParams, *apiError) {
 	if rawDate == "" {
 		// The reference API's exact words, kept for its clients.
-		return "", 0, badRequest(codeMissingDate, "Missing 'date' field")
+		return predictParams{}, badRequest(codeMissingDate, "Missing 'date' field")
 	}
 	d, err := closecast.ParseDate(rawDate)
 	if err != nil {
-		return "", 0, badRequest(codeInvalidDate, "'date' must be a calendar day written YYYY-MM-DD, got %s", quote(rawDate))
+		return predictParams{}, badRequest(codeInvalidDate, "'date' must be a calendar day written YYYY-MM-DD, got %s", quote(rawDate))
 	}
 	sym, e := normalizeSymbol(rawSym)
 	if e != nil {
-		return "", 0, e
+		return predictParams{}, e
 	}
-	return sym, d, nil
+	p := predictParams{symbol: sym, date: d, horizon: 1}
+	if hasHorizon {
+		n, ok := parseCount(rawHorizon)
+		if !ok || n < 1 || n > maxHorizon {
+			return predictParams{}, badRequest(codeInvalidHorizon, "'horizon' must be a whole number of days from 1 to %d, got %s", maxHorizon, quote(rawHorizon))
+		}
+		p.horizon = n
+	}
+	if p.horizon > 1 {
+		p.samples = defaultSamples
+	}
+	if hasSamples {
+		n, ok := parseCount(rawSamples)
+		if !ok || n < 0 || n == 1 || n > maxSamples {
+			return predictParams{}, badRequest(codeInvalidSamples, "'samples' must be 0 (no interval) or a whole number from 2 to %d, got %s", maxSamples, quote(rawSamples))
+		}
+		p.samples = n
+	}
+	return p, nil
+}
+
+// parseCount reads a small whole number written in decimal digits: "7", not
+// "7.0", "1e1", "+7" or the JSON string "\"7\"".
+func parseCount(s string) (int, bool) {
+	if s == "" || len(s) > 6 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '-' && len(s) > 1) {
+			return 0, false
+		}
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil
 }
 
 // normalizeSymbol upper-cases a ticker ("" stays "", meaning the default).
@@ -180,12 +236,14 @@ func tooLarge() *apiError {
 // for; past it the answer is a 503 rather than a hung client.
 const predictTimeout = 20 * time.Second
 
-// handlePredict serves GET /predict?date=&symbol= and POST /predict.
+// handlePredict serves GET /predict?date=&symbol=&horizon=&samples= and
+// POST /predict. A plain request (no horizon beyond 1 day, no samples) is
+// the hot path: cached, recorded in the ledger, its body unchanged since
+// before horizons; others go to predictHorizon.
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	var (
-		sym  string
-		date closecast.Date
-		e    *apiError
+		p predictParams
+		e *apiError
 	)
 	switch r.Method {
 	case http.MethodPost:
@@ -194,10 +252,10 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			writeError(w, be)
 			return
 		}
-		sym, date, e = decodePredict(body)
+		p, e = decodePredict(body)
 	case http.MethodGet:
 		q := r.URL.Query()
-		sym, date, e = parseParams(q.Get("date"), q.Get("symbol"))
+		p, e = parseParams(q.Get("date"), q.Get("symbol"), q.Get("horizon"), q.Has("horizon"), q.Get("samples"), q.Has("samples"))
 	default:
 		writeError(w, methodNotAllowed("GET, POST"))
 		return
@@ -210,10 +268,14 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unavailable("the model is not loaded yet; try again later", defaultRetryAfter, nil))
 		return
 	}
-	if sym == "" {
-		sym = s.cfg.Symbol
+	if p.symbol == "" {
+		p.symbol = s.cfg.Symbol
 	}
-	key := cacheKey{sym, date}
+	if !p.plain() {
+		s.predictHorizon(w, r, p)
+		return
+	}
+	key := cacheKey{symbol: p.symbol, date: p.date}
 	if body := s.cache.get(key, s.now()); body != nil {
 		s.metrics.cacheHits.Add(1)
 		writeRawJSON(w, http.StatusOK, body)
@@ -222,23 +284,23 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
 	start := time.Now()
-	p, err := s.cfg.Predictor.Predict(ctx, sym, date)
+	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
 	s.metrics.observePrediction(time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))
 		return
 	}
-	body, err := json.Marshal(NewPredictResponse(p))
+	body, err := json.Marshal(NewPredictResponse(pred))
 	if err != nil { // a NaN or infinite forecast: the model is broken, not the request
-		writeError(w, internal(fmt.Errorf("encoding the forecast %+v: %w", p, err)))
+		writeError(w, internal(fmt.Errorf("encoding the forecast %+v: %w", pred, err)))
 		return
 	}
 	body = append(body, '\n')
 	s.cache.put(key, body, s.now())
 	// A live forecast (its day's close not known yet) goes to the ledger, to
 	// be scored when the close arrives; a day already closed is a backtest.
-	if s.ledger != nil && p.Actual == nil {
-		s.ledger.enqueue(p, s.now())
+	if s.ledger != nil && pred.Actual == nil {
+		s.ledger.enqueue(pred, s.now())
 	}
 	writeRawJSON(w, http.StatusOK, body)
 }

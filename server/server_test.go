@@ -19,6 +19,8 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/pipeline"
+	"github.com/closecast/closecast/predict"
 )
 
 var d = closecast.MustParseDate
@@ -81,6 +83,34 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 		p.Actual = &a
 	}
 	return p, nil
+}
+
+// PredictHorizon makes the fake a HorizonPredictor: day k (from 0) is day
+// 1's value × 1.01^k, its quantiles ±2 % and ±0 % around it, and the actual
+// close where the series has the day.
+func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
+	first, err := f.Predict(ctx, symbol, date)
+	if err != nil {
+		return predict.Horizon{}, err
+	}
+	h := predict.Horizon{First: first}
+	if opt.Samples > 0 {
+		h.Levels, h.Samples, h.Seed = opt.Levels, opt.Samples, opt.Seed
+	}
+	v := first.Value
+	for k := range opt.Horizon {
+		day := predict.HorizonDay{Date: date.AddDays(k), Value: v}
+		if opt.Samples > 0 {
+			day.Quantiles = []float64{v * 0.98, v, v * 1.02}
+		}
+		if i := f.series.Index(day.Date); i >= 0 {
+			a := f.series.Bars[i].Close
+			day.Actual = &a
+		}
+		h.Days = append(h.Days, day)
+		v *= 1.01
+	}
+	return h, nil
 }
 
 // memSource is a closecast.Source over one series.
@@ -183,7 +213,7 @@ func TestPredictAnswersTheContract(t *testing.T) {
 		wantActual                 bool
 	}{
 		{"post, reference body", "POST", "/predict", `{"date": "2025-05-01"}`, d("2025-05-01"), true},
-		{"post, symbol lower-case, unknown member", "POST", "/predict", `{"date":"2025-05-02","symbol":"btc-usd","horizon":3}`, d("2025-05-02"), true},
+		{"post, symbol lower-case, unknown member, horizon 1", "POST", "/predict", `{"date":"2025-05-02","symbol":"btc-usd","steps":3,"horizon":1}`, d("2025-05-02"), true},
 		{"get", "GET", "/predict?date=2025-07-20", "", d("2025-07-20"), false}, // last bar is 2025-07-19: tomorrow
 		{"get with symbol", "GET", "/predict?date=2025-03-03&symbol=BTC-USD", "", d("2025-03-03"), true},
 	} {
@@ -539,12 +569,12 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 		{`{"date":"2025-07-20",}`, "", 0, codeBadJSON},
 		{"\xff", "", 0, codeBadJSON},
 	} {
-		sym, date, e := decodePredict([]byte(tc.body))
+		p, e := decodePredict([]byte(tc.body))
 		code := ""
 		if e != nil {
 			code = e.Code
 		}
-		if code != tc.code || sym != tc.sym || date != tc.date {
+		if sym, date := p.symbol, p.date; code != tc.code || sym != tc.sym || date != tc.date {
 			t.Errorf("%q → (%q, %s, %q), want (%q, %s, %q)", tc.body, sym, date, code, tc.sym, tc.date, tc.code)
 		}
 	}
@@ -553,14 +583,15 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 // FuzzDecodePredict: any body gives either a valid request or an error that
 // is a 400/404 with a known code and a non-empty message; never a panic.
 func FuzzDecodePredict(f *testing.F) {
-	for _, s := range []string{`{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`} {
+	for _, s := range []string{`{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
+		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sym, date, e := decodePredict(body)
+		p, e := decodePredict(body)
 		if e != nil {
 			switch e.Code {
-			case codeBadJSON, codeMissingDate, codeInvalidDate:
+			case codeBadJSON, codeMissingDate, codeInvalidDate, codeInvalidHorizon, codeInvalidSamples:
 				if e.Status != 400 {
 					t.Fatalf("%s with status %d", e.Code, e.Status)
 				}
@@ -581,11 +612,21 @@ func FuzzDecodePredict(f *testing.F) {
 		if err := json.Unmarshal(body, &m); err != nil {
 			t.Fatalf("accepted a body that is not a JSON object: %v", err)
 		}
-		if date.String() == "" || sym != strings.ToUpper(sym) {
-			t.Fatalf("accepted %q → %q %s", body, sym, date)
+		if p.date.String() == "" || p.symbol != strings.ToUpper(p.symbol) {
+			t.Fatalf("accepted %q → %q %s", body, p.symbol, p.date)
 		}
-		if _, err := closecast.ParseDate(date.String()); err != nil {
-			t.Fatalf("date %s does not round-trip", date)
+		if _, err := closecast.ParseDate(p.date.String()); err != nil {
+			t.Fatalf("date %s does not round-trip", p.date)
+		}
+		// The options are in range, and given ones are what the body says.
+		if p.horizon < 1 || p.horizon > maxHorizon || p.samples < 0 || p.samples == 1 || p.samples > maxSamples {
+			t.Fatalf("accepted %q → horizon %d, samples %d", body, p.horizon, p.samples)
+		}
+		if h, ok := m["horizon"].(float64); ok && h != float64(p.horizon) {
+			t.Fatalf("accepted %q → horizon %d", body, p.horizon)
+		}
+		if k, ok := m["samples"].(float64); ok && k != float64(p.samples) {
+			t.Fatalf("accepted %q → samples %d", body, p.samples)
 		}
 	})
 }

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/models"
+	"github.com/closecast/closecast/predict"
+)
+
+// horizonBody is the 200 body of a horizon request, decoded loosely enough
+// to see absent keys (nil pointers) and every key the server sent.
+type horizonBody struct {
+	PredictResponse
+	Forecasts []struct {
+		Date       closecast.Date `json:"date"`
+		Prediction float64        `json:"prediction"`
+		P10        *float64       `json:"p10"`
+		P50        *float64       `json:"p50"`
+		P90        *float64       `json:"p90"`
+		Actual     *float64       `json:"actual"`
+	} `json:"forecasts"`
+	Interval *Interval `json:"interval"`
+}
+
+// TestHorizonWithTheShippedModel drives /predict's horizons through a
+// predict.Service over the shipped model and the embedded data, the
+// production wiring: day 1 is the plain answer exactly, the days are
+// consecutive, quantiles are ordered, actuals appear only for known days.
+func TestHorizonWithTheShippedModel(t *testing.T) {
+	m, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bars := history.New(marketdata.Embedded(), nil, nil)
+	svc := predict.New(m, bars)
+	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}
+	last, err := svc.LastKnown(context.Background(), m.Meta.Symbol)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name        string
+		date        closecast.Date
+		horizon     int
+		samples     string // "" = default
+		wantSamples int
+		knownDays   int // days of the horizon whose close the data has
+	}{
+		{"past week, default samples", last - 10, 7, "", 100, 7},
+		{"straddling the last known day", last - 2, 7, "", 100, 3},
+		{"tomorrow, 30 days, 20 samples", last + 1, 30, "20", 20, 0},
+		{"no interval", last - 30, 5, "0", 0, 5},
+		{"one day with an interval", last - 30, 1, "50", 50, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plain := e.do("GET", "/predict?date="+tc.date.String(), "")
+			if plain.Code != 200 {
+				t.Fatalf("plain: %d %s", plain.Code, plain.Body)
+			}
+			target := "/predict?date=" + tc.date.String() + "&horizon=" + strconv.Itoa(tc.horizon)
+			body := `{"date":"` + tc.date.String() + `","horizon":` + strconv.Itoa(tc.horizon)
+			if tc.samples != "" {
+				target += "&samples=" + tc.samples
+				body += `,"samples":` + tc.samples
+			}
+			get := e.do("GET", target, "")
+			post := e.do("POST", "/predict", body+"}")
+			if get.Code != 200 || post.Code != 200 {
+				t.Fatalf("GET %d %s / POST %d %s", get.Code, get.Body, post.Code, post.Body)
+			}
+			if get.Body.String() != post.Body.String() {
+				t.Fatalf("GET and POST differ:\n%s\n%s", get.Body, post.Body)
+			}
+			// Day 1 is the plain answer, field for field, bit for bit.
+			var plainFields, horizonFields map[string]json.RawMessage
+			_ = json.Unmarshal(plain.Body.Bytes(), &plainFields)
+			_ = json.Unmarshal(get.Body.Bytes(), &horizonFields)
+			for k, v := range plainFields {
+				if string(horizonFields[k]) != string(v) {
+					t.Errorf("%s: horizon %s, plain %s", k, horizonFields[k], v)
+				}
+			}
+			var h horizonBody
+			if err := json.Unmarshal(get.Body.Bytes(), &h); err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Forecasts) != tc.horizon {
+				t.Fatalf("%d forecasts, want %d", len(h.Forecasts), tc.horizon)
+			}
+			if h.Forecasts[0].Prediction != h.Prediction || h.Forecasts[0].Date != h.Date {
+				t.Errorf("forecasts[0] = %s %v, body's day 1 = %s %v", h.Forecasts[0].Date, h.Forecasts[0].Prediction, h.Date, h.Prediction)
+			}
+			known := 0
+			for k, f := range h.Forecasts {
+				if f.Date != tc.date.AddDays(k) {
+					t.Errorf("forecasts[%d].date = %s, want %s", k, f.Date, tc.date.AddDays(k))
+				}
+				if !(f.Prediction > 0) || math.IsInf(f.Prediction, 0) {
+					t.Errorf("forecasts[%d].prediction = %v", k, f.Prediction)
+				}
+				if f.Actual != nil {
+					known++
+				}
+				if tc.wantSamples == 0 {
+					if f.P10 != nil || f.P50 != nil || f.P90 != nil {
+						t.Errorf("forecasts[%d] has quantiles without samples", k)
+					}
+					continue
+				}
+				if f.P10 == nil || f.P50 == nil || f.P90 == nil {
+					t.Fatalf("forecasts[%d] lacks a quantile: %+v", k, f)
+				}
+				if !(*f.P10 <= *f.P50 && *f.P50 <= *f.P90) || !(*f.P10 > 0) {
+					t.Errorf("forecasts[%d] quantiles not ordered: %v %v %v", k, *f.P10, *f.P50, *f.P90)
+				}
+			}
+			if known != tc.knownDays {
+				t.Errorf("%d days with an actual, want %d", known, tc.knownDays)
+			}
+			for k := range known { // known days are the first ones, with the data's closes
+				if k < len(h.Forecasts) && h.Forecasts[k].Actual == nil {
+					t.Errorf("forecasts[%d] has no actual but a later day has", k)
+				}
+			}
+			if tc.wantSamples == 0 {
+				if h.Interval != nil {
+					t.Errorf("interval %+v without samples", h.Interval)
+				}
+				return
+			}
+			if h.Interval == nil || h.Interval.Method != "mc_dropout" || h.Interval.Samples != tc.wantSamples ||
+				len(h.Interval.Quantiles) != 3 || h.Interval.Quantiles[0] != 10 || h.Interval.Quantiles[1] != 50 || h.Interval.Quantiles[2] != 90 {
+				t.Errorf("interval %+v, want mc_dropout with %d samples and [10 50 90]", h.Interval, tc.wantSamples)
+			}
+		})
+	}
+
+	// Errors: the options are checked before the model runs, the date as
+	// for a plain request.
+	for _, tc := range []struct {
+		method, target, body string
+		status               int
+		code                 string
+	}{
+		{"GET", "/predict?date=" + last.String() + "&horizon=0", "", 400, codeInvalidHorizon},
+		{"GET", "/predict?date=" + last.String() + "&horizon=31", "", 400, codeInvalidHorizon},
+		{"GET", "/predict?date=" + last.String() + "&horizon=", "", 400, codeInvalidHorizon},
+		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":"7"}`, 400, codeInvalidHorizon},
+		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":7.5}`, 400, codeInvalidHorizon},
+		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":7,"samples":1}`, 400, codeInvalidSamples},
+		{"POST", "/predict", `{"date":"` + last.String() + `","samples":501}`, 400, codeInvalidSamples},
+		{"POST", "/predict", `{"horizon":7}`, 400, codeMissingDate},
+		{"POST", "/predict", `{"date":"` + (last + 5).String() + `","horizon":7}`, 422, codeOutOfRange},
+	} {
+		w := e.do(tc.method, tc.target, tc.body)
+		var eb errorBody
+		_ = json.Unmarshal(w.Body.Bytes(), &eb)
+		if w.Code != tc.status || eb.Code != tc.code || eb.Error == "" {
+			t.Errorf("%s %s %s = %d %s, want %d %s", tc.method, tc.target, tc.body, w.Code, w.Body, tc.status, tc.code)
+		}
+		if tc.code == codeInvalidHorizon && !strings.Contains(eb.Error, "'horizon'") || tc.code == codeInvalidSamples && !strings.Contains(eb.Error, "'samples'") {
+			t.Errorf("error %q does not name the field", eb.Error)
+		}
+	}
+}
+
+// TestPlainPredictBodyUnchangedByHorizons: a request without horizon and
+// samples (or with horizon 1 and no samples) is answered by the plain path:
+// the same bytes, the cache and the ledger as before horizons.
+func TestPlainPredictBodyUnchangedByHorizons(t *testing.T) {
+	e := newTestEnv(t)
+	want := `{"prediction":`
+	a := e.do("POST", "/predict", `{"date":"2025-05-01"}`)
+	b := e.do("GET", "/predict?date=2025-05-01&horizon=1", "")
+	c := e.do("POST", "/predict", `{"date":"2025-05-01","horizon":null,"samples":null}`)
+	if a.Code != 200 || !strings.HasPrefix(a.Body.String(), want) || strings.Contains(a.Body.String(), "forecasts") {
+		t.Fatalf("plain body %s", a.Body)
+	}
+	if b.Body.String() != a.Body.String() || c.Body.String() != a.Body.String() {
+		t.Errorf("horizon 1 / null options changed the body:\n%s\n%s\n%s", a.Body, b.Body, c.Body)
+	}
+	// A horizon answer is a different body, with the plain one's fields first.
+	h := e.do("POST", "/predict", `{"date":"2025-05-01","horizon":2}`)
+	plain := strings.TrimSuffix(a.Body.String(), "}\n")
+	if !strings.HasPrefix(h.Body.String(), plain+`,"forecasts":[`) {
+		t.Errorf("horizon body does not extend the plain one:\n%s\n%s", a.Body, h.Body)
+	}
+}
+
+// TestHorizonNeedsAHorizonPredictor: a predictor with Predict only answers
+// plain requests and turns horizons down with a 400 that says why.
+func TestHorizonNeedsAHorizonPredictor(t *testing.T) {
+	pred := &fakePredictor{series: testSeries(), window: 60}
+	e := &testEnv{srv: New(Config{Predictor: onlyPredict{pred}, Model: map[string]any{"v": 1}})}
+	if w := e.do("GET", "/predict?date=2025-05-01", ""); w.Code != 200 {
+		t.Fatalf("plain: %d %s", w.Code, w.Body)
+	}
+	w := e.do("GET", "/predict?date=2025-05-01&horizon=7", "")
+	if w.Code != 400 || !strings.Contains(w.Body.String(), codeInvalidHorizon) || !strings.Contains(w.Body.String(), "one day at a time") {
+		t.Errorf("horizon on a one-day predictor: %d %s", w.Code, w.Body)
+	}
+}
+
+// onlyPredict hides every method of a predictor but Predict.
+type onlyPredict struct{ p closecast.Predictor }
+
+func (o onlyPredict) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	return o.p.Predict(ctx, symbol, date)
+}
