@@ -2,8 +2,10 @@
 // error type they fail with. The contract (shared with package server):
 //   GET  api/model                     → model metadata
 //   GET  api/history?symbol&from&to    → {symbol, bars: [{date, open, high, low, close, volume}]}
-//   POST predict {date, symbol?}       → {prediction, symbol, date, model, inputs {from, to, days},
-//                                         last_close, change, change_pct, actual?}
+//   POST predict {date, symbol?, horizon?} → {prediction, symbol, date, model, inputs {from, to, days},
+//                                         last_close, change, change_pct, actual?}; with horizon N > 1
+//                                         also forecasts: [{date, prediction, p10?, p50?, p90?, actual?}]
+//                                         (N consecutive days) and interval {method, samples, seed, quantiles}
 //   GET  api/accuracy?symbol&days      → {symbol, days, n, model: {mae, mape}|null, persistence: {mae, mape}|null,
 //                                         rows: [{date, predicted, actual, last_close, error, persistence_error, model}]}
 //                                         (404 no_ledger on a server that keeps no ledger, the Lambda)
@@ -70,9 +72,12 @@ export function getAccuracy({ symbol, days } = {}) {
   return call('api/accuracy' + (qs ? '?' + qs : ''));
 }
 
-export function predict(date, symbol) {
+// predict forecasts date; horizon > 1 asks that many days with the server's
+// default interval (a plain one-day request stays the reference's body).
+export function predict(date, symbol, horizon) {
   const body = { date };
   if (symbol) body.symbol = symbol;
+  if (horizon > 1) body.horizon = horizon;
   return call('predict', {
     method: 'POST',
     headers: { Accept: 'application/json', 'Content-Type': 'application/json' },

@@ -187,10 +187,39 @@ function renderResult() {
   }
   if (p.model) add(t('result.model'), p.model, 'result-model');
   box.append(dl);
+  const h = horizonBlock(p);
+  if (h) box.append(h);
   // The reference's page showed the API's JSON answer; it is kept one click
   // away for those who script against the API.
   box.append(el('details', { class: 'raw', open: wasOpen },
     el('summary', {}, t('result.raw')), el('pre', { id: 'result-json' }, JSON.stringify(p, null, 2))));
+}
+
+// horizonBlock is the table of a multi-day answer (p.forecasts): one row per
+// day with the forecast, the p10..p90 band and the actual close when known,
+// then what the band means. Null for a one-day answer without a band.
+function horizonBlock(p) {
+  const days = Array.isArray(p.forecasts) ? p.forecasts.filter((f) => f && isISODate(f.date) && Number.isFinite(f.prediction)) : [];
+  if (!days.length) return null;
+  const band = days.some((f) => Number.isFinite(f.p10) && Number.isFinite(f.p90));
+  const cols = [['prediction', 'horizon.prediction'], ...(band ? [['p10', 'horizon.p10'], ['p90', 'horizon.p90']] : []), ['actual', 'horizon.actual']];
+  const body = el('tbody');
+  for (const f of days) {
+    body.append(el('tr', {}, el('th', { scope: 'row' }, i18n.date(f.date)),
+      ...cols.map(([k]) => el('td', { 'data-key': k, class: k === 'actual' && !Number.isFinite(f[k]) ? 'muted' : null },
+        Number.isFinite(f[k]) ? i18n.money(f[k]) : '—'))));
+  }
+  const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
+  const notes = [];
+  if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, t('horizon.band', { samples: (p.interval && p.interval.samples) || '?' })));
+  if (days.length > 1) notes.push(el('p', { class: 'hint' }, t('horizon.recursive')));
+  return el('div', { class: 'metrics-block horizon' },
+    el('h3', { id: 'horizon-cap' }, cap),
+    el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'horizon-cap' },
+      el('table', { id: 'horizon-table', 'aria-labelledby': 'horizon-cap' },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('horizon.date')), ...cols.map(([, label]) => el('th', { scope: 'col' }, t(label))))),
+        body)),
+    ...notes);
 }
 
 async function onPredict(ev) {
@@ -214,7 +243,7 @@ async function onPredict(ev) {
   btn.disabled = true;
   btn.textContent = t('forecast.busy');
   try {
-    const p = await api.predict(date, state.symbol);
+    const p = await api.predict(date, state.symbol, Number($('horizon').value) || 1);
     state.prediction = p;
     state.predictError = null;
     form.dataset.state = 'done';
@@ -253,6 +282,7 @@ function renderChartText() {
     // only take width there; the result panel shows the exact values.
     chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), {
       holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
+      p10: t('series.p10'), p90: t('series.p90'),
     });
   }
   for (const b of document.querySelectorAll('[data-style]')) b.setAttribute('aria-pressed', String(b.dataset.style === state.style));

@@ -234,6 +234,22 @@ const chartPixels = `(() => {
   return {up, down, other};
 })()`
 
+// bandPixels counts the pixels of the chart's pane in the band's colour
+// (COLORS.band, #00897b), which nothing else on the chart uses.
+const bandPixels = `(() => {
+  let best = null;
+  for (const c of document.querySelectorAll('#chart canvas')) {
+    if (!c.width || !c.height) continue;
+    if (!best || c.width * c.height > best.width * best.height) best = c;
+  }
+  if (!best) return 0;
+  const d = best.getContext('2d').getImageData(0, 0, best.width, best.height).data;
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4)
+    if (d[i+3] > 0 && Math.abs(d[i]-0x00) + Math.abs(d[i+1]-0x89) + Math.abs(d[i+2]-0x7b) < 24) n++;
+  return n;
+})()`
+
 // a11yProblems lists what a person with a screen reader, a keyboard or low
 // vision would trip on: text below WCAG AA contrast against its background
 // (4.5:1, or 3:1 for large text), form fields without a label, buttons
@@ -526,6 +542,67 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("actual for %s shown %q, want 'not known yet'", next, got)
 		}
 		b.screenshot(t, shots, "desktop.png")
+	})
+
+	t.Run("horizon", func(t *testing.T) {
+		day := last.AddDays(-3) // four days known, three ahead
+		b.do(t, "choose 7 days", chromedp.SetValue(chromedp.CSS("#horizon"), "7"))
+		predictAt(t, day.String())
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "done" {
+			t.Fatalf("form state %q, error shown: %q", st, text(t, b, "#predict-error"))
+		}
+		api.mu.Lock()
+		resp := api.lastPredict
+		reqs := append([]string(nil), api.predictReqs...)
+		api.mu.Unlock()
+		var body map[string]any
+		if err := json.Unmarshal([]byte(reqs[len(reqs)-1]), &body); err != nil || body["date"] != day.String() || body["horizon"] != 7.0 || len(body) != 3 {
+			t.Errorf("POST /predict body %q, want {date: %s, symbol, horizon: 7}", reqs[len(reqs)-1], day)
+		}
+		days, _ := resp["forecasts"].([]map[string]any)
+		if len(days) != 7 {
+			t.Fatalf("the fake API answered %d days", len(days))
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-table tbody tr').length`); n != 7 {
+			t.Fatalf("horizon table has %d rows, want 7", n)
+		}
+		for i, f := range days {
+			for _, k := range []string{"prediction", "p10", "p90"} {
+				got := text(t, b, fmt.Sprintf("#horizon-table tbody tr:nth-child(%d) td[data-key=%s]", i+1, k))
+				if !showsCents(got, f[k].(float64)) {
+					t.Errorf("day %d %s shown %q, API answered %v (%s)", i+1, k, got, f[k], usd(f[k].(float64)))
+				}
+			}
+			got := text(t, b, fmt.Sprintf("#horizon-table tbody tr:nth-child(%d) td[data-key=actual]", i+1))
+			if a, ok := f["actual"].(float64); ok != (i < 4) || ok && !showsCents(got, a) || !ok && got != "—" {
+				t.Errorf("day %d actual shown %q, API answered %v", i+1, got, f["actual"])
+			}
+		}
+		if got := text(t, b, "#horizon-cap"); !strings.Contains(got, "7-day forecast") {
+			t.Errorf("horizon caption %q", got)
+		}
+		if got := text(t, b, "#horizon-band"); !strings.Contains(got, "Monte-Carlo dropout (100 passes)") || !strings.Contains(got, "not calibrated") || !strings.Contains(got, "coverage") {
+			t.Errorf("band explanation %q", got)
+		}
+		// The chart: the forecast line has the 7 days and the band its two
+		// lines, and the band's colour is on the canvas.
+		pts := eval[[]string](t, b, `[document.getElementById('chart').dataset.forecastPoints, document.getElementById('chart').dataset.bandPoints]`)
+		if pts[0] != "7" || pts[1] != "7" {
+			t.Errorf("chart forecast/band points %v, want 7 and 7", pts)
+		}
+		b.waitFor(t, "the band on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
+		b.screenshot(t, shots, "horizon.png")
+
+		// Back to one day: no table, no band.
+		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+		predictAt(t, next.String())
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-table').length`); n != 0 {
+			t.Errorf("a one-day answer still shows a horizon table")
+		}
+		if got := eval[string](t, b, `document.getElementById('chart').dataset.bandPoints`); got != "0" {
+			t.Errorf("band points after a one-day answer: %q", got)
+		}
+		b.waitFor(t, "the band gone", `(() => { const p = `+bandPixels+`; return p < 5; })()`)
 	})
 
 	t.Run("422 out of range", func(t *testing.T) {

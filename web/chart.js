@@ -1,8 +1,15 @@
 // chart.js: the price chart, built on the vendored TradingView Lightweight
 // Charts (see vendor/README.md). It shows daily bars as candles or a close
 // line, the model's one-step-ahead predictions on the hold-out and validation
-// ranges, and the forecast for the chosen date as a dashed segment from the
-// last known close to the predicted close.
+// ranges, and the forecast for the chosen date as a dashed line from the
+// last known close through the predicted close of every day of the horizon,
+// between two thin lines, p10 and p90, the Monte-Carlo dropout band (the
+// library draws no filled band between two series; two lines stay readable
+// over candles where a filled area would hide them).
+//
+// For tests and scripts, #chart carries data-forecast-points and
+// data-band-points: how many points the forecast line and each band line
+// were given.
 //
 // Times are ISO days ("YYYY-MM-DD"), which the library treats as business
 // days, so no time zone ever moves a bar to the neighbouring day.
@@ -18,6 +25,7 @@ export const COLORS = {
   holdout: '#b35c00',
   validation: '#7b1fa2',
   forecast: '#d81b60',
+  band: '#00897b',
   grid: '#e6e9ef',
   text: '#1f2430',
 };
@@ -63,6 +71,12 @@ export class PriceChart {
       lastValueVisible: true,
     });
     this.forecastMarkers = createSeriesMarkers(this.forecast, []);
+    const band = () => this.chart.addSeries(LineSeries, {
+      color: COLORS.band, lineWidth: 1, lineStyle: LineStyle.Solid, priceLineVisible: false,
+      lastValueVisible: false, crosshairMarkerVisible: false,
+    });
+    this.p10 = band();
+    this.p90 = band();
   }
 
   // setLocale makes the axis labels follow the page language.
@@ -72,6 +86,8 @@ export class PriceChart {
     this.validation.applyOptions({ title: labels.validation });
     this.forecastLabel = labels.forecast;
     this.forecast.applyOptions({ title: labels.forecast });
+    this.p10.applyOptions({ title: labels.p10 });
+    this.p90.applyOptions({ title: labels.p90 });
   }
 
   // setBars takes bars [{date, open, high, low, close}] in ascending date order.
@@ -89,25 +105,46 @@ export class PriceChart {
     this.validation.setData(pts(validation));
   }
 
-  // setForecast marks the forecast p (a /predict answer): a dashed segment
-  // from the input window's last close to the predicted close, and, when the
-  // actual close is known, a marker for it.
+  // setForecast marks the forecast p (a /predict answer): a dashed line
+  // from the input window's last close to the predicted close of each day
+  // (p.forecasts when the answer has a horizon, else p itself), the p10 and
+  // p90 lines of the days that have them, and a marker on the first day.
   setForecast(p) {
-    if (!p) { this.forecast.setData([]); this.forecastMarkers.setMarkers([]); return; }
-    const data = [];
-    if (p.inputs && p.inputs.to && p.inputs.to < p.date && Number.isFinite(p.last_close)) {
-      data.push({ time: p.inputs.to, value: p.last_close });
+    if (!p) {
+      for (const s of [this.forecast, this.p10, this.p90]) s.setData([]);
+      this.forecastMarkers.setMarkers([]);
+      this.el.dataset.forecastPoints = '0';
+      this.el.dataset.bandPoints = '0';
+      return;
     }
-    data.push({ time: p.date, value: p.prediction });
+    const days = Array.isArray(p.forecasts) && p.forecasts.length
+      ? p.forecasts.filter((f) => f && f.date && Number.isFinite(f.prediction))
+      : [{ date: p.date, prediction: p.prediction }];
+    const data = [];
+    const start = p.inputs && p.inputs.to && p.inputs.to < days[0].date && Number.isFinite(p.last_close);
+    if (start) data.push({ time: p.inputs.to, value: p.last_close });
+    for (const f of days) data.push({ time: f.date, value: f.prediction });
     this.forecast.setData(data);
+    // The band starts at the last close too, where the uncertainty is nil.
+    const band = (k) => {
+      const pts = days.filter((f) => Number.isFinite(f[k])).map((f) => ({ time: f.date, value: f[k] }));
+      if (pts.length && start) pts.unshift({ time: p.inputs.to, value: p.last_close });
+      return pts;
+    };
+    const lo = band('p10'), hi = band('p90');
+    this.p10.setData(lo);
+    this.p90.setData(hi);
+    this.el.dataset.forecastPoints = String(days.length);
+    this.el.dataset.bandPoints = String(days.filter((f) => Number.isFinite(f.p10) && Number.isFinite(f.p90)).length);
     this.forecastMarkers.setMarkers([{
-      time: p.date, position: 'aboveBar', shape: 'arrowDown', color: COLORS.forecast,
+      time: days[0].date, position: 'aboveBar', shape: 'arrowDown', color: COLORS.forecast,
       text: '',
     }]);
-    // Bring the forecast into view without losing the user's zoom level.
+    // Bring the whole forecast into view without losing the user's zoom level.
+    const end = days[days.length - 1].date;
     const ts = this.chart.timeScale();
     const r = ts.getVisibleRange();
-    if (r && (p.date > r.to || p.date < r.from)) this.showDays(120, p.date);
+    if (r && (end > r.to || days[0].date < r.from)) this.showDays(Math.max(120, 4 * days.length), end);
   }
 
   // setStyle switches between "candles" and "line".

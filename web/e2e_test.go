@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,6 +88,44 @@ func TestDashboardOnRealServer(t *testing.T) {
 	if got := text(t, b, "#result-actual"); !strings.HasPrefix(got, usd(api.Actual)) {
 		t.Errorf("actual %q, want %s", got, usd(api.Actual))
 	}
+	// A 7-day horizon straddling the data's end (2026-03-31): the table
+	// shows what POST /predict answers, day by day, and the chart its band.
+	const hday = "2026-03-28"
+	resp, err = http.Post(srv.URL+"/predict", "application/json", strings.NewReader(`{"date":"`+hday+`","horizon":7}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hz server.HorizonResponse
+	if err := json.NewDecoder(resp.Body).Decode(&hz); err != nil || resp.StatusCode != 200 || len(hz.Forecasts) != 7 || hz.Interval == nil {
+		t.Fatalf("POST /predict horizon 7: %d %v %+v", resp.StatusCode, err, hz)
+	}
+	resp.Body.Close()
+	b.do(t, "predict 7 days from "+hday, chromedp.SetValue(chromedp.CSS("#horizon"), "7"),
+		chromedp.SetValue(chromedp.CSS("#date"), hday), chromedp.Click(chromedp.CSS("#predict-btn")))
+	b.waitFor(t, "horizon table", `document.getElementById('predict-form').dataset.state === 'done' && document.querySelectorAll('#horizon-table tbody tr').length === 7`)
+	if got := text(t, b, "#result-prediction"); got != usd(hz.Prediction) {
+		t.Errorf("page shows %q for day 1, the API answered %s", got, usd(hz.Prediction))
+	}
+	for i, f := range hz.Forecasts {
+		cell := func(k string) string {
+			return text(t, b, "#horizon-table tbody tr:nth-child("+strconv.Itoa(i+1)+") td[data-key="+k+"]")
+		}
+		if got := cell("prediction"); got != usd(f.Prediction) {
+			t.Errorf("day %s forecast %q, the API answered %s", f.Date, got, usd(f.Prediction))
+		}
+		if f.P10 == nil || f.P90 == nil || cell("p10") != usd(*f.P10) || cell("p90") != usd(*f.P90) {
+			t.Errorf("day %s band %q..%q, the API answered %v..%v", f.Date, cell("p10"), cell("p90"), f.P10, f.P90)
+		}
+		if known := f.Date <= closecast.MustParseDate("2026-03-31"); known != (f.Actual != nil) || known && cell("actual") != usd(*f.Actual) {
+			t.Errorf("day %s actual %q, the API answered %v", f.Date, cell("actual"), f.Actual)
+		}
+	}
+	if got := eval[string](t, b, `document.getElementById('chart').dataset.bandPoints`); got != "7" {
+		t.Errorf("band points on the chart: %q, want 7", got)
+	}
+	b.waitFor(t, "the band on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
+	b.do(t, "back to one day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+
 	// Back to the default day for the picture: the forecast past the data.
 	b.do(t, "predict 2026-04-01", chromedp.SetValue(chromedp.CSS("#date"), "2026-04-01"), chromedp.Click(chromedp.CSS("#predict-btn")))
 	b.waitFor(t, "answer", `document.getElementById('predict-form').dataset.state === 'done' && document.getElementById('result-actual').textContent.includes('not known')`)

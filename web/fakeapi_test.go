@@ -322,8 +322,10 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	unavailable := f.unavailable
 	f.mu.Unlock()
 	var req struct {
-		Date   *string `json:"date"`
-		Symbol string  `json:"symbol"`
+		Date    *string `json:"date"`
+		Symbol  string  `json:"symbol"`
+		Horizon *int    `json:"horizon"`
+		Samples *int    `json:"samples"`
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
@@ -338,6 +340,20 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	d, err := closecast.ParseDate(*req.Date)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "invalid_date", err.Error())
+		return
+	}
+	horizon, samples := 1, 0
+	if req.Horizon != nil {
+		horizon = *req.Horizon
+		if horizon > 1 {
+			samples = 100
+		}
+	}
+	if req.Samples != nil {
+		samples = *req.Samples
+	}
+	if horizon < 1 || horizon > 30 {
+		apiError(w, http.StatusBadRequest, "invalid_horizon", fmt.Sprintf("'horizon' must be a whole number of days from 1 to 30, got %d", horizon))
 		return
 	}
 	if req.Symbol != "" && req.Symbol != f.symbol {
@@ -373,8 +389,37 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	if i < len(f.bars) {
 		resp["actual"] = f.bars[i].Close
 	}
+	if horizon > 1 || samples > 0 {
+		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p)
+		if samples > 0 {
+			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
+		}
+	}
 	f.mu.Lock()
 	f.lastPredict = resp
 	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// fakeHorizon is the stand-in model's horizon of days from d (bars[i] is
+// d's bar when known): day 1 is first, each later day drifts by 0.3 % a
+// day, the band widens as the square root of the days ahead (1.5 % on day
+// 1), and days the history has carry their actual close. The numbers are
+// irregular enough (cents everywhere) that the page must show the API's.
+func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples int, first float64) []map[string]any {
+	out := make([]map[string]any, horizon)
+	v := first
+	for k := range horizon {
+		f := map[string]any{"date": d.AddDays(k), "prediction": v}
+		if samples > 0 {
+			w := 0.015 * math.Sqrt(float64(k+1))
+			f["p10"], f["p50"], f["p90"] = v*(1-w), v*(1+w/7), v*(1+w*1.1)
+		}
+		if i+k < len(bars) {
+			f["actual"] = bars[i+k].Close
+		}
+		out[k] = f
+		v *= 1.003
+	}
+	return out
 }
