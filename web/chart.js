@@ -140,11 +140,15 @@ export class PriceChart {
       time: days[0].date, position: 'aboveBar', shape: 'arrowDown', color: COLORS.forecast,
       text: '',
     }]);
-    // Bring the whole forecast into view without losing the user's zoom level.
+    // A one-day forecast is brought into view without losing the user's
+    // zoom level; a horizon was asked for its shape, so the chart zooms to
+    // it (three months before its end, enough to see the band beside the
+    // recent prices, which a year's scale would squash to a few pixels).
     const end = days[days.length - 1].date;
     const ts = this.chart.timeScale();
     const r = ts.getVisibleRange();
-    if (r && (end > r.to || days[0].date < r.from)) this.showDays(Math.max(120, 4 * days.length), end);
+    if (days.length > 1) this.showDays(Math.max(90, 3 * days.length), end);
+    else if (r && (end > r.to || days[0].date < r.from)) this.showDays(120, end);
   }
 
   // setStyle switches between "candles" and "line".
