@@ -241,3 +241,55 @@ func cellBackwardAsm(act, dz, tc, cprev, dh, dhin, dc []float32) {
 		cellBwdAVX2(&act[0], &dz[0], &tc[0], &cprev[0], &dh[0], &dhin[0], &dc[0], len(tc), &avx2Consts[0], &avx2Masks[0])
 	}
 }
+
+// The fused one-window layer kernels (internal/asmgen/fused.go), one per
+// shape: nc chunks of 16 units, plus a packed tail vector when T1.
+
+//go:noescape
+func lstmSeq0T1(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq1T0(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq1T1(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq2T0(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq2T1(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq3T0(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+//go:noescape
+func lstmSeq3T1(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
+
+// fusedAvailable reports whether the fused one-window kernels can run now
+// (they exist only in the AVX-512 set).
+func fusedAvailable() bool { return useAsm && useAVX512 }
+
+// lstmSeqAsm runs steps steps of one fused layer; fusedSeq has checked
+// every length.
+func lstmSeqAsm(fl *fusedLayer, steps, rows int, pre, h, c []float32) {
+	w, pp, hp, cp := unsafe.SliceData(fl.wh), unsafe.SliceData(pre), unsafe.SliceData(h), unsafe.SliceData(c)
+	switch fl.nc<<1 | fl.tail {
+	case 1:
+		lstmSeq0T1(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 2:
+		lstmSeq1T0(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 3:
+		lstmSeq1T1(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 4:
+		lstmSeq2T0(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 5:
+		lstmSeq2T1(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 6:
+		lstmSeq3T0(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	case 7:
+		lstmSeq3T1(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)
+	default:
+		panic("lstm: no fused kernel for this layer shape")
+	}
+}

@@ -19,3 +19,9 @@ func cellForwardAsm(z, cprev, c, tc, h []float32) { panic("lstm: no assembly ker
 func cellBackwardAsm(act, dz, tc, cprev, dh, dhin, dc []float32) {
 	panic("lstm: no assembly kernels in this build")
 }
+
+func fusedAvailable() bool { return false }
+
+func lstmSeqAsm(fl *fusedLayer, steps, rows int, pre, h, c []float32) {
+	panic("lstm: no assembly kernels in this build")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 )
 
 // Config describes the network: stacked LSTM layers, dropout after each
@@ -74,6 +75,14 @@ type Network struct {
 	wp, wtx, wth [][]float32
 
 	poolOne, poolBig sync.Pool // *workspace for inference: 1 window, predictChunk windows
+
+	// The fused one-window path (fused.go): fusedOK says every layer fits
+	// it; fused caches the weights in its layout for parameter generation
+	// gen (bumped by syncDerived); poolFused holds *oneWork.
+	fusedOK   bool
+	gen       atomic.Uint64
+	fused     atomic.Pointer[fusedNet]
+	poolFused sync.Pool
 }
 
 // New returns a network with Keras' default initialisation, drawn from seed:
@@ -132,11 +141,17 @@ func alloc(cfg Config) (*Network, error) {
 		n.wth[i] = alignedFloats(L.G * L.Up)
 		n.wp[i] = alignedFloats(L.K * L.Gp)
 	}
+	n.fusedOK = true
+	for _, L := range n.layers {
+		_, _, _, ok := fusedShape(L.U)
+		n.fusedOK = n.fusedOK && ok
+	}
 	return n, nil
 }
 
 // syncDerived recomputes the transposed weight copies after params changed.
 func (n *Network) syncDerived() {
+	n.gen.Add(1) // the fused one-window weights are stale
 	for i, L := range n.layers {
 		w := n.params[L.wOff : L.wOff+L.K*L.G]
 		wp := n.wp[i]

@@ -54,6 +54,12 @@ func (n *Network) PredictDropout(x []float32, batch, steps int, out []float32, s
 
 func (n *Network) predict(x []float32, batch, steps int, out []float32, drop bool, seed uint64) {
 	n.checkIO(x, batch, steps, out)
+	if batch == 1 && !drop {
+		if f := n.fusedWeights(); f != nil {
+			n.predictOne(f, x, steps, out)
+			return
+		}
+	}
 	ws, pool := n.getWorkspace(batch, steps)
 	O := n.cfg.Outputs
 	for start := 0; start < batch; start += predictChunk {

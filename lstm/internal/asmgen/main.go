@@ -55,6 +55,13 @@ func main() {
 	activation("tanhAVX512", true)
 	cellForward()
 	cellBackward()
+	for nc := 0; nc <= 3; nc++ {
+		for tail := 0; tail <= 1; tail++ {
+			if 4*nc+tail > 0 {
+				lstmSeq(nc, tail)
+			}
+		}
+	}
 	genAVX2()
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
