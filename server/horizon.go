@@ -112,6 +112,12 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	defer cancel()
 	opt := pipeline.HorizonOptions{Horizon: p.horizon, Samples: p.samples, Seed: pipeline.DefaultSeed, Levels: intervalLevels}
 	h, err := hp.PredictHorizon(ctx, p.symbol, p.date, opt)
+	if errors.Is(err, pipeline.ErrNoDropout) && !p.samplesGiven {
+		// A model trained without dropout has no interval; a horizon that
+		// did not ask for one gets its days without, as predict --horizon.
+		opt.Samples = 0
+		h, err = hp.PredictHorizon(ctx, p.symbol, p.date, opt)
+	}
 	if errors.Is(err, pipeline.ErrNoDropout) {
 		writeError(w, badRequest(codeInvalidSamples, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'samples': 0"))
 		return

@@ -261,3 +261,19 @@ func TestHorizonCachedAndRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestHorizonOfAModelWithoutDropout: the default samples give way to none
+// (the days without a band), but samples asked for are a 400 that says why.
+func TestHorizonOfAModelWithoutDropout(t *testing.T) {
+	pred := &fakePredictor{series: testSeries(), window: 60, noDropout: true}
+	e := &testEnv{srv: New(Config{Predictor: pred, Model: map[string]any{"v": 1}})}
+	w := e.do("POST", "/predict", `{"date":"2025-05-01","horizon":7}`)
+	var h horizonBody
+	if err := json.Unmarshal(w.Body.Bytes(), &h); w.Code != 200 || err != nil || len(h.Forecasts) != 7 || h.Interval != nil || h.Forecasts[0].P10 != nil {
+		t.Errorf("default samples on a model without dropout: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/predict", `{"date":"2025-05-01","horizon":7,"samples":50}`)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), codeInvalidSamples) || !strings.Contains(w.Body.String(), "without dropout") {
+		t.Errorf("samples asked of a model without dropout: %d %s", w.Code, w.Body)
+	}
+}

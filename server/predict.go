@@ -37,6 +37,9 @@ type predictParams struct {
 	date    closecast.Date
 	horizon int // days forecast from date on, 1..maxHorizon
 	samples int // Monte-Carlo dropout paths behind the quantiles: 0 or 2..maxSamples
+	// samplesGiven tells samples asked for from the default: only the
+	// default gives way (to 0) on a model without dropout.
+	samplesGiven bool
 }
 
 // plain reports whether p asks for today's one-day forecast without an
@@ -143,7 +146,7 @@ func parseParams(rawDate, rawSym, rawHorizon string, hasHorizon bool, rawSamples
 		if !ok || n < 0 || n == 1 || n > maxSamples {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' must be 0 (no interval) or a whole number from 2 to %d, got %s", maxSamples, quote(rawSamples))
 		}
-		p.samples = n
+		p.samples, p.samplesGiven = n, true
 	}
 	return p, nil
 }

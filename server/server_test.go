@@ -35,6 +35,9 @@ type fakePredictor struct {
 	window int
 	calls  int
 	sleep  time.Duration
+	// noDropout makes PredictHorizon fail as a model trained without
+	// dropout does when asked for samples.
+	noDropout bool
 }
 
 func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
@@ -89,6 +92,9 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 // 1's value × 1.01^k, its quantiles ±2 % and ±0 % around it, and the actual
 // close where the series has the day.
 func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
+	if f.noDropout && opt.Samples > 0 {
+		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNoDropout)
+	}
 	first, err := f.Predict(ctx, symbol, date)
 	if err != nil {
 		return predict.Horizon{}, err
