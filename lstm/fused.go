@@ -28,6 +28,7 @@ type fusedLayer struct {
 	ldw      int       // row length in floats: 16·(4·nc+tail)
 	ldh      int       // h row stride in floats: U rounded up to 16
 	mask     int       // lanes of the last chunk (or of the tail) that hold units
+	pipe50   bool      // U = 50: the recurrence runs on lstmSeqPipe50
 	wx       []float32 // [In][ldw] input rows
 	wh       []float32 // [U][ldw] recurrent rows
 	b        []float32 // [ldw] bias
@@ -77,7 +78,7 @@ func (n *Network) fusedWeights() *fusedNet {
 	f := &fusedNet{gen: gen}
 	for _, L := range n.layers {
 		nc, tail, mask, _ := fusedShape(L.U)
-		fl := fusedLayer{nc: nc, tail: tail, mask: mask, ldw: 16 * (4*nc + tail), ldh: (L.U + 15) &^ 15}
+		fl := fusedLayer{nc: nc, tail: tail, mask: mask, ldw: 16 * (4*nc + tail), ldh: (L.U + 15) &^ 15, pipe50: L.U == 50}
 		fl.wx = alignedFloats(L.In * fl.ldw)
 		fl.wh = alignedFloats(L.U * fl.ldw)
 		fl.b = alignedFloats(fl.ldw)
@@ -122,7 +123,7 @@ func (n *Network) predictOne(f *fusedNet, x []float32, T int, out []float32) {
 		for _, fl := range f.layers {
 			ldw, ldh = max(ldw, fl.ldw), max(ldh, fl.ldh)
 		}
-		ws.pre = alignedFloats(T * ldw)
+		ws.pre = alignedFloats((T + 1) * ldw) // a spare row: lstmSeqPipe50 reads one past the last step
 		ws.h[0] = alignedFloats((T + 1) * ldh)
 		ws.h[1] = alignedFloats((T + 1) * ldh)
 		ws.c = alignedFloats(ldh)
@@ -131,7 +132,7 @@ func (n *Network) predictOne(f *fusedNet, x []float32, T int, out []float32) {
 	var h []float32
 	for l, L := range n.layers {
 		fl := &f.layers[l]
-		pre := ws.pre[:T*fl.ldw]
+		pre := ws.pre[:(T+1)*fl.ldw]
 		for t := 0; t < T; t++ {
 			copy(pre[t*fl.ldw:(t+1)*fl.ldw], fl.b)
 		}
@@ -151,13 +152,14 @@ func (n *Network) predictOne(f *fusedNet, x []float32, T int, out []float32) {
 }
 
 // fusedSeq runs steps steps of a fused layer after checking that every
-// buffer the kernel touches is there: pre [steps][ldw], h [steps+1][ldh],
-// c [ldh], and rows recurrent rows.
+// buffer the kernel touches is there: pre [steps+1][ldw] (the pipelined
+// kernel reads one row past the last step), h [steps+1][ldh], c [ldh], and
+// rows recurrent rows.
 func fusedSeq(fl *fusedLayer, steps, rows int, pre, h, c []float32) {
 	if steps <= 0 {
 		return
 	}
-	if len(pre) < steps*fl.ldw || len(h) < (steps+1)*fl.ldh || len(c) < fl.ldh || rows*fl.ldw > len(fl.wh) {
+	if len(pre) < (steps+1)*fl.ldw || len(h) < (steps+1)*fl.ldh || len(c) < fl.ldh || rows*fl.ldw > len(fl.wh) {
 		panic(fmt.Sprintf("lstm: fused layer out of range: steps=%d rows=%d len(pre)=%d len(h)=%d len(c)=%d", steps, rows, len(pre), len(h), len(c)))
 	}
 	lstmSeqAsm(fl, steps, rows, pre, h, c)

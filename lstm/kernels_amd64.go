@@ -266,6 +266,9 @@ func lstmSeq3T0(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, m
 //go:noescape
 func lstmSeq3T1(steps, rows int, w, pre, h *float32, ldw, ldh int, c *float32, mask int)
 
+//go:noescape
+func lstmSeqPipe50(steps int, w, pre, h, c *float32)
+
 // fusedAvailable reports whether the fused one-window kernels can run now
 // (they exist only in the AVX-512 set).
 func fusedAvailable() bool { return useAsm && useAVX512 }
@@ -274,6 +277,10 @@ func fusedAvailable() bool { return useAsm && useAVX512 }
 // every length.
 func lstmSeqAsm(fl *fusedLayer, steps, rows int, pre, h, c []float32) {
 	w, pp, hp, cp := unsafe.SliceData(fl.wh), unsafe.SliceData(pre), unsafe.SliceData(h), unsafe.SliceData(c)
+	if fl.pipe50 && rows == 50 {
+		lstmSeqPipe50(steps, w, pp, hp, cp)
+		return
+	}
 	switch fl.nc<<1 | fl.tail {
 	case 1:
 		lstmSeq0T1(steps, rows, w, pp, hp, fl.ldw, fl.ldh, cp, fl.mask)

@@ -62,6 +62,7 @@ func main() {
 			}
 		}
 	}
+	lstmSeqPipe50()
 	genAVX2()
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
