@@ -44,13 +44,10 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	sym, e := normalizeSymbol(q.Get("symbol"))
+	sym, e := s.symbolParam(q.Get("symbol"))
 	if e != nil {
 		writeError(w, e)
 		return
-	}
-	if sym == "" {
-		sym = s.cfg.Symbol
 	}
 	var from, to closecast.Date
 	var hasFrom, hasTo bool

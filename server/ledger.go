@@ -270,13 +270,10 @@ func (s *Server) handleAccuracy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	sym, e := normalizeSymbol(q.Get("symbol"))
+	sym, e := s.symbolParam(q.Get("symbol"))
 	if e != nil {
 		writeError(w, e)
 		return
-	}
-	if sym == "" {
-		sym = s.cfg.Symbol
 	}
 	days := accuracyDefaultDays
 	if v := q.Get("days"); v != "" {

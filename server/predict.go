@@ -186,6 +186,16 @@ func normalizeSymbol(s string) (string, *apiError) {
 	return strings.ToUpper(s), nil
 }
 
+// symbolParam normalises a symbol query parameter; empty means the
+// server's default symbol.
+func (s *Server) symbolParam(raw string) (string, *apiError) {
+	sym, e := normalizeSymbol(raw)
+	if e == nil && sym == "" {
+		sym = s.cfg.Symbol
+	}
+	return sym, e
+}
+
 // quote quotes s for an error message, cut to 40 characters so that a client
 // cannot make the server echo (and log) a large payload.
 func quote(s string) string {
