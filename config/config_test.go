@@ -43,15 +43,15 @@ func TestShippedConfigsLoad(t *testing.T) {
 func TestDecodeErrorsNameTheField(t *testing.T) {
 	base := "symbol: BTC-USD\ndata: {from: 2018-01-01, to: 2019-01-01}\n"
 	cases := map[string]string{
-		"epochs: 0\n":                  "epochs",
-		"target: price\n":              "target",
-		"features: [close, close]\n":   "features",
-		"input_size: 3\n":              "input_size",
-		"train_fraction: 1\n":          "train_fraction",
-		"loss_function: hinge\n":       "loss_function",
-		"neuronos: 50\n":               "neuronos", // typo: unknown key
+		"epochs: 0\n":                                "epochs",
+		"target: price\n":                            "target",
+		"features: [close, close]\n":                 "features",
+		"input_size: 3\n":                            "input_size",
+		"train_fraction: 1\n":                        "train_fraction",
+		"loss_function: hinge\n":                     "loss_function",
+		"neuronos: 50\n":                             "neuronos", // typo: unknown key
 		"data: {from: 2019-01-01, to: 2018-01-01}\n": "data",
-		"validation: {from: 2025-13-01}\n":            "2025-13-01",
+		"validation: {from: 2025-13-01}\n":           "2025-13-01",
 	}
 	for extra, field := range cases {
 		_, err := Decode(strings.NewReader(base + extra))
