@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,29 @@ var Version = "0.1.0-dev"
 
 // DefaultSymbol is the market closecast forecasts when none is named.
 const DefaultSymbol = "BTC-USD"
+
+// MaxSymbolLen bounds a symbol; Yahoo's longest tickers are far shorter.
+const MaxSymbolLen = 32
+
+// NormalizeSymbol upper-cases symbol — tickers are case-insensitive (Yahoo
+// and the embedded data set both read "btc-usd" as BTC-USD), and one market
+// must not be kept twice — and rejects what cannot be a ticker: empty, longer
+// than MaxSymbolLen bytes, or containing spaces or control characters (often
+// a sign of a mangled flag).
+func NormalizeSymbol(symbol string) (string, error) {
+	if symbol == "" {
+		return "", errors.New("empty symbol")
+	}
+	if len(symbol) > MaxSymbolLen {
+		return "", fmt.Errorf("symbol %.40q… is longer than %d bytes", symbol, MaxSymbolLen)
+	}
+	for _, r := range symbol {
+		if r <= ' ' || r == 0x7f {
+			return "", fmt.Errorf("symbol %q contains a space or control character", symbol)
+		}
+	}
+	return strings.ToUpper(symbol), nil
+}
 
 // Date is a calendar day in UTC, counted in days since 1970-01-01.
 // Daily bars are keyed by Date; consecutive days differ by exactly one,

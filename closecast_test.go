@@ -82,3 +82,17 @@ func TestSeries(t *testing.T) {
 		t.Fatalf("duplicate date: %v", err)
 	}
 }
+
+func TestNormalizeSymbol(t *testing.T) {
+	if s, err := NormalizeSymbol("btc-usd"); err != nil || s != "BTC-USD" {
+		t.Errorf("btc-usd → %q, %v", s, err)
+	}
+	if s, err := NormalizeSymbol("^bvsp"); err != nil || s != "^BVSP" {
+		t.Errorf("^bvsp → %q, %v", s, err)
+	}
+	for _, bad := range []string{"", "BTC USD", "x\n", "a\x7f", string(make([]byte, MaxSymbolLen+1))} {
+		if _, err := NormalizeSymbol(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

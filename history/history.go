@@ -26,7 +26,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,9 +52,6 @@ const (
 // maxSymbols bounds the per-symbol state kept, as symbols come from
 // clients of the HTTP server; past it, idle symbols are forgotten.
 const maxSymbols = 1024
-
-// maxSymbolLen bounds a symbol; Yahoo's longest tickers are far shorter.
-const maxSymbolLen = 32
 
 // farPast and farFuture bound the reads that load a symbol's whole history.
 // Dates before 1900 do not occur in market data.
@@ -223,24 +219,6 @@ func (l *Layered) Stats() Stats {
 	return Stats{Fetches: l.fetches.Load(), Failures: l.failures.Load(), Shared: l.shared.Load(), Skipped: l.skipped.Load()}
 }
 
-// normSymbol upper-cases symbol (tickers are case-insensitive; the store
-// and the embedded data set key them upper-case) and rejects what cannot be
-// a ticker.
-func normSymbol(symbol string) (string, error) {
-	if symbol == "" {
-		return "", errors.New("history: empty symbol")
-	}
-	if len(symbol) > maxSymbolLen {
-		return "", fmt.Errorf("history: symbol %.40q… is longer than %d bytes", symbol, maxSymbolLen)
-	}
-	for _, r := range symbol {
-		if r <= ' ' || r == 0x7f {
-			return "", fmt.Errorf("history: symbol %q contains a space or control character", symbol)
-		}
-	}
-	return strings.ToUpper(symbol), nil
-}
-
 // state returns the per-symbol state of sym, creating it.
 func (l *Layered) state(sym string) *symState {
 	l.mu.Lock()
@@ -280,7 +258,7 @@ func (l *Layered) state(sym string) *symState {
 // known day, the series simply ends there: callers check its last date. A
 // symbol that no layer knows is an error wrapping closecast.ErrUnknownSymbol.
 func (l *Layered) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
-	sym, err := normSymbol(symbol)
+	sym, err := closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return closecast.Series{}, err
 	}
@@ -308,7 +286,7 @@ func (l *Layered) Bars(ctx context.Context, symbol string, from, to closecast.Da
 // (base and store); ok is false when none is. A predictor uses it to say
 // which dates can be forecast.
 func (l *Layered) Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error) {
-	sym, err := normSymbol(symbol)
+	sym, err := closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return 0, 0, false, err
 	}

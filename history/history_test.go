@@ -624,7 +624,7 @@ func TestSymbolStateIsBounded(t *testing.T) {
 	if n > maxSymbols {
 		t.Fatalf("%d symbols remembered, want at most %d", n, maxSymbols)
 	}
-	for _, bad := range []string{"BTC USD", "x\n", strings.Repeat("A", maxSymbolLen+1)} {
+	for _, bad := range []string{"BTC USD", "x\n", strings.Repeat("A", closecast.MaxSymbolLen+1)} {
 		if _, err := l.Bars(context.Background(), bad, d0, d0); err == nil || errors.Is(err, closecast.ErrUnknownSymbol) {
 			t.Errorf("symbol %q: err = %v; want a clear rejection", bad, err)
 		}

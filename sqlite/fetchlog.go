@@ -27,7 +27,7 @@ type FetchRecord struct {
 // fetchErr, so that `closecast fetch` and a debugging session can see what
 // the provider said and when. Nothing else is written.
 func (s *DB) LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error {
-	symbol, err := normSymbol(symbol)
+	symbol, err := closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return fmt.Errorf("sqlite: fetch log: %w", err)
 	}

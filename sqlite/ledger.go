@@ -45,7 +45,7 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 	}
 	syms := make([]string, len(ps))
 	for i, p := range ps {
-		sym, err := normSymbol(p.Symbol)
+		sym, err := closecast.NormalizeSymbol(p.Symbol)
 		if err != nil {
 			return fmt.Errorf("sqlite: record forecast %d (%s): nothing stored: %w", i, p.Date, err)
 		}
@@ -119,7 +119,7 @@ func scoreDays(ctx context.Context, tx *sql.Tx, symbol string, from, to closecas
 // with no scored row gives none, not an error: the ledger knows only what
 // was asked of it.
 func (s *DB) Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error) {
-	symbol, err := normSymbol(symbol)
+	symbol, err := closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: scored forecasts: %w", err)
 	}

@@ -32,7 +32,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -54,9 +53,6 @@ const BusyTimeout = 10 * time.Second
 // when a new one is written, so the log stays small however often closecast
 // fetches.
 const FetchLogLimit = 1000
-
-// maxSymbolLen bounds a symbol; Yahoo's longest tickers are far shorter.
-const maxSymbolLen = 32
 
 // DefaultPath returns where closecast keeps its store:
 // $CLOSECAST_HOME/closecast.db, or ~/.closecast/closecast.db when
@@ -200,33 +196,13 @@ func (s *DB) Close() error {
 	return s.db.Close()
 }
 
-// normSymbol returns symbol upper-cased, the one spelling the store keeps:
-// tickers are case-insensitive (Yahoo and the embedded data set both read
-// "btc-usd" as BTC-USD), and one market must not be stored twice. It
-// rejects symbols that cannot be a ticker: empty, too long, or containing
-// spaces or control characters (often a sign of a mangled flag).
-func normSymbol(symbol string) (string, error) {
-	if symbol == "" {
-		return "", errors.New("empty symbol")
-	}
-	if len(symbol) > maxSymbolLen {
-		return "", fmt.Errorf("symbol %.40q… is longer than %d bytes", symbol, maxSymbolLen)
-	}
-	for _, r := range symbol {
-		if r <= ' ' || r == 0x7f {
-			return "", fmt.Errorf("symbol %q contains a space or control character", symbol)
-		}
-	}
-	return strings.ToUpper(symbol), nil
-}
-
 // Bars returns the stored bars of symbol with dates in [from, to],
 // ascending. A symbol with no stored bar at all is an error wrapping
 // closecast.ErrUnknownSymbol; a known symbol with no bar in the range gives
 // an empty series. Stored rows are validated again, so a file edited by hand
 // cannot feed the model an invalid bar.
 func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
-	symbol, err := normSymbol(symbol)
+	symbol, err := closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return closecast.Series{}, fmt.Errorf("sqlite: bars: %w", err)
 	}
@@ -281,7 +257,7 @@ func (s *DB) where() string {
 // Range returns the first and last stored date of symbol; ok is false when
 // none is stored.
 func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error) {
-	symbol, err = normSymbol(symbol)
+	symbol, err = closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("sqlite: range: %w", err)
 	}
@@ -337,7 +313,7 @@ func (s *DB) UpsertFetched(ctx context.Context, symbol string, from, to closecas
 }
 
 func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, logRec *FetchRecord) (added, updated int, err error) {
-	symbol, err = normSymbol(symbol)
+	symbol, err = closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: upsert: %w", err)
 	}
