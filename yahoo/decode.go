@@ -221,6 +221,12 @@ func (r Report) String() string {
 	return strings.Join(parts, "; ")
 }
 
+// Clean reports whether the fetch needed no cleaning: every bar Yahoo served
+// was final, unique, in order and complete.
+func (r Report) Clean() bool {
+	return len(r.Dropped) == 0 && len(r.Duplicates) == 0 && r.OutOfOrder == 0 && len(r.Unfinished) == 0
+}
+
 // BarError is a served bar that fails closecast.Bar.Validate: it names the
 // symbol, the day and the field. Fetch returns no bars at all when one is
 // invalid, so garbage never reaches a store.

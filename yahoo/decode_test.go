@@ -136,3 +136,14 @@ func TestMetaLocationFallback(t *testing.T) {
 		t.Error("IANA zone not loaded")
 	}
 }
+
+func TestReportClean(t *testing.T) {
+	if r := (Report{Attempts: 3, Timezone: "UTC"}); !r.Clean() || r.String() != "clean" {
+		t.Errorf("%+v: Clean %v, %q", r, r.Clean(), r.String())
+	}
+	for _, r := range []Report{{Dropped: []closecast.Date{1}}, {Duplicates: []closecast.Date{1}}, {OutOfOrder: 1}, {Unfinished: []closecast.Date{1}}} {
+		if r.Clean() || r.String() == "clean" {
+			t.Errorf("%+v reported clean", r)
+		}
+	}
+}

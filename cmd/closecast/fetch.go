@@ -82,8 +82,8 @@ func runFetch(ctx context.Context, c *command, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "; store now holds %s .. %s", first, last)
 	}
 	fmt.Fprintln(e.stdout)
-	if note := res.Report.String(); note != "" && note != "clean" {
-		fmt.Fprintf(e.stdout, "  %s\n", note)
+	if !res.Report.Clean() {
+		fmt.Fprintf(e.stdout, "  %s\n", res.Report)
 	}
 	return nil
 }
