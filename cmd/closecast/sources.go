@@ -71,7 +71,8 @@ var (
 
 // source returns where bars come from: the CSV file when --csv is given,
 // else the local store layered over the embedded data, with Yahoo behind
-// them when live is true.
+// them when live is true. Offline, a store file that does not exist yet is
+// not created: read-only commands leave no trace on a fresh machine.
 func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) {
 	if d.csv != "" {
 		if _, err := os.Stat(d.csv); err != nil {
@@ -79,15 +80,7 @@ func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) 
 		}
 		return marketdata.CSVFile(d.csv), func() {}, nil
 	}
-	return openHistory(e, live, !live)
-}
-
-// openHistory layers the local store over the embedded data set, with
-// Yahoo as the live provider when live is set. With onlyIfExists, a store
-// file that does not exist yet is not created (read-only commands leave no
-// trace on a fresh machine).
-func openHistory(e *env, live, onlyIfExists bool, opts ...history.Option) (*history.Layered, func(), error) {
-	store, err := openStore(e, onlyIfExists)
+	store, err := openStore(e, !live)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,13 +88,10 @@ func openHistory(e *env, live, onlyIfExists bool, opts ...history.Option) (*hist
 	if live {
 		liveSrc = yahooClient(e)
 	}
-	closeFn := func() {}
-	var st closecast.Store
-	if store != nil {
-		st = store
-		closeFn = func() { store.Close() }
+	if store == nil {
+		return history.New(marketdata.Embedded(), nil, liveSrc), func() {}, nil
 	}
-	return history.New(marketdata.Embedded(), st, liveSrc, opts...), closeFn, nil
+	return history.New(marketdata.Embedded(), store, liveSrc), func() { store.Close() }, nil
 }
 
 // openStore opens the SQLite store under $CLOSECAST_HOME (nil, nil when
