@@ -22,7 +22,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -358,16 +357,6 @@ func checksums(fsys fs.FS) (map[string]string, error) {
 		out[e.Name()] = hex.EncodeToString(sum[:])
 	}
 	return out, nil
-}
-
-// FileNames lists the files recorded in the metadata, sorted.
-func (md *Metadata) FileNames() []string {
-	names := make([]string, 0, len(md.Files))
-	for n := range md.Files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func writeFileSync(path string, b []byte) error {
