@@ -64,7 +64,7 @@ type Metadata struct {
 	Window       int          `json:"window"`
 	Warmup       int          `json:"warmup"`
 	Scaler       Scaler       `json:"scaler"`        // inputs, one entry per feature, in feature order
-	TargetScaler Scaler       `json:"target_scaler"` // the target column
+	TargetScaler Scaler       `json:"target_scaler"` // the target, one column per head output (day t+j)
 
 	Config     config.Config `json:"config"`
 	TrainRange config.Range  `json:"train_range"` // dates of the first and last training target
@@ -317,8 +317,8 @@ func (md *Metadata) check(net *lstm.Network) error {
 		return fmt.Errorf("weights take %d inputs, metadata lists %d features", cfg.Features, len(md.Features))
 	case len(md.Scaler.Min) != len(md.Features) || len(md.Scaler.Max) != len(md.Features):
 		return fmt.Errorf("scaler has %d/%d columns for %d features", len(md.Scaler.Min), len(md.Scaler.Max), len(md.Features))
-	case len(md.TargetScaler.Min) != 1 || len(md.TargetScaler.Max) != 1:
-		return errors.New("target scaler must have one column")
+	case len(md.TargetScaler.Min) != cfg.Outputs || len(md.TargetScaler.Max) != cfg.Outputs:
+		return fmt.Errorf("target scaler has %d/%d columns for the head's %d outputs", len(md.TargetScaler.Min), len(md.TargetScaler.Max), cfg.Outputs)
 	case md.Window < 1:
 		return fmt.Errorf("window %d", md.Window)
 	}

@@ -42,6 +42,14 @@ type Config struct {
 	// windows only: no leakage; default) or "all" (every loaded row, as the
 	// reference did).
 	ScalerFit string `yaml:"scaler_fit" json:"scaler_fit"`
+	// Horizon is the number of days the network's Dense head forecasts at
+	// once (a direct multi-output head): output j is the target of day
+	// t+j, the t-th day being the one after the window. 1 (default) is
+	// the reference's one-step head, and multi-day forecasts then recurse,
+	// feeding each forecast back as the next window's last day. With a
+	// log_return target, output j is the log return from the window's last
+	// close to day t+j's close, each output with its own scaler column.
+	Horizon int `yaml:"horizon" json:"horizon"`
 	// WindowSize is the number of consecutive days the network reads (60).
 	WindowSize int `yaml:"window_size" json:"window_size"`
 	// InputSize is the number of input columns; it must equal len(Features)
@@ -106,6 +114,9 @@ type Validation struct {
 	From closecast.Date `yaml:"from" json:"from"`
 	To   closecast.Date `yaml:"to" json:"to"`
 }
+
+// MaxHorizon is the longest direct head a config may ask for, in days.
+const MaxHorizon = 90
 
 // Targets and scaler fits.
 const (
@@ -177,6 +188,7 @@ func Defaults() Config {
 		Target:        TargetClose,
 		ScalerFit:     FitTrain,
 		WindowSize:    60,
+		Horizon:       1,
 		TrainFraction: 0.8,
 		Layers:        2,
 		Units:         50,
@@ -223,6 +235,8 @@ func (c Config) Validate() error {
 		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
 	case c.WindowSize < 1:
 		return bad("window_size", "%d must be ≥ 1", c.WindowSize)
+	case c.Horizon < 1 || c.Horizon > MaxHorizon:
+		return bad("horizon", "%d must be in 1..%d", c.Horizon, MaxHorizon)
 	case c.InputSize != len(c.Features):
 		return bad("input_size", "%d does not match the %d features listed", c.InputSize, len(c.Features))
 	case !(c.TrainFraction > 0 && c.TrainFraction < 1):

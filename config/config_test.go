@@ -18,7 +18,7 @@ func TestReferenceConfigIsTheNotebook(t *testing.T) {
 		Name: "reference", Symbol: "BTC-USD",
 		Data:     Range{closecast.MustParseDate("2018-01-01"), closecast.MustParseDate("2025-04-30")},
 		Features: []string{"close"}, Target: TargetClose, ScalerFit: FitAll,
-		WindowSize: 60, InputSize: 1, TrainFraction: 0.8, Layers: 2, Units: 50, Dropout: 0.2,
+		WindowSize: 60, Horizon: 1, InputSize: 1, TrainFraction: 0.8, Layers: 2, Units: 50, Dropout: 0.2,
 		Loss: "mean_absolute_error", LearningRate: 0.001, Epochs: 150, BatchSize: 32, Shuffle: true, Seed: 42,
 		EarlyStopping: EarlyStopping{Patience: 0, Monitor: MonitorHoldout, TailFraction: 0.1},
 		Validation:    Validation{closecast.MustParseDate("2025-06-01"), closecast.MustParseDate("2025-07-16")},
@@ -52,6 +52,8 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		"neuronos: 50\n":                             "neuronos", // typo: unknown key
 		"data: {from: 2019-01-01, to: 2018-01-01}\n": "data",
 		"validation: {from: 2025-13-01}\n":           "2025-13-01",
+		"horizon: 0\n":                               "horizon",
+		"horizon: 91\n":                              "horizon",
 	}
 	for extra, field := range cases {
 		_, err := Decode(strings.NewReader(base + extra))

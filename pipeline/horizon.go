@@ -131,9 +131,11 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 	return out, nil
 }
 
-// Paths runs n recursive forecast paths of horizon days from bars[:i] and
-// returns their closes, [n][horizon]: paths[k][t] is path k's close of day
-// start+t (start after bars[i-1]'s date). Without dropout every path is the deterministic
+// Paths runs n forecast paths of horizon days from bars[:i] and returns
+// their closes, [n][horizon]: paths[k][t] is path k's close of day start+t
+// (start after bars[i-1]'s date). A one-step model recurses; a direct
+// multi-output head gives all days from one pass (horizon must not exceed
+// its outputs, else ErrHorizonTooLong). Without dropout every path is the deterministic
 // forecast (use n = 1); with dropout, path k's step forecasting day T uses
 // row k of the masks drawn from DaySeed(seed, T). It needs i ≥ History().
 func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, horizon, n int, dropout bool, seed uint64) ([][]float64, error) {
@@ -147,6 +149,9 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 	if horizon < 1 || n < 1 {
 		return nil, fmt.Errorf("pipeline: horizon %d and paths %d, want both ≥ 1", horizon, n)
 	}
+	if p.Outputs() > 1 {
+		return p.directPaths(bars, i, start, horizon, n, dropout, seed)
+	}
 	// Each path owns its history: the h real bars, then its synthetic ones.
 	hist := make([][]closecast.Bar, n)
 	for k := range hist {
@@ -155,13 +160,8 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 	}
 	per := p.Window * len(p.Features)
 	x := make([]float32, n*per)
-	stride := p.Net.Config().Outputs
-	out := make([]float32, n*stride)
-	paths := make([][]float64, n)
-	flat := make([]float64, n*horizon)
-	for k := range paths {
-		paths[k] = flat[k*horizon : (k+1)*horizon]
-	}
+	out := make([]float32, n)
+	paths := newPaths(n, horizon)
 	for t := range horizon {
 		for k := range n {
 			hk := hist[k]
@@ -177,9 +177,9 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 		}
 		for k := range n {
 			last := hist[k][len(hist[k])-1]
-			v := p.Price(out[k*stride], last.Close)
-			if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
-				return nil, fmt.Errorf("pipeline: horizon day %d (%s): forecast %v is not a positive price, so it cannot feed the next day", t+1, day, v)
+			v := p.Price(out[k], 0, last.Close)
+			if err := checkPrice(v, t, day); err != nil {
+				return nil, err
 			}
 			paths[k][t] = v
 			hist[k] = append(hist[k], closecast.Bar{Date: day, Open: v, High: v, Low: v, Close: v, Volume: last.Volume})
@@ -191,6 +191,67 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 		}
 	}
 	return paths, nil
+}
+
+// directPaths is Paths for a direct multi-output head: one batched pass of
+// n copies of the window gives every day at once, output t being day
+// start+t. With dropout, the masks come from DaySeed(seed, start), so a
+// path's days share one draw of the network, as a recursive path's days
+// share one sample trajectory.
+func (p *Pipeline) directPaths(bars []closecast.Bar, i int, start closecast.Date, horizon, n int, dropout bool, seed uint64) ([][]float64, error) {
+	O := p.Outputs()
+	if horizon > O {
+		return nil, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", ErrHorizonTooLong, O, horizon)
+	}
+	per := p.Window * len(p.Features)
+	x := make([]float32, n*per)
+	if err := p.Input(bars, i, x[:per]); err != nil {
+		return nil, err
+	}
+	for k := 1; k < n; k++ {
+		copy(x[k*per:(k+1)*per], x[:per])
+	}
+	out := make([]float32, n*O)
+	if dropout {
+		p.Net.PredictDropout(x, n, p.Window, out, DaySeed(seed, start))
+	} else {
+		p.Net.Predict(x, n, p.Window, out)
+	}
+	last := bars[i-1].Close
+	paths := newPaths(n, horizon)
+	for k := range n {
+		for t := range horizon {
+			v := p.Price(out[k*O+t], t, last)
+			if err := checkPrice(v, t, start+closecast.Date(t)); err != nil {
+				return nil, err
+			}
+			paths[k][t] = v
+		}
+	}
+	return paths, nil
+}
+
+// ErrHorizonTooLong is wrapped when a horizon exceeds what a direct
+// multi-output head forecasts.
+var ErrHorizonTooLong = errors.New("horizon longer than the model's direct head")
+
+// newPaths returns n paths of horizon days sharing one backing array.
+func newPaths(n, horizon int) [][]float64 {
+	paths := make([][]float64, n)
+	flat := make([]float64, n*horizon)
+	for k := range paths {
+		paths[k] = flat[k*horizon : (k+1)*horizon]
+	}
+	return paths
+}
+
+// checkPrice rejects a forecast that is not a positive finite price: it
+// would poison the next recursive step or any interval built on it.
+func checkPrice(v float64, t int, day closecast.Date) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 {
+		return fmt.Errorf("pipeline: horizon day %d (%s): forecast %v is not a positive price", t+1, day, v)
+	}
+	return nil
 }
 
 // SampleAt returns, for every target bar i in idx, samples Monte-Carlo
@@ -224,7 +285,7 @@ func (p *Pipeline) SampleAt(bars []closecast.Bar, idx []int, samples int, seed u
 		p.Net.PredictDropout(x, samples, p.Window, out, DaySeed(seed, bars[i].Date))
 		res[j] = make([]float64, samples)
 		for k := range samples {
-			res[j][k] = p.Price(out[k*stride], bars[i-1].Close)
+			res[j][k] = p.Price(out[k*stride], 0, bars[i-1].Close)
 		}
 	}
 	return res, nil

@@ -277,7 +277,7 @@ func TestCoverageOfACalibratedCaseIsNominal(t *testing.T) {
 			// output is close to symmetric.
 			for j, i := range idx[:50] {
 				q := Quantiles(s[j], []float64{0.1, 0.5, 0.9})
-				det := p.Price(det[0], bars[i-1].Close)
+				det := p.Price(det[0], 0, bars[i-1].Close)
 				if math.Abs(q[1]-det) > 0.25*(q[2]-q[0]) {
 					t.Fatalf("day %d: median %v, deterministic %v, p10..p90 %v..%v", j, q[1], det, q[0], q[2])
 				}

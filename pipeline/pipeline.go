@@ -10,7 +10,9 @@
 // features consume before them. It never reads bars[i] or later.
 // # Horizons and intervals
 //
-// Multi-day forecasts are recursive: the forecast of day D becomes a
+// A model with a direct multi-output head (config horizon N > 1) forecasts
+// days t .. t+N−1 from one window in one pass; output j has its own target
+// scaler column. Otherwise multi-day forecasts are recursive: the forecast of day D becomes a
 // synthetic bar of D, and the window that ends with it forecasts D+1, and so
 // on. A synthetic bar has Open = High = Low = Close = the forecast and the
 // Volume of the last bar before it (the last real volume, carried forward).
@@ -88,26 +90,35 @@ func (p *Pipeline) Input(bars []closecast.Bar, i int, x []float32) error {
 	return nil
 }
 
-// TargetValue returns the unscaled target of bar i (i ≥ Target.Warmup()).
-func (p *Pipeline) TargetValue(bars []closecast.Bar, i int) float64 {
+// Outputs returns how many consecutive days one network pass forecasts: 1
+// for a one-step head (multi-day forecasts recurse), N for a direct
+// multi-output head.
+func (p *Pipeline) Outputs() int { return p.Net.Config().Outputs }
+
+// TargetValue returns the unscaled target of output j of the forecast for
+// bar i: the close of bar i+j, or with a log_return target the log return
+// ln(close_{i+j}/close_{i−1}) from the window's last close. It needs
+// i ≥ Target.Warmup() and i+j < len(bars).
+func (p *Pipeline) TargetValue(bars []closecast.Bar, i, j int) float64 {
 	prev := math.NaN()
 	if i > 0 {
 		prev = bars[i-1].Close
 	}
-	return p.Target.Value(bars[i].Close, prev)
+	return p.Target.Value(bars[i+j].Close, prev)
 }
 
-// Price maps a network output (a scaled target) to a close, given the close
-// of the day before the forecast day.
-func (p *Pipeline) Price(out float32, lastClose float64) float64 {
-	return p.Target.Price(p.Output.Inverse(0, float64(out)), lastClose)
+// Price maps output j of the network (a scaled target) to a close, given
+// lastClose, the close of the window's last day.
+func (p *Pipeline) Price(out float32, j int, lastClose float64) float64 {
+	return p.Target.Price(p.Output.Inverse(j, float64(out)), lastClose)
 }
 
 // ErrShortHistory is wrapped when there are too few bars before a forecast day.
 var ErrShortHistory = errors.New("not enough history before the forecast day")
 
 // PredictAt forecasts the close of bars[i] for every i in idx, in one
-// batched pass of the network. Every i must be ≥ History().
+// batched pass of the network (output 0 of a multi-output head). Every i
+// must be ≥ History().
 func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error) {
 	if len(idx) == 0 {
 		return nil, nil
@@ -127,7 +138,7 @@ func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error)
 	prices := make([]float64, len(idx))
 	stride := p.Net.Config().Outputs
 	for k, i := range idx {
-		prices[k] = p.Price(out[k*stride], bars[i-1].Close)
+		prices[k] = p.Price(out[k*stride], 0, bars[i-1].Close)
 	}
 	return prices, nil
 }

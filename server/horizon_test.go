@@ -277,3 +277,21 @@ func TestHorizonOfAModelWithoutDropout(t *testing.T) {
 		t.Errorf("samples asked of a model without dropout: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestHorizonLongerThanADirectHead: a model whose head forecasts N days at
+// once answers up to N and refuses more with a 400 that says how many.
+func TestHorizonLongerThanADirectHead(t *testing.T) {
+	pred := &fakePredictor{series: testSeries(), window: 60, directHead: 5}
+	e := &testEnv{srv: New(Config{Predictor: pred, Model: map[string]any{"v": 1}})}
+	w := e.do("POST", "/predict", `{"date":"2025-05-01","horizon":5}`)
+	var h horizonBody
+	if err := json.Unmarshal(w.Body.Bytes(), &h); w.Code != 200 || err != nil || len(h.Forecasts) != 5 {
+		t.Errorf("5 days of a 5-day head: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/predict", `{"date":"2025-05-01","horizon":6}`)
+	var eb errorBody
+	_ = json.Unmarshal(w.Body.Bytes(), &eb)
+	if w.Code != 400 || eb.Code != codeInvalidHorizon || !strings.Contains(eb.Error, "'horizon'") || !strings.Contains(eb.Error, "forecasts 5 days") {
+		t.Errorf("6 days of a 5-day head: %d %s", w.Code, w.Body)
+	}
+}

@@ -38,6 +38,9 @@ type fakePredictor struct {
 	// noDropout makes PredictHorizon fail as a model trained without
 	// dropout does when asked for samples.
 	noDropout bool
+	// directHead, when > 0, makes PredictHorizon refuse longer horizons as
+	// a model with a direct head of that many outputs does.
+	directHead int
 }
 
 func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
@@ -94,6 +97,9 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
 	if f.noDropout && opt.Samples > 0 {
 		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNoDropout)
+	}
+	if f.directHead > 0 && opt.Horizon > f.directHead {
+		return predict.Horizon{}, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", pipeline.ErrHorizonTooLong, f.directHead, opt.Horizon)
 	}
 	first, err := f.Predict(ctx, symbol, date)
 	if err != nil {

@@ -39,8 +39,12 @@ import (
 type Dataset struct {
 	Bars     []closecast.Bar // the configured data range
 	Pipeline *pipeline.Pipeline
-	// X is [windows][Window][features] row-major; Y is [windows][1].
+	// X is [windows][Window][features] row-major; Y is [windows][Outputs]
+	// row-major, Y[k][j] the scaled target of day Target[k]+j, NaN where
+	// that day is past the data range.
 	X, Y []float32
+	// Outputs is the network's outputs per window (config horizon).
+	Outputs int
 	// Target[k] is the index in Bars of the bar window k forecasts.
 	Target []int
 	// Train is the number of leading windows in the training part; Tail the
@@ -87,30 +91,49 @@ func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
 		return nil, err
 	}
 	p := &pipeline.Pipeline{Features: cfg.Features, Target: target, Window: cfg.WindowSize, Warmup: warmup}
-	if err := fitScalers(p, cfg.ScalerFit, bars, first+nTrain); err != nil {
+	O := cfg.Horizon
+	if err := fitScalers(p, cfg.ScalerFit, bars, first+nTrain, O); err != nil {
 		return nil, err
 	}
-	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail}
+	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail, Outputs: O}
 	nf := len(cfg.Features)
 	per := cfg.WindowSize * nf
 	d.X = make([]float32, n*per)
-	d.Y = make([]float32, n)
+	d.Y = make([]float32, n*O)
 	d.Target = make([]int, n)
 	for k := range n {
 		i := first + k
 		if err := p.Input(bars, i, d.X[k*per:(k+1)*per]); err != nil {
 			return nil, err
 		}
-		d.Y[k] = float32(p.Output.Scale(0, p.TargetValue(bars, i)))
+		for j := range O {
+			y := math.NaN()
+			if i+j < len(bars) {
+				y = p.Output.Scale(j, p.TargetValue(bars, i, j))
+			}
+			d.Y[k*O+j] = float32(y)
+		}
 		d.Target[k] = i
 	}
 	return d, nil
 }
 
+// Part returns the windows of [from, to) whose every target day lies
+// before window to's target day (or in the data range when to is the
+// last): with a direct head of N outputs, the last N−1 windows of a part
+// would otherwise learn or score days of the part after it.
+func (d *Dataset) Part(from, to int) (x, y []float32, n int) {
+	n = max(0, to-from-(d.Outputs-1))
+	per := len(d.X) / d.Windows()
+	return d.X[from*per : (from+n)*per], d.Y[from*d.Outputs : (from+n)*d.Outputs], n
+}
+
 // fitScalers fits the input and target scalers. With fit "all" they see
 // every loaded bar, as the reference did; with "train" only the bars that
 // the training windows read (inputs) and forecast (targets): bars[:end].
-func fitScalers(p *pipeline.Pipeline, fit string, bars []closecast.Bar, end int) error {
+// The target scaler has one column per output: column j is fitted on the
+// targets of output j whose day lies before end.
+func fitScalers(p *pipeline.Pipeline, fit string, bars []closecast.Bar, end, outputs int) error {
 	if fit == config.FitAll {
 		end = len(bars)
 	}
@@ -123,11 +146,18 @@ func fitScalers(p *pipeline.Pipeline, fit string, bars []closecast.Bar, end int)
 	if fit == config.FitTrain {
 		first = max(first, p.History())
 	}
-	targets := make([]float64, 0, end-first)
-	for i := first; i < end; i++ {
-		targets = append(targets, p.TargetValue(bars, i))
+	var targets [][]float64
+	for i := first; i+outputs-1 < end; i++ {
+		row := make([]float64, outputs)
+		for j := range row {
+			row[j] = p.TargetValue(bars, i, j)
+		}
+		targets = append(targets, row)
 	}
-	p.Output = features.FitMinMaxColumn(targets)
+	if len(targets) == 0 {
+		return fmt.Errorf("train: no training day has all %d targets of the horizon", outputs)
+	}
+	p.Output = features.FitMinMax(targets)
 	return nil
 }
 
@@ -142,7 +172,7 @@ func Build(cfg config.Config) (*lstm.Network, *lstm.Trainer, lstm.TrainConfig, e
 	for i := range units {
 		units[i] = cfg.Units
 	}
-	net, err := lstm.New(lstm.Config{Features: len(cfg.Features), Units: units, Dropout: float32(cfg.Dropout), Outputs: 1}, cfg.Seed)
+	net, err := lstm.New(lstm.Config{Features: len(cfg.Features), Units: units, Dropout: float32(cfg.Dropout), Outputs: cfg.Horizon}, cfg.Seed)
 	if err != nil {
 		return nil, nil, lstm.TrainConfig{}, err
 	}
@@ -192,22 +222,23 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		return nil, err
 	}
 	p := ds.Pipeline
-	nf := len(cfg.Features)
 	net, trainer, tc, err := Build(cfg)
 	if err != nil {
 		return nil, err
 	}
 
-	per := cfg.WindowSize * nf
 	fit := ds.Train - ds.Tail
-	xFit, yFit := ds.X[:fit*per], ds.Y[:fit]
+	xFit, yFit, nFit := ds.Part(0, fit)
 	// Validation loss per epoch: the hold-out when monitored there (the
 	// reference's validation_data), else the held-back tail of the training part.
 	valFrom, valTo := ds.Train, ds.Windows()
 	if cfg.EarlyStopping.Monitor == config.MonitorTail {
 		valFrom, valTo = fit, ds.Train
 	}
-	xVal, yVal, nVal := ds.X[valFrom*per:valTo*per], ds.Y[valFrom:valTo], valTo-valFrom
+	xVal, yVal, nVal := ds.Part(valFrom, valTo)
+	if nFit < 1 || nVal < 1 {
+		return nil, fmt.Errorf("train: a %d-day horizon leaves %d training and %d validation windows", cfg.Horizon, nFit, nVal)
+	}
 
 	var curve artifact.LossCurve
 	best, bestEpoch, stale := math.Inf(1), 0, 0
@@ -221,7 +252,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 			break
 		}
 		t0 := time.Now()
-		trainLoss := trainer.Epoch(xFit, yFit, fit, cfg.WindowSize)
+		trainLoss := trainer.Epoch(xFit, yFit, nFit, cfg.WindowSize)
 		valLoss := trainer.Evaluate(xVal, yVal, nVal, cfg.WindowSize)
 		curve.Train = append(curve.Train, trainLoss)
 		curve.Val = append(curve.Val, valLoss)
@@ -266,7 +297,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		DataSHA256:       barsSHA256(ds.Bars),
 		Training: artifact.Training{
 			Threads: tc.Threads, EpochsTrained: epochs, BestEpoch: bestEpoch, Seconds: seconds,
-			SecondsEpoch: seconds / float64(epochs), Windows: fit, Stopped: stopped,
+			SecondsEpoch: seconds / float64(epochs), Windows: nFit, Stopped: stopped,
 			Monitor: cfg.EarlyStopping.Monitor, TailWindows: ds.Tail,
 		},
 		LossCurve: curve,
