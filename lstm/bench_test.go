@@ -36,11 +36,18 @@ func benchEpoch(b *testing.B, threads int) {
 	b.ReportMetric(float64(tr.threads), "threads")
 }
 
-func BenchmarkPredictOne(b *testing.B) {
+// BenchmarkPredictOne is one-window inference (the server's call) with the
+// default SetOneWindowThreads.
+func BenchmarkPredictOne(b *testing.B) { benchPredictOne(b, 0) }
+
+func benchPredictOne(b *testing.B, threads int) {
 	x, _ := SyntheticWindows(1, benchSteps, 7)
 	net, err := New(ReferenceConfig(), 42)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if threads > 0 {
+		net.SetOneWindowThreads(threads)
 	}
 	out := make([]float32, 1)
 	net.Predict(x, 1, benchSteps, out)
@@ -72,4 +79,39 @@ func BenchmarkPredictOneAVX2(b *testing.B) {
 	}
 	defer forceAVX2(false)
 	BenchmarkPredictOne(b)
+}
+
+// BenchmarkPredictOneSingle is BenchmarkPredictOne on the caller's
+// goroutine alone (SetOneWindowThreads(1)), the path before pipelining.
+func BenchmarkPredictOneSingle(b *testing.B) { benchPredictOne(b, 1) }
+
+// BenchmarkPredictOneLoaded is a loaded server: one-window Predicts from
+// GOMAXPROCS goroutines at once (b.RunParallel) with the default
+// SetOneWindowThreads; µs/window is wall time per window over all of them,
+// so 1/it is the throughput with every core busy.
+func BenchmarkPredictOneLoaded(b *testing.B) { benchPredictOneLoaded(b, 0) }
+
+// BenchmarkPredictOneLoadedSingle is BenchmarkPredictOneLoaded with
+// SetOneWindowThreads(1).
+func BenchmarkPredictOneLoadedSingle(b *testing.B) { benchPredictOneLoaded(b, 1) }
+
+func benchPredictOneLoaded(b *testing.B, threads int) {
+	x, _ := SyntheticWindows(1, benchSteps, 7)
+	net, err := New(ReferenceConfig(), 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if threads > 0 {
+		net.SetOneWindowThreads(threads)
+	}
+	net.Predict(x, 1, benchSteps, make([]float32, 1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		out := make([]float32, 1)
+		for pb.Next() {
+			net.Predict(x, 1, benchSteps, out)
+		}
+	})
+	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)*1e6, "µs/window")
 }

@@ -80,8 +80,11 @@
 // same way. A batch of 32 on 2 cores gives 16 rows per goroutine; the
 // optimizer step and the sequential time loop do not parallelise. Predict
 // runs on the calling goroutine (callers such as an HTTP server bring their
-// own concurrency); it is safe for concurrent use and does not allocate in
-// steady state (pooled workspaces).
+// own concurrency), except that one window of a network of two or more
+// layers on the fused path is pipelined over the caller and one shared
+// helper goroutine (pipe.go; SetOneWindowThreads turns it off); it is safe
+// for concurrent use and does not allocate in steady state (pooled
+// workspaces).
 //
 // One-window Predict (batch 1, no dropout) on AVX-512 with every layer at
 // most 52 units wide takes a fused path (fused.go): per layer one gemm for
@@ -93,7 +96,11 @@
 // weights in that layout are rebuilt lazily after a parameter change. On
 // the development machine its floor is the L1 read bandwidth: every step
 // reads the 41.6 KB recurrent matrix, and zmm loads retire at about 1.2
-// per cycle there.
+// per cycle there. With two or more layers and a second core, the layers
+// of one window run as a pipeline in chunks of a few steps, layer l+1
+// beside layer l on the other core (pipe.go), bit-identical too: the
+// reference network's window then costs about layer 2's projections and
+// recurrence plus one chunk, not both layers.
 //
 // Network.FLOPs counts 2·steps·(In+U)·4U per layer forward (tripled for
 // training); the reference model is 3.62 MFLOP per window forward, 10.9

@@ -103,52 +103,88 @@ func (n *Network) fusedWeights() *fusedNet {
 }
 
 // oneWork is the scratch memory of one fused one-window pass of up to tCap
-// steps: pre [T][ldw] the gate pre-activations, h[0] and h[1] the h
-// sequences ([T+1][ldh], row 0 is h_{-1}) of alternate layers, c [ldh].
+// steps, one set per layer so that layers can run at the same time
+// (pipe.go): pre[l] [T+1][ldw] the gate pre-activations (a spare row:
+// lstmSeqPipe50 reads one past the last step), h[l] [T+1][ldh] the h
+// sequence (row 0 is h_{-1} = 0, row t+1 is h_t), c[l] [ldh]; job is the
+// pipelined pass's shared state.
 type oneWork struct {
 	tCap int
-	pre  []float32
-	h    [2][]float32
-	c    []float32
+	pre  [][]float32
+	h    [][]float32
+	c    [][]float32
+	job  pipeJob
 }
 
-// predictOne is Predict for one window on the fused kernels.
-func (n *Network) predictOne(f *fusedNet, x []float32, T int, out []float32) {
-	var ws *oneWork
+// oneWorkspace returns a pooled oneWork for T steps.
+func (n *Network) oneWorkspace(f *fusedNet, T int) *oneWork {
 	if v := n.poolFused.Get(); v != nil && v.(*oneWork).tCap >= T {
-		ws = v.(*oneWork)
-	} else {
-		ws = &oneWork{tCap: T}
-		ldw, ldh := 0, 0
-		for _, fl := range f.layers {
-			ldw, ldh = max(ldw, fl.ldw), max(ldh, fl.ldh)
-		}
-		ws.pre = alignedFloats((T + 1) * ldw) // a spare row: lstmSeqPipe50 reads one past the last step
-		ws.h[0] = alignedFloats((T + 1) * ldh)
-		ws.h[1] = alignedFloats((T + 1) * ldh)
-		ws.c = alignedFloats(ldh)
+		return v.(*oneWork)
 	}
-	in, inStride := x[:T*n.cfg.Features], n.cfg.Features
-	var h []float32
-	for l, L := range n.layers {
-		fl := &f.layers[l]
-		pre := ws.pre[:(T+1)*fl.ldw]
-		for t := 0; t < T; t++ {
-			copy(pre[t*fl.ldw:(t+1)*fl.ldw], fl.b)
-		}
-		gemm(T, fl.ldw, L.In, in, inStride, 1, fl.wx, fl.ldw, pre, fl.ldw)
-		h = ws.h[l%2][:(T+1)*fl.ldh]
-		c := ws.c[:fl.ldh]
+	ws := &oneWork{tCap: T}
+	for _, fl := range f.layers {
+		ws.pre = append(ws.pre, alignedFloats((T+1)*fl.ldw))
+		ws.h = append(ws.h, alignedFloats((T+1)*fl.ldh))
+		ws.c = append(ws.c, alignedFloats(fl.ldh))
+	}
+	ws.job.init(len(f.layers))
+	return ws
+}
+
+// predictOne is Predict for one window on the fused kernels: pipelined
+// over two goroutines when that pays (pipe.go), else layer after layer.
+func (n *Network) predictOne(f *fusedNet, x []float32, T int, out []float32) {
+	ws := n.oneWorkspace(f, T)
+	x = x[:T*n.cfg.Features]
+	if n.pipelined(ws, f, x, T, out) {
+		return
+	}
+	for l := range f.layers {
+		n.oneProj(f, ws, x, l, 0, T, T)
+		n.oneRec(f, ws, l, 0, T, T)
+	}
+	n.oneOutput(f, ws, T, out)
+	n.poolFused.Put(ws)
+}
+
+// oneOutput is the Dense head on h_{T-1} of the top layer, as forward does it.
+func (n *Network) oneOutput(f *fusedNet, ws *oneWork, T int, out []float32) {
+	top := len(f.layers) - 1
+	O, U := n.cfg.Outputs, n.layers[top].U
+	copy(out[:O], n.params[n.dbOff:n.dbOff+O])
+	gemm(1, O, U, ws.h[top][T*f.layers[top].ldh:], U, 1, n.params[n.dwOff:n.dwOff+U*O], O, out, O)
+}
+
+// oneProj writes the input projections of steps d..d+m-1 of layer l of a
+// T-step window into pre[l]: the bias, plus one gemm over those m rows of
+// the layer below's h (x for layer 0). gemm sums each element in k order
+// whatever the row count, so any split of the steps gives the same bits.
+func (n *Network) oneProj(f *fusedNet, ws *oneWork, x []float32, l, d, m, T int) {
+	fl, L := &f.layers[l], n.layers[l]
+	in, inStride := x, n.cfg.Features
+	if l > 0 {
+		in, inStride = ws.h[l-1][f.layers[l-1].ldh:], f.layers[l-1].ldh
+	}
+	pre := ws.pre[l][:(T+1)*fl.ldw]
+	for t := d; t < d+m; t++ {
+		copy(pre[t*fl.ldw:(t+1)*fl.ldw], fl.b)
+	}
+	gemm(m, fl.ldw, L.In, in[d*inStride:], inStride, 1, fl.wx, fl.ldw, pre[d*fl.ldw:], fl.ldw)
+}
+
+// oneRec runs the recurrence of steps d..d+m-1 of layer l, whose pre rows
+// are written: c[l] and h[l] rows up to d hold the state after step d-1,
+// and every step starts from that memory, so any split of the steps gives
+// the same bits as one call over all T.
+func (n *Network) oneRec(f *fusedNet, ws *oneWork, l, d, m, T int) {
+	fl := &f.layers[l]
+	pre, h, c := ws.pre[l][:(T+1)*fl.ldw], ws.h[l][:(T+1)*fl.ldh], ws.c[l][:fl.ldh]
+	if d == 0 {
 		clear(c)
 		fusedSeq(fl, 1, 0, pre, h, c) // h_{-1} = 0: no recurrent product
-		fusedSeq(fl, T-1, L.U, pre[fl.ldw:], h[fl.ldh:], c)
-		in, inStride = h[fl.ldh:], fl.ldh
+		d, m = 1, m-1
 	}
-	// Dense head on h_{T-1} of the top layer, as forward does it.
-	O, U := n.cfg.Outputs, n.layers[len(n.layers)-1].U
-	copy(out[:O], n.params[n.dbOff:n.dbOff+O])
-	gemm(1, O, U, h[T*f.layers[len(f.layers)-1].ldh:], U, 1, n.params[n.dwOff:n.dwOff+U*O], O, out, O)
-	n.poolFused.Put(ws)
+	fusedSeq(fl, m, n.layers[l].U, pre[d*fl.ldw:], h[d*fl.ldh:], c)
 }
 
 // fusedSeq runs steps steps of a fused layer after checking that every

@@ -83,6 +83,8 @@ type Network struct {
 	gen       atomic.Uint64
 	fused     atomic.Pointer[fusedNet]
 	poolFused sync.Pool
+	// oneThreads is SetOneWindowThreads' value, 0 for the default.
+	oneThreads atomic.Int32
 }
 
 // New returns a network with Keras' default initialisation, drawn from seed:
