@@ -376,13 +376,18 @@ func (j *pipeJob) tryTask(k int) bool {
 
 // next is task k's next chunk: steps d..d+m-1, m = 0 when it must wait.
 // Task k waits on task k-1 (layer l's projections on the recurrence below,
-// its recurrence on its projections).
+// its recurrence on its projections). The caller's first chunks are half
+// size: the helper waits for them.
 func (j *pipeJob) next(k int) (d, m int) {
 	d, avail := int(j.done[k].Load()), j.T
 	if k > 0 {
 		avail = int(j.done[k-1].Load())
 	}
-	m = min(j.chunk, avail-d)
+	chunk := j.chunk
+	if d == 0 && k < 2*j.split {
+		chunk = max(j.minRun, chunk/2) // the helper's half starts sooner
+	}
+	m = min(chunk, avail-d)
 	if m < j.minRun && avail < j.T {
 		m = 0
 	}
