@@ -48,9 +48,16 @@ import (
 // it, the second recycles the workspace). A normal window ends with the
 // caller waiting a moment for the helper to leave, so the workspace goes
 // back to the caller's pool and the next window reuses it without
-// allocating. After a window ran alone or was abandoned, windows skip the
-// pipeline for pipeBackoff, so a busy server does not pay for a helper that
-// gets no core.
+// allocating.
+//
+// On a machine whose cores other processes want, two busy threads get
+// preempted for whole OS time slices (milliseconds) far more often than
+// one: a pipelined window then averages worse than the single path. So
+// after a window that took longer than pipeSlow (ten times its normal
+// cost: it lost its core), windows skip the pipeline for pipeBackoff and
+// run the single path; after an abandoned window (a helper thread
+// descheduled for a moment happens on an idle VM too, about once in a
+// thousand windows here), for the shorter pipeBackoffAb.
 //
 // Spinning: a goroutine with nothing to run spins on the atomics and calls
 // runtime.Gosched every pipeYieldSpins rounds, so a partner waiting on the
@@ -69,8 +76,10 @@ var pipeChunk, pipeMinRun = 8, 4
 const (
 	pipeYieldSpins = 256                    // spin rounds between runtime.Gosched calls while waiting
 	pipeIdleSpin   = 500 * time.Microsecond // the helper's spin before parking, after its last job
-	pipeStall      = 25 * time.Microsecond  // no progress of the helper for this long: abandon it (a chunk takes ~5 µs)
-	pipeBackoff    = 300 * time.Microsecond // after a window ran alone or abandoned the helper, no pipelining for this long
+	pipeStall      = 50 * time.Microsecond  // no progress of the helper for this long: abandon it (a chunk takes ~5 µs)
+	pipeSlow       = 500 * time.Microsecond // a window slower than this lost a core (normal: ~40 µs)
+	pipeBackoff    = 20 * time.Millisecond  // then no pipelining for this long
+	pipeBackoffAb  = time.Millisecond       // no pipelining for this long after an abandoned (but not slow) window
 	pipeLeaveSpins = 4096                   // spin rounds the caller waits for the helper to leave a finished job
 )
 
@@ -199,6 +208,7 @@ func (n *Network) pipelined(ws *oneWork, f *fusedNet, x []float32, T int, out []
 	if !postJob(j) {
 		return false
 	}
+	start := time.Now()
 	alone, ok := j.runCaller()
 	if ok {
 		n.oneOutput(f, ws, T, out)
@@ -217,8 +227,10 @@ func (n *Network) pipelined(ws *oneWork, f *fusedNet, x []float32, T int, out []
 		n.oneOutput(f, ws2, T, out)
 		n.poolFused.Put(ws2)
 	}
-	if !ok {
-		pipeHelper.backoffUntil.Store(time.Now().Add(pipeBackoff).UnixNano())
+	if now := time.Now(); now.Sub(start) > pipeSlow {
+		pipeHelper.backoffUntil.Store(now.Add(pipeBackoff).UnixNano())
+	} else if !ok {
+		pipeHelper.backoffUntil.Store(now.Add(pipeBackoffAb).UnixNano())
 	}
 	if !alone {
 		// Wait a moment for the helper to leave (it does right after its
