@@ -73,6 +73,11 @@ import (
 // one before waits for a few rows rather than running one step at a time.
 var pipeChunk, pipeMinRun = 8, 4
 
+// pipeHelperRun caps the helper's chunks: it runs every row that is ready
+// (fewer, larger calls), since its half is the longer one and its pace,
+// not the chunk size, sets when the window ends.
+var pipeHelperRun = 1 << 30
+
 const (
 	pipeYieldSpins = 256                    // spin rounds between runtime.Gosched calls while waiting
 	pipeIdleSpin   = 500 * time.Microsecond // the helper's spin before parking, after its last job
@@ -102,17 +107,18 @@ type paddedInt32 struct {
 // pooled oneWork, so a pass allocates nothing): the inputs, the split,
 // per-task done and owner counters, and state (jobShared, ...).
 type pipeJob struct {
-	n      *Network
-	f      *fusedNet
-	ws     *oneWork
-	x      []float32
-	T      int
-	split  int // layers [0, split) are the caller's, [split, L) the helper's
-	chunk  int // pipeChunk and pipeMinRun when the job started
-	minRun int
-	done   []paddedInt32
-	owner  []paddedInt32
-	state  paddedInt32
+	n         *Network
+	f         *fusedNet
+	ws        *oneWork
+	x         []float32
+	T         int
+	split     int // layers [0, split) are the caller's, [split, L) the helper's
+	chunk     int // pipeChunk, pipeMinRun and pipeHelperRun when the job started
+	minRun    int
+	helperRun int
+	done      []paddedInt32
+	owner     []paddedInt32
+	state     paddedInt32
 }
 
 func (j *pipeJob) init(layers int) {
@@ -195,7 +201,7 @@ func (n *Network) pipelined(ws *oneWork, f *fusedNet, x []float32, T int, out []
 	})
 	j := &ws.job
 	j.n, j.f, j.ws, j.x, j.T = n, f, ws, x, T
-	j.chunk, j.minRun = pipeChunk, pipeMinRun
+	j.chunk, j.minRun, j.helperRun = pipeChunk, pipeMinRun, pipeHelperRun
 	j.split = 1
 	if len(f.layers) > 2 {
 		j.split = n.pipeSplit()
@@ -306,7 +312,7 @@ func (j *pipeJob) runCaller() (alone, ok bool) {
 	for spins := 0; j.done[nt-1].Load() < T; {
 		ran := false
 		for k := 2*s - 1; k >= 0 && !ran; k-- {
-			ran = j.tryTask(k) // top layer first, its recurrence before its projections
+			ran = j.tryTask(k, j.chunk) // top layer first, its recurrence before its projections
 		}
 		if !ran && j.done[2*s-1].Load() == T {
 			if !taken && pipeHelper.slot.CompareAndSwap(j, nil) {
@@ -317,7 +323,7 @@ func (j *pipeJob) runCaller() (alone, ok bool) {
 				return true, true
 			}
 			taken = true
-			ran = j.tryTask(2 * s) // help the helper with projections
+			ran = j.tryTask(2*s, j.chunk) // help the helper with projections
 		}
 		if ran {
 			spins = 0
@@ -352,7 +358,7 @@ func (j *pipeJob) runHelper() {
 	for spins := 1; j.done[nt-1].Load() < int32(j.T) && j.state.Load() == jobShared; spins++ {
 		ran := false
 		for k := nt - 1; k >= 2*s && !ran; k-- {
-			ran = j.tryTask(k)
+			ran = j.tryTask(k, j.helperRun)
 		}
 		if ran {
 			spins = 0
@@ -367,13 +373,13 @@ func (j *pipeJob) runHelper() {
 
 // tryTask runs task k's next chunk if it is free and its input is far
 // enough, and reports whether it did.
-func (j *pipeJob) tryTask(k int) bool {
-	if _, m := j.next(k); m == 0 || j.owner[k].Load() != 0 || !j.owner[k].CompareAndSwap(0, 1) {
+func (j *pipeJob) tryTask(k, most int) bool {
+	if _, m := j.next(k, most); m == 0 || j.owner[k].Load() != 0 || !j.owner[k].CompareAndSwap(0, 1) {
 		return false
 	}
 	// Holding owner[k]: done[k] cannot move, and is read again since
 	// another goroutine may have run a chunk since the look above.
-	d, m := j.next(k)
+	d, m := j.next(k, most)
 	if m > 0 {
 		if k&1 == 0 {
 			j.n.oneProj(j.f, j.ws, j.x, k/2, d, m, j.T)
@@ -390,16 +396,15 @@ func (j *pipeJob) tryTask(k int) bool {
 // Task k waits on task k-1 (layer l's projections on the recurrence below,
 // its recurrence on its projections). The caller's first chunks are half
 // size: the helper waits for them.
-func (j *pipeJob) next(k int) (d, m int) {
+func (j *pipeJob) next(k, most int) (d, m int) {
 	d, avail := int(j.done[k].Load()), j.T
 	if k > 0 {
 		avail = int(j.done[k-1].Load())
 	}
-	chunk := j.chunk
 	if d == 0 && k < 2*j.split {
-		chunk = max(j.minRun, chunk/2) // the helper's half starts sooner
+		most = max(j.minRun, most/2) // the helper's half starts sooner
 	}
-	m = min(chunk, avail-d)
+	m = min(most, avail-d)
 	if m < j.minRun && avail < j.T {
 		m = 0
 	}

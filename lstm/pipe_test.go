@@ -33,15 +33,15 @@ func predictBoth(net *Network, x []float32, T int) (single, piped []float32) {
 // TestPipelinedOneWindow checks that the layer pipeline over two
 // goroutines gives exactly the single path's bits, for random networks and
 // windows of several lengths (chunks that divide T or not, a T just long
-// enough to pipeline), several chunk sizes, and that the helper really
+// enough to pipeline), several chunk sizes and caps, and that the helper really
 // took part.
 func TestPipelinedOneWindow(t *testing.T) {
 	if KernelName() != "avx512" {
 		t.Log("no AVX-512: one window runs the batched path, the pipeline is not used")
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	chunk, minRun := pipeChunk, pipeMinRun
-	defer func() { pipeChunk, pipeMinRun = chunk, minRun }()
+	chunk, minRun, helperRun := pipeChunk, pipeMinRun, pipeHelperRun
+	defer func() { pipeChunk, pipeMinRun, pipeHelperRun = chunk, minRun, helperRun }()
 	jobs0 := pipeHelper.jobs.Load()
 	for i, cfg := range pipeNets {
 		net, err := New(cfg, uint64(100+i))
@@ -49,8 +49,8 @@ func TestPipelinedOneWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, T := range []int{16, 17, 37, 60} {
-			for _, c := range [][2]int{{8, 4}, {3, 1}, {5, 5}} {
-				pipeChunk, pipeMinRun = c[0], c[1]
+			for _, c := range [][3]int{{8, 4, 1 << 30}, {3, 1, 1 << 30}, {5, 5, 5}, {4, 2, 3}} {
+				pipeChunk, pipeMinRun, pipeHelperRun = c[0], c[1], c[2]
 				for w := 0; w < 4; w++ {
 					x, _ := randData(uint64(1000*i+10*T+w), 1, T, cfg.Features, cfg.Outputs)
 					single, piped := predictBoth(net, x, T)
