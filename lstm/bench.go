@@ -51,7 +51,9 @@ type BenchResult struct {
 
 // Bench trains a fresh reference-config network (seed 42, Keras defaults,
 // batch 32) for epochs epochs on the n windows x ([n][steps][1]) and y
-// ([n][1]), then times 1000 one-window predictions. threads 0 means all CPUs.
+// ([n][1]), then times 1000 one-window predictions. threads 0 means all
+// CPUs; threads 1 also keeps the one-window predictions on one goroutine
+// (SetOneWindowThreads(1)), so that a one-thread run uses one core.
 func Bench(x, y []float32, n, steps, epochs, threads int) (BenchResult, error) {
 	if epochs < 1 {
 		return BenchResult{}, fmt.Errorf("lstm: Bench needs epochs >= 1, got %d", epochs)
@@ -79,6 +81,9 @@ func Bench(x, y []float32, n, steps, epochs, threads int) (BenchResult, error) {
 	slices.Sort(times)
 	res.EpochSeconds = times[len(times)/2]
 	res.GFLOPs = net.FLOPs(steps, true) * float64(n) / res.EpochSeconds / 1e9
+	if threads == 1 {
+		net.SetOneWindowThreads(1)
+	}
 	out := make([]float32, 1)
 	for range 50 {
 		net.Predict(x[:steps], 1, steps, out)
