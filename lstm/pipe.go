@@ -32,8 +32,10 @@ import (
 // job through a one-slot mailbox (a window that finds the mailbox full
 // runs the single path). The layers are split in two halves of about
 // equal work (pipeSplit): the caller runs the lower half, top layer first
-// so that rows flow up early; the helper runs the upper half, top layer
-// first. When the lower half is done the caller takes its job back from
+// so that rows flow up early, in chunks of pipeChunk steps; the helper
+// runs the upper half, top layer first, each call on every row that is
+// ready (its half is the longer one, so fewer and larger calls shorten
+// the window). When the lower half is done the caller takes its job back from
 // the mailbox if the helper never took it, and then runs the upper half
 // alone, layer after layer, at about the single path's cost; otherwise it
 // helps with the projections of the first upper layer and waits for the
@@ -58,6 +60,15 @@ import (
 // run the single path; after an abandoned window (a helper thread
 // descheduled for a moment happens on an idle VM too, about once in a
 // thousand windows here), for the shorter pipeBackoffAb.
+//
+// Measured on the 2-vCPU AVX-512 development VM, idle, reference network
+// (BenchmarkPredictOne vs BenchmarkPredictOneSingle, 60 steps): about
+// 35-40 µs per window against 50-54 µs single, for about 75 µs of CPU
+// (the helper spins between windows). With both cores already busy with
+// windows (BenchmarkPredictOneLoaded*) throughput is the same either way:
+// the helper rarely gets a core and callers run alone. Hence the default
+// of 2; SetOneWindowThreads(1) is for a process that would rather not
+// spend the second core's idle time on one window's latency.
 //
 // Spinning: a goroutine with nothing to run spins on the atomics and calls
 // runtime.Gosched every pipeYieldSpins rounds, so a partner waiting on the
