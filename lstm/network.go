@@ -203,7 +203,8 @@ func (n *Network) SetParams(p []float32) error {
 	return nil
 }
 
-// Clone returns a deep copy that shares nothing with n.
+// Clone returns a deep copy that shares nothing with n (its
+// SetOneWindowThreads setting included).
 func (n *Network) Clone() *Network {
 	c, err := alloc(n.cfg)
 	if err != nil {
@@ -211,6 +212,7 @@ func (n *Network) Clone() *Network {
 	}
 	copy(c.params, n.params)
 	c.syncDerived()
+	c.oneThreads.Store(n.oneThreads.Load())
 	return c
 }
 

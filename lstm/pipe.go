@@ -33,19 +33,20 @@ import (
 // runs the single path). The layers are split in two halves of about
 // equal work (pipeSplit): the caller runs the lower half, top layer first
 // so that rows flow up early, in chunks of pipeChunk steps; the helper
-// runs the upper half, top layer first, each call on every row that is
-// ready (its half is the longer one, so fewer and larger calls shorten
-// the window). When the lower half is done the caller takes its job back from
-// the mailbox if the helper never took it, and then runs the upper half
-// alone, layer after layer, at about the single path's cost; otherwise it
-// helps with the projections of the first upper layer and waits for the
-// top layer.
+// runs the upper half, top layer first, each call on up to pipeHelperRun
+// rows that are ready (its half is the longer one, so fewer and larger
+// calls shorten the window). When the lower half is done the caller takes
+// its job back from the mailbox if the helper never took it, and then runs
+// the upper half alone, layer after layer, at about the single path's
+// cost; otherwise it helps with the projections of the first upper layer
+// and waits for the top layer.
 //
 // The caller never waits long for the helper, whose thread the OS may have
 // descheduled (a busy machine): if the helper's tasks make no progress for
 // pipeStall, the caller abandons the job, recomputes the upper half on a
 // workspace of its own from the lower half's final h rows, and leaves the
-// job's workspace to the helper, which puts it back in the pool when it
+// job's workspace to the helper (the only case where a window may allocate:
+// a second workspace), which puts it back in the pool when it
 // leaves the job (job.state: the first of caller and helper to leave sets
 // it, the second recycles the workspace). A normal window ends with the
 // caller waiting a moment for the helper to leave, so the workspace goes
@@ -84,10 +85,14 @@ import (
 // one before waits for a few rows rather than running one step at a time.
 var pipeChunk, pipeMinRun = 8, 4
 
-// pipeHelperRun caps the helper's chunks: it runs every row that is ready
-// (fewer, larger calls), since its half is the longer one and its pace,
-// not the chunk size, sets when the window ends.
-var pipeHelperRun = 1 << 30
+// pipeHelperRun caps the helper's chunks: it runs up to this many rows
+// that are ready in one call (fewer, larger calls), since its half is the
+// longer one and its pace, not the chunk size, sets when the window ends;
+// but not all of them, so that its progress shows often enough for the
+// caller's stall detection (uncapped, one 60-step call on a slowed core
+// can look like a stall). 16..32 measured alike, and better than
+// uncapped.
+var pipeHelperRun = 24
 
 const (
 	pipeYieldSpins = 256                    // spin rounds between runtime.Gosched calls while waiting
