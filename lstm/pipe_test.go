@@ -215,7 +215,8 @@ func TestPipelinedNoAlloc(t *testing.T) {
 	}
 }
 
-// TestOneWindowThreads checks the setting's clamping and default.
+// TestOneWindowThreads checks the setting's clamping and default, and that
+// Clone keeps it.
 func TestOneWindowThreads(t *testing.T) {
 	net, err := New(ReferenceConfig(), 1)
 	if err != nil {
@@ -227,6 +228,9 @@ func TestOneWindowThreads(t *testing.T) {
 		}
 		if got := net.OneWindowThreads(); got != c[1] {
 			t.Errorf("after SetOneWindowThreads(%d): %d, want %d", c[0], got, c[1])
+		}
+		if got := net.Clone().OneWindowThreads(); got != c[1] {
+			t.Errorf("clone after SetOneWindowThreads(%d): %d, want %d", c[0], got, c[1])
 		}
 	}
 }
