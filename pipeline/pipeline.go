@@ -60,6 +60,9 @@ type Pipeline struct {
 	Inputs   features.MinMaxScaler
 	Output   features.MinMaxScaler
 	Net      *lstm.Network
+	// Calibration makes conformal intervals possible; nil when the model
+	// was trained without a held-back tail.
+	Calibration *Calibration
 }
 
 // History returns how many bars before the forecast day the pipeline reads.
