@@ -27,10 +27,12 @@ Every day in the range is forecast one step ahead from the real bars before it
 sMAPE, MASE (vs persistence) and direction hit rate, beside persistence
 (tomorrow = today) and the 7-day moving average on the same days.
 
-The model's 80 % interval ([p10, p90] of K Monte-Carlo dropout passes, the
-interval 'predict' prints) is scored too: coverage is the percentage of days
-whose actual close fell inside it (80 for a calibrated interval), width its
-mean p90 - p10. --samples 0, or a model without dropout, skips it.
+The model's 80 % intervals ([p10, p90], as 'predict' prints them) are scored
+too: coverage is the percentage of days whose actual close fell inside (80
+for a calibrated interval), width the mean p90 - p10. Both methods are
+scored when the model has them: conformal (calibrated on the training
+tail, volatility-scaled) and Monte-Carlo dropout (K passes; --samples 0
+skips it).
 
 Without --from and --to, the ranges are the model's hold-out and validation
 windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.`,
@@ -38,10 +40,11 @@ windows recorded in model.json, and --json prints {"holdout": …, "validation":
 }
 
 // evaluationJSON is one range of evaluate's --json output: the existing
-// keys (n, from, to, model, persistence, ma7) and "interval".
+// keys (n, from, to, model, persistence, ma7) and "intervals", one entry
+// per interval method scored.
 type evaluationJSON struct {
 	artifact.Evaluation
-	Interval *train.Interval `json:"interval,omitempty"`
+	Intervals []train.Interval `json:"intervals,omitempty"`
 }
 
 // evalRange is one range to evaluate.
@@ -56,7 +59,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	var data dataFlags
 	data.register(fs, true)
-	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","interval"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
+	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","intervals"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
 	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")
 	if err := parse(fs, args); err != nil {
@@ -109,14 +112,20 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 			return fmt.Errorf("%s %s..%s: %w", r.name, r.from, r.to, err)
 		}
 		results[k].Evaluation = ev
-		if *samples == 0 || noDropout {
-			continue
+		var opts []train.IntervalOptions
+		if m.Pipeline.Calibration != nil {
+			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalConformal})
 		}
-		iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, train.IntervalOptions{Samples: *samples, Seed: *seed})
-		if err != nil {
-			return fmt.Errorf("%s %s..%s: interval: %w", r.name, r.from, r.to, err)
+		if *samples > 0 && !noDropout {
+			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: *samples, Seed: *seed})
 		}
-		results[k].Interval = &iv
+		for _, o := range opts {
+			iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, o)
+			if err != nil {
+				return fmt.Errorf("%s %s..%s: %s interval: %w", r.name, r.from, r.to, o.Method, err)
+			}
+			results[k].Intervals = append(results[k].Intervals, iv)
+		}
 	}
 	if *asJSON {
 		if ranges[0].key == "" { // --from/--to: one range, the existing layout
@@ -131,20 +140,29 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, data.symbol)
 	for k, r := range ranges {
 		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
-		printInterval(e.stdout, results[k].Interval, noDropout, *samples)
+		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, *samples)
 	}
 	return nil
 }
 
-// printInterval prints the interval's coverage line under an evaluation.
-func printInterval(w io.Writer, iv *train.Interval, noDropout bool, samples int) {
+// printIntervals prints one coverage line per interval scored, and why a
+// method is missing.
+func printIntervals(w io.Writer, ivs []train.Interval, calibrated, noDropout bool, samples int) {
+	for _, iv := range ivs {
+		how := "conformal, calibrated on the training tail"
+		if iv.Method == pipeline.IntervalMCDropout {
+			how = fmt.Sprintf("%d MC-dropout passes, seed %d", iv.Samples, iv.Seed)
+		}
+		fmt.Fprintf(w, "  %g %% interval (p10..p90, %s): covered %.1f %% of %d days, mean width %.2f (%.2f %% of the last close)\n",
+			iv.Level, how, iv.Coverage, iv.N, iv.Width, iv.WidthPct)
+	}
+	if !calibrated {
+		fmt.Fprintln(w, "  no conformal interval: the model was trained without a held-back tail to calibrate on")
+	}
 	switch {
-	case iv != nil:
-		fmt.Fprintf(w, "  %g %% interval (p10..p90 of %d MC-dropout passes, seed %d): covered %.1f %% of %d days, mean width %.2f (%.2f %% of the last close)\n",
-			iv.Level, iv.Samples, iv.Seed, iv.Coverage, iv.N, iv.Width, iv.WidthPct)
 	case noDropout:
-		fmt.Fprintln(w, "  no interval: the model has no dropout")
+		fmt.Fprintln(w, "  no MC-dropout interval: the model has no dropout")
 	case samples == 0:
-		fmt.Fprintln(w, "  no interval (--samples 0)")
+		fmt.Fprintln(w, "  no MC-dropout interval (--samples 0)")
 	}
 }
