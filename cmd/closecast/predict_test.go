@@ -262,3 +262,26 @@ func FuzzQuantilesFlag(f *testing.F) {
 		}
 	})
 }
+
+// evaluate --horizon adds one entry per step ahead, step 1 being the
+// one-step evaluation above it.
+func TestEvaluateHorizonJSON(t *testing.T) {
+	code, out, errOut := cli(t, nil, "evaluate", "--model", testModelDir(t), "--from", "2025-06-01", "--to", "2025-07-16", "--json", "--samples", "0", "--horizon", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev struct {
+		N       int
+		Model   metrics.Metrics
+		Horizon []train.HorizonStep
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Horizon) != 3 || ev.Horizon[0].N != ev.N || ev.Horizon[0].Model != ev.Model || ev.Horizon[2].N != ev.N-2 || ev.Horizon[2].Coverage == nil {
+		t.Errorf("horizon %+v for a %d-day evaluation", ev.Horizon, ev.N)
+	}
+	if code, _, _ := cli(t, nil, "evaluate", "--model", testModelDir(t), "--horizon", "0"); code != 2 {
+		t.Errorf("--horizon 0: exit %d, want 2", code)
+	}
+}
