@@ -139,31 +139,19 @@ func EvaluateInterval(p *pipeline.Pipeline, bars []closecast.Bar, from, to close
 	inside := make([]bool, n)
 	width := make([]float64, n)
 	rel := make([]float64, n)
-	workers := min(runtime.GOMAXPROCS(0), n)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Worker w takes days w, w+workers, …: every day's result
-			// lands in its own slot, so the order of work does not matter.
-			for k := w; k < n; k += workers {
-				i := lo + k
-				q, err := bounds(i)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				c := bars[i].Close
-				inside[k] = c >= q[0] && c <= q[1]
-				width[k] = q[1] - q[0]
-				rel[k] = 100 * width[k] / bars[i-1].Close
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := parallelDays(n, func(k int) error {
+		i := lo + k
+		q, err := bounds(i)
+		if err != nil {
+			return err
+		}
+		c := bars[i].Close
+		inside[k] = c >= q[0] && c <= q[1]
+		width[k] = q[1] - q[0]
+		rel[k] = 100 * width[k] / bars[i-1].Close
+		return nil
+	})
+	if err != nil {
 		return Interval{}, err
 	}
 	// Rounded so that 0.9 − 0.1 reads 80, not 80.00000000000001.
@@ -179,4 +167,29 @@ func EvaluateInterval(p *pipeline.Pipeline, bars []closecast.Bar, from, to close
 	iv.Width /= float64(n)
 	iv.WidthPct /= float64(n)
 	return iv, nil
+}
+
+// parallelDays runs day(k) for every k in [0, n) on GOMAXPROCS goroutines:
+// worker w takes days w, w+workers, …, and each day writes only its own
+// slot, so the result depends on neither the order of work nor the thread
+// count. It returns the errors of the days that failed (a worker stops at
+// its first).
+func parallelDays(n int, day func(k int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := w; k < n; k += workers {
+				if err := day(k); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

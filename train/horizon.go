@@ -1,10 +1,7 @@
 package train
 
 import (
-	"errors"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/metrics"
@@ -52,26 +49,16 @@ func EvaluateHorizon(p *pipeline.Pipeline, bars []closecast.Bar, from, to closec
 	}
 	n := hi - lo
 	outlooks := make([]pipeline.Outlook, n)
-	workers := min(runtime.GOMAXPROCS(0), n)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := w; k < n; k += workers {
-				i := lo + k
-				o, err := p.Forecast(bars, i, bars[i].Date, opt)
-				if err != nil {
-					errs[w] = fmt.Errorf("origin %s: %w", bars[i].Date, err)
-					return
-				}
-				outlooks[k] = o
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := parallelDays(n, func(k int) error {
+		i := lo + k
+		o, err := p.Forecast(bars, i, bars[i].Date, opt)
+		if err != nil {
+			return fmt.Errorf("origin %s: %w", bars[i].Date, err)
+		}
+		outlooks[k] = o
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	steps := make([]HorizonStep, 0, horizon)
