@@ -34,8 +34,10 @@ import (
 )
 
 // SchemaVersion is the model.json layout this build writes and reads. Read
-// rejects other versions instead of guessing at their meaning.
-const SchemaVersion = 1
+// rejects other versions instead of guessing at their meaning. Version 2
+// added the direct head (config horizon, one target scaler column per
+// output) and the conformal calibration.
+const SchemaVersion = 2
 
 // File names inside an artifact directory.
 const (
@@ -65,6 +67,9 @@ type Metadata struct {
 	Warmup       int          `json:"warmup"`
 	Scaler       Scaler       `json:"scaler"`        // inputs, one entry per feature, in feature order
 	TargetScaler Scaler       `json:"target_scaler"` // the target, one column per head output (day t+j)
+	// Calibration holds the model's volatility-scaled errors on the
+	// held-back tail, for conformal intervals; absent without a tail.
+	Calibration *pipeline.Calibration `json:"calibration,omitempty"`
 
 	Config     config.Config `json:"config"`
 	TrainRange config.Range  `json:"train_range"` // dates of the first and last training target
@@ -217,6 +222,7 @@ func (m *Model) fillMeta(weights []byte) {
 	m.Meta.Warmup = p.Warmup
 	m.Meta.Scaler = Scaler{Min: p.Inputs.Min, Max: p.Inputs.Max}
 	m.Meta.TargetScaler = Scaler{Min: p.Output.Min, Max: p.Output.Max}
+	m.Meta.Calibration = p.Calibration
 }
 
 // encode returns model.json with its checksum filled in.
@@ -301,9 +307,10 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	}
 	p := &pipeline.Pipeline{
 		Features: md.Features, Target: target, Window: md.Window, Warmup: md.Warmup,
-		Inputs: features.MinMaxScaler{Min: md.Scaler.Min, Max: md.Scaler.Max},
-		Output: features.MinMaxScaler{Min: md.TargetScaler.Min, Max: md.TargetScaler.Max},
-		Net:    net,
+		Inputs:      features.MinMaxScaler{Min: md.Scaler.Min, Max: md.Scaler.Max},
+		Output:      features.MinMaxScaler{Min: md.TargetScaler.Min, Max: md.TargetScaler.Max},
+		Net:         net,
+		Calibration: md.Calibration,
 	}
 	return &Model{Meta: md, Pipeline: p}, nil
 }
@@ -321,6 +328,14 @@ func (md *Metadata) check(net *lstm.Network) error {
 		return fmt.Errorf("target scaler has %d/%d columns for the head's %d outputs", len(md.TargetScaler.Min), len(md.TargetScaler.Max), cfg.Outputs)
 	case md.Window < 1:
 		return fmt.Errorf("window %d", md.Window)
+	}
+	if c := md.Calibration; c != nil {
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		if cfg.Outputs > 1 && c.Horizon() > cfg.Outputs {
+			return fmt.Errorf("calibration covers %d days, the head forecasts %d", c.Horizon(), cfg.Outputs)
+		}
 	}
 	for name, sc := range map[string]Scaler{"scaler": md.Scaler, "target_scaler": md.TargetScaler} {
 		if err := (features.MinMaxScaler{Min: sc.Min, Max: sc.Max}).Validate(); err != nil {

@@ -13,7 +13,10 @@
 // the fold). Training is handed only the bars before that day, so nothing
 // later can leak into weights, scalers or early stopping. Every day of the
 // fold is then forecast one step ahead from the real closes before it
-// (train.Evaluate), beside persistence and the 7-day moving average.
+// (train.Evaluate), beside persistence and the 7-day moving average, and,
+// when the fold's model is calibrated (a config that holds back a tail),
+// given its conformal 80 % interval: the backtest's coverage is then an
+// out-of-sample check of intervals recalibrated as time goes by.
 //
 // Concurrency. Folds are independent: Workers of them train at once, each on
 // one thread, and results are stored by fold index. Training is
@@ -33,6 +36,7 @@ import (
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/metrics"
+	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/train"
 )
 
@@ -50,9 +54,9 @@ type Options struct {
 	Progress io.Writer
 }
 
-// Day is one forecast day: the actual close, the model's forecast and both
-// baselines' forecasts. Previous is the close of the bar before (the
-// persistence forecast, and the level direction is measured from).
+// Day is one forecast day: the actual close, the model's forecast, both
+// baselines' forecasts and, for a calibrated fold model, its conformal
+// 80 % interval P10..P90 (both 0, and absent in JSON, without one).
 type Day struct {
 	Date        closecast.Date `json:"date"`
 	Fold        int            `json:"fold"`
@@ -60,6 +64,8 @@ type Day struct {
 	Predicted   float64        `json:"predicted"`
 	Persistence float64        `json:"persistence"`
 	MA7         float64        `json:"ma7"`
+	P10         float64        `json:"p10,omitempty"`
+	P90         float64        `json:"p90,omitempty"`
 }
 
 // Fold is one retraining point and the days its model forecast.
@@ -75,6 +81,9 @@ type Fold struct {
 	// Evaluation covers the fold's forecast days: N, From, To and the
 	// model's and baselines' metrics on them.
 	artifact.Evaluation
+	// Coverage is the percentage of the fold's days whose actual close lay
+	// in the conformal 80 % interval; nil for an uncalibrated model.
+	Coverage *float64 `json:"coverage,omitempty"`
 }
 
 // Result is a backtest. Its embedded Evaluation scores every forecast day
@@ -85,8 +94,12 @@ type Result struct {
 	artifact.Evaluation
 	RetrainEvery int    `json:"retrain_every"`
 	Config       string `json:"config"`
-	Folds        []Fold `json:"folds"`
-	Days         []Day  `json:"days"`
+	// Coverage is the percentage of all forecast days whose actual close
+	// lay in their fold model's conformal 80 % interval; nil when the
+	// folds' models are not calibrated.
+	Coverage *float64 `json:"coverage,omitempty"`
+	Folds    []Fold   `json:"folds"`
+	Days     []Day    `json:"days"`
 }
 
 // Plan returns the folds' first and last forecast day for the bars of
@@ -142,7 +155,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	folds := make([]Fold, len(plan))
-	points := make([][]artifact.Point, len(plan))
+	days := make([][]Day, len(plan))
 	var progressMu sync.Mutex
 	done := 0 // folds finished, under progressMu
 	next := make(chan int)
@@ -154,7 +167,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 			for k := range next {
 				t0 := time.Now()
 				var err error
-				folds[k], points[k], err = runFold(ctx, cfg, series, k, plan[k])
+				folds[k], days[k], err = runFold(ctx, cfg, series, k, plan[k])
 				if err != nil {
 					cancel(fmt.Errorf("fold %d (%s..%s): %w", k, plan[k].From, plan[k].To, err))
 					continue
@@ -187,24 +200,26 @@ feed:
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
-	return assemble(cfg, series, opt.RetrainEvery, folds, points)
+	return assemble(cfg, series, opt.RetrainEvery, folds, days)
 }
 
-// runFold trains fold k on the bars before its first day and forecasts its days.
-func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k int, days config.Range) (Fold, []artifact.Point, error) {
-	fc := FoldConfig(cfg, days.From)
-	m, err := trainFold(ctx, fc, series, days.From)
+// runFold trains fold k on the bars before its first day and forecasts its
+// days, with their conformal intervals when the model is calibrated.
+func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k int, span config.Range) (Fold, []Day, error) {
+	fc := FoldConfig(cfg, span.From)
+	m, err := trainFold(ctx, fc, series, span.From)
 	if err != nil {
 		return Fold{}, nil, err
 	}
-	ev, pts, err := train.Evaluate(m.Pipeline, series.Bars, days.From, days.To)
+	p := m.Pipeline
+	ev, pts, err := train.Evaluate(p, series.Bars, span.From, span.To)
 	if err != nil {
 		return Fold{}, nil, err
 	}
 	// Evaluate skips days without enough history before them; a backtest
 	// must forecast every day it planned, or say why not.
-	if want := series.Between(days.From, days.To).Len(); ev.N != want {
-		return Fold{}, nil, fmt.Errorf("only %d of its %d days have the %d bars of history a forecast reads", ev.N, want, m.Pipeline.History())
+	if want := series.Between(span.From, span.To).Len(); ev.N != want {
+		return Fold{}, nil, fmt.Errorf("only %d of its %d days have the %d bars of history a forecast reads", ev.N, want, p.History())
 	}
 	f := Fold{
 		Index:      k,
@@ -213,22 +228,56 @@ func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k 
 		Training:   m.Meta.Training,
 		Evaluation: ev,
 	}
-	return f, pts, nil
+	days := make([]Day, len(pts))
+	inside := 0
+	for j, pt := range pts {
+		days[j] = Day{Date: pt.Date, Fold: k, Actual: pt.Actual, Predicted: pt.Predicted}
+		if p.Calibration == nil {
+			continue
+		}
+		i := series.Index(pt.Date)
+		o, err := p.Forecast(series.Bars, i, pt.Date, pipeline.HorizonOptions{Horizon: 1, Interval: pipeline.IntervalConformal, Levels: []float64{0.1, 0.9}})
+		if err != nil {
+			return Fold{}, nil, fmt.Errorf("interval of %s: %w", pt.Date, err)
+		}
+		q := o.Days[0].Quantiles
+		days[j].P10, days[j].P90 = q[0], q[1]
+		if pt.Actual >= q[0] && pt.Actual <= q[1] {
+			inside++
+		}
+	}
+	if p.Calibration != nil {
+		f.Coverage = percent(inside, len(days))
+	}
+	return f, days, nil
+}
+
+// percent returns 100·k/n.
+func percent(k, n int) *float64 {
+	v := 100 * float64(k) / float64(n)
+	return &v
 }
 
 // assemble joins the folds' forecasts in fold order and scores them all.
-func assemble(cfg config.Config, series closecast.Series, k int, folds []Fold, points [][]artifact.Point) (*Result, error) {
+func assemble(cfg config.Config, series closecast.Series, k int, folds []Fold, foldDays [][]Day) (*Result, error) {
 	closes := series.Closes()
 	var idx []int
 	var days []Day
-	for f, pts := range points {
-		for _, p := range pts {
-			i := series.Index(p.Date)
+	banded, inside := 0, 0
+	for _, fd := range foldDays {
+		for _, d := range fd {
+			i := series.Index(d.Date)
 			if i < 0 {
-				return nil, fmt.Errorf("backtest: forecast day %s is not a bar of the series", p.Date)
+				return nil, fmt.Errorf("backtest: forecast day %s is not a bar of the series", d.Date)
 			}
 			idx = append(idx, i)
-			days = append(days, Day{Date: p.Date, Fold: f, Actual: p.Actual, Predicted: p.Predicted})
+			days = append(days, d)
+			if d.P90 > 0 {
+				banded++
+				if d.Actual >= d.P10 && d.Actual <= d.P90 {
+					inside++
+				}
+			}
 		}
 	}
 	persistence, err := metrics.Persistence(closes, idx)
@@ -255,6 +304,9 @@ func assemble(cfg config.Config, series closecast.Series, k int, folds []Fold, p
 		Config:       cfg.Name,
 		Folds:        folds,
 		Days:         days,
+	}
+	if banded == len(days) {
+		r.Coverage = percent(inside, banded)
 	}
 	return r, nil
 }

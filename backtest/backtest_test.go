@@ -144,6 +144,28 @@ func TestBacktestMetricsRecomputedIndependently(t *testing.T) {
 			t.Errorf("fold %d: index %d, n %d, want %d", k, f.Index, f.N, len(perFold[k].actual))
 		}
 	}
+	// small() holds back a tail, so every fold's model is calibrated and
+	// every day has a conformal band (not necessarily around the forecast:
+	// it carries the calibration errors' bias too); the coverages are the
+	// shares of days inside, overall and per fold.
+	inside, foldIn := 0, make([]int, len(r.Folds))
+	for _, d := range r.Days {
+		if !(d.P10 > 0 && d.P10 < d.P90) {
+			t.Fatalf("%s: band %v..%v", d.Date, d.P10, d.P90)
+		}
+		if d.Actual >= d.P10 && d.Actual <= d.P90 {
+			inside++
+			foldIn[d.Fold]++
+		}
+	}
+	if r.Coverage == nil || !near(*r.Coverage, 100*float64(inside)/20) {
+		t.Errorf("coverage %v, recomputed %v", r.Coverage, 100*float64(inside)/20)
+	}
+	for k, f := range r.Folds {
+		if f.Coverage == nil || !near(*f.Coverage, 100*float64(foldIn[k])/float64(f.N)) {
+			t.Errorf("fold %d coverage %v, recomputed %d of %d", k, f.Coverage, foldIn[k], f.N)
+		}
+	}
 	// Persistence is 1 on MASE and about 0 on direction by definition: a
 	// sanity check that the baseline columns are not swapped.
 	if !near(r.Persistence.MASE, 1) || r.Persistence.Direction > 10 {

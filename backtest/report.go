@@ -15,12 +15,19 @@ import (
 // (training range, epochs, MAPE of the model and the baselines).
 func (r *Result) WriteText(w io.Writer) {
 	report.Evaluation(w, fmt.Sprintf("backtest of %s, retrained every %d days (%d folds)", r.Config, r.RetrainEvery, len(r.Folds)), r.Evaluation)
-	fmt.Fprintf(w, "\n  %4s  %-22s %6s %-15s  %-23s %4s %8s %8s %8s\n",
-		"fold", "trained on", "epochs", "stopped", "forecast days", "n", "MAPE%", "persist%", "ma7%")
+	if r.Coverage != nil {
+		fmt.Fprintf(w, "  80 %% conformal interval (each fold recalibrated on its training tail): covered %.1f %% of %d days\n", *r.Coverage, r.N)
+	}
+	fmt.Fprintf(w, "\n  %4s  %-22s %6s %-15s  %-23s %4s %8s %8s %8s %8s\n",
+		"fold", "trained on", "epochs", "stopped", "forecast days", "n", "MAPE%", "persist%", "ma7%", "cover80%")
 	for _, f := range r.Folds {
-		fmt.Fprintf(w, "  %4d  %s..%s %6d %-15s  %s..%s %4d %8.3f %8.3f %8.3f\n",
+		cov := "-"
+		if f.Coverage != nil {
+			cov = fmt.Sprintf("%.1f", *f.Coverage)
+		}
+		fmt.Fprintf(w, "  %4d  %s..%s %6d %-15s  %s..%s %4d %8.3f %8.3f %8.3f %8s\n",
 			f.Index, f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
-			f.From, f.To, f.N, f.Model.MAPE, f.Persistence.MAPE, f.MA7.MAPE)
+			f.From, f.To, f.N, f.Model.MAPE, f.Persistence.MAPE, f.MA7.MAPE, cov)
 	}
 }
 

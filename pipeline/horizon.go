@@ -38,19 +38,44 @@ func DaySeed(seed uint64, d closecast.Date) uint64 {
 
 // HorizonOptions says what a multi-day forecast computes.
 type HorizonOptions struct {
-	Horizon int       // days to forecast, 1..MaxHorizon
-	Samples int       // Monte-Carlo sample paths; 0 = no intervals
-	Seed    uint64    // dropout seed (DefaultSeed for reproducible defaults)
-	Levels  []float64 // quantile levels in (0, 1), ascending; nil = DefaultLevels
+	Horizon int // days to forecast, 1..MaxHorizon
+	// Interval is how quantiles are made: "" for none, IntervalConformal,
+	// IntervalMCDropout or IntervalAuto (resolved by Forecast for its
+	// model). Samples > 0 with no Interval or IntervalAuto means
+	// IntervalMCDropout.
+	Interval string
+	Samples  int       // Monte-Carlo sample paths (mc_dropout only); 0 = DefaultSamples
+	Seed     uint64    // dropout seed (DefaultSeed for reproducible defaults)
+	Levels   []float64 // quantile levels in (0, 1), ascending; nil = DefaultLevels
 }
 
-// Validate checks the options and fills default levels.
+// Validate checks the options and fills the defaults: the method implied
+// by Samples, the samples of mc_dropout and the levels.
 func (o *HorizonOptions) Validate() error {
 	if o.Horizon < 1 || o.Horizon > MaxHorizon {
 		return fmt.Errorf("horizon %d: want 1..%d days", o.Horizon, MaxHorizon)
 	}
 	if o.Samples < 0 || o.Samples > MaxSamples || o.Samples == 1 {
 		return fmt.Errorf("samples %d: want 0 (no intervals) or 2..%d", o.Samples, MaxSamples)
+	}
+	switch o.Interval {
+	case "", IntervalAuto:
+		if o.Samples > 0 {
+			o.Interval = IntervalMCDropout
+		}
+	case IntervalMCDropout:
+		if o.Samples == 0 {
+			o.Samples = DefaultSamples
+		}
+	case IntervalConformal:
+		if o.Samples != 0 {
+			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, IntervalConformal)
+		}
+	default:
+		return fmt.Errorf("interval %q: want %q or %q", o.Interval, IntervalConformal, IntervalMCDropout)
+	}
+	if o.Interval == "" {
+		return nil
 	}
 	if o.Levels == nil {
 		o.Levels = DefaultLevels
@@ -79,25 +104,27 @@ func ValidateLevels(levels []float64) error {
 type Day struct {
 	Date  closecast.Date
 	Value float64 // the deterministic recursive forecast (no dropout)
-	// Quantiles holds one value per level of the Outlook: quantiles of the
-	// sample paths' closes on Date. Nil without samples.
+	// Quantiles holds one close per level of the Outlook: conformal
+	// quantiles around Value, or quantiles of the Monte-Carlo sample paths'
+	// closes on Date. Nil without an interval.
 	Quantiles []float64
 }
 
 // Outlook is a multi-day forecast: Days[0] is the first forecast day, each
 // next day one calendar day later.
 type Outlook struct {
-	Levels  []float64 // quantile levels of every Day's Quantiles; nil without samples
-	Samples int       // Monte-Carlo sample paths behind the quantiles
-	Days    []Day
+	Interval string    // how the quantiles were made; "" without quantiles
+	Levels   []float64 // quantile levels of every Day's Quantiles; nil without quantiles
+	Samples  int       // Monte-Carlo sample paths behind mc_dropout quantiles
+	Days     []Day
 }
 
 // Forecast forecasts the closes of day start and the Horizon−1 days after
 // it from bars[:i] (bars[i] and later are never read; i may be len(bars));
 // start must follow bars[i-1]'s date, and is usually bars[i-1].Date+1 or
 // bars[i].Date. The first day's Value equals PredictAt(bars, []int{i})[0]
-// exactly. With Samples > 0, every day gets the quantiles of Samples
-// Monte-Carlo dropout paths.
+// exactly. With an interval, every day gets quantiles: conformal ones
+// around Value (Calibration), or those of Samples Monte-Carlo dropout paths.
 func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
 	if err := opt.Validate(); err != nil {
 		return Outlook{}, err
@@ -110,25 +137,58 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 	for t := range out.Days {
 		out.Days[t] = Day{Date: start + closecast.Date(t), Value: det[0][t]}
 	}
-	if opt.Samples == 0 {
+	if opt.Interval == IntervalAuto {
+		opt.Interval = p.autoInterval()
+		opt.Samples = DefaultSamples * boolInt(opt.Interval == IntervalMCDropout)
+	}
+	var q [][]float64
+	switch opt.Interval {
+	case "":
 		return out, nil
-	}
-	if p.Net.Config().Dropout == 0 {
-		return Outlook{}, ErrNoDropout
-	}
-	paths, err := p.Paths(bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
-	if err != nil {
-		return Outlook{}, err
-	}
-	out.Levels, out.Samples = append([]float64(nil), opt.Levels...), opt.Samples
-	day := make([]float64, opt.Samples)
-	for t := range out.Days {
-		for k, path := range paths {
-			day[k] = path[t]
+	case IntervalConformal:
+		if q, err = p.conformalQuantiles(bars, i, det[0], opt.Levels); err != nil {
+			return Outlook{}, err
 		}
-		out.Days[t].Quantiles = Quantiles(day, opt.Levels)
+	case IntervalMCDropout:
+		if p.Net.Config().Dropout == 0 {
+			return Outlook{}, ErrNoDropout
+		}
+		paths, err := p.Paths(bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
+		if err != nil {
+			return Outlook{}, err
+		}
+		out.Samples = opt.Samples
+		day := make([]float64, opt.Samples)
+		for t := range out.Days {
+			for k, path := range paths {
+				day[k] = path[t]
+			}
+			q = append(q, Quantiles(day, opt.Levels))
+		}
+	}
+	out.Interval, out.Levels = opt.Interval, slices.Clone(opt.Levels)
+	for t := range out.Days {
+		out.Days[t].Quantiles = q[t]
 	}
 	return out, nil
+}
+
+// autoInterval is what IntervalAuto means for p.
+func (p *Pipeline) autoInterval() string {
+	switch {
+	case p.Calibration != nil:
+		return IntervalConformal
+	case p.Net.Config().Dropout > 0:
+		return IntervalMCDropout
+	}
+	return ""
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Paths runs n forecast paths of horizon days from bars[:i] and returns

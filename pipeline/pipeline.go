@@ -22,7 +22,11 @@
 // calendar days (D, D+1, …), which is right for daily-trading markets such
 // as BTC-USD; for exchange-traded symbols it also forecasts weekends.
 //
-// Intervals come from Monte-Carlo dropout: each of K sample paths runs the
+// Intervals are conformal (see Calibration: the forecast widened by the
+// model's volatility-scaled errors on days it was not fitted on, the
+// default for a calibrated model) or come from Monte-Carlo dropout.
+//
+// Monte-Carlo dropout: each of K sample paths runs the
 // whole recursion with dropout kept on, its own synthetic bars feeding its
 // own next step, so the paths spread out and the intervals widen with the
 // horizon. All K paths of one step are one batched PredictDropout call
@@ -37,7 +41,8 @@
 // network never models. On BTC-USD the shipped model's 80 % band is about
 // 0.6 % of the price wide and covers only a small share of next-day closes
 // (`closecast evaluate` reports the coverage); read it as model
-// uncertainty, not as a calibrated price range.
+// uncertainty, not as a calibrated price range: that is what the conformal
+// interval is for.
 package pipeline
 
 import (
@@ -60,6 +65,9 @@ type Pipeline struct {
 	Inputs   features.MinMaxScaler
 	Output   features.MinMaxScaler
 	Net      *lstm.Network
+	// Calibration makes conformal intervals possible; nil when the model
+	// was trained without a held-back tail.
+	Calibration *Calibration
 }
 
 // History returns how many bars before the forecast day the pipeline reads.

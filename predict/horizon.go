@@ -13,8 +13,9 @@ type HorizonDay struct {
 	// Value is the deterministic recursive forecast (dropout off); on the
 	// first day it equals Predict's value.
 	Value float64
-	// Quantiles holds one close per level of Horizon.Levels: quantiles of
-	// the Monte-Carlo dropout sample paths on Date. Nil without samples.
+	// Quantiles holds one close per level of Horizon.Levels: conformal
+	// quantiles, or those of the Monte-Carlo dropout sample paths on Date.
+	// Nil without an interval.
 	Quantiles []float64
 	// Actual is the close of Date when it is already known.
 	Actual *float64
@@ -25,21 +26,31 @@ type Horizon struct {
 	// First is the first day as Predict answers it (same value, window,
 	// last close and actual), so callers that know only one-day forecasts
 	// keep working.
-	First   closecast.Prediction
-	Levels  []float64 // quantile levels in (0, 1), ascending; nil without samples
-	Samples int       // Monte-Carlo sample paths behind the quantiles (0: none)
-	Seed    uint64    // dropout seed: the same request and seed give the same quantiles
-	Days    []HorizonDay
+	First closecast.Prediction
+	// Interval is how the quantiles were made (pipeline.IntervalConformal
+	// or IntervalMCDropout); "" without quantiles.
+	Interval string
+	Levels   []float64 // quantile levels in (0, 1), ascending; nil without an interval
+	Samples  int       // Monte-Carlo sample paths behind mc_dropout quantiles
+	Seed     uint64    // dropout seed of mc_dropout: the same request and seed give the same quantiles
+	// Calibration is the model's conformal calibration behind conformal
+	// quantiles; nil otherwise.
+	Calibration *pipeline.Calibration
+	// Direct is true when the days came from the model's direct
+	// multi-output head rather than recursion.
+	Direct bool
+	Days   []HorizonDay
 }
 
 // PredictHorizon forecasts opt.Horizon consecutive days from date on, all
 // from the model's window of bars ending the day before date: day 1 is
 // Predict's forecast, later days are recursive (each forecast is appended
-// as a synthetic bar; see package pipeline). With opt.Samples > 0 every day
-// gets quantiles of opt.Samples Monte-Carlo dropout paths, seeded by
-// opt.Seed. It accepts the dates Predict accepts and fails as Predict does;
-// invalid options are plain errors. It costs about (1 + Samples) ×
-// Horizon one-window network passes, so it is not for the hot path.
+// as a synthetic bar; see package pipeline), or all from a direct head.
+// With an interval every day gets quantiles: conformal ones, or those of
+// opt.Samples Monte-Carlo dropout paths seeded by opt.Seed. It accepts the
+// dates Predict accepts and fails as Predict does; invalid options are
+// plain errors. Monte-Carlo dropout costs about (1 + Samples) × Horizon
+// one-window network passes, so it is not for the hot path.
 func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (Horizon, error) {
 	if err := opt.Validate(); err != nil {
 		return Horizon{}, err
@@ -53,13 +64,18 @@ func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closec
 		return Horizon{}, err
 	}
 	h := Horizon{
-		First:   s.prediction(symbol, bars, i, date, o.Days[0].Value),
-		Levels:  o.Levels,
-		Samples: o.Samples,
-		Days:    make([]HorizonDay, len(o.Days)),
+		First:    s.prediction(symbol, bars, i, date, o.Days[0].Value),
+		Interval: o.Interval,
+		Levels:   o.Levels,
+		Samples:  o.Samples,
+		Days:     make([]HorizonDay, len(o.Days)),
+		Direct:   s.model.Pipeline.Outputs() > 1,
 	}
-	if o.Samples > 0 {
+	switch o.Interval {
+	case pipeline.IntervalMCDropout:
 		h.Seed = opt.Seed
+	case pipeline.IntervalConformal:
+		h.Calibration = s.model.Pipeline.Calibration
 	}
 	actual, err := s.actuals(ctx, symbol, bars[i:], date, date.AddDays(opt.Horizon-1))
 	if err != nil {

@@ -24,6 +24,12 @@ func Training(w io.Writer, m *artifact.Model) {
 		md.Name, md.Symbol, md.Target, md.Architecture.Params, t.EpochsTrained, t.Stopped, t.BestEpoch,
 		t.SecondsEpoch, t.Seconds, t.Threads, t.Windows)
 	Evaluations(w, md.Metrics)
+	if c := md.Calibration; c != nil {
+		fmt.Fprintf(w, "conformal intervals: calibrated on %d days, %s .. %s, for 1..%d days ahead (closecast evaluate reports their coverage)\n",
+			len(c.Scores[0]), c.From, c.To, c.Horizon())
+	} else {
+		fmt.Fprintln(w, "conformal intervals: none (no held-back tail to calibrate on; early_stopping.monitor is not tail)")
+	}
 }
 
 // Evaluations prints the hold-out and validation tables that are present.

@@ -22,9 +22,11 @@ type predictCache struct {
 // cacheKey identifies one answer: a plain one-day forecast has horizon and
 // samples 0; a horizon request keeps its own entry per horizon and samples.
 type cacheKey struct {
-	symbol           string
-	date             closecast.Date
-	horizon, samples int
+	symbol   string
+	date     closecast.Date
+	horizon  int
+	interval string
+	samples  int
 }
 
 type cacheEntry struct {

@@ -31,6 +31,7 @@ const (
 	codeInvalidDays      = "invalid_days"       // 400: /api/accuracy's days is not a whole number in range
 	codeInvalidHorizon   = "invalid_horizon"    // 400: /predict's horizon is not a whole number of days in 1..maxHorizon
 	codeInvalidSamples   = "invalid_samples"    // 400: /predict's samples is not 0 or 2..maxSamples, or the model has no dropout
+	codeInvalidInterval  = "invalid_interval"   // 400: /predict's interval is not auto, conformal, mc_dropout or none, or the model lacks that method
 )
 
 // apiError is an error answer: the JSON body {"error","code"[,"valid"]} and

@@ -13,13 +13,13 @@ import (
 )
 
 // Limits of a /predict horizon request. They are tighter than the pipeline's
-// (366 days, 10000 samples) because one request costs about
-// (1 + samples) × horizon network passes on a shared server: 30 days of 500
-// paths is the most one client may ask.
+// (366 days, 10000 samples) because a Monte-Carlo dropout request costs
+// about (1 + samples) × horizon network passes on a shared server: 30 days
+// of 500 paths is the most one client may ask. 30 days is also how far a
+// recursive model's conformal intervals are calibrated.
 const (
-	maxHorizon     = 30
-	maxSamples     = 500
-	defaultSamples = pipeline.DefaultSamples // when horizon > 1 and samples is not given
+	maxHorizon = pipeline.CalibrationHorizon
+	maxSamples = 500
 )
 
 // intervalLevels are the quantile levels of every interval the API serves,
@@ -34,23 +34,26 @@ type HorizonPredictor interface {
 	PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error)
 }
 
-// HorizonResponse is the 200 body of /predict with a horizon or samples:
-// the plain body's fields for the first day, then every day and how its
-// quantiles were made.
+// HorizonResponse is the 200 body of /predict with a horizon or an
+// interval: the plain body's fields for the first day, then every day and
+// how its quantiles were made.
 type HorizonResponse struct {
 	PredictResponse
 	// Forecasts holds the horizon's days in date order, consecutive from
 	// date on; the first repeats the fields above.
 	Forecasts []HorizonForecast `json:"forecasts"`
-	// Interval says how the quantiles were made; absent with samples 0.
+	// Steps says how days after the first were forecast: "recursive" (each
+	// forecast fed back as the next day's close) or "direct" (all days
+	// from one pass of a multi-output head).
+	Steps string `json:"steps"`
+	// Interval says how the quantiles were made; absent without quantiles.
 	Interval *Interval `json:"interval,omitempty"`
 }
 
 // HorizonForecast is one day of a horizon: {"date", "prediction", "p10",
-// "p50", "p90", "actual"}. Prediction is the deterministic recursive
-// forecast (dropout off); p10/p50/p90 are quantiles of the Monte-Carlo
-// dropout paths on that day, absent with samples 0; actual is the close when
-// it is already known.
+// "p50", "p90", "actual"}. Prediction is the deterministic forecast (dropout
+// off); p10/p50/p90 are the day's interval quantiles, absent without an
+// interval; actual is the close when it is already known.
 type HorizonForecast struct {
 	Date       closecast.Date `json:"date"`
 	Prediction float64        `json:"prediction"`
@@ -60,18 +63,47 @@ type HorizonForecast struct {
 	Actual     *float64       `json:"actual,omitempty"`
 }
 
-// Interval describes the Monte-Carlo dropout behind the quantiles, as
-// `closecast predict --json` does: method "mc_dropout", the sample paths,
-// the dropout seed and the levels in percent ([10, 50, 90]).
+// Interval says how the quantiles were made, as `closecast predict --json`
+// does: the method ("conformal" or "mc_dropout") and the levels in percent
+// ([10, 50, 90]); for mc_dropout the sample paths and the dropout seed, for
+// conformal the calibration behind it.
 type Interval struct {
-	Method    string    `json:"method"`
-	Samples   int       `json:"samples"`
-	Seed      uint64    `json:"seed"`
-	Quantiles []float64 `json:"quantiles"`
+	Method      string       `json:"method"`
+	Samples     int          `json:"samples,omitempty"`
+	Seed        *uint64      `json:"seed,omitempty"`
+	Calibration *Calibration `json:"calibration,omitempty"`
+	Quantiles   []float64    `json:"quantiles"`
+}
+
+// Calibration names the days a conformal interval was calibrated on (the
+// training tail: days the model was not fitted on) and how many forecasts
+// of day 1 it scored.
+type Calibration struct {
+	From closecast.Date `json:"from"`
+	To   closecast.Date `json:"to"`
+	Days int            `json:"days"`
+}
+
+// NewInterval describes h's interval, or returns nil when h has none.
+// levels are the quantile levels in percent.
+func NewInterval(h predict.Horizon, levels []float64) *Interval {
+	iv := &Interval{Method: h.Interval, Quantiles: levels}
+	switch h.Interval {
+	case pipeline.IntervalMCDropout:
+		seed := h.Seed
+		iv.Samples, iv.Seed = h.Samples, &seed
+	case pipeline.IntervalConformal:
+		if c := h.Calibration; c != nil {
+			iv.Calibration = &Calibration{From: c.From, To: c.To, Days: len(c.Scores[0])}
+		}
+	default:
+		return nil
+	}
+	return iv
 }
 
 // NewHorizonResponse describes a horizon as the API answers it. h's levels
-// must be intervalLevels when it has samples.
+// must be intervalLevels when it has an interval.
 func NewHorizonResponse(h predict.Horizon) HorizonResponse {
 	resp := HorizonResponse{PredictResponse: NewPredictResponse(h.First), Forecasts: make([]HorizonForecast, len(h.Days))}
 	for k, d := range h.Days {
@@ -82,12 +114,14 @@ func NewHorizonResponse(h predict.Horizon) HorizonResponse {
 		}
 		resp.Forecasts[k] = f
 	}
-	if h.Samples > 0 {
-		pct := make([]float64, len(h.Levels))
-		for k, l := range h.Levels {
-			pct[k] = float64(int(l*1000+0.5)) / 10 // 0.1 → 10, not 10.000000000000002
-		}
-		resp.Interval = &Interval{Method: "mc_dropout", Samples: h.Samples, Seed: h.Seed, Quantiles: pct}
+	pct := make([]float64, len(h.Levels))
+	for k, l := range h.Levels {
+		pct[k] = float64(int(l*1000+0.5)) / 10 // 0.1 → 10, not 10.000000000000002
+	}
+	resp.Interval = NewInterval(h, pct)
+	resp.Steps = "recursive"
+	if h.Direct {
+		resp.Steps = "direct"
 	}
 	return resp
 }
@@ -102,7 +136,7 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon' or 'samples'"))
 		return
 	}
-	key := cacheKey{symbol: p.symbol, date: p.date, horizon: p.horizon, samples: p.samples}
+	key := cacheKey{symbol: p.symbol, date: p.date, horizon: p.horizon, interval: p.interval, samples: p.samples}
 	if body := s.cache.get(key, s.now()); body != nil {
 		s.metrics.cacheHits.Add(1)
 		writeRawJSON(w, http.StatusOK, body)
@@ -110,16 +144,17 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
-	opt := pipeline.HorizonOptions{Horizon: p.horizon, Samples: p.samples, Seed: pipeline.DefaultSeed, Levels: intervalLevels}
+	opt := pipeline.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: pipeline.DefaultSeed, Levels: intervalLevels}
 	h, err := hp.PredictHorizon(ctx, p.symbol, p.date, opt)
-	if errors.Is(err, pipeline.ErrNoDropout) && !p.samplesGiven {
-		// A model trained without dropout has no interval; a horizon that
-		// did not ask for one gets its days without, as predict --horizon.
-		opt.Samples = 0
-		h, err = hp.PredictHorizon(ctx, p.symbol, p.date, opt)
-	}
-	if errors.Is(err, pipeline.ErrNoDropout) {
+	switch {
+	case errors.Is(err, pipeline.ErrNoDropout) && p.samples > 0:
 		writeError(w, badRequest(codeInvalidSamples, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'samples': 0"))
+		return
+	case errors.Is(err, pipeline.ErrNoDropout):
+		writeError(w, badRequest(codeInvalidInterval, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'interval': \"conformal\" or \"none\""))
+		return
+	case errors.Is(err, pipeline.ErrNotCalibrated):
+		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"mc_dropout\" or \"none\"", err))
 		return
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
+	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/predict"
 )
 
@@ -52,15 +53,19 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 		name        string
 		date        closecast.Date
 		horizon     int
-		samples     string // "" = default
+		extra       string // JSON members added to the body and the query ("" = defaults)
+		wantMethod  string // "" = no interval
 		wantSamples int
 		knownDays   int // days of the horizon whose close the data has
 	}{
-		{"past week, default samples", last - 10, 7, "", 100, 7},
-		{"straddling the last known day", last - 2, 7, "", 100, 3},
-		{"tomorrow, 30 days, 20 samples", last + 1, 30, "20", 20, 0},
-		{"no interval", last - 30, 5, "0", 0, 5},
-		{"one day with an interval", last - 30, 1, "50", 50, 1},
+		{"past week, default interval (conformal)", last - 10, 7, "", "conformal", 0, 7},
+		{"straddling the last known day", last - 2, 7, "", "conformal", 0, 3},
+		{"tomorrow, 30 days, 20 samples", last + 1, 30, `"samples":20`, "mc_dropout", 20, 0},
+		{"no interval", last - 30, 5, `"samples":0`, "", 0, 5},
+		{"interval none", last - 30, 5, `"interval":"none"`, "", 0, 5},
+		{"one day with an MC interval", last - 30, 1, `"samples":50`, "mc_dropout", 50, 1},
+		{"one day, conformal", last - 30, 1, `"interval":"conformal"`, "conformal", 0, 1},
+		{"mc_dropout, default samples", last - 30, 3, `"interval":"mc_dropout"`, "mc_dropout", 100, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plain := e.do("GET", "/predict?date="+tc.date.String(), "")
@@ -69,9 +74,10 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 			}
 			target := "/predict?date=" + tc.date.String() + "&horizon=" + strconv.Itoa(tc.horizon)
 			body := `{"date":"` + tc.date.String() + `","horizon":` + strconv.Itoa(tc.horizon)
-			if tc.samples != "" {
-				target += "&samples=" + tc.samples
-				body += `,"samples":` + tc.samples
+			if tc.extra != "" {
+				k, v, _ := strings.Cut(tc.extra, ":")
+				target += "&" + strings.Trim(k, `"`) + "=" + strings.Trim(v, `"`)
+				body += "," + tc.extra
 			}
 			get := e.do("GET", target, "")
 			post := e.do("POST", "/predict", body+"}")
@@ -111,9 +117,9 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 				if f.Actual != nil {
 					known++
 				}
-				if tc.wantSamples == 0 {
+				if tc.wantMethod == "" {
 					if f.P10 != nil || f.P50 != nil || f.P90 != nil {
-						t.Errorf("forecasts[%d] has quantiles without samples", k)
+						t.Errorf("forecasts[%d] has quantiles without an interval", k)
 					}
 					continue
 				}
@@ -132,15 +138,31 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 					t.Errorf("forecasts[%d] has no actual but a later day has", k)
 				}
 			}
-			if tc.wantSamples == 0 {
+			if tc.wantMethod == "" {
 				if h.Interval != nil {
-					t.Errorf("interval %+v without samples", h.Interval)
+					t.Errorf("interval %+v without one asked", h.Interval)
 				}
 				return
 			}
-			if h.Interval == nil || h.Interval.Method != "mc_dropout" || h.Interval.Samples != tc.wantSamples ||
+			if h.Interval == nil || h.Interval.Method != tc.wantMethod || h.Interval.Samples != tc.wantSamples ||
 				len(h.Interval.Quantiles) != 3 || h.Interval.Quantiles[0] != 10 || h.Interval.Quantiles[1] != 50 || h.Interval.Quantiles[2] != 90 {
-				t.Errorf("interval %+v, want mc_dropout with %d samples and [10 50 90]", h.Interval, tc.wantSamples)
+				t.Fatalf("interval %+v, want %s with %d samples and [10 50 90]", h.Interval, tc.wantMethod, tc.wantSamples)
+			}
+			switch c := h.Interval.Calibration; tc.wantMethod {
+			case "conformal":
+				// The shipped model is calibrated on its training tail.
+				if c == nil || c.From != m.Meta.Calibration.From || c.To != m.Meta.Calibration.To || c.Days != 210 || h.Interval.Seed != nil {
+					t.Errorf("conformal interval %+v, calibration %+v, want the model's 210 tail days", h.Interval, c)
+				}
+				// Conformal bands widen with the days ahead.
+				f0, fl := h.Forecasts[0], h.Forecasts[len(h.Forecasts)-1]
+				if len(h.Forecasts) > 1 && !((*fl.P90-*fl.P10)/fl.Prediction > (*f0.P90-*f0.P10)/f0.Prediction) {
+					t.Errorf("band of day %d (%v..%v) is not wider than day 1's (%v..%v)", len(h.Forecasts), *fl.P10, *fl.P90, *f0.P10, *f0.P90)
+				}
+			case "mc_dropout":
+				if c != nil || h.Interval.Seed == nil || *h.Interval.Seed != 7 {
+					t.Errorf("mc_dropout interval %+v", h.Interval)
+				}
 			}
 		})
 	}
@@ -160,6 +182,10 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":7,"samples":1}`, 400, codeInvalidSamples},
 		{"POST", "/predict", `{"date":"` + last.String() + `","samples":501}`, 400, codeInvalidSamples},
 		{"POST", "/predict", `{"horizon":7}`, 400, codeMissingDate},
+		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":7,"interval":"bootstrap"}`, 400, codeInvalidInterval},
+		{"POST", "/predict", `{"date":"` + last.String() + `","horizon":7,"interval":7}`, 400, codeInvalidInterval},
+		{"GET", "/predict?date=" + last.String() + "&interval=", "", 400, codeInvalidInterval},
+		{"POST", "/predict", `{"date":"` + last.String() + `","interval":"conformal","samples":20}`, 400, codeInvalidSamples},
 		{"POST", "/predict", `{"date":"` + (last + 5).String() + `","horizon":7}`, 422, codeOutOfRange},
 	} {
 		w := e.do(tc.method, tc.target, tc.body)
@@ -168,7 +194,8 @@ func TestHorizonWithTheShippedModel(t *testing.T) {
 		if w.Code != tc.status || eb.Code != tc.code || eb.Error == "" {
 			t.Errorf("%s %s %s = %d %s, want %d %s", tc.method, tc.target, tc.body, w.Code, w.Body, tc.status, tc.code)
 		}
-		if tc.code == codeInvalidHorizon && !strings.Contains(eb.Error, "'horizon'") || tc.code == codeInvalidSamples && !strings.Contains(eb.Error, "'samples'") {
+		if tc.code == codeInvalidHorizon && !strings.Contains(eb.Error, "'horizon'") || tc.code == codeInvalidSamples && !strings.Contains(eb.Error, "'samples'") ||
+			tc.code == codeInvalidInterval && !strings.Contains(eb.Error, "'interval'") {
 			t.Errorf("error %q does not name the field", eb.Error)
 		}
 	}
@@ -293,5 +320,28 @@ func TestHorizonLongerThanADirectHead(t *testing.T) {
 	_ = json.Unmarshal(w.Body.Bytes(), &eb)
 	if w.Code != 400 || eb.Code != codeInvalidHorizon || !strings.Contains(eb.Error, "'horizon'") || !strings.Contains(eb.Error, "forecasts 5 days") {
 		t.Errorf("6 days of a 5-day head: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestIntervalOfAnUncalibratedModel: auto falls back to Monte-Carlo
+// dropout, and a conformal interval asked of it is a 400 that says why.
+func TestIntervalOfAnUncalibratedModel(t *testing.T) {
+	pred := &fakePredictor{series: testSeries(), window: 60}
+	e := &testEnv{srv: New(Config{Predictor: pred, Model: map[string]any{"v": 1}})}
+	w := e.do("POST", "/predict", `{"date":"2025-05-01","horizon":3}`)
+	var h horizonBody
+	if err := json.Unmarshal(w.Body.Bytes(), &h); w.Code != 200 || err != nil || h.Interval == nil || h.Interval.Method != "mc_dropout" || h.Interval.Samples != 100 {
+		t.Errorf("auto on an uncalibrated model: %d %s", w.Code, w.Body)
+	}
+	w = e.do("POST", "/predict", `{"date":"2025-05-01","horizon":3,"interval":"conformal"}`)
+	if w.Code != 400 || !strings.Contains(w.Body.String(), codeInvalidInterval) || !strings.Contains(w.Body.String(), "no conformal calibration") {
+		t.Errorf("conformal asked of an uncalibrated model: %d %s", w.Code, w.Body)
+	}
+	pred.calibration = &pipeline.Calibration{From: 100, To: 109, Scores: [][]float32{{-1, 0, 1}}}
+	w = e.do("POST", "/predict", `{"date":"2025-05-01","horizon":3}`)
+	h = horizonBody{}
+	if err := json.Unmarshal(w.Body.Bytes(), &h); w.Code != 200 || err != nil || h.Interval == nil || h.Interval.Method != "conformal" ||
+		h.Interval.Calibration == nil || h.Interval.Calibration.Days != 3 || h.Interval.Samples != 0 {
+		t.Errorf("auto on a calibrated model: %d %s", w.Code, w.Body)
 	}
 }

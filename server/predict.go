@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/pipeline"
 )
 
 // maxBody is the largest request body accepted; a larger one is a 413. A
@@ -19,16 +20,25 @@ import (
 const maxBody = 64 << 10
 
 // predictRequest is the body of POST /predict: {"date": "YYYY-MM-DD",
-// "symbol": "BTC-USD", "horizon": 7, "samples": 100}. Pointers tell a
-// missing field from an empty one; horizon and samples are kept raw so that
-// a value of the wrong type is an invalid_horizon/invalid_samples naming the
-// field, like an out-of-range one. Other members are ignored, for forward
+// "symbol": "BTC-USD", "horizon": 7, "interval": "conformal", "samples":
+// 100}. Pointers tell a missing field from an empty one; horizon, samples
+// and interval are kept raw so that a value of the wrong type is an
+// invalid_horizon/invalid_samples/invalid_interval naming the field, like
+// an out-of-range one. Other members are ignored, for forward
 // compatibility.
 type predictRequest struct {
-	Date    *string         `json:"date"`
-	Symbol  *string         `json:"symbol"`
-	Horizon json.RawMessage `json:"horizon"`
-	Samples json.RawMessage `json:"samples"`
+	Date     *string         `json:"date"`
+	Symbol   *string         `json:"symbol"`
+	Horizon  json.RawMessage `json:"horizon"`
+	Samples  json.RawMessage `json:"samples"`
+	Interval json.RawMessage `json:"interval"`
+}
+
+// rawParams are a /predict request's fields as sent, from the JSON body or
+// the query string; has* tell a field sent from one left out.
+type rawParams struct {
+	date, symbol, horizon, samples, interval string
+	hasHorizon, hasSamples, hasInterval      bool
 }
 
 // predictParams is a validated /predict request.
@@ -36,16 +46,16 @@ type predictParams struct {
 	symbol  string // "" for the default, otherwise upper-cased
 	date    closecast.Date
 	horizon int // days forecast from date on, 1..maxHorizon
-	samples int // Monte-Carlo dropout paths behind the quantiles: 0 or 2..maxSamples
-	// samplesGiven tells samples asked for from the default: only the
-	// default gives way (to 0) on a model without dropout.
-	samplesGiven bool
+	// interval is how quantiles are made: "" (none), pipeline.IntervalAuto,
+	// IntervalConformal or IntervalMCDropout.
+	interval string
+	samples  int // Monte-Carlo dropout paths asked for: 0 (the default) or 2..maxSamples
 }
 
 // plain reports whether p asks for today's one-day forecast without an
 // interval: the hot path, answered from the cache and byte-identical to the
 // body /predict had before horizons.
-func (p predictParams) plain() bool { return p.horizon == 1 && p.samples == 0 }
+func (p predictParams) plain() bool { return p.horizon == 1 && p.interval == "" }
 
 // PredictResponse is the 200 body of /predict (and of `closecast predict
 // --json`). Field order is the contract's.
@@ -111,13 +121,30 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 	// JSON null is as good as absent; a number arrives as its literal text,
 	// which parseCount reads like a query parameter.
 	present := func(m json.RawMessage) bool { return len(m) > 0 && string(m) != "null" }
-	return parseParams(rawDate, rawSym, string(req.Horizon), present(req.Horizon), string(req.Samples), present(req.Samples))
+	raw := rawParams{date: rawDate, symbol: rawSym,
+		horizon: string(req.Horizon), hasHorizon: present(req.Horizon),
+		samples: string(req.Samples), hasSamples: present(req.Samples),
+		interval: string(req.Interval), hasInterval: present(req.Interval)}
+	if raw.hasInterval {
+		// The method must be a JSON string; its text is checked below.
+		if err := json.Unmarshal(req.Interval, &raw.interval); err != nil {
+			return predictParams{}, badRequest(codeInvalidInterval, "'interval' must be one of %s, got %s", intervalNames, quote(string(req.Interval)))
+		}
+	}
+	return parseParams(raw)
 }
 
+// intervalNames lists the values of /predict's interval, for errors.
+const intervalNames = `"auto", "conformal", "mc_dropout", "none"`
+
 // parseParams validates a /predict request, from the JSON body or the query
-// string alike: date, symbol, then horizon (default 1) and samples (default
-// defaultSamples when horizon > 1, else 0).
-func parseParams(rawDate, rawSym, rawHorizon string, hasHorizon bool, rawSamples string, hasSamples bool) (predictParams, *apiError) {
+// string alike: date, symbol, then horizon (default 1), interval and
+// samples. The interval defaults to "auto" (conformal for a calibrated
+// model, else Monte-Carlo dropout) when the horizon is over a day, and to
+// none for one day; samples > 0 without an interval mean mc_dropout, and
+// samples 0 without one mean none.
+func parseParams(raw rawParams) (predictParams, *apiError) {
+	rawDate, rawSym, rawHorizon, rawSamples := raw.date, raw.symbol, raw.horizon, raw.samples
 	if rawDate == "" {
 		// The reference API's exact words, kept for its clients.
 		return predictParams{}, badRequest(codeMissingDate, "Missing 'date' field")
@@ -131,7 +158,7 @@ func parseParams(rawDate, rawSym, rawHorizon string, hasHorizon bool, rawSamples
 		return predictParams{}, e
 	}
 	p := predictParams{symbol: sym, date: d, horizon: 1}
-	if hasHorizon {
+	if raw.hasHorizon {
 		n, ok := parseCount(rawHorizon)
 		if !ok || n < 1 || n > maxHorizon {
 			return predictParams{}, badRequest(codeInvalidHorizon, "'horizon' must be a whole number of days from 1 to %d, got %s", maxHorizon, quote(rawHorizon))
@@ -139,14 +166,32 @@ func parseParams(rawDate, rawSym, rawHorizon string, hasHorizon bool, rawSamples
 		p.horizon = n
 	}
 	if p.horizon > 1 {
-		p.samples = defaultSamples
+		p.interval = pipeline.IntervalAuto
 	}
-	if hasSamples {
+	if raw.hasSamples {
 		n, ok := parseCount(rawSamples)
 		if !ok || n < 0 || n == 1 || n > maxSamples {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' must be 0 (no interval) or a whole number from 2 to %d, got %s", maxSamples, quote(rawSamples))
 		}
-		p.samples, p.samplesGiven = n, true
+		p.samples = n
+		if n == 0 {
+			p.interval = ""
+		} else {
+			p.interval = pipeline.IntervalMCDropout
+		}
+	}
+	if raw.hasInterval {
+		switch raw.interval {
+		case pipeline.IntervalAuto, pipeline.IntervalConformal, pipeline.IntervalMCDropout:
+			p.interval = raw.interval
+		case "none":
+			p.interval = ""
+		default:
+			return predictParams{}, badRequest(codeInvalidInterval, "'interval' must be one of %s, got %s", intervalNames, quote(raw.interval))
+		}
+		if p.samples > 0 && p.interval != pipeline.IntervalMCDropout && p.interval != pipeline.IntervalAuto {
+			return predictParams{}, badRequest(codeInvalidSamples, "'samples' applies to the mc_dropout interval only; drop it or send 'interval': \"mc_dropout\"")
+		}
 	}
 	return p, nil
 }
@@ -249,8 +294,8 @@ func tooLarge() *apiError {
 // for; past it the answer is a 503 rather than a hung client.
 const predictTimeout = 20 * time.Second
 
-// handlePredict serves GET /predict?date=&symbol=&horizon=&samples= and
-// POST /predict. A plain request (no horizon beyond 1 day, no samples) is
+// handlePredict serves GET /predict?date=&symbol=&horizon=&interval=&samples=
+// and POST /predict. A plain request (no horizon beyond 1 day, no interval) is
 // the hot path: cached, recorded in the ledger, its body unchanged since
 // before horizons; others go to predictHorizon.
 func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
@@ -268,7 +313,10 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		p, e = decodePredict(body)
 	case http.MethodGet:
 		q := r.URL.Query()
-		p, e = parseParams(q.Get("date"), q.Get("symbol"), q.Get("horizon"), q.Has("horizon"), q.Get("samples"), q.Has("samples"))
+		p, e = parseParams(rawParams{date: q.Get("date"), symbol: q.Get("symbol"),
+			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
+			samples: q.Get("samples"), hasSamples: q.Has("samples"),
+			interval: q.Get("interval"), hasInterval: q.Has("interval")})
 	default:
 		writeError(w, methodNotAllowed("GET, POST"))
 		return

@@ -38,6 +38,9 @@ type fakePredictor struct {
 	// noDropout makes PredictHorizon fail as a model trained without
 	// dropout does when asked for samples.
 	noDropout bool
+	// calibration, when set, makes the fake a calibrated model: conformal
+	// intervals, and auto means conformal.
+	calibration *pipeline.Calibration
 	// directHead, when > 0, makes PredictHorizon refuse longer horizons as
 	// a model with a direct head of that many outputs does.
 	directHead int
@@ -93,10 +96,28 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 
 // PredictHorizon makes the fake a HorizonPredictor: day k (from 0) is day
 // 1's value × 1.01^k, its quantiles ±2 % and ±0 % around it, and the actual
-// close where the series has the day.
+// close where the series has the day. It resolves the interval as a
+// predict.Service does: auto is conformal when calibrated, else
+// mc_dropout, else none.
 func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
-	if f.noDropout && opt.Samples > 0 {
+	if err := opt.Validate(); err != nil {
+		return predict.Horizon{}, err
+	}
+	if opt.Interval == pipeline.IntervalAuto {
+		switch {
+		case f.calibration != nil:
+			opt.Interval = pipeline.IntervalConformal
+		case f.noDropout:
+			opt.Interval = ""
+		default:
+			opt.Interval, opt.Samples = pipeline.IntervalMCDropout, pipeline.DefaultSamples
+		}
+	}
+	if f.noDropout && opt.Interval == pipeline.IntervalMCDropout {
 		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNoDropout)
+	}
+	if f.calibration == nil && opt.Interval == pipeline.IntervalConformal {
+		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNotCalibrated)
 	}
 	if f.directHead > 0 && opt.Horizon > f.directHead {
 		return predict.Horizon{}, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", pipeline.ErrHorizonTooLong, f.directHead, opt.Horizon)
@@ -105,14 +126,17 @@ func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 	if err != nil {
 		return predict.Horizon{}, err
 	}
-	h := predict.Horizon{First: first}
-	if opt.Samples > 0 {
+	h := predict.Horizon{First: first, Interval: opt.Interval}
+	switch opt.Interval {
+	case pipeline.IntervalMCDropout:
 		h.Levels, h.Samples, h.Seed = opt.Levels, opt.Samples, opt.Seed
+	case pipeline.IntervalConformal:
+		h.Levels, h.Calibration = opt.Levels, f.calibration
 	}
 	v := first.Value
 	for k := range opt.Horizon {
 		day := predict.HorizonDay{Date: date.AddDays(k), Value: v}
-		if opt.Samples > 0 {
+		if opt.Interval != "" {
 			day.Quantiles = []float64{v * 0.98, v, v * 1.02}
 		}
 		if i := f.series.Index(day.Date); i >= 0 {

@@ -310,6 +310,11 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 			return nil, fmt.Errorf("tuning tail: %w", err)
 		}
 		m.Meta.Metrics.Tuning = &ev
+		// The tail also calibrates the conformal intervals: its days were
+		// never fitted on, and the evaluation windows stay unseen.
+		if p.Calibration, err = p.Calibrate(series.Bars, from, to, pipeline.CalibrationHorizon); err != nil {
+			return nil, fmt.Errorf("calibrating on the tuning tail: %w", err)
+		}
 	}
 	holdFrom, holdTo := ds.Bars[ds.Target[ds.Train]].Date, ds.Bars[ds.Target[ds.Windows()-1]].Date
 	ev, pts, err := Evaluate(p, series.Bars, holdFrom, holdTo)

@@ -195,6 +195,16 @@ function renderResult() {
     el('summary', {}, t('result.raw')), el('pre', { id: 'result-json' }, JSON.stringify(p, null, 2))));
 }
 
+// bandNote says how the answer's band was made (p.interval): conformal,
+// with the days it was calibrated on, or Monte-Carlo dropout.
+function bandNote(iv) {
+  const c = iv && iv.method === 'conformal' ? iv.calibration : null;
+  if (c && isISODate(c.from) && isISODate(c.to)) {
+    return t('horizon.bandConformal', { days: c.days, from: i18n.date(c.from), to: i18n.date(c.to) });
+  }
+  return t('horizon.band', { samples: (iv && iv.samples) || '?' });
+}
+
 // horizonBlock is the table of a multi-day answer (p.forecasts): one row per
 // day with the forecast, the p10..p90 band and the actual close when known,
 // then what the band means. Null for a one-day answer without a band.
@@ -211,8 +221,8 @@ function horizonBlock(p) {
   }
   const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
   const notes = [];
-  if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, t('horizon.band', { samples: (p.interval && p.interval.samples) || '?' })));
-  if (days.length > 1) notes.push(el('p', { class: 'hint' }, t('horizon.recursive')));
+  if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
+  if (days.length > 1) notes.push(el('p', { class: 'hint', id: 'horizon-steps' }, t(p.steps === 'direct' ? 'horizon.direct' : 'horizon.recursive')));
   return el('div', { class: 'metrics-block horizon' },
     el('h3', { id: 'horizon-cap' }, cap),
     el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'horizon-cap' },

@@ -123,6 +123,15 @@ func TestDashboardOnRealServer(t *testing.T) {
 	if got := eval[string](t, b, `document.getElementById('chart').dataset.bandPoints`); got != "7" {
 		t.Errorf("band points on the chart: %q, want 7", got)
 	}
+	// The shipped model is calibrated, so the band is conformal and says on what.
+	if c := hz.Interval.Calibration; hz.Interval.Method != "conformal" || c == nil {
+		t.Errorf("interval %+v, want conformal", hz.Interval)
+	} else if got := text(t, b, "#horizon-band"); !strings.Contains(got, "conformal 80 % interval") || !strings.Contains(got, strconv.Itoa(c.Days)+" days") {
+		t.Errorf("band note %q, want the conformal one with %d days", got, c.Days)
+	}
+	if got := text(t, b, "#horizon-steps"); !strings.Contains(got, "recursive") {
+		t.Errorf("multi-step note %q", got)
+	}
 	b.waitFor(t, "the band on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
 	b.do(t, "back to one day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
 

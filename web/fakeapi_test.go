@@ -391,6 +391,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	}
 	if horizon > 1 || samples > 0 {
 		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p)
+		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
 		}

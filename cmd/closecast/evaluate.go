@@ -16,21 +16,30 @@ import (
 var evaluateCmd = &command{
 	name:    "evaluate",
 	summary: "Walk-forward evaluation of a model over a date range, beside naive baselines, with interval coverage",
-	usage:   "[--model DIR] [--from D --to D] [--samples K] [--seed S] [--csv FILE] [--json]",
+	usage:   "[--model DIR] [--from D --to D] [--horizon N] [--samples K] [--seed S] [--csv FILE] [--json]",
 	example: `  closecast evaluate --from 2025-06-01 --to 2025-07-16
   closecast evaluate --model out/reference --from 2023-11-24 --to 2025-04-30 --json
   closecast evaluate --model out/eth --csv eth.csv --from 2025-01-01 --to 2025-03-31
   closecast evaluate                        # the model's own hold-out and validation windows
+  closecast evaluate --horizon 7            # also 2..7 days ahead, vs persistence
 
 Every day in the range is forecast one step ahead from the real bars before it
 (the model never sees the day it forecasts), and scored with MAE, RMSE, MAPE,
 sMAPE, MASE (vs persistence) and direction hit rate, beside persistence
 (tomorrow = today) and the 7-day moving average on the same days.
 
-The model's 80 % interval ([p10, p90] of K Monte-Carlo dropout passes, the
-interval 'predict' prints) is scored too: coverage is the percentage of days
-whose actual close fell inside it (80 for a calibrated interval), width its
-mean p90 - p10. --samples 0, or a model without dropout, skips it.
+The model's 80 % intervals ([p10, p90], as 'predict' prints them) are scored
+too: coverage is the percentage of days whose actual close fell inside (80
+for a calibrated interval), width the mean p90 - p10. Both methods are
+scored when the model has them: conformal (calibrated on the training
+tail, volatility-scaled) and Monte-Carlo dropout (K passes; --samples 0
+skips it).
+
+--horizon N also scores multi-day forecasts: every day of the range is the
+origin of an N-day forecast (recursive, or the model's direct head), and
+step h is scored on the range's days h-1 days after their origin, beside
+persistence from the origin (the last known close) and with the conformal
+interval's coverage.
 
 Without --from and --to, the ranges are the model's hold-out and validation
 windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.`,
@@ -38,10 +47,13 @@ windows recorded in model.json, and --json prints {"holdout": …, "validation":
 }
 
 // evaluationJSON is one range of evaluate's --json output: the existing
-// keys (n, from, to, model, persistence, ma7) and "interval".
+// keys (n, from, to, model, persistence, ma7) and "intervals", one entry
+// per interval method scored, and with --horizon "horizon", one entry per
+// step ahead.
 type evaluationJSON struct {
 	artifact.Evaluation
-	Interval *train.Interval `json:"interval,omitempty"`
+	Intervals []train.Interval    `json:"intervals,omitempty"`
+	Horizon   []train.HorizonStep `json:"horizon,omitempty"`
 }
 
 // evalRange is one range to evaluate.
@@ -56,11 +68,15 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	var data dataFlags
 	data.register(fs, true)
-	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","interval"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
+	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","intervals"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
 	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")
+	horizon := fs.Int("horizon", 1, "also score forecasts 2..N `days` ahead")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *horizon < 1 || *horizon > pipeline.MaxHorizon {
+		return fmt.Errorf("%w: --horizon %d: want 1..%d", errUsage, *horizon, pipeline.MaxHorizon)
 	}
 	if data.from.set != data.to.set {
 		return fmt.Errorf("%w: give both --from and --to, or neither (the model's hold-out and validation windows)", errUsage)
@@ -95,7 +111,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 		lo, hi = min(lo, r.from), max(hi, r.to)
 	}
 	// The bars before the first target that its forecast reads.
-	data.from.d, data.from.set = lo.AddDays(-(m.Pipeline.History()*7/5 + 15)), true
+	data.from.d, data.from.set = lo.AddDays(-(max(m.Pipeline.History(), pipeline.VolatilityDays+1)*7/5 + 15)), true
 	data.to.d, data.to.set = hi, true
 	series, err := data.load(ctx, e, false)
 	if err != nil {
@@ -109,14 +125,27 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 			return fmt.Errorf("%s %s..%s: %w", r.name, r.from, r.to, err)
 		}
 		results[k].Evaluation = ev
-		if *samples == 0 || noDropout {
-			continue
+		var opts []train.IntervalOptions
+		if m.Pipeline.Calibration != nil {
+			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalConformal})
 		}
-		iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, train.IntervalOptions{Samples: *samples, Seed: *seed})
-		if err != nil {
-			return fmt.Errorf("%s %s..%s: interval: %w", r.name, r.from, r.to, err)
+		if *samples > 0 && !noDropout {
+			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: *samples, Seed: *seed})
 		}
-		results[k].Interval = &iv
+		for _, o := range opts {
+			iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, o)
+			if err != nil {
+				return fmt.Errorf("%s %s..%s: %s interval: %w", r.name, r.from, r.to, o.Method, err)
+			}
+			results[k].Intervals = append(results[k].Intervals, iv)
+		}
+		if *horizon > 1 {
+			steps, err := train.EvaluateHorizon(m.Pipeline, series.Bars, r.from, r.to, *horizon)
+			if err != nil {
+				return fmt.Errorf("%s %s..%s: horizon: %w", r.name, r.from, r.to, err)
+			}
+			results[k].Horizon = steps
+		}
 	}
 	if *asJSON {
 		if ranges[0].key == "" { // --from/--to: one range, the existing layout
@@ -131,20 +160,52 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, data.symbol)
 	for k, r := range ranges {
 		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
-		printInterval(e.stdout, results[k].Interval, noDropout, *samples)
+		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, *samples)
+		printHorizon(e.stdout, results[k].Horizon, m.Pipeline.Outputs() > 1)
 	}
 	return nil
 }
 
-// printInterval prints the interval's coverage line under an evaluation.
-func printInterval(w io.Writer, iv *train.Interval, noDropout bool, samples int) {
+// printHorizon prints one row per step ahead: the model and persistence
+// from the origin, and the conformal coverage.
+func printHorizon(w io.Writer, steps []train.HorizonStep, direct bool) {
+	if len(steps) == 0 {
+		return
+	}
+	how := "recursive"
+	if direct {
+		how = "direct head"
+	}
+	fmt.Fprintf(w, "  days ahead (%s; persistence = the origin's last close):\n", how)
+	fmt.Fprintf(w, "  %4s %5s %10s %10s %8s %8s %6s %6s %9s\n", "day", "n", "MAE", "pers.MAE", "MAPE%", "pers.%", "MASE", "dir%", "cover80%")
+	for _, st := range steps {
+		cov := "-"
+		if st.Coverage != nil {
+			cov = fmt.Sprintf("%.1f", *st.Coverage)
+		}
+		fmt.Fprintf(w, "  %4d %5d %10.2f %10.2f %8.2f %8.2f %6.3f %6.1f %9s\n", st.Step, st.N, st.Model.MAE, st.Persistence.MAE,
+			st.Model.MAPE, st.Persistence.MAPE, st.Model.MASE, st.Model.Direction, cov)
+	}
+}
+
+// printIntervals prints one coverage line per interval scored, and why a
+// method is missing.
+func printIntervals(w io.Writer, ivs []train.Interval, calibrated, noDropout bool, samples int) {
+	for _, iv := range ivs {
+		how := "conformal, calibrated on the training tail"
+		if iv.Method == pipeline.IntervalMCDropout {
+			how = fmt.Sprintf("%d MC-dropout passes, seed %d", iv.Samples, iv.Seed)
+		}
+		fmt.Fprintf(w, "  %g %% interval (p10..p90, %s): covered %.1f %% of %d days, mean width %.2f (%.2f %% of the last close)\n",
+			iv.Level, how, iv.Coverage, iv.N, iv.Width, iv.WidthPct)
+	}
+	if !calibrated {
+		fmt.Fprintln(w, "  no conformal interval: the model was trained without a held-back tail to calibrate on")
+	}
 	switch {
-	case iv != nil:
-		fmt.Fprintf(w, "  %g %% interval (p10..p90 of %d MC-dropout passes, seed %d): covered %.1f %% of %d days, mean width %.2f (%.2f %% of the last close)\n",
-			iv.Level, iv.Samples, iv.Seed, iv.Coverage, iv.N, iv.Width, iv.WidthPct)
 	case noDropout:
-		fmt.Fprintln(w, "  no interval: the model has no dropout")
+		fmt.Fprintln(w, "  no MC-dropout interval: the model has no dropout")
 	case samples == 0:
-		fmt.Fprintln(w, "  no interval (--samples 0)")
+		fmt.Fprintln(w, "  no MC-dropout interval (--samples 0)")
 	}
 }

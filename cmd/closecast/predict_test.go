@@ -12,6 +12,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/train"
 )
@@ -61,22 +62,37 @@ func TestPredictHorizonJSON(t *testing.T) {
 	if first := fc[0].(map[string]any); first["prediction"] != body["prediction"] || first["date"] != body["date"] {
 		t.Errorf("day 1 %v, top-level prediction %v on %v", first, body["prediction"], body["date"])
 	}
+	// The test model is calibrated on its training tail, so auto is conformal.
 	iv := body["interval"].(map[string]any)
-	if iv["samples"] != 100.0 || iv["seed"] != float64(pipeline.DefaultSeed) || !reflect.DeepEqual(iv["quantiles"], []any{10.0, 50.0, 90.0}) {
+	cal, _ := iv["calibration"].(map[string]any)
+	if iv["method"] != "conformal" || cal == nil || !(cal["days"].(float64) > 10) || iv["samples"] != nil || iv["seed"] != nil ||
+		!reflect.DeepEqual(iv["quantiles"], []any{10.0, 50.0, 90.0}) {
 		t.Errorf("interval %v", iv)
 	}
 
-	// Reproducible with one seed, different with another.
-	if again := predictHorizonJSON(t, "--horizon", "5"); !reflect.DeepEqual(again, body) {
+	// Monte-Carlo dropout: reproducible with one seed, different with another.
+	mc := predictHorizonJSON(t, "--horizon", "5", "--interval", "mc_dropout")
+	iv = mc["interval"].(map[string]any)
+	if iv["method"] != "mc_dropout" || iv["samples"] != 100.0 || iv["seed"] != float64(pipeline.DefaultSeed) || iv["calibration"] != nil {
+		t.Errorf("mc_dropout interval %v", iv)
+	}
+	if again := predictHorizonJSON(t, "--horizon", "5", "--interval", "mc_dropout"); !reflect.DeepEqual(again, mc) {
 		t.Errorf("the same request gave a different answer")
 	}
-	other := predictHorizonJSON(t, "--horizon", "5", "--seed", "8")
-	if o := other["forecasts"].([]any)[2].(map[string]any); o["p10"] == fc[2].(map[string]any)["p10"] || o["prediction"] != fc[2].(map[string]any)["prediction"] {
-		t.Errorf("seed 8: day 3 %v, seed 7 %v", o, fc[2])
+	mfc := mc["forecasts"].([]any)
+	other := predictHorizonJSON(t, "--horizon", "5", "--seed", "8", "--interval", "mc_dropout")
+	if o := other["forecasts"].([]any)[2].(map[string]any); o["p10"] == mfc[2].(map[string]any)["p10"] || o["prediction"] != mfc[2].(map[string]any)["prediction"] {
+		t.Errorf("seed 8: day 3 %v, seed 7 %v", o, mfc[2])
+	}
+	if o := predictHorizonJSON(t, "--horizon", "5", "--samples", "20"); o["interval"].(map[string]any)["method"] != "mc_dropout" {
+		t.Errorf("--samples 20 without --interval: %v", o["interval"])
 	}
 
-	// Without samples and horizon the body is exactly the old one.
+	// Without an interval and horizon the body is exactly the old one.
 	plain := predictHorizonJSON(t, "--samples", "0")
+	if none := predictHorizonJSON(t, "--interval", "none"); !reflect.DeepEqual(none, plain) {
+		t.Errorf("--interval none %v, --samples 0 %v", none, plain)
+	}
 	if got := keysOf(plain); !slices.Equal(got, []string{"change", "change_pct", "date", "inputs", "last_close", "model", "prediction", "symbol"}) {
 		t.Errorf("plain keys %v", got)
 	}
@@ -85,10 +101,15 @@ func TestPredictHorizonJSON(t *testing.T) {
 	}
 
 	// Other levels name their keys; a known day carries its actual.
-	q := predictHorizonJSON(t, "--date", "2025-07-10", "--horizon", "2", "--quantiles", "2.5,97.5")
+	q := predictHorizonJSON(t, "--date", "2025-07-10", "--horizon", "2", "--quantiles", "2.5,97.5", "--interval", "mc_dropout")
 	f := q["forecasts"].([]any)[1].(map[string]any)
 	if got := keysOf(f); !slices.Equal(got, []string{"actual", "date", "p2.5", "p97.5", "prediction"}) || f["actual"] != 117516.9921875 {
 		t.Errorf("2025-07-11: %v", f)
+	}
+	// A conformal 95 % interval needs more calibration days than the tiny model has.
+	code, _, errOut := cli(t, nil, "predict", "--offline", "--model", testModelDir(t), "--quantiles", "2.5,97.5", "--interval", "conformal")
+	if code != 1 || !strings.Contains(errOut, "too few") {
+		t.Errorf("conformal 2.5..97.5 on a small calibration: exit %d %s", code, errOut)
 	}
 }
 
@@ -121,9 +142,10 @@ func TestPredictHorizonTableAndUsageErrors(t *testing.T) {
 	}
 }
 
-// evaluate's interval of a day is the interval predict prints for it, and
-// its coverage is the share of days inside it, recomputed here from the
-// library.
+// evaluate's intervals of a day are the intervals predict prints for it,
+// and their coverage is the share of days inside them, recomputed here: the
+// Monte-Carlo one from the library's samples, the conformal one from the
+// model's calibration scores and the volatility computed by hand.
 func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 	dir := testModelDir(t)
 	code, out, errOut := cli(t, nil, "evaluate", "--model", dir, "--from", "2025-06-01", "--to", "2025-07-16", "--json", "--samples", "50")
@@ -131,18 +153,24 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	var ev struct {
-		N        int
-		Interval train.Interval
+		N         int
+		Intervals []train.Interval
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatal(err)
+	}
+	if len(ev.Intervals) != 2 || ev.Intervals[0].Method != "conformal" || ev.Intervals[1].Method != "mc_dropout" {
+		t.Fatalf("intervals %+v, want conformal then mc_dropout", ev.Intervals)
 	}
 	m, err := artifact.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	scores := m.Pipeline.Calibration.Scores[0]
+	n := len(scores)
+	qlo, qhi := float64(scores[int(math.Floor(0.1*float64(n+1)))-1]), float64(scores[int(math.Ceil(0.9*float64(n+1)))-1])
 	s, _ := marketdata.EmbeddedSeries("BTC-USD")
-	in := 0
+	inMC, inConf := 0, 0
 	for d := closecast.MustParseDate("2025-06-01"); d <= closecast.MustParseDate("2025-07-16"); d++ {
 		i := s.Index(d)
 		smp, err := m.Pipeline.SampleAt(s.Bars, []int{i}, 50, pipeline.DefaultSeed)
@@ -150,8 +178,19 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 			t.Fatal(err)
 		}
 		q := pipeline.Quantiles(smp[0], []float64{0.1, 0.9})
-		if c := s.Bars[i].Close; c >= q[0] && c <= q[1] {
-			in++
+		c := s.Bars[i].Close
+		if c >= q[0] && c <= q[1] {
+			inMC++
+		}
+		var rs []float64
+		for j := i - 30; j < i; j++ {
+			rs = append(rs, math.Log(s.Bars[j].Close/s.Bars[j-1].Close))
+		}
+		sigma := metrics.Describe(rs).Std
+		v, _ := m.Pipeline.PredictAt(s.Bars, []int{i})
+		lo, hi := v[0]*math.Exp(qlo*sigma), v[0]*math.Exp(qhi*sigma)
+		if c >= lo && c <= hi {
+			inConf++
 		}
 		if d == closecast.MustParseDate("2025-07-10") {
 			body := predictHorizonJSON(t, "--date", d.String(), "--samples", "50")
@@ -159,11 +198,19 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 			if f["p10"] != q[0] || f["p90"] != q[1] {
 				t.Errorf("%s: predict p10..p90 %v..%v, evaluate's %v..%v", d, f["p10"], f["p90"], q[0], q[1])
 			}
+			body = predictHorizonJSON(t, "--date", d.String(), "--interval", "conformal")
+			f = body["forecasts"].([]any)[0].(map[string]any)
+			if math.Abs(f["p10"].(float64)-lo) > 1e-9*lo || math.Abs(f["p90"].(float64)-hi) > 1e-9*hi {
+				t.Errorf("%s: conformal predict p10..p90 %v..%v, recomputed %v..%v", d, f["p10"], f["p90"], lo, hi)
+			}
 		}
 	}
-	iv := ev.Interval
-	if ev.N != 46 || iv.N != 46 || iv.Level != 80 || iv.Samples != 50 || math.Abs(iv.Coverage-100*float64(in)/46) > 1e-9 || !(iv.Width > 0) {
-		t.Errorf("interval %+v; recomputed coverage %v", iv, 100*float64(in)/46)
+	conf, mc := ev.Intervals[0], ev.Intervals[1]
+	if ev.N != 46 || mc.N != 46 || mc.Level != 80 || mc.Samples != 50 || math.Abs(mc.Coverage-100*float64(inMC)/46) > 1e-9 || !(mc.Width > 0) {
+		t.Errorf("mc_dropout interval %+v; recomputed coverage %v", mc, 100*float64(inMC)/46)
+	}
+	if conf.N != 46 || conf.Level != 80 || conf.Samples != 0 || math.Abs(conf.Coverage-100*float64(inConf)/46) > 1e-9 || !(conf.Width > 0) {
+		t.Errorf("conformal interval %+v; recomputed coverage %v", conf, 100*float64(inConf)/46)
 	}
 
 	// Without a range: the model's hold-out and validation windows.
@@ -172,16 +219,16 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 		t.Fatalf("windows: exit %d: %s", code, errOut)
 	}
 	var both map[string]struct {
-		N        int
-		From, To string
-		Interval *train.Interval
+		N         int
+		From, To  string
+		Intervals []train.Interval
 	}
 	if err := json.Unmarshal([]byte(out), &both); err != nil {
 		t.Fatal(err)
 	}
 	h, v := both["holdout"], both["validation"]
 	if len(both) != 2 || h.From != m.Meta.Metrics.Holdout.From.String() || h.N != m.Meta.Metrics.Holdout.N ||
-		v.From != "2025-06-01" || v.N != 46 || h.Interval == nil || v.Interval == nil || h.Interval.N != h.N {
+		v.From != "2025-06-01" || v.N != 46 || len(h.Intervals) != 2 || len(v.Intervals) != 2 || h.Intervals[0].N != h.N {
 		t.Errorf("windows: %s", out)
 	}
 	if code, _, _ := cli(t, nil, "evaluate", "--model", dir, "--from", "2025-06-01"); code != 2 {
@@ -214,4 +261,27 @@ func FuzzQuantilesFlag(f *testing.F) {
 			t.Fatalf("%q → %v → %q → %v %v", s, q, q.String(), back, err)
 		}
 	})
+}
+
+// evaluate --horizon adds one entry per step ahead, step 1 being the
+// one-step evaluation above it.
+func TestEvaluateHorizonJSON(t *testing.T) {
+	code, out, errOut := cli(t, nil, "evaluate", "--model", testModelDir(t), "--from", "2025-06-01", "--to", "2025-07-16", "--json", "--samples", "0", "--horizon", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var ev struct {
+		N       int
+		Model   metrics.Metrics
+		Horizon []train.HorizonStep
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Horizon) != 3 || ev.Horizon[0].N != ev.N || ev.Horizon[0].Model != ev.Model || ev.Horizon[2].N != ev.N-2 || ev.Horizon[2].Coverage == nil {
+		t.Errorf("horizon %+v for a %d-day evaluation", ev.Horizon, ev.N)
+	}
+	if code, _, _ := cli(t, nil, "evaluate", "--model", testModelDir(t), "--horizon", "0"); code != 2 {
+		t.Errorf("--horizon 0: exit %d, want 2", code)
+	}
 }
