@@ -58,9 +58,17 @@ import (
 // one: a pipelined window then averages worse than the single path. So
 // after a window that took longer than pipeSlow (ten times its normal
 // cost: it lost its core), windows skip the pipeline for pipeBackoff and
-// run the single path; after an abandoned window (a helper thread
-// descheduled for a moment happens on an idle VM too, about once in a
-// thousand windows here), for the shorter pipeBackoffAb.
+// run the single path. An abandoned window that was not that slow (a
+// helper thread descheduled for a moment: a few times per thousand windows
+// even on the idle VM) sets no backoff: the stall already cost at most
+// pipeStall, and while the helper stays away the next windows lose nothing,
+// since a job the helper never takes is taken back unrun (runCaller). A
+// 1 ms backoff there kept 5-25 % of an idle VM's windows on the single
+// path; dropping it measured 1-6 µs off the mean and up to 7 µs off the
+// median (12000 windows per arm, interleaved in blocks of 1000 in one
+// process), for a somewhat higher abandon rate (99-125 against 63-116 per
+// 12000 windows); with one core taken by another process the slow-window
+// backoff decides and nothing changed.
 //
 // Measured on the 2-vCPU AVX-512 development VM, idle, reference network
 // (BenchmarkPredictOne vs BenchmarkPredictOneSingle, 60 steps): about
@@ -70,6 +78,20 @@ import (
 // the helper rarely gets a core and callers run alone. Hence the default
 // of 2; SetOneWindowThreads(1) is for a process that would rather not
 // spend the second core's idle time on one window's latency.
+//
+// Why the helper, not the caller, runs the projections of its first
+// layer (tried and measured, reference network): per step the recurrence
+// costs ~0.31 µs, but the next layer's projection gemm ~0.21-0.3 µs, not
+// the ~0.15 µs of a gemm whose 41.6 KB of weights stay in L1: whichever
+// core runs it alternates that matrix with its own recurrence weights
+// (another 41.6 KB) in a 48 KB L1. Letting the caller project each chunk
+// right after its recurrence chunk made the caller the critical path
+// (p50 ~40 against ~33.5 µs, interleaved in one process), and a balancing
+// rule (the caller projects a chunk when the helper's estimated remaining
+// work exceeds its own by a margin) lost 2.5-5 µs at every margin tried.
+// Chunk sizes 6..12, a first chunk of 2 steps and helper runs of 16..40
+// measured alike. What remains is the kernels' cost: ~52 µs of work over
+// two cores plus a ~3 µs fill and a chunk of drain.
 //
 // Spinning: a goroutine with nothing to run spins on the atomics and calls
 // runtime.Gosched every pipeYieldSpins rounds, so a partner waiting on the
@@ -100,7 +122,6 @@ const (
 	pipeStall      = 50 * time.Microsecond  // no progress of the helper for this long: abandon it (a chunk takes ~5 µs)
 	pipeSlow       = 500 * time.Microsecond // a window slower than this lost a core (normal: ~40 µs)
 	pipeBackoff    = 20 * time.Millisecond  // then no pipelining for this long
-	pipeBackoffAb  = time.Millisecond       // no pipelining for this long after an abandoned (but not slow) window
 	pipeLeaveSpins = 4096                   // spin rounds the caller waits for the helper to leave a finished job
 )
 
@@ -251,8 +272,6 @@ func (n *Network) pipelined(ws *oneWork, f *fusedNet, x []float32, T int, out []
 	}
 	if now := time.Now(); now.Sub(start) > pipeSlow {
 		pipeHelper.backoffUntil.Store(now.Add(pipeBackoff).UnixNano())
-	} else if !ok {
-		pipeHelper.backoffUntil.Store(now.Add(pipeBackoffAb).UnixNano())
 	}
 	if !alone {
 		// Wait a moment for the helper to leave (it does right after its
