@@ -1,6 +1,9 @@
 package lstm
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // Reference shape: 2093 training windows of 60 steps = 66 batches of 32.
 const benchWindows, benchSteps = 2093, 60
@@ -84,6 +87,39 @@ func BenchmarkPredictOneAVX2(b *testing.B) {
 // BenchmarkPredictOneSingle is BenchmarkPredictOne on the caller's
 // goroutine alone (SetOneWindowThreads(1)), the path before pipelining.
 func BenchmarkPredictOneSingle(b *testing.B) { benchPredictOne(b, 1) }
+
+// BenchmarkPredictOneSparse is a lightly used server: each window comes
+// after the process slept (time.Sleep(200 µs): 0.2 to 1.1 ms on the
+// development VM, shorter while the pipeline's helper still spins), so
+// caches, the CPU and the helper may have gone idle; µs/window times only
+// the Predict calls, so unlike BenchmarkPredictOne it includes the cost of
+// starting cold. Expect a wide spread between runs.
+func BenchmarkPredictOneSparse(b *testing.B) { benchPredictOneSparse(b, 0) }
+
+// BenchmarkPredictOneSparseSingle is BenchmarkPredictOneSparse with
+// SetOneWindowThreads(1).
+func BenchmarkPredictOneSparseSingle(b *testing.B) { benchPredictOneSparse(b, 1) }
+
+func benchPredictOneSparse(b *testing.B, threads int) {
+	x, _ := SyntheticWindows(1, benchSteps, 7)
+	net, err := New(ReferenceConfig(), 42)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if threads > 0 {
+		net.SetOneWindowThreads(threads)
+	}
+	out := make([]float32, 1)
+	net.Predict(x, 1, benchSteps, out)
+	var busy time.Duration
+	for b.Loop() {
+		time.Sleep(200 * time.Microsecond)
+		start := time.Now()
+		net.Predict(x, 1, benchSteps, out)
+		busy += time.Since(start)
+	}
+	b.ReportMetric(float64(busy.Nanoseconds())/float64(b.N)/1e3, "µs/window")
+}
 
 // BenchmarkPredictOneLoaded is a loaded server: one-window Predicts from
 // GOMAXPROCS goroutines at once (b.RunParallel) with the default

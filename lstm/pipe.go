@@ -93,6 +93,14 @@ import (
 // measured alike. What remains is the kernels' cost: ~52 µs of work over
 // two cores plus a ~3 µs fill and a chunk of drain.
 //
+// Windows far apart (BenchmarkPredictOneSparse: a sleep before each)
+// cost 120-160 µs on the development VM either way, against ~46 µs hot
+// single: the idle cores start cold. Not waking a parked helper (run such
+// a window alone) measured even on the mean and p99 (~150 vs 131-283 µs,
+// p99 ~280 vs 440-1700 µs) but lost the median (~145 vs 85-110 µs): a
+// helper woken by one window spins through the next sleep, so the timer
+// wakes the caller on a busy, warm core. Left as is; not settled.
+//
 // Spinning: a goroutine with nothing to run spins on the atomics and calls
 // runtime.Gosched every pipeYieldSpins rounds, so a partner waiting on the
 // same P gets it. The helper, once idle, spins (yielding) for
