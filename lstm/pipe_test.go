@@ -191,7 +191,6 @@ func TestPipelinedNoAlloc(t *testing.T) {
 	if raceEnabled {
 		return // sync.Pool drops items at random under -race
 	}
-	pipeHelper.backoffUntil.Store(0) // an earlier test's slow window must not turn the pipeline off
 	// Not testing.AllocsPerRun: it sets GOMAXPROCS to 1, which turns the
 	// pipeline off. Mallocs counts the helper goroutine's too.
 	const windows = 200
@@ -199,16 +198,22 @@ func TestPipelinedNoAlloc(t *testing.T) {
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	for range windows {
+		// A slow window (a stop-the-world, a descheduled thread) would turn
+		// the pipeline off for pipeBackoff, longer than this whole loop.
+		pipeHelper.backoffUntil.Store(0)
 		net.Predict(x, 1, 60, out)
 	}
 	runtime.ReadMemStats(&m1)
 	// A window that abandons a stalled helper (rare: the OS took its
 	// thread) may allocate a second workspace, and so may the next window
-	// of this goroutine until the first comes back: allow that only.
+	// of this goroutine until the first comes back: allow that, and the
+	// odd allocation of sync.Pool's own (its per-P chains grow a ring when
+	// the helper's P puts a workspace back), but no allocation per window.
+	const poolSlack = 2
 	allocs, ab := m1.Mallocs-m0.Mallocs, pipeHelper.abandoned.Load()-abandoned
 	t.Logf("%d windows: %d allocations, %d taken by the helper, %d abandoned", windows, allocs, pipeHelper.jobs.Load()-jobs, ab)
-	if allocs > ab*40 {
-		t.Errorf("%d pipelined one-window Predicts: %d allocations with %d abandoned windows, want 0 without", windows, allocs, ab)
+	if allocs > ab*40+poolSlack {
+		t.Errorf("%d pipelined one-window Predicts: %d allocations with %d abandoned windows, want at most %d without", windows, allocs, ab, poolSlack)
 	}
 	if KernelName() == "avx512" && pipeHelper.jobs.Load() == jobs {
 		t.Errorf("the helper took none of the %d windows", windows)
