@@ -207,8 +207,8 @@ func TestPipelinedNoAlloc(t *testing.T) {
 	// A window that abandons a stalled helper (rare: the OS took its
 	// thread) may allocate a second workspace, and so may the next window
 	// of this goroutine until the first comes back: allow that, and the
-	// odd allocation of sync.Pool's own (its per-P chains grow a ring when
-	// the helper's P puts a workspace back), but no allocation per window.
+	// odd allocation of sync.Pool's own bookkeeping (per-P structures,
+	// when the helper's P puts a workspace back), but none per window.
 	const poolSlack = 2
 	allocs, ab := m1.Mallocs-m0.Mallocs, pipeHelper.abandoned.Load()-abandoned
 	t.Logf("%d windows: %d allocations, %d taken by the helper, %d abandoned", windows, allocs, pipeHelper.jobs.Load()-jobs, ab)
