@@ -70,7 +70,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	srv := server.New(server.Config{
 		Predictor: predict.New(m, bars),
 		History:   bars,
-		Model:     m.Meta,
+		Model:     m.Meta.Summary(),
 		Symbol:    m.Meta.Symbol,
 		Dashboard: web.FS,
 		Provider: func() server.ProviderStats {
