@@ -407,3 +407,29 @@ func replaceDir(tmp, dir string) error {
 	}
 	return os.RemoveAll(old)
 }
+
+// Summary is model.json as /api/model serves it: everything but the
+// calibration's scores (thousands of numbers no client reads), which are
+// replaced by what they cover.
+type Summary struct {
+	Metadata
+	Calibration *CalibrationSummary `json:"calibration,omitempty"`
+}
+
+// CalibrationSummary says what a conformal calibration covers: its days,
+// the number of day-1 scores and the days ahead it is calibrated for.
+type CalibrationSummary struct {
+	From    closecast.Date `json:"from"`
+	To      closecast.Date `json:"to"`
+	Days    int            `json:"days"`
+	Horizon int            `json:"horizon"`
+}
+
+// Summary returns md without the calibration's scores.
+func (md Metadata) Summary() Summary {
+	s := Summary{Metadata: md}
+	if c := md.Calibration; c != nil {
+		s.Calibration = &CalibrationSummary{From: c.From, To: c.To, Days: len(c.Scores[0]), Horizon: c.Horizon()}
+	}
+	return s
+}

@@ -144,3 +144,23 @@ func editJSON(t *testing.T, dir string, f func(map[string]any)) {
 	enc.Encode(m)
 	os.WriteFile(p, out.Bytes(), 0o644)
 }
+
+// /api/model's view keeps every field but replaces the calibration's
+// scores by what they cover.
+func TestSummaryDropsCalibrationScores(t *testing.T) {
+	md := Metadata{Name: "m", Version: "v1", Calibration: &pipeline.Calibration{From: 10, To: 19, Scores: [][]float32{{-1, 0, 1}, {-2, 2}}}}
+	b, err := json.Marshal(md.Summary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]json.RawMessage
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if string(got["version"]) != `"v1"` || string(got["calibration"]) != `{"from":"1970-01-11","to":"1970-01-20","days":3,"horizon":2}` {
+		t.Errorf("summary %s", b)
+	}
+	if md.Calibration.Scores == nil {
+		t.Error("Summary changed the metadata")
+	}
+}

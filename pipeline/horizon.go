@@ -103,7 +103,7 @@ func ValidateLevels(levels []float64) error {
 // Day is one day of a multi-day forecast.
 type Day struct {
 	Date  closecast.Date
-	Value float64 // the deterministic recursive forecast (no dropout)
+	Value float64 // the deterministic forecast (recursive or direct, no dropout)
 	// Quantiles holds one close per level of the Outlook: conformal
 	// quantiles around Value, or quantiles of the Monte-Carlo sample paths'
 	// closes on Date. Nil without an interval.
@@ -138,8 +138,9 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 		out.Days[t] = Day{Date: start + closecast.Date(t), Value: det[0][t]}
 	}
 	if opt.Interval == IntervalAuto {
-		opt.Interval = p.autoInterval()
-		opt.Samples = DefaultSamples * boolInt(opt.Interval == IntervalMCDropout)
+		if opt.Interval = p.autoInterval(); opt.Interval == IntervalMCDropout {
+			opt.Samples = DefaultSamples
+		}
 	}
 	var q [][]float64
 	switch opt.Interval {
@@ -182,13 +183,6 @@ func (p *Pipeline) autoInterval() string {
 		return IntervalMCDropout
 	}
 	return ""
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // Paths runs n forecast paths of horizon days from bars[:i] and returns

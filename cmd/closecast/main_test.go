@@ -126,6 +126,7 @@ func TestUsageErrors(t *testing.T) {
 		{"data", "--format", "xml"},
 		{"describe", "stray"},
 		{"train"},
+		{"serve", "--offline", "--one-window-threads", "3"},
 	} {
 		code, _, errOut := cli(t, nil, args...)
 		if code != 2 || errOut == "" {

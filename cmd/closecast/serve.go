@@ -18,7 +18,7 @@ import (
 var serveCmd = &command{
 	name:    "serve",
 	summary: "Serve forecasts over HTTP: POST /predict, the dashboard at /, metrics, OpenAPI",
-	usage:   "[--addr :8080] [--model DIR] [--offline] [--yahoo-url URL]",
+	usage:   "[--addr :8080] [--model DIR] [--offline] [--cache-ttl 1m] [--one-window-threads 1|2] [--yahoo-url URL]",
 	example: `  closecast serve                       # embedded model and data, dashboard at http://localhost:8080/
   closecast serve --addr 127.0.0.1:9000 --model out/default --offline
   curl -X POST localhost:8080/predict -H 'Content-Type: application/json' -d '{"date": "2025-07-20"}'
@@ -40,15 +40,20 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; serve from the store and the embedded data only")
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "keep each successful /predict answer this long (0 = compute every request); a day's forecast only changes when its bars do")
+	oneThreads := fs.Int("one-window-threads", 2, "goroutines one forecast's network pass may use: 2 pipelines the layers of a model with 2 or more over both cores (faster on an idle machine), 1 keeps each forecast on one core (for a machine busy with other work)")
 	yahooURLFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	if *oneThreads < 1 || *oneThreads > 2 {
+		return fmt.Errorf("%w: --one-window-threads %d: want 1 or 2", errUsage, *oneThreads)
+	}
 	m, err := loadModel(*modelDir)
 	if err != nil {
 		return err
 	}
+	m.Pipeline.Net.SetOneWindowThreads(*oneThreads)
 	// The store is both the bars' cache and the ledger of live forecasts
 	// (/api/accuracy): opened here rather than through openHistory, which
 	// does not hand the store out.
@@ -65,7 +70,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	srv := server.New(server.Config{
 		Predictor: predict.New(m, bars),
 		History:   bars,
-		Model:     m.Meta,
+		Model:     m.Meta.Summary(),
 		Symbol:    m.Meta.Symbol,
 		Dashboard: web.FS,
 		Provider: func() server.ProviderStats {

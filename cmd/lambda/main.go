@@ -78,7 +78,7 @@ func main() {
 	srv := server.New(server.Config{
 		Predictor: predict.New(model, bars),
 		History:   bars,
-		Model:     model.Meta,
+		Model:     model.Meta.Summary(),
 		Symbol:    model.Meta.Symbol,
 		Dashboard: web.FS,
 		Provider: func() server.ProviderStats {
