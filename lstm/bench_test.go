@@ -43,7 +43,10 @@ func benchEpoch(b *testing.B, threads int) {
 // default SetOneWindowThreads.
 func BenchmarkPredictOne(b *testing.B) { benchPredictOne(b, 0) }
 
-func benchPredictOne(b *testing.B, threads int) {
+// benchOneWindow returns the reference network, warmed by one Predict of
+// the window it also returns, with SetOneWindowThreads(threads) unless
+// threads is 0 (the default).
+func benchOneWindow(b *testing.B, threads int) (*Network, []float32) {
 	x, _ := SyntheticWindows(1, benchSteps, 7)
 	net, err := New(ReferenceConfig(), 42)
 	if err != nil {
@@ -52,8 +55,13 @@ func benchPredictOne(b *testing.B, threads int) {
 	if threads > 0 {
 		net.SetOneWindowThreads(threads)
 	}
+	net.Predict(x, 1, benchSteps, make([]float32, 1))
+	return net, x
+}
+
+func benchPredictOne(b *testing.B, threads int) {
+	net, x := benchOneWindow(b, threads)
 	out := make([]float32, 1)
-	net.Predict(x, 1, benchSteps, out)
 	b.ReportAllocs()
 	b.ResetTimer()
 	c0 := cpuTime()
@@ -101,14 +109,7 @@ func BenchmarkPredictOneSparse(b *testing.B) { benchPredictOneSparse(b, 0) }
 func BenchmarkPredictOneSparseSingle(b *testing.B) { benchPredictOneSparse(b, 1) }
 
 func benchPredictOneSparse(b *testing.B, threads int) {
-	x, _ := SyntheticWindows(1, benchSteps, 7)
-	net, err := New(ReferenceConfig(), 42)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if threads > 0 {
-		net.SetOneWindowThreads(threads)
-	}
+	net, x := benchOneWindow(b, threads)
 	out := make([]float32, 1)
 	net.Predict(x, 1, benchSteps, out)
 	var busy time.Duration
@@ -132,15 +133,7 @@ func BenchmarkPredictOneLoaded(b *testing.B) { benchPredictOneLoaded(b, 0) }
 func BenchmarkPredictOneLoadedSingle(b *testing.B) { benchPredictOneLoaded(b, 1) }
 
 func benchPredictOneLoaded(b *testing.B, threads int) {
-	x, _ := SyntheticWindows(1, benchSteps, 7)
-	net, err := New(ReferenceConfig(), 42)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if threads > 0 {
-		net.SetOneWindowThreads(threads)
-	}
-	net.Predict(x, 1, benchSteps, make([]float32, 1))
+	net, x := benchOneWindow(b, threads)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
