@@ -217,10 +217,17 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 	out := make([]float32, n)
 	paths := newPaths(n, horizon)
 	for t := range horizon {
-		for k := range n {
-			hk := hist[k]
-			if err := p.Input(hk, len(hk), x[k*per:(k+1)*per]); err != nil {
-				return nil, fmt.Errorf("pipeline: horizon day %d: %w", t+1, err)
+		if t == 0 {
+			// Every path still holds the same real bars: one window serves all.
+			if err := p.repeatInput(bars, i, x, n); err != nil {
+				return nil, fmt.Errorf("pipeline: horizon day 1: %w", err)
+			}
+		} else {
+			for k := range n {
+				hk := hist[k]
+				if err := p.Input(hk, len(hk), x[k*per:(k+1)*per]); err != nil {
+					return nil, fmt.Errorf("pipeline: horizon day %d: %w", t+1, err)
+				}
 			}
 		}
 		day := start + closecast.Date(t)
@@ -257,13 +264,9 @@ func (p *Pipeline) directPaths(bars []closecast.Bar, i int, start closecast.Date
 	if horizon > O {
 		return nil, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", ErrHorizonTooLong, O, horizon)
 	}
-	per := p.Window * len(p.Features)
-	x := make([]float32, n*per)
-	if err := p.Input(bars, i, x[:per]); err != nil {
+	x := make([]float32, n*p.Window*len(p.Features))
+	if err := p.repeatInput(bars, i, x, n); err != nil {
 		return nil, err
-	}
-	for k := 1; k < n; k++ {
-		copy(x[k*per:(k+1)*per], x[:per])
 	}
 	out := make([]float32, n*O)
 	if dropout {
@@ -330,11 +333,8 @@ func (p *Pipeline) SampleAt(bars []closecast.Bar, idx []int, samples int, seed u
 		if i < p.History() || i >= len(bars) {
 			return nil, fmt.Errorf("%w: bar %d of %d needs %d bars before it", ErrShortHistory, i, len(bars), p.History())
 		}
-		if err := p.Input(bars, i, x[:per]); err != nil {
+		if err := p.repeatInput(bars, i, x, samples); err != nil {
 			return nil, err
-		}
-		for k := 1; k < samples; k++ {
-			copy(x[k*per:(k+1)*per], x[:per])
 		}
 		p.Net.PredictDropout(x, samples, p.Window, out, DaySeed(seed, bars[i].Date))
 		res[j] = make([]float64, samples)
@@ -343,6 +343,20 @@ func (p *Pipeline) SampleAt(bars []closecast.Bar, idx []int, samples int, seed u
 		}
 	}
 	return res, nil
+}
+
+// repeatInput writes the input window of the forecast for bars[i] into
+// each of the n rows of x ([n][Window][len(Features)]): the features are
+// computed once, then copied.
+func (p *Pipeline) repeatInput(bars []closecast.Bar, i int, x []float32, n int) error {
+	per := p.Window * len(p.Features)
+	if err := p.Input(bars, i, x[:per]); err != nil {
+		return err
+	}
+	for k := 1; k < n; k++ {
+		copy(x[k*per:(k+1)*per], x[:per])
+	}
+	return nil
 }
 
 // Quantiles returns the quantiles of xs at levels (numpy's "linear"
