@@ -11,7 +11,6 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
-	"github.com/closecast/closecast/pipeline"
 )
 
 // Machine-readable error codes of the API. Each one has exactly one HTTP
@@ -82,8 +81,6 @@ func fromDomain(err error) *apiError {
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeOutOfRange,
 			Message: fmt.Sprintf("cannot forecast %s for %s: dates from %s to %s can be forecast", re.Symbol, re.Date, re.Earliest, re.Latest),
 			Valid:   &validRange{From: re.Earliest, To: re.Latest}}
-	case errors.Is(err, pipeline.ErrHorizonTooLong):
-		return badRequest(codeInvalidHorizon, "'horizon' is too long: %v", err)
 	case errors.Is(err, closecast.ErrUnknownSymbol):
 		return &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol, Message: err.Error()}
 	case errors.As(err, &ue):

@@ -133,13 +133,11 @@ func NewHorizonResponse(h predict.Horizon) HorizonResponse {
 func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams) {
 	hp, ok := s.cfg.Predictor.(HorizonPredictor)
 	if !ok {
-		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon' or 'samples'"))
+		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
 	}
 	key := cacheKey{symbol: p.symbol, date: p.date, horizon: p.horizon, interval: p.interval, samples: p.samples}
-	if body := s.cache.get(key, s.now()); body != nil {
-		s.metrics.cacheHits.Add(1)
-		writeRawJSON(w, http.StatusOK, body)
+	if s.serveCached(w, key) {
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
@@ -155,6 +153,9 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		return
 	case errors.Is(err, pipeline.ErrNotCalibrated):
 		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"mc_dropout\" or \"none\"", err))
+		return
+	case errors.Is(err, pipeline.ErrHorizonTooLong):
+		writeError(w, badRequest(codeInvalidHorizon, "'horizon' is too long: %v", err))
 		return
 	}
 	if err != nil {

@@ -294,6 +294,18 @@ func tooLarge() *apiError {
 // for; past it the answer is a 503 rather than a hung client.
 const predictTimeout = 20 * time.Second
 
+// serveCached writes the cached answer to key, counting the hit, and
+// reports whether there was one.
+func (s *Server) serveCached(w http.ResponseWriter, key cacheKey) bool {
+	body := s.cache.get(key, s.now())
+	if body == nil {
+		return false
+	}
+	s.metrics.cacheHits.Add(1)
+	writeRawJSON(w, http.StatusOK, body)
+	return true
+}
+
 // handlePredict serves GET /predict?date=&symbol=&horizon=&interval=&samples=
 // and POST /predict. A plain request (no horizon beyond 1 day, no interval) is
 // the hot path: cached, recorded in the ledger, its body unchanged since
@@ -337,9 +349,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	key := cacheKey{symbol: p.symbol, date: p.date}
-	if body := s.cache.get(key, s.now()); body != nil {
-		s.metrics.cacheHits.Add(1)
-		writeRawJSON(w, http.StatusOK, body)
+	if s.serveCached(w, key) {
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
