@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// func gemmK1(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+// func gemmK1(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt int, mask int)
 TEXT ·gemmK1(SB), NOSPLIT, $0-88
 	MOVQ sam+16(FP), BX
 	SHLQ $2, BX
@@ -953,7 +953,7 @@ gemmK1_t14_loop:
 	VZEROUPPER
 	RET
 
-// func gemmK2(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+// func gemmK2(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt int, mask int)
 TEXT ·gemmK2(SB), NOSPLIT, $0-88
 	MOVQ sam+16(FP), BX
 	SHLQ $2, BX
@@ -1563,7 +1563,7 @@ gemmK2_t8_loop:
 	VZEROUPPER
 	RET
 
-// func gemmK3(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+// func gemmK3(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt int, mask int)
 TEXT ·gemmK3(SB), NOSPLIT, $0-88
 	MOVQ sam+16(FP), BX
 	SHLQ $2, BX
@@ -1886,7 +1886,7 @@ gemmK3_t4_loop:
 	VZEROUPPER
 	RET
 
-// func gemmK4(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt, mask int)
+// func gemmK4(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt int, mask int)
 TEXT ·gemmK4(SB), NOSPLIT, $0-88
 	MOVQ sam+16(FP), BX
 	SHLQ $2, BX

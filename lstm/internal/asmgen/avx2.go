@@ -31,97 +31,6 @@ const (
 	kC2
 )
 
-func gemmAVX2(mr, nvf int) {
-	name := fmt.Sprintf("gemmA2K%d", mr)
-	fmt.Fprintf(&out, "\n// func %s(k int, a *float32, sam, sak int, b *float32, ldb int, c *float32, ldc int, nfull, nvt int, maskp *int32)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-88\n", name)
-	p("MOVQ sam+16(FP), BX")
-	p("SHLQ $2, BX")
-	p("LEAQ (BX)(BX*2), CX")
-	p("MOVQ sak+24(FP), DX")
-	p("SHLQ $2, DX")
-	p("MOVQ ldb+40(FP), DI")
-	p("SHLQ $2, DI")
-	p("MOVQ ldc+56(FP), R10")
-	p("SHLQ $2, R10")
-	p("MOVQ b+32(FP), R12")
-	p("MOVQ c+48(FP), R9")
-	p("MOVQ maskp+80(FP), R13")
-	p("VMOVDQU (R13), Y15")
-	p("MOVQ nfull+64(FP), R11")
-	p("TESTQ R11, R11")
-	p("JZ %s_tail", name)
-	label(name + "_full")
-	bodyAVX2(name+"_f", mr, nvf, nvf, false)
-	p("ADDQ $%d, R12", 32*nvf)
-	p("ADDQ $%d, R9", 32*nvf)
-	p("DECQ R11")
-	p("JNZ %s_full", name)
-	label(name + "_tail")
-	p("MOVQ nvt+72(FP), R11")
-	for nv := 1; nv <= nvf; nv++ {
-		p("CMPQ R11, $%d", nv)
-		p("JEQ %s_t%d", name, nv)
-	}
-	p("VZEROUPPER")
-	p("RET")
-	for nv := 1; nv <= nvf; nv++ {
-		label(fmt.Sprintf("%s_t%d", name, nv))
-		bodyAVX2(fmt.Sprintf("%s_t%d", name, nv), mr, nv, nvf, true)
-		p("VZEROUPPER")
-		p("RET")
-	}
-}
-
-func bodyAVX2(id string, mr, nv, nvf int, masked bool) {
-	acc := func(r, v int) int { return r*nvf + v }
-	breg := mr * nvf
-	bc := breg + nvf
-	if mr == 4 {
-		p("LEAQ (R10)(R10*2), R13")
-		p("ADDQ R9, R13")
-	}
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			if masked && v == nv-1 {
-				p("VMASKMOVPS %s, Y15, Y%d", cAddr(r, 32*v), acc(r, v))
-			} else {
-				p("VMOVUPS %s, Y%d", cAddr(r, 32*v), acc(r, v))
-			}
-		}
-	}
-	p("MOVQ a+8(FP), AX")
-	p("MOVQ R12, SI")
-	p("MOVQ k+0(FP), R8")
-	label(id + "_loop")
-	for v := 0; v < nv; v++ {
-		if masked && v == nv-1 {
-			p("VMASKMOVPS %d(SI), Y15, Y%d", 32*v, breg+v)
-		} else {
-			p("VMOVUPS %d(SI), Y%d", 32*v, breg+v)
-		}
-	}
-	for r := 0; r < mr; r++ {
-		p("VBROADCASTSS %s, Y%d", aAddr(r), bc)
-		for v := 0; v < nv; v++ {
-			p("VFMADD231PS Y%d, Y%d, Y%d", breg+v, bc, acc(r, v))
-		}
-	}
-	p("ADDQ DX, AX")
-	p("ADDQ DI, SI")
-	p("DECQ R8")
-	p("JNZ %s_loop", id)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			if masked && v == nv-1 {
-				p("VMASKMOVPS Y%d, Y15, %s", acc(r, v), cAddr(r, 32*v))
-			} else {
-				p("VMOVUPS Y%d, %s", acc(r, v), cAddr(r, 32*v))
-			}
-		}
-	}
-}
-
 // expY sets Y(dst) = exp(Y(src)); constants at R12; clobbers Y(src), Y2, Y3.
 func expY(src, dst int) {
 	p("VMINPS %d(R12), Y%d, Y%d", kMax, src, src)
@@ -345,7 +254,7 @@ func genAVX2() {
 	inAVX2 = true
 	defer func() { inAVX2 = false }()
 	for mr := 1; mr <= 4; mr++ {
-		gemmAVX2(mr, nvFullAVX2[mr])
+		gemm(avx2, mr, nvFullAVX2[mr])
 	}
 	activationAVX2("sigmoidAVX2", false)
 	activationAVX2("tanhAVX2", true)
