@@ -8,15 +8,32 @@ import (
 	"github.com/closecast/closecast"
 )
 
-// BenchmarkBars reads a 70-day window from a store of 4000 days.
-// go test -run '^$' -bench . -benchmem ./sqlite
-func BenchmarkBars(b *testing.B) {
-	ctx := context.Background()
+// benchStore opens a file store in a temporary directory, closed when b ends.
+func benchStore(b *testing.B) *DB {
 	db, err := Open(b.TempDir() + "/" + FileName)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
+	b.Cleanup(func() { db.Close() })
+	return db
+}
+
+// recordDays records a forecast of BTC-USD for each of the n days before day0.
+func recordDays(b *testing.B, db *DB, n int) {
+	var ps []closecast.Prediction
+	for i := range n {
+		ps = append(ps, pred("BTC-USD", day0-closecast.Date(n)+closecast.Date(i), "m1", 101, 100))
+	}
+	if err := db.Record(context.Background(), time.Now(), ps); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkBars reads a 70-day window from a store of 4000 days.
+// go test -run '^$' -bench . -benchmem ./sqlite
+func BenchmarkBars(b *testing.B) {
+	ctx := context.Background()
+	db := benchStore(b)
 	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0-4000, 4000, 100)); err != nil {
 		b.Fatal(err)
 	}
@@ -32,11 +49,7 @@ func BenchmarkBars(b *testing.B) {
 // BenchmarkRange is the cheap "what is the last stored day" query.
 func BenchmarkRange(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(b.TempDir() + "/" + FileName)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := benchStore(b)
 	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0-4000, 4000, 100)); err != nil {
 		b.Fatal(err)
 	}
@@ -52,18 +65,8 @@ func BenchmarkRange(b *testing.B) {
 // such transaction per batch), then the Upsert of its day's bar that scores it.
 func BenchmarkRecordAndScore(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(b.TempDir() + "/" + FileName)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	var ps []closecast.Prediction
-	for i := range 365 {
-		ps = append(ps, pred("BTC-USD", day0-365+closecast.Date(i), "m1", 101, 100))
-	}
-	if err := db.Record(ctx, time.Now(), ps); err != nil {
-		b.Fatal(err)
-	}
+	db := benchStore(b)
+	recordDays(b, db, 365)
 	d := day0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -80,18 +83,8 @@ func BenchmarkRecordAndScore(b *testing.B) {
 // BenchmarkScored reads a 30-day window from a ledger of 1000 scored days.
 func BenchmarkScored(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(b.TempDir() + "/" + FileName)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	var ps []closecast.Prediction
-	for i := range 1000 {
-		ps = append(ps, pred("BTC-USD", day0-1000+closecast.Date(i), "m1", 101, 100))
-	}
-	if err := db.Record(ctx, time.Now(), ps); err != nil {
-		b.Fatal(err)
-	}
+	db := benchStore(b)
+	recordDays(b, db, 1000)
 	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0-1000, 1000, 100)); err != nil {
 		b.Fatal(err)
 	}
