@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,6 +127,18 @@ type Evaluation struct {
 	Model       metrics.Metrics `json:"model"`
 	Persistence metrics.Metrics `json:"persistence"`
 	MA7         metrics.Metrics `json:"ma7"`
+}
+
+// undefinePersistenceDirection marks persistence's direction hit rate
+// undefined in every evaluation. Persistence never predicts a move, and
+// models written before metrics.Compute said so stored it as 0; it is
+// fixed after the checksum is verified, so those files stay valid.
+func (ms *Metrics) undefinePersistenceDirection() {
+	for _, ev := range []*Evaluation{ms.Tuning, ms.Holdout, ms.Validation} {
+		if ev != nil {
+			ev.Persistence.Direction = math.NaN()
+		}
+	}
 }
 
 // Metrics are the evaluations stored with a model. Tuning is the tail of
@@ -274,6 +287,7 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	if md.Checksum != want {
 		return nil, fmt.Errorf("%w: %s was edited after it was written (checksum %.12s…, content hashes to %.12s…)", ErrCorrupt, MetadataFile, want, md.Checksum)
 	}
+	md.Metrics.undefinePersistenceDirection()
 	got, err := checksums(fsys)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/features"
 	"github.com/closecast/closecast/lstm"
+	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
 )
 
@@ -162,5 +164,35 @@ func TestSummaryDropsCalibrationScores(t *testing.T) {
 	}
 	if md.Calibration.Scores == nil {
 		t.Error("Summary changed the metadata")
+	}
+}
+
+// A model written before persistence's direction hit rate was undefined
+// stored it as 0; it reads back as undefined (null in /api/model), its
+// checksum still valid, and the other figures unchanged.
+func TestReadUndefinesPersistenceDirection(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	m := testModel(t)
+	old := metrics.Metrics{MAE: 10, RMSE: 12, MAPE: 1, SMAPE: 1, MASE: 1, Direction: 0}
+	ma7 := metrics.Metrics{MAE: 20, RMSE: 22, MAPE: 2, SMAPE: 2, MASE: 2, Direction: 48}
+	m.Meta.Metrics.Holdout = &Evaluation{N: 3, Model: ma7, Persistence: old, MA7: ma7}
+	if err := Write(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile(filepath.Join(dir, MetadataFile))
+	if err != nil || !strings.Contains(string(doc), `"direction": 0`) {
+		t.Fatalf("the old-style file does not store a 0 direction (%v)", err)
+	}
+	got, err := Read(dir)
+	if err != nil {
+		t.Fatalf("an old model with a 0 direction no longer reads: %v", err)
+	}
+	h := got.Meta.Metrics.Holdout
+	if !math.IsNaN(h.Persistence.Direction) || h.Persistence.MAE != 10 || h.MA7.Direction != 48 || h.Model.Direction != 48 {
+		t.Errorf("read back persistence %+v, ma7 %+v, model %+v; want only persistence's direction undefined", h.Persistence, h.MA7, h.Model)
+	}
+	js, err := json.Marshal(got.Meta.Summary())
+	if err != nil || !strings.Contains(string(js), `"persistence":{"mae":10,"rmse":12,"mape":1,"smape":1,"mase":1,"direction":null}`) {
+		t.Errorf("/api/model view %s (%v), want persistence's direction null", js, err)
 	}
 }

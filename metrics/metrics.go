@@ -48,7 +48,9 @@ type Metrics struct {
 //     and a later validation window whose volatility differs.
 //   - Direction = 100 · share of targets where sign(p−prev) == sign(a−prev).
 //     A flat prediction (p == prev) counts as a hit only when the actual
-//     close is also flat, so a persistence forecast scores near 0, not 50.
+//     close is also flat. A forecaster that never predicts a move (every
+//     p == prev: persistence) has no direction to score: its Direction is
+//     undefined (NaN, null in JSON), not 0, so that no table can rank it.
 func Compute(actual, predicted, previous []float64) Metrics {
 	if len(actual) != len(predicted) || len(actual) != len(previous) {
 		panic(fmt.Sprintf("metrics.Compute: %d actual, %d predicted, %d previous values: lengths must match",
@@ -60,7 +62,7 @@ func Compute(actual, predicted, previous []float64) Metrics {
 		return Metrics{nan, nan, nan, nan, nan, nan}
 	}
 	var sumAbs, sumSq, sumPct, sumSym, sumNaive float64
-	hits := 0
+	hits, moves := 0, 0
 	for j := range n {
 		a, p, prev := actual[j], predicted[j], previous[j]
 		e := math.Abs(a - p)
@@ -74,6 +76,9 @@ func Compute(actual, predicted, previous []float64) Metrics {
 		if sign(p-prev) == sign(a-prev) {
 			hits++
 		}
+		if p != prev {
+			moves++
+		}
 	}
 	fn := float64(n)
 	m := Metrics{
@@ -85,6 +90,9 @@ func Compute(actual, predicted, previous []float64) Metrics {
 	}
 	if math.IsInf(m.MAPE, 0) {
 		m.MAPE = math.NaN()
+	}
+	if moves == 0 {
+		m.Direction = math.NaN()
 	}
 	if sumNaive == 0 {
 		m.MASE = math.NaN()

@@ -46,8 +46,17 @@ func TestComputePersistenceScoresOneAndNoDirection(t *testing.T) {
 	m := Compute(actual, prev, prev)
 	near(t, "MASE", m.MASE, 1, 1e-15)
 	near(t, "MAE", m.MAE, (1+2+6+1)/4.0, 1e-12)
-	// a flat forecast never matches a move, and every actual here moves
-	near(t, "Direction", m.Direction, 0, 0)
+	// a forecast that never moves predicts no direction: undefined, not 0 %
+	near(t, "Direction", m.Direction, math.NaN(), 0)
+	b, err := json.Marshal(m)
+	if err != nil || !strings.Contains(string(b), `"direction":null`) {
+		t.Errorf("persistence's direction marshals as %s (%v), want null", b, err)
+	}
+	// One moving forecast is enough for the rate to be defined: a flat
+	// prediction then counts as a miss of a moving actual, as before.
+	pred := append([]float64(nil), prev...)
+	pred[0] = 102 // up, and the actual went up: a hit; the other three miss
+	near(t, "Direction with one move", Compute(actual, pred, prev).Direction, 25, 1e-12)
 }
 
 func TestComputeUndefined(t *testing.T) {

@@ -1,0 +1,39 @@
+package metrics
+
+import (
+	"math"
+	"testing"
+)
+
+func TestVersus(t *testing.T) {
+	for _, c := range []struct {
+		model, baseline float64
+		want            Verdict
+	}{
+		{1381.59, 1382.93, Level}, // the shipped model's hold-out: 0.1 % apart
+		{1327.27, 1313.91, Level}, // its validation: 1.0 % apart
+		{100 * (1 - LevelTolerance), 100, Better},
+		{100 * (1 - LevelTolerance/2), 100, Level},
+		{100 * (1 + LevelTolerance), 100, Worse},
+		{100 * (1 + LevelTolerance/2), 100, Level},
+		{50, 100, Better},
+		{150, 100, Worse},
+		{100, 100, Level},
+		{math.NaN(), 100, Undefined},
+		{100, math.NaN(), Undefined},
+		{100, 0, Undefined},
+	} {
+		got, rel := Versus(c.model, c.baseline)
+		if got != c.want {
+			t.Errorf("Versus(%v, %v) = %v (rel %v), want %v", c.model, c.baseline, got, rel, c.want)
+		}
+		if got != Undefined && math.Abs(rel-(c.model/c.baseline-1)) > 1e-15 {
+			t.Errorf("Versus(%v, %v) rel = %v, want %v", c.model, c.baseline, rel, c.model/c.baseline-1)
+		}
+	}
+	for v, w := range map[Verdict]string{Level: "level", Better: "better", Worse: "worse", Undefined: "undefined"} {
+		if v.String() != w {
+			t.Errorf("%d.String() = %q, want %q", v, v.String(), w)
+		}
+	}
+}
