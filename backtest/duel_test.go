@@ -38,7 +38,7 @@ func TestCompareDecides(t *testing.T) {
 		t.Errorf("persistence did not beat a 50 %% fall every day: %+v", d)
 	}
 	// The pinned-zero challenger is persistence, to rounding.
-	if math.Abs(d.Challenger.Model.MAPE-d.Challenger.Persistence.MAPE) > 1e-6 || d.Champion.Persistence != d.Challenger.Persistence {
+	if math.Abs(d.Challenger.Model.MAPE-d.Challenger.Persistence.MAPE) > 1e-6 || !d.Champion.Persistence.Same(d.Challenger.Persistence) {
 		t.Errorf("challenger MAPE %v, persistence %v / %v", d.Challenger.Model.MAPE, d.Challenger.Persistence.MAPE, d.Champion.Persistence.MAPE)
 	}
 	if d.Champion.N != 20 || d.Challenger.From != btFrom || d.Challenger.To != btTo {
@@ -57,7 +57,7 @@ func TestCompareDecides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Promote || d.Champion.Model != d.Challenger.Model {
+	if d.Promote || !d.Champion.Model.Same(d.Challenger.Model) {
 		t.Errorf("tie: promote %v, %+v vs %+v", d.Promote, d.Champion.Model, d.Challenger.Model)
 	}
 }

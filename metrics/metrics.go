@@ -151,3 +151,12 @@ func orNaN(p *float64) float64 {
 	}
 	return *p
 }
+
+// Same reports whether m and o hold the same six figures, an undefined
+// (NaN) figure matching an undefined one. Use it instead of ==, which is
+// false for any two Metrics with an undefined figure.
+func (m Metrics) Same(o Metrics) bool {
+	eq := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+	return eq(m.MAE, o.MAE) && eq(m.RMSE, o.RMSE) && eq(m.MAPE, o.MAPE) &&
+		eq(m.SMAPE, o.SMAPE) && eq(m.MASE, o.MASE) && eq(m.Direction, o.Direction)
+}

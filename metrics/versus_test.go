@@ -37,3 +37,20 @@ func TestVersus(t *testing.T) {
 		}
 	}
 }
+
+func TestSame(t *testing.T) {
+	a := Metrics{MAE: 1, RMSE: 2, MAPE: 3, SMAPE: 4, MASE: 1, Direction: math.NaN()}
+	if b := a; !a.Same(b) || a == b {
+		t.Errorf("Same(%+v, itself) = %v (== says %v): an undefined figure must match an undefined one", a, a.Same(b), a == b)
+	}
+	b := a
+	b.Direction = 0
+	if a.Same(b) || b.Same(a) {
+		t.Error("undefined direction reported the same as 0")
+	}
+	b = a
+	b.MAE = 1.5
+	if a.Same(b) {
+		t.Error("different MAE reported the same")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/closecast/closecast/artifact"
@@ -45,13 +46,35 @@ func Evaluations(w io.Writer, ms artifact.Metrics) {
 	}
 }
 
-// Evaluation prints one evaluation: the model beside both baselines.
+// Evaluation prints one evaluation: the model beside both baselines, then
+// how it compares with persistence.
 func Evaluation(w io.Writer, name string, ev artifact.Evaluation) {
 	fmt.Fprintf(w, "%s: %d days, %s .. %s\n", name, ev.N, ev.From, ev.To)
 	header(w)
 	row(w, "model", ev.Model)
 	row(w, "persistence", ev.Persistence)
 	row(w, "ma7", ev.MA7)
+	if line := Versus(ev.Model.MAE, ev.Persistence.MAE); line != "" {
+		fmt.Fprintf(w, "  model %s\n", line)
+	}
+}
+
+// Versus says how a model's MAE compares with persistence's: "level with
+// persistence (MAE 1381.59 against 1382.93)" when the two are closer than
+// metrics.LevelTolerance, else "better than persistence by 3.1 % (…)" or
+// "worse …". It is "" when either MAE is undefined.
+func Versus(model, persistence float64) string {
+	v, rel := metrics.Versus(model, persistence)
+	figures := fmt.Sprintf("(MAE %.2f against %.2f)", model, persistence)
+	switch v {
+	case metrics.Level:
+		return fmt.Sprintf("level with persistence %s: under %g %% apart", figures, 100*metrics.LevelTolerance)
+	case metrics.Better:
+		return fmt.Sprintf("better than persistence by %.1f %% %s", -100*rel, figures)
+	case metrics.Worse:
+		return fmt.Sprintf("worse than persistence by %.1f %% %s", 100*rel, figures)
+	}
+	return ""
 }
 
 func header(w io.Writer) {
@@ -59,7 +82,21 @@ func header(w io.Writer) {
 }
 
 func row(w io.Writer, name string, m metrics.Metrics) {
-	fmt.Fprintf(w, "  %-14s %10.2f %10.2f %7.2f %7.2f %6.3f %6.1f\n", name, m.MAE, m.RMSE, m.MAPE, m.SMAPE, m.MASE, m.Direction)
+	fmt.Fprintf(w, "  %-14s %10s %10s %7s %7s %6s %6s\n", name, cell(m.MAE, 2), cell(m.RMSE, 2), cell(m.MAPE, 2),
+		cell(m.SMAPE, 2), cell(m.MASE, 3), cell(m.Direction, 1))
+}
+
+// Undefined is how a table shows a figure that is undefined for a method
+// (NaN): a dash, never a number that could be read as a score.
+const Undefined = "–"
+
+// cell formats x with the given decimals, or Undefined when x is NaN or
+// infinite.
+func cell(x float64, decimals int) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Undefined
+	}
+	return strconv.FormatFloat(x, 'f', decimals, 64)
 }
 
 // RepeatSummary is the spread of every metric over several seeds.
@@ -133,9 +170,12 @@ func WriteSummary(w io.Writer, s RepeatSummary) {
 		fmt.Fprintf(w, "  %-14s %21s %21s %15s %15s\n", "", "MAE", "RMSE", "MAPE%", "dir%")
 		fmt.Fprintf(w, "  %-14s %10.2f ± %8.2f %10.2f ± %8.2f %6.2f ± %5.2f %6.1f ± %5.1f\n", "model mean±std",
 			r.Mean.MAE, r.Std.MAE, r.Mean.RMSE, r.Std.RMSE, r.Mean.MAPE, r.Std.MAPE, r.Mean.Direction, r.Std.Direction)
-		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "model median", r.Median.MAE, r.Median.RMSE, r.Median.MAPE, r.Median.Direction)
-		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "persistence", r.Persistence.MAE, r.Persistence.RMSE, r.Persistence.MAPE, r.Persistence.Direction)
-		fmt.Fprintf(w, "  %-14s %21.2f %21.2f %15.2f %15.1f\n", "ma7", r.MA7.MAE, r.MA7.RMSE, r.MA7.MAPE, r.MA7.Direction)
+		one := func(name string, m metrics.Metrics) {
+			fmt.Fprintf(w, "  %-14s %21s %21s %15s %15s\n", name, cell(m.MAE, 2), cell(m.RMSE, 2), cell(m.MAPE, 2), cell(m.Direction, 1))
+		}
+		one("model median", r.Median)
+		one("persistence", r.Persistence)
+		one("ma7", r.MA7)
 	}
 	show("tuning", s.Tuning)
 	show("hold-out", s.Holdout)

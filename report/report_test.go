@@ -58,3 +58,46 @@ func TestPlotsWritesEveryChart(t *testing.T) {
 		}
 	}
 }
+
+// The shipped model's hold-out, as the CLI prints it: persistence's
+// undefined direction is a dash, and 0.1 % apart is level, not "better".
+func TestEvaluationDashesUndefinedAndCallsTiesLevel(t *testing.T) {
+	nan := math.NaN()
+	ev := artifact.Evaluation{N: 524, From: closecast.MustParseDate("2023-11-24"), To: closecast.MustParseDate("2025-04-30"),
+		Model:       metrics.Metrics{MAE: 1381.588918, RMSE: 1962.14, MAPE: 1.97, SMAPE: 1.98, MASE: 0.999, Direction: 51.53},
+		Persistence: metrics.Metrics{MAE: 1382.927354, RMSE: 1964.18, MAPE: 1.97, SMAPE: 1.98, MASE: 1, Direction: nan},
+		MA7:         metrics.Metrics{MAE: 2330.94, RMSE: 3087.69, MAPE: 3.37, SMAPE: 3.39, MASE: 1.686, Direction: 51.91}}
+	var b bytes.Buffer
+	Evaluation(&b, "hold-out", ev)
+	out := b.String()
+	for _, want := range []string{
+		"  persistence       1382.93    1964.18    1.97    1.98  1.000      –\n",
+		"  ma7               2330.94    3087.69    3.37    3.39  1.686   51.9\n",
+		"  model level with persistence (MAE 1381.59 against 1382.93): under 2 % apart\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "NaN") || strings.Contains(out, "better") {
+		t.Errorf("output shows NaN or calls a 0.1 %% difference better:\n%s", out)
+	}
+	ev.Model.MAE = 1300
+	b.Reset()
+	Evaluation(&b, "hold-out", ev)
+	if want := "  model better than persistence by 6.0 % (MAE 1300.00 against 1382.93)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, b.String())
+	}
+	ev.Model.MAE = 1500
+	b.Reset()
+	Evaluation(&b, "hold-out", ev)
+	if want := "  model worse than persistence by 8.5 % (MAE 1500.00 against 1382.93)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("output lacks %q:\n%s", want, b.String())
+	}
+	s := RepeatSummary{Seeds: 2, Holdout: &SummaryOfRange{Mean: ev.Model, Std: ev.Model, Median: ev.Model, Persistence: ev.Persistence, MA7: ev.MA7}}
+	b.Reset()
+	WriteSummary(&b, s)
+	if !strings.Contains(b.String(), "1964.18            1.97               –\n") || strings.Contains(b.String(), "NaN") {
+		t.Errorf("repeat summary does not dash persistence's direction:\n%s", b.String())
+	}
+}
