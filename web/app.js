@@ -94,6 +94,12 @@ function renderStatic() {
 
 // ---- header: the model ----------------------------------------------------
 
+// LEVEL_TOLERANCE is metrics.LevelTolerance (package metrics documents why
+// 2 %; a Go test keeps the two equal): a model whose MAE is within it of
+// persistence's is called level with persistence, neither better nor worse,
+// until the Diebold–Mariano test replaces it.
+const LEVEL_TOLERANCE = 0.02;
+
 function renderModel() {
   const box = $('model-info');
   box.replaceChildren();
@@ -113,12 +119,16 @@ function renderModel() {
   const epochs = (m.training && m.training.epochs_trained) ?? m.epochs_trained;
   if (Number.isFinite(epochs)) add('model.epochs', String(epochs), 'model-epochs');
   const h = m.metrics && m.metrics.holdout;
-  if (h && h.model && h.persistence && Number.isFinite(h.model.mae) && Number.isFinite(h.persistence.mae)) {
+  if (h && h.model && h.persistence && Number.isFinite(h.model.mae) && Number.isFinite(h.persistence.mae) && h.persistence.mae > 0) {
+    const maes = { model: i18n.money(h.model.mae), persistence: i18n.money(h.persistence.mae) };
     const rel = (h.model.mae / h.persistence.mae - 1) * 100;
-    const verdict = rel <= 0 ? t('model.better', { pct: i18n.pct(-rel, 1) }) : t('model.worse', { pct: i18n.pct(rel, 1) });
-    add('model.holdout', el('span', {},
-      t('model.vsPersistence', { model: i18n.money(h.model.mae), persistence: i18n.money(h.persistence.mae) }),
-      ' ', el('span', { class: rel <= 0 ? 'good' : 'bad' }, `(${verdict})`)), 'model-holdout');
+    if (Math.abs(rel) < LEVEL_TOLERANCE * 100) {
+      add('model.holdout', el('span', { class: 'level' }, t('model.level', maes)), 'model-holdout');
+    } else {
+      const verdict = rel < 0 ? t('model.better', { pct: i18n.pct(-rel, 1) }) : t('model.worse', { pct: i18n.pct(rel, 1) });
+      add('model.holdout', el('span', {}, t('model.vsPersistence', maes),
+        ' ', el('span', { class: rel < 0 ? 'good' : 'bad' }, `(${verdict})`)), 'model-holdout');
+    }
   }
   if (m.created) {
     const d = new Date(m.created);
@@ -290,7 +300,7 @@ function renderChartText() {
   if (chart) {
     // Axis labels drop the cents of prices of four digits and more: they
     // only take width there; the result panel shows the exact values.
-    chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), {
+    chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), i18n.date, {
       holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
       p10: t('series.p10'), p90: t('series.p90'),
     });
@@ -319,7 +329,9 @@ function initChart() {
 
 // The artifact's metrics (package metrics): MAE and RMSE in dollars, MAPE,
 // sMAPE and direction hit rate in percent, MASE a ratio (below 1 beats
-// persistence). An undefined figure is null and shows as a dash.
+// persistence). An undefined figure (persistence's direction: it never
+// predicts one) is null, shows as a dash and is never the best.
+const UNDEFINED = '–';
 
 const METRICS = [
   { key: 'mae', label: 'metrics.mae', fmt: (v) => i18n.num(v, 2), better: 'low' },
@@ -346,7 +358,7 @@ function metricsTable(id, caption, r) {
     const tr = el('tr', { class: k === 'model' ? 'model-row' : null }, el('th', { scope: 'row' }, t(label)));
     for (const m of cols) {
       const v = r[k][m.key];
-      if (!Number.isFinite(v)) { tr.append(el('td', {}, '—')); continue; }
+      if (!Number.isFinite(v)) { tr.append(el('td', { 'data-key': m.key, class: 'undefined' }, UNDEFINED)); continue; }
       const isBest = v === best[m.key] && methods.length > 1;
       tr.append(el('td', { class: isBest ? 'best' : null, 'data-key': m.key },
         m.fmt(v), isBest ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
@@ -373,6 +385,7 @@ function renderMetrics() {
     box.append(metricsTable('metrics-' + k, t(label, { from: i18n.date(r.from), to: i18n.date(r.to), n: r.n }), r));
   }
   if (!any) box.append(el('p', { class: 'muted' }, state.model ? t('metrics.none') : (state.modelError ? '—' : t('model.loading'))));
+  else box.append(el('p', { class: 'hint', id: 'metrics-level' }, t('metrics.level', { pct: i18n.pct(LEVEL_TOLERANCE * 100, 0) })));
 }
 
 // ---- live accuracy: the server's own past forecasts, scored -------------

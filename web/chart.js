@@ -34,6 +34,7 @@ export class PriceChart {
   // el: the container; it must have a height from CSS (autoSize follows it).
   constructor(el) {
     this.el = el;
+    el.priceChart = this; // for tests and scripts: the chart's options, e.g. its locale's formatters
     this.style = 'candles';
     this.bars = [];
     this.chart = createChart(el, {
@@ -79,9 +80,16 @@ export class PriceChart {
     this.p90 = band();
   }
 
-  // setLocale makes the axis labels follow the page language.
-  setLocale(locale, priceFormatter, labels) {
-    this.chart.applyOptions({ localization: { locale, priceFormatter } });
+  // setLocale makes the axis and crosshair labels follow the page language:
+  // prices through priceFormatter, the crosshair's day through dateFormatter
+  // (an ISO day in, the page's date out) and the time axis's months in the
+  // locale's words.
+  setLocale(locale, priceFormatter, dateFormatter, labels) {
+    const iso = (t) => (typeof t === 'string' ? t
+      : typeof t === 'number' ? new Date(t * 1000).toISOString().slice(0, 10)
+        : `${t.year}-${String(t.month).padStart(2, '0')}-${String(t.day).padStart(2, '0')}`);
+    this.chart.applyOptions({ localization: { locale, priceFormatter, timeFormatter: (t) => dateFormatter(iso(t)) } });
+    this.el.dataset.locale = locale;
     this.holdout.applyOptions({ title: labels.holdout });
     this.validation.applyOptions({ title: labels.validation });
     this.forecastLabel = labels.forecast;

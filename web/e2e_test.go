@@ -147,7 +147,7 @@ func TestDashboardOnRealServer(t *testing.T) {
 	if got := text(t, b, "#predict-error"); !strings.Contains(got, "to 2026-04-01") {
 		t.Errorf("422 shown as %q", got)
 	}
-	if errs := b.consoleErrors("/predict"); len(errs) > 0 {
+	if errs := b.consoleErrors(t, "/predict"); len(errs) > 0 {
 		t.Errorf("console errors: %q", errs)
 	}
 

@@ -94,16 +94,20 @@ func fakePredict(closes []float64, d closecast.Date) float64 {
 type errs struct{ mae, rmse, mape, smape, mase, direction float64 }
 
 func (e errs) json() map[string]any {
-	return map[string]any{"mae": e.mae, "rmse": e.rmse, "mape": e.mape, "smape": e.smape, "mase": e.mase, "direction": e.direction}
+	m := map[string]any{"mae": e.mae, "rmse": e.rmse, "mape": e.mape, "smape": e.smape, "mase": e.mase, "direction": e.direction}
+	if math.IsNaN(e.direction) {
+		m["direction"] = nil // undefined, as package metrics writes it
+	}
+	return m
 }
 
 // score computes the contract's metrics of predictions pred for bars[i0:i1]
 // (each predicted from the closes before it): MAPE and sMAPE in percent,
-// direction in percent (as package metrics does), MASE against persistence
-// on the same days.
+// direction in percent (as package metrics does, undefined for a forecast
+// that never moves), MASE against persistence on the same days.
 func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	var e errs
-	var pers, hits float64
+	var pers, hits, moves float64
 	n := float64(i1 - i0)
 	for i := i0; i < i1; i++ {
 		a, p, prev := bars[i].Close, pred(i), bars[i-1].Close
@@ -116,6 +120,9 @@ func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 		if (p-prev > 0) == (a-prev > 0) {
 			hits++
 		}
+		if p != prev {
+			moves++
+		}
 	}
 	e.mase = e.mae / pers
 	e.mae /= n
@@ -123,6 +130,9 @@ func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	e.mape = 100 * e.mape / n
 	e.smape = 100 * e.smape / n
 	e.direction = 100 * hits / n
+	if moves == 0 {
+		e.direction = math.NaN()
+	}
 	return e
 }
 

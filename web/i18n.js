@@ -30,6 +30,7 @@ export const STRINGS = {
     'model.vsPersistence': '{model} vs {persistence} for persistence',
     'model.better': 'model better by {pct}',
     'model.worse': 'model worse by {pct}',
+    'model.level': 'level with persistence (MAE {model} against {persistence})',
     'model.unavailable': 'Model details are unavailable: {reason}',
     'model.loading': 'Loading\u2026',
     'forecast.heading': 'Forecast',
@@ -101,6 +102,7 @@ export const STRINGS = {
     'metrics.ma7': '7-day average',
     'metrics.best': 'best',
     'metrics.none': 'No metrics in this model.',
+    'metrics.level': 'A model whose MAE is within {pct} of persistence\u2019s is called level with it: a difference that small is inside what the data can tell apart. A dash marks a figure that does not exist for a method: persistence never predicts a direction.',
     'live.heading': 'Live accuracy',
     'live.intro': 'Forecasts this server answered before the day closed, scored against the close that followed, beside persistence (tomorrow = today) on the same days.',
     'live.summary': 'Last {n} scored forecasts, {from} to {to}',
@@ -160,6 +162,7 @@ export const STRINGS = {
     'model.vsPersistence': '{model} contra {persistence} da persistência',
     'model.better': 'modelo melhor em {pct}',
     'model.worse': 'modelo pior em {pct}',
+    'model.level': 'empatado com a persistência (MAE {model} contra {persistence})',
     'model.unavailable': 'Detalhes do modelo indisponíveis: {reason}',
     'model.loading': 'Carregando\u2026',
     'forecast.heading': 'Previsão',
@@ -231,6 +234,7 @@ export const STRINGS = {
     'metrics.ma7': 'Média de 7 dias',
     'metrics.best': 'melhor',
     'metrics.none': 'Este modelo não tem métricas.',
+    'metrics.level': 'Quando o MAE do modelo fica a menos de {pct} do MAE da persistência, os dois são considerados empatados: uma diferença tão pequena os dados não conseguem distinguir. O traço indica um valor que não existe para o método: a persistência nunca prevê uma direção.',
     'live.heading': 'Precisão ao vivo',
     'live.intro': 'Previsões que este servidor respondeu antes do fechamento do dia, comparadas com o fechamento que veio depois, ao lado da persistência (amanhã = hoje) nos mesmos dias.',
     'live.summary': 'Últimas {n} previsões avaliadas, de {from} a {to}',
@@ -276,22 +280,59 @@ export const STRINGS = {
 
 let current = DEFAULT_LANG;
 
-// initLang picks the saved language, else English. localStorage can throw
-// (disabled storage, private modes); the page must still work then.
+// URL_PARAM is the query parameter that names the page language in a link:
+// ?lang=pt-BR or ?lang=en.
+export const URL_PARAM = 'lang';
+
+// normalize maps a language tag to one the page speaks: any Portuguese
+// (pt, pt-BR, pt-PT) to pt-BR, any English to en, anything else to null.
+export function normalize(tag) {
+  const l = String(tag || '').trim().toLowerCase();
+  if (l === 'pt' || l.startsWith('pt-')) return 'pt-BR';
+  if (l === 'en' || l.startsWith('en-')) return 'en';
+  return null;
+}
+
+// chooseLang picks the page language, first match wins: the URL's
+// ?lang= (a link someone shared says which language it is in), the choice
+// saved by the toggle, then the browser's languages: any Portuguese one
+// means Portuguese (a reader who lists it reads it, even after English),
+// else English. It is pure so that the order can be tested without a
+// browser profile.
+export function chooseLang({ query = '', saved = null, languages = [] } = {}) {
+  const fromURL = normalize(new URLSearchParams(query).get(URL_PARAM));
+  if (fromURL) return fromURL;
+  if (LANGS.includes(saved)) return saved;
+  if ((languages || []).some((l) => normalize(l) === 'pt-BR')) return 'pt-BR';
+  return DEFAULT_LANG;
+}
+
+// initLang picks the language from the page's URL, the saved choice and
+// the browser (see chooseLang). localStorage can throw (disabled storage,
+// private modes); the page must still work then.
 export function initLang() {
   let saved = null;
-  try { saved = window.localStorage.getItem(STORAGE_KEY); } catch (_) { /* storage off: default */ }
-  current = LANGS.includes(saved) ? saved : DEFAULT_LANG;
+  try { saved = window.localStorage.getItem(STORAGE_KEY); } catch (_) { /* storage off: not saved */ }
+  const languages = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+  current = chooseLang({ query: window.location.search, saved, languages });
   return current;
 }
 
 export function lang() { return current; }
 
-// setLang switches the language and remembers it for the next visit.
+// setLang switches the language and remembers it for the next visit. When
+// the address names a language (?lang=), it is changed too: it would win
+// over the saved choice on a reload, and a copied link should say what the
+// reader sees.
 export function setLang(l) {
   if (!LANGS.includes(l)) throw new Error('unknown language ' + l);
   current = l;
   try { window.localStorage.setItem(STORAGE_KEY, l); } catch (_) { /* not remembered, still switched */ }
+  const u = new URL(window.location.href);
+  if (u.searchParams.has(URL_PARAM)) {
+    u.searchParams.set(URL_PARAM, l);
+    window.history.replaceState(window.history.state, '', u);
+  }
 }
 
 // t returns the string for key in the current language with {name}
@@ -338,11 +379,19 @@ export function pct(v, digits = 2, signed = false) {
   return nf({ style: 'percent', minimumFractionDigits: digits, maximumFractionDigits: digits, signDisplay: signed ? 'exceptZero' : 'auto' }).format(v / 100);
 }
 
+// DATE_STYLE is how each language writes a day: "Apr 1, 2026" in English,
+// "01/04/2026" in Brazilian Portuguese, the form Brazilian readers (and the
+// reference's pages) use.
+const DATE_STYLE = {
+  en: { year: 'numeric', month: 'short', day: 'numeric' },
+  'pt-BR': { year: 'numeric', month: '2-digit', day: '2-digit' },
+};
+
 // date formats an ISO day "YYYY-MM-DD" for reading, in UTC so that the day
 // never shifts with the viewer's time zone.
 export function date(iso) {
   if (!iso) return '';
   const d = new Date(iso + 'T00:00:00Z');
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(current, { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' }).format(d);
+  return new Intl.DateTimeFormat(current, { timeZone: 'UTC', ...DATE_STYLE[current] }).format(d);
 }

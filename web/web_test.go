@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/closecast/closecast/metrics"
 )
 
 // maxGzipBytes is the budget from issue 6: the page and all its assets,
@@ -115,5 +118,22 @@ func TestNoExternalURLsLoaded(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLevelToleranceMatchesMetrics keeps the dashboard's "level with
+// persistence" threshold equal to the CLI's, metrics.LevelTolerance: the
+// page and `closecast evaluate` must not disagree on the same model.
+func TestLevelToleranceMatchesMetrics(t *testing.T) {
+	app, err := fs.ReadFile(FS, "app.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^const LEVEL_TOLERANCE = ([0-9.]+);`).FindSubmatch(app)
+	if m == nil {
+		t.Fatal("app.js defines no `const LEVEL_TOLERANCE = …;`")
+	}
+	if got, err := strconv.ParseFloat(string(m[1]), 64); err != nil || got != metrics.LevelTolerance {
+		t.Errorf("app.js LEVEL_TOLERANCE = %s, metrics.LevelTolerance = %v", m[1], metrics.LevelTolerance)
 	}
 }
