@@ -900,3 +900,192 @@ func TestDashboardDegraded(t *testing.T) {
 		t.Errorf("console: %s", m)
 	}
 }
+
+// ptUSD formats v as pt-BR dollars, "US$ 1.234,56", as Intl.NumberFormat
+// does (with an ordinary space where Intl puts a no-break one).
+func ptUSD(v float64) string {
+	s := strings.NewReplacer(",", ".", ".", ",").Replace(strings.TrimPrefix(strings.TrimPrefix(usd(v), "-"), "$"))
+	if v < 0 && s != "0,00" {
+		return "-US$ " + s
+	}
+	return "US$ " + s
+}
+
+func TestPtUSD(t *testing.T) {
+	for v, want := range map[float64]string{0: "US$ 0,00", 68233.31: "US$ 68.233,31", 1234567.891: "US$ 1.234.567,89", -5.5: "-US$ 5,50"} {
+		if got := ptUSD(v); got != want {
+			t.Errorf("ptUSD(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+// ptDate formats d as Brazilians write it, "01/04/2026".
+func ptDate(d closecast.Date) string { return d.Time().Format("02/01/2006") }
+
+// TestDashboardLanguage checks how the page picks its language. A browser
+// started in Portuguese gets the page in Portuguese, with dates, money, the
+// chart's labels and <html lang> to match, and is not made to remember it;
+// a ?lang= link wins over the browser and stays in the address when the
+// reader switches; a saved choice wins over the browser's language. The
+// hold-out header says "level" in both languages when the model's MAE is
+// within metrics.LevelTolerance of persistence's.
+func TestDashboardLanguage(t *testing.T) {
+	api := newFakeAPI(t)
+	h := api.model["metrics"].(map[string]any)["holdout"].(map[string]any)
+	pMAE := h["persistence"].(map[string]any)["mae"].(float64)
+	mMAE := pMAE * (1 + metrics.LevelTolerance/4) // worse, but inside the noise
+	h["model"].(map[string]any)["mae"] = mMAE
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	b := newBrowser(t, chromedp.Flag("lang", "pt-BR"), chromedp.Flag("accept-lang", "pt-BR,pt"))
+	shots := os.Getenv("CLOSECAST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	plain := func(s string) string { return strings.ReplaceAll(s, "\u00a0", " ") }
+	load := func(t *testing.T, path string) {
+		t.Helper()
+		b.do(t, "load "+path, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+path))
+		b.waitReady(t, "page ready at "+path)
+	}
+	lang := func(t *testing.T) string { t.Helper(); return eval[string](t, b, `document.documentElement.lang`) }
+
+	t.Run("choice order", func(t *testing.T) {
+		load(t, "/")
+		// The rule itself, case by case, on the page's own module.
+		got := eval[[]string](t, b, `import('./i18n.js').then((m) => [
+			m.chooseLang({}),
+			m.chooseLang({ languages: ['pt-BR', 'en'] }),
+			m.chooseLang({ languages: ['en-US', 'pt-PT'] }),
+			m.chooseLang({ languages: ['fr-FR', 'en-GB'] }),
+			m.chooseLang({ languages: ['pt'] }),
+			m.chooseLang({ saved: 'en', languages: ['pt-BR'] }),
+			m.chooseLang({ saved: 'de', languages: ['pt-BR'] }),
+			m.chooseLang({ query: '?lang=en', saved: 'pt-BR', languages: ['pt-BR'] }),
+			m.chooseLang({ query: '?lang=pt', saved: 'en', languages: ['en'] }),
+			m.chooseLang({ query: '?lang=xx', saved: 'pt-BR' }),
+		])`)
+		want := []string{"en", "pt-BR", "pt-BR", "en", "pt-BR", "en", "pt-BR", "en", "pt-BR", "pt-BR"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("chooseLang cases = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("browser in Portuguese", func(t *testing.T) {
+		load(t, "/")
+		if langs := eval[[]string](t, b, `[...navigator.languages]`); len(langs) == 0 || langs[0] != "pt-BR" {
+			t.Fatalf("navigator.languages = %v: Chromium did not take --lang=pt-BR", langs)
+		}
+		if got := lang(t); got != "pt-BR" {
+			t.Fatalf("html lang = %q in a Portuguese browser, want pt-BR", got)
+		}
+		if got := text(t, b, "h1"); got != "Previsão da moeda Bitcoin ($) BTC-USD" {
+			t.Errorf("h1 = %q", got)
+		}
+		if got := text(t, b, "#model-created"); got != "01/04/2026" {
+			t.Errorf("model created shown %q, want 01/04/2026", got)
+		}
+		want := "empatado com a persistência (MAE " + ptUSD(mMAE) + " contra " + ptUSD(pMAE) + ")"
+		if got := plain(text(t, b, "#model-holdout")); got != want {
+			t.Errorf("hold-out header %q, want %q", got, want)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('#model-holdout .good, #model-holdout .bad').length`); n != 0 {
+			t.Errorf("a level hold-out is coloured as a win or a loss")
+		}
+		if got := plain(text(t, b, "#metrics-level")); !strings.Contains(got, "menos de 2%") || !strings.Contains(got, "empatados") {
+			t.Errorf("threshold explanation %q", got)
+		}
+		if got := text(t, b, "#metrics-holdout tbody tr:nth-child(2) td[data-key=direction]"); got != "–" {
+			t.Errorf("persistence direction %q, want –", got)
+		}
+		mae := h["model"].(map[string]any)["mae"].(float64)
+		if got, want := plain(strings.TrimSuffix(text(t, b, "#metrics-holdout tbody tr:nth-child(1) td[data-key=mae]"), " (melhor)")), strings.TrimPrefix(ptUSD(mae), "US$ "); got != want {
+			t.Errorf("model MAE in the table %q, want %q", got, want)
+		}
+		hr := h["from"].(closecast.Date)
+		if got := plain(text(t, b, "#metrics-holdout-cap")); !strings.Contains(got, ptDate(hr)) {
+			t.Errorf("hold-out caption %q lacks %s", got, ptDate(hr))
+		}
+		// The chart's crosshair and price axis labels.
+		fm := eval[[]string](t, b, `(() => { const l = document.getElementById('chart').priceChart.chart.options().localization;
+			return [l.locale, l.timeFormatter({ year: 2026, month: 4, day: 1 }), l.timeFormatter('2026-04-01'), l.priceFormatter(68233.31), l.priceFormatter(512.5)]; })()`)
+		if fm[0] != "pt-BR" || fm[1] != "01/04/2026" || fm[2] != "01/04/2026" || plain(fm[3]) != "US$ 68.233" || plain(fm[4]) != "US$ 512,50" {
+			t.Errorf("chart locale, crosshair day and price labels %q; want pt-BR, 01/04/2026 twice, US$ 68.233, US$ 512,50", fm)
+		}
+		// A forecast reads in Portuguese too.
+		b.do(t, "predict", chromedp.Click(chromedp.CSS("#predict-btn")))
+		b.waitFor(t, "answer", `document.getElementById('predict-form').dataset.state === 'done'`)
+		api.mu.Lock()
+		pred := api.lastPredict["prediction"].(float64)
+		api.mu.Unlock()
+		if got := plain(text(t, b, "#result-prediction")); got != ptUSD(pred) {
+			t.Errorf("prediction shown %q, want %q", got, ptUSD(pred))
+		}
+		next := api.lastDate().AddDays(1)
+		if got := text(t, b, "#result-heading"); got != "Previsão para "+ptDate(next) {
+			t.Errorf("result heading %q, want Previsão para %s", got, ptDate(next))
+		}
+		b.screenshot(t, shots, "dashboard-pt-BR.png")
+		// The browser's language is not a choice: nothing is saved.
+		if got := eval[bool](t, b, `localStorage.getItem('closecast.lang') === null`); !got {
+			t.Errorf("the browser's language was saved as a choice: %q", eval[string](t, b, `String(localStorage.getItem('closecast.lang'))`))
+		}
+	})
+
+	t.Run("link with lang", func(t *testing.T) {
+		load(t, "/?lang=en")
+		if got := lang(t); got != "en" {
+			t.Fatalf("html lang = %q at ?lang=en in a Portuguese browser, want en", got)
+		}
+		want := "level with persistence (MAE " + usd(mMAE) + " against " + usd(pMAE) + ")"
+		if got := text(t, b, "#model-holdout"); got != want {
+			t.Errorf("hold-out header %q, want %q", got, want)
+		}
+		if got := text(t, b, "#model-created"); got != "Apr 1, 2026" {
+			t.Errorf("model created shown %q, want Apr 1, 2026", got)
+		}
+		// Switching keeps the language in the address, so that a reload or
+		// a copied link shows what the reader chose.
+		b.do(t, "toggle to pt-BR", chromedp.Click(chromedp.CSS("#lang-toggle")))
+		b.waitFor(t, "the page in Portuguese", `document.documentElement.lang === 'pt-BR'`)
+		if got := eval[string](t, b, `location.search`); got != "?lang=pt-BR" {
+			t.Errorf("address after switching: %q, want ?lang=pt-BR", got)
+		}
+		b.do(t, "reload", chromedp.Reload())
+		b.waitReady(t, "page ready after reload")
+		if got := lang(t); got != "pt-BR" {
+			t.Errorf("html lang after reload = %q, want pt-BR", got)
+		}
+		load(t, "/?lang=pt")
+		if got := lang(t); got != "pt-BR" {
+			t.Errorf("html lang at ?lang=pt = %q, want pt-BR", got)
+		}
+	})
+
+	t.Run("saved choice wins over the browser", func(t *testing.T) {
+		load(t, "/")
+		b.do(t, "save English", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem('closecast.lang')`), chromedp.Reload())
+		b.waitReady(t, "page ready, nothing saved")
+		if got := lang(t); got != "pt-BR" {
+			t.Fatalf("html lang with nothing saved = %q, want the browser's pt-BR", got)
+		}
+		b.do(t, "toggle to English", chromedp.Click(chromedp.CSS("#lang-toggle")))
+		b.waitFor(t, "the page in English", `document.documentElement.lang === 'en'`)
+		if got := eval[string](t, b, `location.search`); got != "" {
+			t.Errorf("switching added %q to an address that named no language", got)
+		}
+		load(t, "/")
+		if got := lang(t); got != "en" {
+			t.Errorf("html lang = %q after choosing English in a Portuguese browser, want en", got)
+		}
+		if got := text(t, b, "#predict-btn"); got != "Predict" {
+			t.Errorf("button = %q, want Predict", got)
+		}
+	})
+
+	for _, m := range b.consoleErrors(t) {
+		t.Errorf("console: %s", m)
+	}
+}
