@@ -57,6 +57,20 @@ func TestDashboardOnRealServer(t *testing.T) {
 	if got := eval[string](t, b, `document.getElementById('date').value`); got != "2026-04-01" {
 		t.Errorf("default date %q, want the day after the embedded data, 2026-04-01", got)
 	}
+	// The shipped model is 0.1 % from persistence on the hold-out: level,
+	// not better. Persistence's direction hit rate, stored as 0 in the
+	// shipped model.json, is undefined on the page, and no cell of that
+	// column is best but the highest defined one.
+	h := m.Meta.Metrics.Holdout
+	if want, got := "level with persistence (MAE "+usd(h.Model.MAE)+" against "+usd(h.Persistence.MAE)+")", text(t, b, "#model-holdout"); got != want {
+		t.Errorf("hold-out header %q, want %q", got, want)
+	}
+	if got := text(t, b, "#metrics-holdout tbody tr:nth-child(2) td[data-key=direction]"); got != "–" {
+		t.Errorf("persistence's direction hit rate shown %q, want –", got)
+	}
+	if got := eval[bool](t, b, `document.querySelector('#metrics-holdout tbody tr:nth-child(2) td[data-key=direction]').classList.contains('best')`); got {
+		t.Error("persistence's undefined direction hit rate is marked best")
+	}
 	b.waitFor(t, "candles", `(() => { const p = `+chartPixels+`; return p.up > 200 && p.down > 200; })()`)
 	if got := text(t, b, "#live-empty"); !strings.HasPrefix(got, "No live predictions scored yet") {
 		t.Errorf("live accuracy with an empty ledger: %q", got)
