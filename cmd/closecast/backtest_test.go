@@ -83,10 +83,15 @@ func TestBacktestCommandJSONAndPlot(t *testing.T) {
 			t.Errorf("fold %d: %s..%s trained to %s, want %v", k, f.From, f.To, f.TrainedTo, wantFolds[k])
 		}
 	}
-	for _, m := range []map[string]*float64{r.Model, r.Persistence, r.MA7} {
+	for name, m := range map[string]map[string]*float64{"model": r.Model, "persistence": r.Persistence, "ma7": r.MA7} {
 		for _, k := range []string{"mae", "rmse", "mape", "smape", "mase", "direction"} {
-			if m[k] == nil {
-				t.Errorf("metric %s missing or null in %v", k, m)
+			// Persistence never predicts a move: its direction hit rate is
+			// undefined, null; every other figure is a number.
+			if undefined := name == "persistence" && k == "direction"; (m[k] == nil) != undefined {
+				t.Errorf("%s metric %s is %v in %v; want null only for persistence's direction", name, k, m[k], m)
+			}
+			if _, ok := m[k]; !ok {
+				t.Errorf("%s metric %s missing in %v", name, k, m)
 			}
 		}
 	}
