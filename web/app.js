@@ -343,6 +343,13 @@ const METRICS = [
 ];
 const METHODS = [['model', 'metrics.model'], ['persistence', 'metrics.persistence'], ['ma7', 'metrics.ma7']];
 
+// level reports whether v is as good as best (better: 'low' or 'high'):
+// equal, or within LEVEL_TOLERANCE of it, a difference the data cannot tell
+// apart. Every figure level with the best of its column is marked best.
+function level(v, best, better) {
+  return better === 'low' ? v <= best * (1 + LEVEL_TOLERANCE) : v >= best * (1 - LEVEL_TOLERANCE);
+}
+
 function metricsTable(id, caption, r) {
   const methods = METHODS.filter(([k]) => r[k]);
   const cols = METRICS.filter((m) => methods.some(([k]) => Number.isFinite(r[k][m.key])));
@@ -359,7 +366,7 @@ function metricsTable(id, caption, r) {
     for (const m of cols) {
       const v = r[k][m.key];
       if (!Number.isFinite(v)) { tr.append(el('td', { 'data-key': m.key, class: 'undefined' }, UNDEFINED)); continue; }
-      const isBest = v === best[m.key] && methods.length > 1;
+      const isBest = methods.length > 1 && level(v, best[m.key], m.better);
       tr.append(el('td', { class: isBest ? 'best' : null, 'data-key': m.key },
         m.fmt(v), isBest ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
     }
@@ -423,7 +430,7 @@ function renderLive() {
     for (const c of cols) {
       const v = sum[k][c.key];
       const other = sum[k === 'model' ? 'persistence' : 'model'][c.key];
-      const best = Number.isFinite(v) && Number.isFinite(other) && v < other;
+      const best = Number.isFinite(v) && Number.isFinite(other) && level(v, Math.min(v, other), 'low');
       tr.append(el('td', { class: best ? 'best' : null, 'data-key': c.key },
         Number.isFinite(v) ? c.fmt(v) : '—', best ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
     }
