@@ -37,7 +37,7 @@ func TestEvaluateHorizonRecomputed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if steps[0].Model != one.Model || steps[0].Persistence != one.Persistence {
+	if !steps[0].Model.Same(one.Model) || !steps[0].Persistence.Same(one.Persistence) {
 		t.Errorf("step 1 %+v / %+v, Evaluate %+v / %+v", steps[0].Model, steps[0].Persistence, one.Model, one.Persistence)
 	}
 	var sumModel, sumPersist float64
