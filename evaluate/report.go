@@ -2,8 +2,10 @@ package evaluate
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"slices"
+	"text/tabwriter"
 
 	"github.com/closecast/closecast"
 )
@@ -254,4 +256,35 @@ func (r *Report) Best() string {
 		return 0
 	})
 	return best.Method
+}
+
+// WriteTable writes r as an aligned text table, one row per method:
+// coverage of each central interval, 80 % coverage per volatility tercile,
+// mean pinball loss and Winkler scores (percent of the last close), the 80 %
+// Kupiec and Christoffersen p-values, and the Diebold–Mariano statistic and
+// p-value on pinball loss of the reference against the row's method.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "method\tcov50\tcov80\tcov90\tcov95\tcov80 calm/mid/wild\tpinball%%\twinkler80%%\twinkler95%%\tkupiec80 p\tchristof80 p\tDM pinball (p)\t\n")
+	for _, s := range r.Methods {
+		fmt.Fprintf(tw, "%s\t", s.Method)
+		for _, iv := range s.Intervals {
+			fmt.Fprintf(tw, "%.1f\t", iv.Coverage)
+		}
+		fmt.Fprintf(tw, "%.1f/%.1f/%.1f\t%.4f\t%.3f\t%.3f\t", s.Terciles[0].Coverage, s.Terciles[1].Coverage, s.Terciles[2].Coverage,
+			s.PinballPct, s.Winkler80Pct, s.Winkler95Pct)
+		iv := s.Interval(80)
+		fmt.Fprintf(tw, "%.3f\t%.3f\t", iv.Kupiec.P, iv.Christoffersen.P)
+		dm := "reference"
+		if s.Method != r.Reference {
+			dm = "-"
+			for _, c := range r.Comparisons {
+				if c.Baseline == s.Method && c.Pinball != nil {
+					dm = fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P)
+				}
+			}
+		}
+		fmt.Fprintf(tw, "%s\t\n", dm)
+	}
+	return tw.Flush()
 }
