@@ -31,19 +31,20 @@ const (
 	ewmaSeedDays = 30
 )
 
-// A Baseline forecasts the distribution of the next daily log return from
-// the past ones alone. Forecast sets r to the Levels-quantiles of the log
-// return that follows returns, where returns[j] = ln(close[j+1]/close[j])
-// are all the daily log returns up to the origin, oldest first; it needs at
-// least MinReturns of them. A Baseline may keep fitted parameters and
-// scratch space between calls, so it is not safe for concurrent use; give
-// each goroutine its own (NewBaselines).
+// A Baseline forecasts the distribution of a future log return from the
+// past ones alone. Forecast sets r to the Levels-quantiles of the h-day log
+// return ln(close[T+h]/close[T]) (h ≥ 1; h = 1 is the next day), where
+// returns[j] = ln(close[j+1]/close[j]) are all the daily log returns up to
+// the origin's close close[T], oldest first; it needs at least MinReturns
+// of them. Each baseline's doc says how it extends to h > 1. A Baseline
+// may keep fitted parameters and scratch space between calls, so it is not
+// safe for concurrent use; give each goroutine its own (NewBaselines).
 type Baseline interface {
 	// Name identifies the baseline in reports.
 	Name() string
 	// MinReturns is the least len(returns) Forecast accepts.
 	MinReturns() int
-	Forecast(returns []float64, r *Quantiles) error
+	Forecast(returns []float64, h int, r *Quantiles) error
 }
 
 // Baseline names.
@@ -61,7 +62,10 @@ func NewBaselines() []Baseline {
 	return []Baseline{&Persistence{}, &EWMAT{}, &GARCHT{}, &Empirical{}, &Filtered{}}
 }
 
-func checkReturns(b Baseline, returns []float64) error {
+func checkReturns(b Baseline, returns []float64, h int) error {
+	if h < 1 {
+		return fmt.Errorf("%s: horizon %d, want ≥ 1", b.Name(), h)
+	}
 	if len(returns) < b.MinReturns() {
 		return fmt.Errorf("%s needs %d daily returns, has %d", b.Name(), b.MinReturns(), len(returns))
 	}
@@ -95,7 +99,8 @@ func scale(r *Quantiles, sigma float64, z *Quantiles) {
 
 // Persistence is baseline 1: the median next close is today's (a random
 // walk) and the log return is Gaussian with the sample standard deviation
-// of the last VolatilityDays returns.
+// σ of the last VolatilityDays returns; the h-day return, a sum of h
+// independent ones, is Gaussian with σ√h.
 type Persistence struct{}
 
 // Name implements Baseline.
@@ -105,12 +110,12 @@ func (*Persistence) Name() string { return NamePersistence }
 func (*Persistence) MinReturns() int { return VolatilityDays }
 
 // Forecast implements Baseline.
-func (b *Persistence) Forecast(returns []float64, r *Quantiles) error {
-	if err := checkReturns(b, returns); err != nil {
+func (b *Persistence) Forecast(returns []float64, h int, r *Quantiles) error {
+	if err := checkReturns(b, returns, h); err != nil {
 		return err
 	}
 	_, sigma := metrics.Summarize(returns[len(returns)-VolatilityDays:])
-	scale(r, sigma, &normalScores)
+	scale(r, sigma*math.Sqrt(float64(h)), &normalScores)
 	return nil
 }
 
@@ -141,7 +146,9 @@ func EWMAVariances(returns []float64, lambda float64, dst []float64) []float64 {
 // EWMAT is baseline 2: RiskMetrics EWMA volatility (λ = Lambda) with
 // standardised Student-t quantiles, ν fitted by maximum likelihood on the
 // EWMA-standardised returns before the origin (after the seed days),
-// refitted every RefitDays.
+// refitted every RefitDays. For h > 1 it scales σ by √h, the RiskMetrics
+// square-root-of-time rule (EWMA's variance forecast is flat), keeping the
+// one-day t shape (an approximation: a sum of t variates is not t).
 type EWMAT struct {
 	fittedOn int       // len of the returns ν was fitted on; 0 before the first fit
 	Nu       float64   // the fitted ν
@@ -157,8 +164,8 @@ func (*EWMAT) Name() string { return NameEWMAT }
 func (*EWMAT) MinReturns() int { return 4 * ewmaSeedDays }
 
 // Forecast implements Baseline.
-func (b *EWMAT) Forecast(returns []float64, r *Quantiles) error {
-	if err := checkReturns(b, returns); err != nil {
+func (b *EWMAT) Forecast(returns []float64, h int, r *Quantiles) error {
+	if err := checkReturns(b, returns, h); err != nil {
 		return err
 	}
 	b.v = EWMAVariances(returns, Lambda, b.v)
@@ -173,7 +180,7 @@ func (b *EWMAT) Forecast(returns []float64, r *Quantiles) error {
 		}
 		b.fittedOn, b.Nu, b.z = m, nu, tScores(nu)
 	}
-	scale(r, math.Sqrt(b.v[len(returns)]), &b.z)
+	scale(r, math.Sqrt(b.v[len(returns)]*float64(h)), &b.z)
 	return nil
 }
 
@@ -188,7 +195,8 @@ func refitLen(n, least int) int {
 }
 
 // Empirical is baseline 4: the empirical quantiles (numpy's linear rule,
-// metrics.Quantile) of the last EmpiricalDays log returns.
+// metrics.Quantile) of the last EmpiricalDays log returns; for h > 1, of
+// the EmpiricalDays−h+1 overlapping h-day log returns within those days.
 type Empirical struct {
 	sorted []float64
 }
@@ -200,11 +208,25 @@ func (*Empirical) Name() string { return NameEmpirical }
 func (*Empirical) MinReturns() int { return EmpiricalDays }
 
 // Forecast implements Baseline.
-func (b *Empirical) Forecast(returns []float64, r *Quantiles) error {
-	if err := checkReturns(b, returns); err != nil {
+func (b *Empirical) Forecast(returns []float64, h int, r *Quantiles) error {
+	if err := checkReturns(b, returns, h); err != nil {
 		return err
 	}
-	b.sorted = append(b.sorted[:0], returns[len(returns)-EmpiricalDays:]...)
+	if h > EmpiricalDays/2 {
+		return fmt.Errorf("%s: horizon %d leaves too few %d-day returns in %d days", b.Name(), h, h, EmpiricalDays)
+	}
+	window := returns[len(returns)-EmpiricalDays:]
+	b.sorted = b.sorted[:0]
+	sum := 0.0
+	for j, x := range window {
+		sum += x
+		if j >= h {
+			sum -= window[j-h]
+		}
+		if j >= h-1 {
+			b.sorted = append(b.sorted, sum)
+		}
+	}
 	empiricalQuantiles(r, b.sorted, 1)
 	return nil
 }
@@ -221,7 +243,7 @@ func empiricalQuantiles(r *Quantiles, xs []float64, sigma float64) {
 // Filtered is baseline 5, filtered historical simulation: the empirical
 // quantiles of the last EmpiricalDays returns each divided by its EWMA
 // volatility forecast, multiplied by the EWMA volatility forecast for the
-// next day.
+// next day (times √h for h days, as EWMAT).
 type Filtered struct {
 	v, z []float64
 }
@@ -233,8 +255,8 @@ func (*Filtered) Name() string { return NameFiltered }
 func (*Filtered) MinReturns() int { return EmpiricalDays + ewmaSeedDays }
 
 // Forecast implements Baseline.
-func (b *Filtered) Forecast(returns []float64, r *Quantiles) error {
-	if err := checkReturns(b, returns); err != nil {
+func (b *Filtered) Forecast(returns []float64, h int, r *Quantiles) error {
+	if err := checkReturns(b, returns, h); err != nil {
 		return err
 	}
 	n := len(returns)
@@ -243,6 +265,6 @@ func (b *Filtered) Forecast(returns []float64, r *Quantiles) error {
 	for j := n - EmpiricalDays; j < n; j++ {
 		b.z = append(b.z, returns[j]/math.Sqrt(b.v[j]))
 	}
-	empiricalQuantiles(r, b.z, math.Sqrt(b.v[n]))
+	empiricalQuantiles(r, b.z, math.Sqrt(b.v[n]*float64(h)))
 	return nil
 }

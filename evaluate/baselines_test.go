@@ -22,14 +22,14 @@ func TestPersistenceIsGaussianWithThe30DaySigma(t *testing.T) {
 	// 0.02·√(30/29); the earlier returns must not matter.
 	r := append(alternating(70, 0.5), alternating(30, 0.02)...)
 	var q Quantiles
-	if err := (&Persistence{}).Forecast(r, &q); err != nil {
+	if err := (&Persistence{}).Forecast(r, 1, &q); err != nil {
 		t.Fatal(err)
 	}
 	sigma := 0.02 * math.Sqrt(30.0/29)
 	near(t, "median", q.Median(), 0, 1e-15)
 	near(t, "q0.90", q[17], sigma*1.2815515655446004, 1e-12)
 	near(t, "q0.05", q[0], -sigma*1.6448536269514722, 1e-12)
-	if err := (&Persistence{}).Forecast(r[:29], &q); err == nil {
+	if err := (&Persistence{}).Forecast(r[:29], 1, &q); err == nil {
 		t.Error("29 returns: no error")
 	}
 }
@@ -56,7 +56,7 @@ func TestEmpiricalQuantilesOfTheLast250(t *testing.T) {
 	}
 	var q Quantiles
 	b := &Empirical{}
-	if err := b.Forecast(r, &q); err != nil {
+	if err := b.Forecast(r, 1, &q); err != nil {
 		t.Fatal(err)
 	}
 	for k, tau := range Levels {
@@ -74,7 +74,7 @@ func TestFilteredRescalesStandardisedReturns(t *testing.T) {
 	const c = 0.03
 	r := alternating(400, c)
 	var q Quantiles
-	if err := (&Filtered{}).Forecast(r, &q); err != nil {
+	if err := (&Filtered{}).Forecast(r, 1, &q); err != nil {
 		t.Fatal(err)
 	}
 	for k := range q {
@@ -90,7 +90,7 @@ func TestFilteredRescalesStandardisedReturns(t *testing.T) {
 	// which no quantile from 0.05 to 0.95 reaches, and scales the next σ to
 	// √(0.94c² + 0.06·4c²) = c·√1.18.
 	r[len(r)-1] *= 2
-	_ = (&Filtered{}).Forecast(r, &q)
+	_ = (&Filtered{}).Forecast(r, 1, &q)
 	near(t, "q0.95 after a shock", q[18], c*math.Sqrt(1.18), 1e-12)
 	near(t, "q0.05 after a shock", q[0], -c*math.Sqrt(1.18), 1e-12)
 }
@@ -105,7 +105,7 @@ func TestFittedBaselinesRefitOnSchedule(t *testing.T) {
 	var q Quantiles
 	for n := 655; n <= 661; n++ {
 		for _, b := range []Baseline{ew, ga} {
-			if err := b.Forecast(r[:n], &q); err != nil {
+			if err := b.Forecast(r[:n], 1, &q); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -117,7 +117,7 @@ func TestFittedBaselinesRefitOnSchedule(t *testing.T) {
 	// The last forecast (n = 661) by a fresh GARCHT equals the walked one.
 	var fresh Quantiles
 	g2 := &GARCHT{}
-	if err := g2.Forecast(r[:661], &fresh); err != nil {
+	if err := g2.Forecast(r[:661], 1, &fresh); err != nil {
 		t.Fatal(err)
 	}
 	if fresh != q {
@@ -129,7 +129,7 @@ func TestFittedBaselinesRefitOnSchedule(t *testing.T) {
 	if !(ew.Nu > 2 && ew.Nu < 30) {
 		t.Errorf("EWMA-t ν = %v on t(5)-GARCH data", ew.Nu)
 	}
-	_ = ew.Forecast(r[:661], &q)
+	_ = ew.Forecast(r[:661], 1, &q)
 	ev := EWMAVariances(r[:661], Lambda, nil)
 	near(t, "EWMA-t q0.10", q[1], math.Sqrt(ev[661])*tScores(ew.Nu)[1], 1e-15)
 }

@@ -31,7 +31,7 @@ func TestBaselinesOnBTC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range btcRanges {
-		w, err := NewWalk(s, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to), MinReturns(NewBaselines()))
+		w, err := NewWalk(s, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to), 1, MinReturns(NewBaselines()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,11 +40,11 @@ func TestBaselinesOnBTC(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Compare the best baseline (lowest pinball) with the others.
-		rep, err := Score(w.Days, methods, 1, "")
+		rep, err := Score(w.Days, methods, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep, err = Score(w.Days, methods, 1, rep.Best()); err != nil {
+		if rep, err = Score(w.Days, methods, rep.Best()); err != nil {
 			t.Fatal(err)
 		}
 		if rep.N != r.days {

@@ -35,6 +35,22 @@ func (p GARCHParams) Variances(returns []float64, seed float64, dst []float64) [
 	return dst
 }
 
+// AheadVariance returns the variance of the h-day log return given the
+// next day's variance next = σ²_{T+1}: Σ_{i=1}^{h} E[σ²_{T+i}], where
+// E[σ²_{T+i}] = v̄ + (α+β)^{i−1}(next − v̄) and v̄ = ω/(1−α−β), the
+// unconditional variance the forecast reverts to (returns are uncorrelated,
+// so their variances add).
+func (p GARCHParams) AheadVariance(next float64, h int) float64 {
+	pers := p.Alpha + p.Beta
+	vbar := p.Omega / (1 - pers)
+	sum, dev := 0.0, next-vbar
+	for range h {
+		sum += vbar + dev
+		dev *= pers
+	}
+	return sum
+}
+
 // tConst is the log normalising constant of the standardised Student-t:
 // ln Γ((ν+1)/2) − ln Γ(ν/2) − ½ ln(π(ν−2)).
 func tConst(nu float64) float64 {
@@ -166,7 +182,8 @@ func FitStudentT(z []float64) (float64, error) {
 // GARCHT is baseline 3: GARCH(1,1) with Student-t innovations, fitted by
 // maximum likelihood on all returns before the origin and refitted every
 // RefitDays; between refits the variance recursion runs on with the fitted
-// parameters up to the origin.
+// parameters up to the origin. For h > 1 the variance is AheadVariance's
+// and the shape the one-day t's (an approximation: the h-day sum is not t).
 type GARCHT struct {
 	fittedOn int
 	Params   GARCHParams // the last fit
@@ -182,8 +199,8 @@ func (*GARCHT) Name() string { return NameGARCHT }
 func (*GARCHT) MinReturns() int { return EmpiricalDays }
 
 // Forecast implements Baseline.
-func (b *GARCHT) Forecast(returns []float64, r *Quantiles) error {
-	if err := checkReturns(b, returns); err != nil {
+func (b *GARCHT) Forecast(returns []float64, h int, r *Quantiles) error {
+	if err := checkReturns(b, returns, h); err != nil {
 		return err
 	}
 	if m := refitLen(len(returns), b.MinReturns()); m != b.fittedOn {
@@ -194,6 +211,6 @@ func (b *GARCHT) Forecast(returns []float64, r *Quantiles) error {
 		b.fittedOn, b.Params, b.seed, b.z = m, p, meanSquare(returns[:m]), tScores(p.Nu)
 	}
 	b.v = b.Params.Variances(returns, b.seed, b.v)
-	scale(r, math.Sqrt(b.v[len(returns)]), &b.z)
+	scale(r, math.Sqrt(b.Params.AheadVariance(b.v[len(returns)], h)), &b.z)
 	return nil
 }

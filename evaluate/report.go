@@ -10,7 +10,7 @@ import (
 	"github.com/closecast/closecast"
 )
 
-// Method is one forecaster's one-step quantile forecasts on the days of a
+// Method is one forecaster's quantile forecasts on the days of a
 // Days: Forecasts[k] holds the Levels-quantiles of the close of day k.
 type Method struct {
 	Name      string
@@ -83,12 +83,14 @@ type Comparison struct {
 	Error    string `json:"error,omitempty"`
 }
 
-// Score scores methods on days, h days ahead (1 for one-step forecasts; it
-// sets the Diebold–Mariano lags), and compares reference, when not empty,
-// with every other method. Every method needs one valid (non-crossing,
-// finite) forecast per day.
-func Score(days Days, methods []Method, h int, reference string) (*Report, error) {
-	n := days.Len()
+// Score scores methods on days and compares reference, when not empty,
+// with every other method (Diebold–Mariano with days.Horizon−1 lags).
+// Every method needs one valid (non-crossing, finite) forecast per day.
+func Score(days Days, methods []Method, reference string) (*Report, error) {
+	n, h := days.Len(), days.Horizon
+	if h < 1 {
+		return nil, fmt.Errorf("days: horizon %d, want ≥ 1", h)
+	}
 	if n < 2 {
 		return nil, fmt.Errorf("%w: %d days to score, need 2", ErrNoTargets, n)
 	}

@@ -14,6 +14,7 @@ import (
 // [92, 108], 90 % [91, 109].
 func handDays() (Days, Method) {
 	d := Days{
+		Horizon:    1,
 		Dates:      make([]closecast.Date, 6),
 		Actual:     []float64{100, 108.5, 95, 120, 100, 100},
 		Last:       []float64{100, 100, 100, 100, 100, 100},
@@ -31,7 +32,7 @@ func handDays() (Days, Method) {
 
 func TestScoreHandCase(t *testing.T) {
 	days, m := handDays()
-	rep, err := Score(days, []Method{m}, 1, "")
+	rep, err := Score(days, []Method{m}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +77,8 @@ func TestScoreHandCase(t *testing.T) {
 	}
 	// Pinball: day 0 (y at the median) 16.5/19 (TestPinballHandCases);
 	// day 3 (y = 120 above every quantile) Σ_{j=1}^{19} (j/20)(30−j)/19 = 161.5/19 = 8.5.
-	two := Days{Dates: days.Dates[:2], Actual: []float64{100, 120}, Last: days.Last[:2], Volatility: days.Volatility[:2]}
-	rep2, err := Score(two, []Method{{Name: "hand", Forecasts: m.Forecasts[:2]}}, 1, "")
+	two := Days{Horizon: 1, Dates: days.Dates[:2], Actual: []float64{100, 120}, Last: days.Last[:2], Volatility: days.Volatility[:2]}
+	rep2, err := Score(two, []Method{{Name: "hand", Forecasts: m.Forecasts[:2]}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestScoreComparesTheReference(t *testing.T) {
 		}
 	}
 	same := Method{Name: "same", Forecasts: good.Forecasts}
-	rep, err := Score(days, []Method{good, bad, same}, 1, "hand")
+	rep, err := Score(days, []Method{good, bad, same}, "hand")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestScoreComparesTheReference(t *testing.T) {
 	if rep.Best() != "hand" {
 		t.Errorf("Best = %q", rep.Best())
 	}
-	if _, err := Score(days, []Method{good}, 1, "nobody"); err == nil {
+	if _, err := Score(days, []Method{good}, "nobody"); err == nil {
 		t.Error("unknown reference: no error")
 	}
 }
@@ -122,22 +123,22 @@ func TestScoreRefusesBadInput(t *testing.T) {
 	days, m := handDays()
 	crossed := Method{Name: "crossed", Forecasts: append([]Quantiles(nil), m.Forecasts...)}
 	crossed.Forecasts[2][3] = 200
-	if _, err := Score(days, []Method{crossed}, 1, ""); err == nil || !strings.Contains(err.Error(), "cross") {
+	if _, err := Score(days, []Method{crossed}, ""); err == nil || !strings.Contains(err.Error(), "cross") {
 		t.Errorf("crossing quantiles: %v", err)
 	}
 	short := Method{Name: "short", Forecasts: m.Forecasts[:5]}
-	if _, err := Score(days, []Method{short}, 1, ""); err == nil {
+	if _, err := Score(days, []Method{short}, ""); err == nil {
 		t.Error("5 forecasts for 6 days: no error")
 	}
-	one := Days{Dates: days.Dates[:1], Actual: days.Actual[:1], Last: days.Last[:1], Volatility: days.Volatility[:1]}
-	if _, err := Score(one, []Method{{Name: "x", Forecasts: m.Forecasts[:1]}}, 1, ""); err == nil {
+	one := Days{Horizon: 1, Dates: days.Dates[:1], Actual: days.Actual[:1], Last: days.Last[:1], Volatility: days.Volatility[:1]}
+	if _, err := Score(one, []Method{{Name: "x", Forecasts: m.Forecasts[:1]}}, ""); err == nil {
 		t.Error("one day: no error")
 	}
 }
 
 func TestReportJSONKeys(t *testing.T) {
 	days, m := handDays()
-	rep, err := Score(days, []Method{m, {Name: "b", Forecasts: m.Forecasts}}, 1, "hand")
+	rep, err := Score(days, []Method{m, {Name: "b", Forecasts: m.Forecasts}}, "hand")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,23 +10,25 @@ import (
 	"github.com/closecast/closecast/metrics"
 )
 
-// Days are the target days a set of one-step forecasts is scored on. Every
-// slice has one element per day, in date order.
+// Days are the target days a set of forecasts, Horizon days ahead of their
+// origins, is scored on. Every slice has one element per day, in date order.
 type Days struct {
+	Horizon    int              // days from origin to target; 1 for one-step forecasts
 	Dates      []closecast.Date // the day whose close is forecast
 	Actual     []float64        // its close
-	Last       []float64        // the close of the day before (the forecast's origin)
+	Last       []float64        // the close of the forecast's origin, Horizon bars before
 	Volatility []float64        // the VolatilityDays realised volatility at the origin, which splits the volatility terciles
 }
 
 // Len returns the number of days.
 func (d Days) Len() int { return len(d.Dates) }
 
-// Walk is a one-step-ahead walk-forward set-up over a series: its closes,
-// their daily log returns and the days to forecast. Every forecast of
-// Closes[Targets[k]] is made from Returns[:Targets[k]-1], the returns up to
-// the origin's close Closes[Targets[k]-1], and nothing later. Bars are
-// consecutive trading days: a gap in the series makes one return span it.
+// Walk is a walk-forward set-up over a series, h = Days.Horizon bars
+// ahead: its closes, their daily log returns and the days to forecast.
+// Every forecast of Closes[Targets[k]] is made from
+// Returns[:Targets[k]-h], the returns up to the origin's close
+// Closes[Targets[k]-h], and nothing later. Bars are consecutive trading
+// days: a gap in the series makes one return span it.
 type Walk struct {
 	Closes  []float64 // the series' closes
 	Returns []float64 // Returns[j] = ln(Closes[j+1]/Closes[j]); len(Closes)−1 of them
@@ -37,16 +39,19 @@ type Walk struct {
 // ErrNoTargets is wrapped when a walk-forward range holds no day to forecast.
 var ErrNoTargets = errors.New("no days to forecast")
 
-// NewWalk returns the walk-forward over the bars of s dated from..to. Each
-// target needs minReturns daily returns before its origin (the largest
-// MinReturns of the baselines run on it); a range starting earlier is an
-// error that says how much history it lacks.
-func NewWalk(s closecast.Series, from, to closecast.Date, minReturns int) (*Walk, error) {
+// NewWalk returns the walk-forward over the bars of s dated from..to,
+// forecast h ≥ 1 bars ahead. Each target's origin needs minReturns daily
+// returns up to it (the largest MinReturns of the baselines run on it); a
+// range starting earlier is an error that says how much history it lacks.
+func NewWalk(s closecast.Series, from, to closecast.Date, h, minReturns int) (*Walk, error) {
+	if h < 1 {
+		return nil, fmt.Errorf("horizon %d, want ≥ 1", h)
+	}
 	lo, hi := s.Search(from), s.Search(to+1)
 	if lo >= hi {
 		return nil, fmt.Errorf("%w: %s has no bars in %s..%s", ErrNoTargets, s.Symbol, from, to)
 	}
-	need := max(minReturns, VolatilityDays) + 1 // bars before the first target
+	need := max(minReturns, VolatilityDays) + h // bars before the first target
 	if lo < need {
 		return nil, fmt.Errorf("%w: a forecast for %s needs %d bars before it, %s has %d", ErrNoTargets, s.Bars[lo].Date, need, s.Symbol, lo)
 	}
@@ -58,7 +63,8 @@ func NewWalk(s closecast.Series, from, to closecast.Date, minReturns int) (*Walk
 	n := hi - lo
 	w.Targets = make([]int, n)
 	w.Days = Days{
-		Dates: make([]closecast.Date, n), Actual: make([]float64, n),
+		Horizon: h,
+		Dates:   make([]closecast.Date, n), Actual: make([]float64, n),
 		Last: make([]float64, n), Volatility: make([]float64, n),
 	}
 	for k := range n {
@@ -66,8 +72,8 @@ func NewWalk(s closecast.Series, from, to closecast.Date, minReturns int) (*Walk
 		w.Targets[k] = i
 		w.Days.Dates[k] = s.Bars[i].Date
 		w.Days.Actual[k] = w.Closes[i]
-		w.Days.Last[k] = w.Closes[i-1]
-		_, w.Days.Volatility[k] = metrics.Summarize(w.Returns[i-1-VolatilityDays : i-1])
+		w.Days.Last[k] = w.Closes[i-h]
+		_, w.Days.Volatility[k] = metrics.Summarize(w.Returns[i-h-VolatilityDays : i-h])
 	}
 	return w, nil
 }
@@ -80,7 +86,7 @@ func (w *Walk) Forecast(b Baseline) ([]Quantiles, error) {
 	out := make([]Quantiles, len(w.Targets))
 	var r Quantiles
 	for k, i := range w.Targets {
-		if err := b.Forecast(w.Returns[:i-1], &r); err != nil {
+		if err := b.Forecast(w.Returns[:i-w.Days.Horizon], w.Days.Horizon, &r); err != nil {
 			return nil, fmt.Errorf("forecast for %s: %w", w.Days.Dates[k], err)
 		}
 		out[k] = r.Closes(w.Days.Last[k])

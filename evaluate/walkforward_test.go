@@ -26,7 +26,7 @@ func garchSeries(n int, seed uint64) closecast.Series {
 func TestWalkLayout(t *testing.T) {
 	s := garchSeries(400, 5)
 	from, to := s.Bars[300].Date, s.Bars[309].Date
-	w, err := NewWalk(s, from, to, 250)
+	w, err := NewWalk(s, from, to, 1, 250)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +38,13 @@ func TestWalkLayout(t *testing.T) {
 	near(t, "actual", w.Days.Actual[0], s.Bars[300].Close, 0)
 	// The tercile volatility is the persistence baseline's σ at the origin.
 	var q Quantiles
-	_ = (&Persistence{}).Forecast(w.Returns[:299], &q)
+	_ = (&Persistence{}).Forecast(w.Returns[:299], 1, &q)
 	near(t, "volatility", w.Days.Volatility[0]*normalScores[17], q[17], 1e-15)
 
-	if _, err := NewWalk(s, s.Bars[100].Date, to, 250); !errors.Is(err, ErrNoTargets) {
+	if _, err := NewWalk(s, s.Bars[100].Date, to, 1, 250); !errors.Is(err, ErrNoTargets) {
 		t.Errorf("too little history: %v", err)
 	}
-	if _, err := NewWalk(s, to+100, to+200, 250); !errors.Is(err, ErrNoTargets) {
+	if _, err := NewWalk(s, to+100, to+200, 1, 250); !errors.Is(err, ErrNoTargets) {
 		t.Errorf("no bars in range: %v", err)
 	}
 }
@@ -56,7 +56,7 @@ func TestWalkLayout(t *testing.T) {
 func TestWalkForwardDoesNotLookAhead(t *testing.T) {
 	s := garchSeries(420, 9)
 	from, to := s.Bars[380].Date, s.Bars[419].Date
-	w, err := NewWalk(s, from, to, MinReturns(NewBaselines()))
+	w, err := NewWalk(s, from, to, 1, MinReturns(NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestWalkForwardDoesNotLookAhead(t *testing.T) {
 		c := bars[i].Close * (1 + 0.3*float64(i%3))
 		bars[i] = closecast.Bar{Date: bars[i].Date, Open: c, High: c, Low: c, Close: c}
 	}
-	w2, err := NewWalk(closecast.Series{Symbol: "SIM", Bars: bars}, from, to, MinReturns(NewBaselines()))
+	w2, err := NewWalk(closecast.Series{Symbol: "SIM", Bars: bars}, from, to, 1, MinReturns(NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestWalkForwardDoesNotLookAhead(t *testing.T) {
 // which ignores the volatility clustering, on pinball loss.
 func TestGARCHBaselineCalibratedOnGARCHData(t *testing.T) {
 	s := garchSeries(2000, 13)
-	w, err := NewWalk(s, s.Bars[1000].Date, s.Bars[1999].Date, MinReturns(NewBaselines()))
+	w, err := NewWalk(s, s.Bars[1000].Date, s.Bars[1999].Date, 1, MinReturns(NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestGARCHBaselineCalibratedOnGARCHData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Score(w.Days, methods, 1, NameGARCHT)
+	rep, err := Score(w.Days, methods, NameGARCHT)
 	if err != nil {
 		t.Fatal(err)
 	}
