@@ -15,6 +15,19 @@ import (
 type Method struct {
 	Name      string
 	Forecasts []Quantiles
+	// Points are the method's point forecasts of the days' closes, scored
+	// by absolute error (MAEPct and Diebold–Mariano on points); nil means
+	// the medians of Forecasts. A model whose point forecast is not its
+	// median (the LSTM's close beside a conformal band) sets them.
+	Points []float64
+}
+
+// point returns the point forecast of day k.
+func (m *Method) point(k int) float64 {
+	if m.Points != nil {
+		return m.Points[k]
+	}
+	return m.Forecasts[k].Median()
 }
 
 // Report scores several methods on the same days. Every loss is in percent
@@ -38,7 +51,7 @@ type MethodScore struct {
 	PinballPct   float64 `json:"pinball_pct"`   // mean pinball loss over the 19 Levels
 	Winkler80Pct float64 `json:"winkler80_pct"` // mean Winkler score of the 80 % interval
 	Winkler95Pct float64 `json:"winkler95_pct"` // mean Winkler score of the 95 % interval (extrapolated, see Quantiles.Interval)
-	MAEPct       float64 `json:"mae_pct"`       // mean absolute error of the median
+	MAEPct       float64 `json:"mae_pct"`       // mean absolute error of the point forecast (Method.Points, else the median)
 	// Intervals are the central intervals of IntervalLevels, in that order.
 	Intervals []IntervalScore `json:"intervals"`
 	// Terciles is the 80 % coverage within each third of the days by
@@ -79,7 +92,7 @@ type Comparison struct {
 	Model    string `json:"model"`
 	Baseline string `json:"baseline"`
 	Pinball  *Test  `json:"pinball,omitempty"`   // on the per-day mean pinball loss
-	AbsError *Test  `json:"abs_error,omitempty"` // on the per-day absolute error of the median
+	AbsError *Test  `json:"abs_error,omitempty"` // on the per-day absolute error of the point forecast
 	Error    string `json:"error,omitempty"`
 }
 
@@ -104,8 +117,8 @@ func Score(days Days, methods []Method, reference string) (*Report, error) {
 	absErr := make([][]float64, len(methods))
 	ref := -1
 	for m, meth := range methods {
-		if len(meth.Forecasts) != n {
-			return nil, fmt.Errorf("method %s has %d forecasts for %d days", meth.Name, len(meth.Forecasts), n)
+		if len(meth.Forecasts) != n || meth.Points != nil && len(meth.Points) != n {
+			return nil, fmt.Errorf("method %s has %d forecasts and %d points for %d days", meth.Name, len(meth.Forecasts), len(meth.Points), n)
 		}
 		for k := range meth.Forecasts {
 			if err := meth.Forecasts[k].Validate(); err != nil {
@@ -177,7 +190,7 @@ func scoreMethod(days Days, meth Method, tercile []int, pinball, absErr *[]float
 	for k := range n {
 		q, y, pct := &meth.Forecasts[k], days.Actual[k], 100/days.Last[k]
 		(*pinball)[k] = MeanPinball(q, y) * pct
-		(*absErr)[k] = math.Abs(y-q.Median()) * pct
+		(*absErr)[k] = math.Abs(y-meth.point(k)) * pct
 		s.PinballPct += (*pinball)[k]
 		s.MAEPct += (*absErr)[k]
 		for l, level := range IntervalLevels {

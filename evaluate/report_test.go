@@ -65,6 +65,18 @@ func TestScoreHandCase(t *testing.T) {
 	near(t, "Winkler 80 %", s.Winkler80Pct, (16+21+16+136+16+16)/6.0, 1e-12)
 	// MAE of the median 100.
 	near(t, "MAE %", s.MAEPct, (8.5+5+20)/6, 1e-12)
+	// Points other than the median are scored instead: 104 every day is off
+	// by 4, 4.5, 9, 16, 4, 4.
+	m.Points = []float64{104, 104, 104, 104, 104, 104}
+	withPoints, err := Score(days, []Method{m}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "MAE % of points", withPoints.Methods[0].MAEPct, (4+4.5+9+16+4+4)/6.0, 1e-12)
+	if withPoints.Methods[0].PinballPct != s.PinballPct {
+		t.Error("points changed the pinball loss")
+	}
+	m.Points = nil
 	// Terciles: days {0,1}, {2,3}, {4,5}; 80 % misses on days 1 and 3.
 	for t3, want := range []TercileScore{{2, 0.1, 0.2, 50}, {2, 0.3, 0.4, 50}, {2, 0.5, 0.6, 100}} {
 		if s.Terciles[t3] != want {
@@ -129,6 +141,9 @@ func TestScoreRefusesBadInput(t *testing.T) {
 	short := Method{Name: "short", Forecasts: m.Forecasts[:5]}
 	if _, err := Score(days, []Method{short}, ""); err == nil {
 		t.Error("5 forecasts for 6 days: no error")
+	}
+	if _, err := Score(days, []Method{{Name: "points", Forecasts: m.Forecasts, Points: []float64{1}}}, ""); err == nil {
+		t.Error("1 point for 6 days: no error")
 	}
 	one := Days{Horizon: 1, Dates: days.Dates[:1], Actual: days.Actual[:1], Last: days.Last[:1], Volatility: days.Volatility[:1]}
 	if _, err := Score(one, []Method{{Name: "x", Forecasts: m.Forecasts[:1]}}, ""); err == nil {
