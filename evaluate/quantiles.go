@@ -6,8 +6,9 @@
 // EWMA-filtered empirical quantiles) scored on the same days.
 //
 // A forecast of one day is a Quantiles: the Levels-quantiles (τ = 0.05,
-// 0.10, …, 0.95) of the next close. Baselines produce them as quantiles of
-// the next log return, turned into closes with Closes.
+// 0.10, …, 0.95) of the day's close, made at an origin one (or h) days
+// before. Baselines produce them as quantiles of the log return from the
+// origin's close, turned into closes with Closes.
 package evaluate
 
 import (
@@ -31,15 +32,16 @@ var Levels = func() (l [NumLevels]float64) {
 
 // Quantiles is one day's quantile forecast: Quantiles[k] is the
 // Levels[k]-quantile, ascending in k. Baselines fill it with quantiles of the
-// next log return; Closes turns those into quantiles of the next close, the
-// form every score takes.
+// log return from the origin; Closes turns those into quantiles of the
+// close, the form every score takes.
 type Quantiles [NumLevels]float64
 
 // Median returns the 0.5-quantile, the point forecast of a quantile forecast.
 func (q *Quantiles) Median() float64 { return q[9] }
 
-// Closes returns the quantiles of the next close when q holds the quantiles
-// of the next log return and last is the origin's close: last·exp(q[k]).
+// Closes returns the quantiles of the target close when q holds the
+// quantiles of the log return to it and last is the origin's close:
+// last·exp(q[k]).
 // exp is increasing, so quantiles map to quantiles.
 func (q *Quantiles) Closes(last float64) Quantiles {
 	var c Quantiles

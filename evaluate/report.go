@@ -218,8 +218,13 @@ func scoreMethod(days Days, meth Method, tercile []int, pinball, absErr *[]float
 	s.Winkler80Pct /= fn
 	s.Winkler95Pct /= fn
 	for t := range s.Terciles {
-		s.Terciles[t].N = terN[t]
-		s.Terciles[t].Coverage = 100 * float64(terIn[t]) / float64(max(terN[t], 1))
+		ts := &s.Terciles[t]
+		ts.N = terN[t]
+		if ts.N == 0 { // fewer than three days: no volatility range (JSON has no ±Inf)
+			ts.VolFrom, ts.VolTo = 0, 0
+			continue
+		}
+		ts.Coverage = 100 * float64(terIn[t]) / float64(ts.N)
 	}
 	for l, level := range IntervalLevels {
 		misses := 0

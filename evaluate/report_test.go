@@ -95,6 +95,13 @@ func TestScoreHandCase(t *testing.T) {
 		t.Fatal(err)
 	}
 	near(t, "pinball %", rep2.Methods[0].PinballPct, (16.5/19+8.5)/2, 1e-12)
+	// Two days leave the top tercile empty; the report still encodes.
+	if ts := rep2.Methods[0].Terciles[2]; ts != (TercileScore{}) {
+		t.Errorf("empty tercile = %+v", ts)
+	}
+	if _, err := json.Marshal(rep2); err != nil {
+		t.Errorf("a two-day report does not encode: %v", err)
+	}
 }
 
 func TestScoreComparesTheReference(t *testing.T) {
