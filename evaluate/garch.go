@@ -36,17 +36,16 @@ func (p GARCHParams) Variances(returns []float64, seed float64, dst []float64) [
 }
 
 // AheadVariance returns the variance of the h-day log return given the
-// next day's variance next = σ²_{T+1}: Σ_{i=1}^{h} E[σ²_{T+i}], where
-// E[σ²_{T+i}] = v̄ + (α+β)^{i−1}(next − v̄) and v̄ = ω/(1−α−β), the
-// unconditional variance the forecast reverts to (returns are uncorrelated,
-// so their variances add).
+// next day's variance next = σ²_{T+1}: Σ_{i=1}^{h} E[σ²_{T+i}], with
+// E[σ²_{T+i+1}] = ω + (α+β)·E[σ²_{T+i}] (returns are uncorrelated, so
+// their variances add). The recursion, rather than the closed form through
+// the unconditional variance ω/(1−α−β), stays exact when α+β is within
+// rounding of 1, as BTC's fits are.
 func (p GARCHParams) AheadVariance(next float64, h int) float64 {
-	pers := p.Alpha + p.Beta
-	vbar := p.Omega / (1 - pers)
-	sum, dev := 0.0, next-vbar
+	sum, e := 0.0, next
 	for range h {
-		sum += vbar + dev
-		dev *= pers
+		sum += e
+		e = p.Omega + (p.Alpha+p.Beta)*e
 	}
 	return sum
 }

@@ -59,6 +59,10 @@ func TestGARCHAheadVarianceByHand(t *testing.T) {
 	near(t, "h=3", p.AheadVariance(next, 3), next+e2+1e-5+0.9*e2, 1e-18)
 	// In closed form: h·v̄ + (σ²_{T+1} − v̄)(1 − Pʰ)/(1 − P), v̄ = 1e-4, P = 0.9.
 	near(t, "h=1000", p.AheadVariance(next, 1000), 1000*1e-4+3e-4*(1-math.Pow(0.9, 1000))/0.1, 1e-13)
+	// Integrated to within rounding (BTC's fits): no cancellation, h·σ²_{T+1} + ω·h(h−1)/2.
+	ig := GARCHParams{Omega: 2e-5, Alpha: 0.1, Beta: 0.9 - 1e-12, Nu: 3}
+	near(t, "IGARCH h=1", ig.AheadVariance(next, 1), next, 0)
+	near(t, "IGARCH h=5", ig.AheadVariance(next, 5), 5*next+2e-5*10, 1e-13)
 }
 
 // TestWalkAhead checks a 3-day walk: the origin is three bars before the
