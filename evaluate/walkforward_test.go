@@ -101,7 +101,8 @@ func TestWalkForwardDoesNotLookAhead(t *testing.T) {
 // TestGARCHBaselineCalibratedOnGARCHData walks 1,000 days of simulated
 // GARCH(1,1)-t data: the GARCH-t baseline, the true model family, must
 // cover its 80 % interval within 3 standard errors of 80 % (SE = 1.26 pp)
-// and pass Kupiec at 1 %, and beat the Gaussian persistence baseline,
+// and pass Kupiec at 1 %, have a flat PIT histogram, and beat the
+// Gaussian persistence baseline,
 // which ignores the volatility clustering, on pinball loss.
 func TestGARCHBaselineCalibratedOnGARCHData(t *testing.T) {
 	s := garchSeries(2000, 13)
@@ -123,6 +124,12 @@ func TestGARCHBaselineCalibratedOnGARCHData(t *testing.T) {
 	near(t, "GARCH-t 80 % coverage", g.Interval(80).Coverage, 80, 3*1.26)
 	if g.Interval(80).Kupiec.P < 0.01 {
 		t.Errorf("GARCH-t Kupiec p = %v on its own model's data", g.Interval(80).Kupiec.P)
+	}
+	// Its PIT histogram is flat: 100 days a bin, SD ≈ 9.5; allow ±30.
+	for b, c := range g.PIT {
+		if c < 70 || c > 130 {
+			t.Errorf("GARCH-t PIT bin %d holds %d of 1000 days (histogram %v)", b, c, g.PIT)
+		}
 	}
 	if !(g.PinballPct < p.PinballPct) {
 		t.Errorf("GARCH-t pinball %v not below persistence %v on GARCH data", g.PinballPct, p.PinballPct)
