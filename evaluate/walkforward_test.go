@@ -101,9 +101,9 @@ func TestWalkForwardDoesNotLookAhead(t *testing.T) {
 // TestGARCHBaselineCalibratedOnGARCHData walks 1,000 days of simulated
 // GARCH(1,1)-t data: the GARCH-t baseline, the true model family, must
 // cover its 80 % interval within 3 standard errors of 80 % (SE = 1.26 pp)
-// and pass Kupiec at 1 %, have a flat PIT histogram, and beat the
-// Gaussian persistence baseline,
-// which ignores the volatility clustering, on pinball loss.
+// and pass Kupiec at 1 %, have a flat PIT histogram, and beat on pinball
+// loss the Gaussian persistence baseline, which ignores the volatility
+// clustering.
 func TestGARCHBaselineCalibratedOnGARCHData(t *testing.T) {
 	s := garchSeries(2000, 13)
 	w, err := NewWalk(s, s.Bars[1000].Date, s.Bars[1999].Date, 1, MinReturns(NewBaselines()))
