@@ -170,7 +170,7 @@ func TestKupiecHandComputed(t *testing.T) {
 // TestKupiecReproducesTheNonRejectionTable checks the 5 %-level
 // non-rejection regions of Kupiec's test (miss counts N with LR < 3.841)
 // tabulated in Kupiec (1995), "Techniques for verifying the accuracy of
-// risk measurement models", J. Derivatives 3(2), Table 3, and reproduced in
+// risk measurement models", J. Derivatives 3(2), and reproduced in
 // Jorion, "Value at Risk" (the backtesting chapter): e.g. for p = 0.05 and
 // T = 255 days, 6 < N < 21.
 func TestKupiecReproducesTheNonRejectionTable(t *testing.T) {
