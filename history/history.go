@@ -158,7 +158,7 @@ type symState struct {
 	base      []closecast.Bar          // guarded by load: the base's bars, read once
 	baseRead  bool                     // guarded by load
 	baseKnown bool                     // guarded by load
-	mem       []closecast.Bar          // guarded by load: fetched bars, when there is no store
+	mem       []closecast.Bar          // guarded by load: fetched bars the store does not hold (none, or a write failed)
 }
 
 // snapshot is base ∪ store of one symbol at one time. bars is shared by
@@ -353,10 +353,14 @@ func (l *Layered) read(ctx context.Context, st *symState, sym string) (*snapshot
 		s, err := l.store.Bars(ctx, sym, farPast, farFuture)
 		switch {
 		case errors.Is(err, closecast.ErrUnknownSymbol):
+		case errors.Is(err, closecast.ErrUnavailable):
+			// A busy or damaged store: answer from the embedded data and
+			// the bars fetched in memory rather than fail every request.
+			l.log.Warn("history: the store cannot be read; serving the embedded and fetched bars", "symbol", sym, "err", err)
 		case err != nil:
 			return nil, fmt.Errorf("history: reading %s from the store: %w", sym, err)
 		default:
-			top, topKnown = s.Bars, true
+			top, topKnown = merge(st.mem, s.Bars), true
 		}
 	}
 	merged, err := closecast.NewSeries(sym, merge(top, st.base))
@@ -375,6 +379,14 @@ func (l *Layered) invalidate(st *symState, fetched []closecast.Bar) {
 		st.mem = merge(fetched, st.mem)
 	}
 	st.snap.Store(nil)
+}
+
+// keep adds fetched bars that the store failed to hold to sym's in-memory
+// bars, which win over the store's in every later snapshot.
+func (l *Layered) keep(st *symState, fetched []closecast.Bar) {
+	st.load.Lock()
+	defer st.load.Unlock()
+	st.mem = merge(fetched, st.mem)
 }
 
 // merge returns the union of two ascending bar lists; hi's bar wins on a
