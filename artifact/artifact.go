@@ -29,6 +29,7 @@ import (
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/features"
 	"github.com/closecast/closecast/internal/atomicfile"
+	"github.com/closecast/closecast/internal/readlimit"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
@@ -262,7 +263,9 @@ var (
 // ReadFS loads and verifies the artifact at the root of fsys (an embedded
 // model uses fs.Sub to point at its directory).
 func ReadFS(fsys fs.FS) (*Model, error) {
-	doc, err := fs.ReadFile(fsys, MetadataFile)
+	// Bounded reads of regular files only (see internal/readlimit for the
+	// limits): a model.json linked to /dev/zero is refused, not read forever.
+	doc, err := readlimit.ReadFS(fsys, MetadataFile, readlimit.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -295,12 +298,11 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 			return nil, fmt.Errorf("%w: %s does not match its checksum (truncated or edited)", ErrCorrupt, name)
 		}
 	}
-	f, err := fsys.Open(WeightsFile)
+	weights, err := readlimit.ReadFS(fsys, WeightsFile, readlimit.Weights)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	net, err := lstm.ReadSafetensors(f)
+	net, err := lstm.ReadSafetensors(bytes.NewReader(weights))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WeightsFile, err)
 	}
@@ -370,7 +372,7 @@ func checksums(fsys fs.FS) (map[string]string, error) {
 		if !e.Type().IsRegular() || e.Name() == MetadataFile {
 			continue
 		}
-		b, err := fs.ReadFile(fsys, e.Name())
+		b, err := readlimit.ReadFS(fsys, e.Name(), readlimit.Weights)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/closecast/closecast/internal/atomicfile"
+	"github.com/closecast/closecast/internal/readlimit"
 )
 
 // Many replacements while readers load the model: no read fails or finds
@@ -122,5 +124,24 @@ func TestWriteSweepsStaleTempDirs(t *testing.T) {
 	}
 	if _, err := Read(dir); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A model.json that is a link to /dev/zero is refused at once (it used to
+// be read until memory ran out).
+func TestReadRefusesADeviceAsModelJSON(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "m")
+	if err := Write(dir, testModel(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	meta := filepath.Join(dir, MetadataFile)
+	if err := os.Remove(meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(dir); !errors.Is(err, readlimit.ErrNotRegular) {
+		t.Fatalf("model.json linked to /dev/zero: got %v, want readlimit.ErrNotRegular", err)
 	}
 }
