@@ -1,0 +1,64 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/closecast/closecast/internal/readlimit"
+)
+
+// Every numeric setting has an upper bound, checked before anything is
+// allocated; an integer setting refuses a fraction instead of truncating it.
+func TestNumericSettingsAreBoundedAndWhole(t *testing.T) {
+	base := "symbol: BTC-USD\ndata: {from: 2018-01-01, to: 2019-01-01}\n"
+	cases := map[string]string{
+		"epochs: 2.9\n":                          "epochs",
+		"batch_size: 1000000000\n":               "batch_size",
+		"batch_size: 32.5\n":                     "batch_size",
+		"early_stopping: {patience: 1.5}\n":      "patience",
+		"window_size: 100000\n":                  "window_size",
+		"layers: 17\n":                           "layers",
+		"neuronios: 5000\n":                      "neuronios",
+		"epochs: 100001\n":                       "epochs",
+		"threads: 1025\n":                        "threads",
+		"early_stopping: {patience: 100001}\n":   "patience",
+		"learning_rate: 11\n":                    "learning_rate",
+		"learning_rate: .nan\n":                  "learning_rate",
+		"clip_norm: 1e7\n":                       "clip_norm",
+		"seed: 0.5\n":                            "seed",
+		"window_size: 3650\nbatch_size: 65536\n": "batch_size", // each within bounds, the product not
+	}
+	for extra, field := range cases {
+		_, err := Decode(strings.NewReader(base + extra))
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%q: error %v does not name %q", extra, err, field)
+		}
+	}
+	// At the bounds: accepted.
+	c, err := Decode(strings.NewReader(base + "epochs: 100000\nbatch_size: 65536\nthreads: 1024\n"))
+	if err != nil || c.Epochs != MaxEpochs || c.BatchSize != MaxBatchSize {
+		t.Fatalf("settings at their bounds: %+v, %v", c, err)
+	}
+}
+
+// A config path naming a device or a huge file is refused, not read.
+func TestLoadRefusesDevicesAndHugeFiles(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "c.yaml")
+	if err := os.Symlink("/dev/zero", link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(link); !errors.Is(err, readlimit.ErrNotRegular) {
+		t.Fatalf("config linked to /dev/zero: %v", err)
+	}
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, []byte("# "+strings.Repeat("x", readlimit.Config)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(big); !errors.Is(err, readlimit.ErrTooLarge) {
+		t.Fatalf("config over its limit: %v", err)
+	}
+}
