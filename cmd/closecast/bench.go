@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/closecast/closecast/config"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,8 +55,8 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *epochs < 1 {
-		return fmt.Errorf("%w: --epochs must be ≥ 1", errUsage)
+	if *epochs < 1 || *epochs > config.MaxEpochs {
+		return fmt.Errorf("%w: --epochs must be in 1..%d", errUsage, config.MaxEpochs)
 	}
 	cfg, err := configs.Load("reference")
 	if err != nil {
@@ -69,7 +70,12 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := lstm.Bench(ds.X[:ds.Train*cfg.WindowSize], ds.Y[:ds.Train], ds.Train, cfg.WindowSize, *epochs, *threads)
+	fmt.Fprintf(e.stderr, "benchmarking %d epochs of %d windows\n", *epochs, ds.Train)
+	var res lstm.BenchResult
+	err = untilDone(ctx, func() (err error) {
+		res, err = lstm.Bench(ds.X[:ds.Train*cfg.WindowSize], ds.Y[:ds.Train], ds.Train, cfg.WindowSize, *epochs, *threads)
+		return err
+	})
 	if err != nil {
 		return err
 	}
