@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/closecast/closecast/config"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 
+	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/internal/readlimit"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/train"
@@ -123,7 +124,7 @@ func runTorch(ctx context.Context, script string, epochs int, symbol string) (*t
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("PyTorch replica failed: %v\n%s", err, b)
 	}
-	b, err := os.ReadFile(jsonOut)
+	b, err := readlimit.ReadFile(jsonOut, readlimit.Metadata)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,5 +40,14 @@ func TestFetchRefusesADamagedStore(t *testing.T) {
 	}
 	if !bytes.Equal(before, after) {
 		t.Fatal("fetch wrote into the damaged store")
+	}
+}
+
+// A --csv naming a device is refused at once, not read without end.
+func TestCSVFromADeviceIsRefused(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"data", "--csv", "/dev/zero"}, &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }})
+	if code == 0 || !strings.Contains(errb.String(), "not a regular file") {
+		t.Fatalf("--csv /dev/zero: exit %d, stderr %q", code, errb.String())
 	}
 }
