@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
@@ -58,5 +59,60 @@ func TestDamagedStoreIsNotReadyButEmbeddedForecastsWork(t *testing.T) {
 	last := emb.Bars[len(emb.Bars)-1].Date
 	if w := e.do("GET", "/predict?date="+last.String(), ""); w.Code != 200 {
 		t.Fatalf("forecast of an embedded day with a damaged store: %d %s", w.Code, w.Body)
+	}
+}
+
+// liveBars is a provider that has n days after the embedded data.
+type liveBars struct{ bars []closecast.Bar }
+
+func (l liveBars) Bars(_ context.Context, symbol string, from, to closecast.Date) (closecast.Series, error) {
+	return closecast.Series{Symbol: symbol, Bars: l.bars}.Between(from, to), nil
+}
+
+// Another connection holds the store's write lock (BEGIN EXCLUSIVE, as a
+// second server or a `closecast fetch` would) past the busy timeout: a
+// forecast whose bars were fetched fine is answered 200 from them, the
+// failed write only logged, and the ledger's forecast is retried, not a 500.
+func TestHeldStoreLockDoesNotFailAForecast(t *testing.T) {
+	ctx := context.Background()
+	emb, err := marketdata.EmbeddedSeries(closecast.DefaultSymbol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := emb.Bars[len(emb.Bars)-1]
+	var fresh []closecast.Bar
+	for k := 1; k <= 2; k++ {
+		c := last.Close * (1 + 0.01*float64(k))
+		fresh = append(fresh, closecast.Bar{Date: last.Date.AddDays(k), Open: c, High: c * 1.01, Low: c * 0.99, Close: c, Volume: 1e9})
+	}
+	path := filepath.Join(t.TempDir(), sqlite.FileName)
+	db, err := sqlite.OpenBusyTimeout(path, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	release, err := sqlitetest.HoldLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+
+	m, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return last.Date.AddDays(3).Time().Add(12 * time.Hour) }
+	bars := history.New(marketdata.Embedded(), db, liveBars{fresh}, history.WithClock(now))
+	e := &testEnv{srv: New(Config{Predictor: predict.New(m, bars), History: bars, Model: m.Meta.Summary(),
+		Symbol: m.Meta.Symbol, Ledger: db, StoreHealth: db.Damaged})}
+	defer e.srv.Close(ctx)
+
+	target := last.Date.AddDays(3)
+	w := e.do("GET", "/predict?date="+target.String(), "")
+	if w.Code != 200 {
+		t.Fatalf("forecast of %s with the store locked: %d %s; want 200 from the fetched bars", target, w.Code, w.Body)
+	}
+	if w := e.do("GET", "/readyz", ""); w.Code != 200 {
+		t.Fatalf("readyz with a busy (not damaged) store: %d %s", w.Code, w.Body)
 	}
 }

@@ -99,8 +99,14 @@ func Open(path string) (*DB, error) {
 	return open(path, BusyTimeout)
 }
 
-// open is Open with the busy timeout as a parameter, for tests that hold
-// the lock.
+// OpenBusyTimeout is Open with another busy timeout than BusyTimeout: how
+// long a write waits for another writer before failing with ErrBusy (a
+// test holding the lock, a server that prefers a quick 503).
+func OpenBusyTimeout(path string, busy time.Duration) (*DB, error) {
+	return open(path, busy)
+}
+
+// open is Open with the busy timeout as a parameter.
 func open(path string, busy time.Duration) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty store path")
