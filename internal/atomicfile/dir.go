@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,9 +151,10 @@ func ReadDirStable(dir string, read func(resolved string) error) error {
 				return nil
 			}
 		}
-		// Resolved to a version since replaced (and perhaps removed): read
-		// the new one. Otherwise the failure is the reader's own.
-		if now, rerr := ResolveDir(dir); rerr != nil || now == p {
+		// Resolved to a version since replaced (and perhaps removed), or a
+		// file gone missing (a version is complete until it is removed):
+		// read again. Otherwise the failure is the reader's own.
+		if now, rerr := ResolveDir(dir); (rerr != nil || now == p) && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
