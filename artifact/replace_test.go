@@ -48,11 +48,11 @@ func TestReadersDuringReplaceSeeAWholeModel(t *testing.T) {
 		mu.Unlock()
 	}
 
-	const replacements = 100
+	const replacements = 60
 	var stop atomic.Bool
 	var reads, failures atomic.Int64
 	var wg sync.WaitGroup
-	for range 3 {
+	for range 2 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
