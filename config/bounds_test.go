@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,5 +61,21 @@ func TestLoadRefusesDevicesAndHugeFiles(t *testing.T) {
 	}
 	if _, err := Load(big); !errors.Is(err, readlimit.ErrTooLarge) {
 		t.Fatalf("config over its limit: %v", err)
+	}
+}
+
+// The bounds paragraph of --help states every bound Validate enforces.
+func TestBoundsDocNamesEveryBound(t *testing.T) {
+	doc := Bounds()
+	for _, want := range []string{
+		fmt.Sprintf("window_size 1..%d", MaxWindowSize), fmt.Sprintf("batch_size 1..%d", MaxBatchSize),
+		fmt.Sprintf("epochs 1..%d", MaxEpochs), fmt.Sprintf("neuronios 1..%d", MaxUnits), fmt.Sprintf("layers 1..%d", MaxLayers),
+		fmt.Sprintf("threads 0..%d", MaxThreads), fmt.Sprintf("patience 0..%d", MaxPatience), fmt.Sprintf("horizon 1..%d", MaxHorizon),
+		fmt.Sprintf("learning_rate (0, %g]", MaxLearningRate), fmt.Sprintf("clip_norm [0, %g]", MaxClipNorm),
+		fmt.Sprintf("≤ %d", MaxActivations), "whole numbers",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("bounds doc lacks %q:\n%s", want, doc)
+		}
 	}
 }

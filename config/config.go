@@ -138,6 +138,16 @@ const (
 	MaxActivations = 1 << 30
 )
 
+// Bounds describes the numeric settings' limits in one paragraph, for
+// `closecast train --help`.
+func Bounds() string {
+	return fmt.Sprintf("Config bounds: window_size 1..%d, horizon 1..%d, features ≤ %d, layers 1..%d, neuronios 1..%d, "+
+		"epochs 1..%d, batch_size 1..%d, threads 0..%d, early_stopping.patience 0..%d, learning_rate (0, %g], "+
+		"clip_norm [0, %g], window_size × batch_size × neuronios × layers ≤ %d; integers must be whole numbers.",
+		MaxWindowSize, MaxHorizon, MaxInputSize, MaxLayers, MaxUnits, MaxEpochs, MaxBatchSize, MaxThreads, MaxPatience,
+		MaxLearningRate, MaxClipNorm, MaxActivations)
+}
+
 // intFields are the YAML keys decoded into integers: a value such as 2.9
 // is refused rather than truncated (the YAML decoder would train 2 epochs).
 var intFields = map[string]bool{"horizon": true, "window_size": true, "input_size": true, "layers": true,

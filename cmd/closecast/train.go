@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/configs"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
@@ -28,7 +29,9 @@ config, data checksum, metrics vs baselines) and plots. It is a symbolic link
 to a version directory beside it (.NAME.v-*), swapped atomically, so a server
 reading it never finds no model; copy with cp -L (go:embed, as for
 models/btc-usd, needs a plain directory). Progress goes to
-stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.`,
+stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.
+
+` + config.Bounds(),
 	run: runTrain,
 }
 
