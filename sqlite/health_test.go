@@ -143,3 +143,26 @@ func TestCorruptReadMarksTheStoreDamaged(t *testing.T) {
 		t.Fatalf("Damaged() = %v after a corrupt read", db.Damaged())
 	}
 }
+
+// Repeated errors SQLite does not call corruption make the store check its
+// file: damage that reads have not hit yet is then found and reported.
+func TestRepeatedErrorsTriggerACheck(t *testing.T) {
+	path := damagedStore(t)
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.health.damage.Store(nil) // as if the damage happened after Open
+	for range checkAfterErrors {
+		_, err := db.db.Exec(`SELECT * FROM no_such_table`)
+		if err == nil || errors.Is(db.classify(err), ErrDamaged) {
+			t.Fatalf("an unexplained error: %v", err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); db.Damaged() == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) { // hang guard only
+			t.Fatal("no check found the damage after repeated errors")
+		}
+	}
+}
