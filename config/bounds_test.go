@@ -79,3 +79,21 @@ func TestBoundsDocNamesEveryBound(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecode: any input is a config or an error, never a panic, and a
+// config Decode accepts always passes Validate.
+func FuzzDecode(f *testing.F) {
+	base := "symbol: BTC-USD\ndata: {from: 2018-01-01, to: 2019-01-01}\n"
+	for _, s := range []string{base, base + "epochs: 2.9\n", base + "batch_size: 1000000000\n", base + "early_stopping: {patience: .inf}\n",
+		base + "window_size: 0x10\n", base + "epochs: [1]\n", "epochs: !!float 3\n", "- a\n- b\n", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		c, err := Decode(strings.NewReader(doc))
+		if err == nil {
+			if verr := c.Validate(); verr != nil {
+				t.Fatalf("Decode accepted a config Validate refuses: %v", verr)
+			}
+		}
+	})
+}
