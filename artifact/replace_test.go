@@ -84,6 +84,7 @@ func TestReadersDuringReplaceSeeAWholeModel(t *testing.T) {
 	if reads.Load() == 0 || failures.Load() != 0 {
 		t.Fatalf("%d reads, %d failed during %d replacements", reads.Load(), failures.Load(), replacements)
 	}
+	t.Logf("%d reads during %d replacements, %d failed", reads.Load(), replacements, failures.Load())
 }
 
 // Temporary directories left by writers that were killed are removed by

@@ -66,6 +66,7 @@ func TestReplaceDirIsAtomicForReaders(t *testing.T) {
 	if reads.Load() == 0 {
 		t.Fatal("no read ran")
 	}
+	t.Logf("%d reads during 150 replacements, none failed or saw a mix", reads.Load())
 	got, err := os.ReadFile(filepath.Join(dir, "a"))
 	if err != nil || string(got) != "v150" {
 		t.Fatalf("after the replacements: %q, %v", got, err)
