@@ -29,6 +29,8 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/internal/atomicfile"
+	"github.com/closecast/closecast/internal/readlimit"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
@@ -171,15 +173,16 @@ type Predictions struct {
 }
 
 // Write stores m as directory dir, replacing any existing one only once the
-// new one is complete. extras, if not nil, is called with the temporary
+// new one is complete, atomically for readers: dir is a symbolic link to a
+// version directory beside it, swapped by a rename (the layout is described
+// in internal/atomicfile), so a concurrent Read loads the whole old model or
+// the whole new one, never none. A plain directory dir (the earlier layout)
+// is read as before and converted on its first replacement. Temporary
+// directories left by a killed writer are removed by the next Write. extras, if not nil, is called with the temporary
 // directory to add files (plots); they are checksummed like the rest.
 // Write fills m.Meta's Version, Files, Checksum and pipeline fields.
 func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	tmp, err := atomicfile.TempDir(dir)
 	if err != nil {
 		return err
 	}
@@ -192,7 +195,7 @@ func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
 	if err := m.Pipeline.Net.WriteSafetensors(&weights); err != nil {
 		return fmt.Errorf("artifact: encoding weights: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, WeightsFile), weights.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, WeightsFile), weights.Bytes()); err != nil {
 		return err
 	}
 	if extras != nil {
@@ -210,13 +213,13 @@ func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeFileSync(filepath.Join(tmp, MetadataFile), doc); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, MetadataFile), doc); err != nil {
 		return err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	return replaceDir(tmp, dir)
+	return atomicfile.ReplaceDir(tmp, dir)
 }
 
 // fillMeta copies the pipeline's parameters into the metadata so that
@@ -252,7 +255,11 @@ func (md *Metadata) encode() ([]byte, error) {
 
 // Read loads and verifies the artifact in directory dir.
 func Read(dir string) (*Model, error) {
-	m, err := ReadFS(os.DirFS(dir))
+	var m *Model
+	err := atomicfile.ReadDirStable(dir, func(resolved string) (err error) {
+		m, err = ReadFS(os.DirFS(resolved))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
@@ -269,7 +276,9 @@ var (
 // ReadFS loads and verifies the artifact at the root of fsys (an embedded
 // model uses fs.Sub to point at its directory).
 func ReadFS(fsys fs.FS) (*Model, error) {
-	doc, err := fs.ReadFile(fsys, MetadataFile)
+	// Bounded reads of regular files only (see internal/readlimit for the
+	// limits): a model.json linked to /dev/zero is refused, not read forever.
+	doc, err := readlimit.ReadFS(fsys, MetadataFile, readlimit.Metadata)
 	if err != nil {
 		return nil, err
 	}
@@ -303,12 +312,11 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 			return nil, fmt.Errorf("%w: %s does not match its checksum (truncated or edited)", ErrCorrupt, name)
 		}
 	}
-	f, err := fsys.Open(WeightsFile)
+	weights, err := readlimit.ReadFS(fsys, WeightsFile, readlimit.Weights)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	net, err := lstm.ReadSafetensors(f)
+	net, err := lstm.ReadSafetensors(bytes.NewReader(weights))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, WeightsFile, err)
 	}
@@ -378,7 +386,7 @@ func checksums(fsys fs.FS) (map[string]string, error) {
 		if !e.Type().IsRegular() || e.Name() == MetadataFile {
 			continue
 		}
-		b, err := fs.ReadFile(fsys, e.Name())
+		b, err := readlimit.ReadFS(fsys, e.Name(), readlimit.Weights)
 		if err != nil {
 			return nil, err
 		}
@@ -386,40 +394,6 @@ func checksums(fsys fs.FS) (map[string]string, error) {
 		out[e.Name()] = hex.EncodeToString(sum[:])
 	}
 	return out, nil
-}
-
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// replaceDir renames tmp to dir. An existing dir is first moved aside and
-// removed only after the new one is in place, so a crash leaves either the
-// old or the new artifact, plus at most a stray backup.
-func replaceDir(tmp, dir string) error {
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		return os.Rename(tmp, dir)
-	}
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		_ = os.Rename(old, dir)
-		return err
-	}
-	return os.RemoveAll(old)
 }
 
 // Summary is model.json as /api/model serves it: everything but the

@@ -82,9 +82,21 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "loss.svg")); !os.IsNotExist(err) {
 		t.Error("old artifact's files survived a rewrite")
 	}
+	// Beside the link: the current version and the previous one (kept for
+	// a reader that resolved the link just before the swap), nothing else.
 	entries, _ := os.ReadDir(filepath.Dir(dir))
-	if len(entries) != 1 {
-		t.Errorf("temporary directories left behind: %v", entries)
+	versions := 0
+	for _, e := range entries {
+		switch {
+		case e.Name() == "m":
+		case strings.HasPrefix(e.Name(), ".m.v-"):
+			versions++
+		default:
+			t.Errorf("temporary entry left behind: %s", e.Name())
+		}
+	}
+	if versions != 2 {
+		t.Errorf("%d version directories beside the link, want the current and the previous", versions)
 	}
 }
 

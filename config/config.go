@@ -14,11 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"strings"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/internal/readlimit"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -118,6 +117,42 @@ type Validation struct {
 // MaxHorizon is the longest direct head a config may ask for, in days.
 const MaxHorizon = 90
 
+// Upper bounds of the numeric settings, so that a typo (batch_size:
+// 1000000000) is a clear error before anything is allocated rather than an
+// out-of-memory crash. Each is far above any useful value.
+const (
+	MaxWindowSize   = 3650    // window_size: ten years of days
+	MaxInputSize    = 64      // input_size (and the number of features)
+	MaxLayers       = 16      // layers
+	MaxUnits        = 4096    // neuronios
+	MaxEpochs       = 100_000 // epochs
+	MaxBatchSize    = 65_536  // batch_size
+	MaxThreads      = 1024    // threads
+	MaxPatience     = 100_000 // early_stopping.patience
+	MaxLearningRate = 10.0    // learning_rate
+	MaxClipNorm     = 1e6     // clip_norm
+	// MaxActivations bounds window_size × batch_size × neuronios × layers,
+	// the float32 activations one training step keeps (4 GiB at the bound):
+	// each setting may be within its own bound and the product still not
+	// fit in memory.
+	MaxActivations = 1 << 30
+)
+
+// Bounds describes the numeric settings' limits in one paragraph, for
+// `closecast train --help`.
+func Bounds() string {
+	return fmt.Sprintf("Config bounds: window_size 1..%d, horizon 1..%d, features ≤ %d, layers 1..%d, neuronios 1..%d, "+
+		"epochs 1..%d, batch_size 1..%d, threads 0..%d, early_stopping.patience 0..%d, learning_rate (0, %g], "+
+		"clip_norm [0, %g], window_size × batch_size × neuronios × layers ≤ %d; integers must be whole numbers.",
+		MaxWindowSize, MaxHorizon, MaxInputSize, MaxLayers, MaxUnits, MaxEpochs, MaxBatchSize, MaxThreads, MaxPatience,
+		MaxLearningRate, MaxClipNorm, MaxActivations)
+}
+
+// intFields are the YAML keys decoded into integers: a value such as 2.9
+// is refused rather than truncated (the YAML decoder would train 2 epochs).
+var intFields = map[string]bool{"horizon": true, "window_size": true, "input_size": true, "layers": true,
+	"neuronios": true, "epochs": true, "batch_size": true, "seed": true, "threads": true, "patience": true}
+
 // Targets and scaler fits.
 const (
 	TargetClose     = "close"
@@ -130,7 +165,7 @@ const (
 
 // Load reads and validates a YAML config file.
 func Load(path string) (Config, error) {
-	f, err := os.Open(path)
+	f, err := readlimit.Open(path, readlimit.Config)
 	if err != nil {
 		return Config{}, err
 	}
@@ -146,7 +181,21 @@ func Load(path string) (Config, error) {
 // silently fall back to a default), fills defaults and validates.
 func Decode(r io.Reader) (Config, error) {
 	c := Defaults()
-	dec := yaml.NewDecoder(r)
+	doc, err := io.ReadAll(io.LimitReader(r, readlimit.Config+1))
+	if err != nil {
+		return Config{}, err
+	}
+	if len(doc) > readlimit.Config {
+		return Config{}, fmt.Errorf("config is larger than %d bytes", readlimit.Config)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(doc, &root); err != nil {
+		return Config{}, err
+	}
+	if err := checkInts(&root); err != nil {
+		return Config{}, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(doc))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -159,6 +208,25 @@ func Decode(r io.Reader) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// checkInts refuses a non-integer scalar under an integer key, anywhere in
+// the document.
+func checkInts(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if intFields[k.Value] && v.Kind == yaml.ScalarNode && v.Tag != "!!int" {
+				return fmt.Errorf("config field %s: %q is not a whole number (line %d)", k.Value, v.Value, v.Line)
+			}
+		}
+	}
+	for _, c := range n.Content {
+		if err := checkInts(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Encode writes c as YAML.
@@ -233,32 +301,37 @@ func (c Config) Validate() error {
 		return bad("target", "%q is not %q or %q", c.Target, TargetClose, TargetLogReturn)
 	case c.ScalerFit != FitTrain && c.ScalerFit != FitAll:
 		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
-	case c.WindowSize < 1:
-		return bad("window_size", "%d must be ≥ 1", c.WindowSize)
+	case c.WindowSize < 1 || c.WindowSize > MaxWindowSize:
+		return bad("window_size", "%d must be in 1..%d", c.WindowSize, MaxWindowSize)
+	case len(c.Features) > MaxInputSize:
+		return bad("features", "%d features, at most %d", len(c.Features), MaxInputSize)
 	case c.Horizon < 1 || c.Horizon > MaxHorizon:
 		return bad("horizon", "%d must be in 1..%d", c.Horizon, MaxHorizon)
 	case c.InputSize != len(c.Features):
 		return bad("input_size", "%d does not match the %d features listed", c.InputSize, len(c.Features))
 	case !(c.TrainFraction > 0 && c.TrainFraction < 1):
 		return bad("train_fraction", "%v must be in (0, 1)", c.TrainFraction)
-	case c.Layers < 1:
-		return bad("layers", "%d must be ≥ 1", c.Layers)
-	case c.Units < 1:
-		return bad("neuronios", "%d must be ≥ 1", c.Units)
+	case c.Layers < 1 || c.Layers > MaxLayers:
+		return bad("layers", "%d must be in 1..%d", c.Layers, MaxLayers)
+	case c.Units < 1 || c.Units > MaxUnits:
+		return bad("neuronios", "%d must be in 1..%d", c.Units, MaxUnits)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return bad("dropout", "%v must be in [0, 1)", c.Dropout)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0):
-		return bad("learning_rate", "%v must be > 0", c.LearningRate)
-	case c.ClipNorm < 0:
-		return bad("clip_norm", "%v must be ≥ 0", c.ClipNorm)
-	case c.Epochs < 1:
-		return bad("epochs", "%d must be ≥ 1", c.Epochs)
-	case c.BatchSize < 1:
-		return bad("batch_size", "%d must be ≥ 1", c.BatchSize)
-	case c.Threads < 0:
-		return bad("threads", "%d must be ≥ 0", c.Threads)
-	case c.EarlyStopping.Patience < 0:
-		return bad("early_stopping.patience", "%d must be ≥ 0", c.EarlyStopping.Patience)
+	case !(c.LearningRate > 0 && c.LearningRate <= MaxLearningRate):
+		return bad("learning_rate", "%v must be in (0, %v]", c.LearningRate, MaxLearningRate)
+	case !(c.ClipNorm >= 0 && c.ClipNorm <= MaxClipNorm):
+		return bad("clip_norm", "%v must be in [0, %v]", c.ClipNorm, MaxClipNorm)
+	case c.Epochs < 1 || c.Epochs > MaxEpochs:
+		return bad("epochs", "%d must be in 1..%d", c.Epochs, MaxEpochs)
+	case c.BatchSize < 1 || c.BatchSize > MaxBatchSize:
+		return bad("batch_size", "%d must be in 1..%d", c.BatchSize, MaxBatchSize)
+	case c.Threads < 0 || c.Threads > MaxThreads:
+		return bad("threads", "%d must be in 0..%d", c.Threads, MaxThreads)
+	case c.EarlyStopping.Patience < 0 || c.EarlyStopping.Patience > MaxPatience:
+		return bad("early_stopping.patience", "%d must be in 0..%d", c.EarlyStopping.Patience, MaxPatience)
+	case int64(c.WindowSize)*int64(c.BatchSize)*int64(c.Units)*int64(c.Layers) > MaxActivations:
+		return bad("batch_size", "window_size × batch_size × neuronios × layers = %d × %d × %d × %d exceeds %d activations a step",
+			c.WindowSize, c.BatchSize, c.Units, c.Layers, int64(MaxActivations))
 	case c.EarlyStopping.Monitor != MonitorHoldout && c.EarlyStopping.Monitor != MonitorTail:
 		return bad("early_stopping.monitor", "%q is not %q or %q", c.EarlyStopping.Monitor, MonitorHoldout, MonitorTail)
 	case !(c.EarlyStopping.TailFraction > 0 && c.EarlyStopping.TailFraction < 0.5):

@@ -127,10 +127,12 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 			added, updated, err = l.store.Upsert(ctx, sym, bars)
 		}
 		if err != nil {
-			// Not the provider's fault: no memo, the next request tries again.
-			f.err = fmt.Errorf("history: storing %d fetched bars of %s: %w", len(bars), sym, err)
-			l.log.Warn("history: storing fetched bars failed", "symbol", sym, "err", err)
-			return
+			// Not the provider's fault, and the bars are good: serve them
+			// from memory (a busy or damaged store must not fail a forecast
+			// whose inputs were fetched fine) and log the failed write. No
+			// memo: the next fetch of later days writes again.
+			l.log.Warn("history: storing fetched bars failed; serving them from memory", "symbol", sym, "bars", len(bars), "err", err)
+			l.keep(st, bars)
 		}
 	}
 	if len(bars) > 0 {

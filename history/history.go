@@ -158,7 +158,7 @@ type symState struct {
 	base      []closecast.Bar          // guarded by load: the base's bars, read once
 	baseRead  bool                     // guarded by load
 	baseKnown bool                     // guarded by load
-	mem       []closecast.Bar          // guarded by load: fetched bars, when there is no store
+	mem       []closecast.Bar          // guarded by load: fetched bars the store does not hold (none, or a write failed)
 }
 
 // snapshot is base ∪ store of one symbol at one time. bars is shared by
@@ -324,6 +324,12 @@ func (l *Layered) snapshot(ctx context.Context, st *symState, sym string) (*snap
 			l.log.Warn("history: re-reading the store failed; serving the previous snapshot", "symbol", sym, "err", err)
 			return s, nil
 		}
+		if ns != nil {
+			// Nothing better: the embedded and fetched bars, not kept, so
+			// the next request reads the store again.
+			l.log.Warn("history: the store cannot be read; serving the embedded and fetched bars", "symbol", sym, "err", err)
+			return ns, nil
+		}
 		return nil, err
 	}
 	st.snap.Store(ns)
@@ -335,7 +341,9 @@ func (l *Layered) fresh(s *snapshot) bool {
 }
 
 // read builds a snapshot of sym from base (read once) and the store (or,
-// without a store, the bars fetched so far). st.load must be held.
+// without a store, the bars fetched so far). st.load must be held. When the
+// store is unavailable (busy or damaged) it returns both the snapshot of
+// base and the fetched bars, and the store's error.
 func (l *Layered) read(ctx context.Context, st *symState, sym string) (*snapshot, error) {
 	if !st.baseRead && l.base != nil {
 		s, err := l.base.Bars(ctx, sym, farPast, farFuture)
@@ -349,21 +357,26 @@ func (l *Layered) read(ctx context.Context, st *symState, sym string) (*snapshot
 	}
 	st.baseRead = true
 	top, topKnown := st.mem, len(st.mem) > 0
+	var storeErr error
 	if l.store != nil {
 		s, err := l.store.Bars(ctx, sym, farPast, farFuture)
 		switch {
 		case errors.Is(err, closecast.ErrUnknownSymbol):
+		case errors.Is(err, closecast.ErrUnavailable):
+			// A busy or damaged store: the embedded data and the bars
+			// fetched in memory still make a snapshot (see snapshot).
+			storeErr = fmt.Errorf("history: reading %s from the store: %w", sym, err)
 		case err != nil:
 			return nil, fmt.Errorf("history: reading %s from the store: %w", sym, err)
 		default:
-			top, topKnown = s.Bars, true
+			top, topKnown = merge(st.mem, s.Bars), true
 		}
 	}
 	merged, err := closecast.NewSeries(sym, merge(top, st.base))
 	if err != nil {
 		return nil, fmt.Errorf("history: merged bars of %s: %w", sym, err)
 	}
-	return &snapshot{bars: merged.Bars, known: st.baseKnown || topKnown, at: l.now()}, nil
+	return &snapshot{bars: merged.Bars, known: st.baseKnown || topKnown, at: l.now()}, storeErr
 }
 
 // invalidate makes the next read of sym's snapshot go to the store, after
@@ -375,6 +388,14 @@ func (l *Layered) invalidate(st *symState, fetched []closecast.Bar) {
 		st.mem = merge(fetched, st.mem)
 	}
 	st.snap.Store(nil)
+}
+
+// keep adds fetched bars that the store failed to hold to sym's in-memory
+// bars, which win over the store's in every later snapshot.
+func (l *Layered) keep(st *symState, fetched []closecast.Bar) {
+	st.load.Lock()
+	defer st.load.Unlock()
+	st.mem = merge(fetched, st.mem)
 }
 
 // merge returns the union of two ascending bar lists; hi's bar wins on a

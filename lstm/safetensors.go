@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/closecast/closecast/internal/atomicfile"
+	"github.com/closecast/closecast/internal/readlimit"
 )
 
 // The weights file is safetensors (https://huggingface.co/docs/safetensors):
@@ -408,7 +408,7 @@ func (n *Network) SaveFile(path string) error {
 
 // LoadFile reads a safetensors weights file (see ReadSafetensors).
 func LoadFile(path string) (*Network, error) {
-	f, err := os.Open(path)
+	f, err := readlimit.Open(path, readlimit.Weights)
 	if err != nil {
 		return nil, err
 	}

@@ -12,13 +12,13 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"os"
 	"path"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/internal/readlimit"
 )
 
 // data holds one CSV per symbol, named after the symbol in lower case with a
@@ -141,7 +141,7 @@ func CSVFile(path string) *FileSource { return &FileSource{path: path} }
 // and not to be modified.
 func (f *FileSource) Load() ([]closecast.Bar, error) {
 	f.once.Do(func() {
-		fh, err := os.Open(f.path)
+		fh, err := readlimit.Open(f.path, readlimit.CSV)
 		if err != nil {
 			f.err = err
 			return

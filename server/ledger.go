@@ -34,6 +34,15 @@ const (
 	ledgerQueue   = 4096
 	ledgerBatch   = 256
 	ledgerTimeout = 10 * time.Second
+	// A batch the ledger refuses (a store busy past its timeout, say) is
+	// tried ledgerAttempts times in all, waiting ledgerBackoff, then twice
+	// that, … up to ledgerMaxBackoff between tries; only then is it dropped
+	// and counted (closecast_ledger_failed_total). While it is retried the
+	// queue fills and further forecasts are dropped and counted
+	// (closecast_ledger_dropped_total): memory stays bounded by the queue.
+	ledgerAttempts   = 6
+	ledgerBackoff    = 250 * time.Millisecond
+	ledgerMaxBackoff = 8 * time.Second
 )
 
 // ledgerEntry is one forecast waiting to be recorded.
@@ -54,6 +63,10 @@ type ledgerWriter struct {
 	done chan struct{}
 	once sync.Once
 
+	// backoff is the first wait before retrying a refused batch
+	// (ledgerBackoff; shorter in tests).
+	backoff time.Duration
+
 	// last is the newest forecast queued: a repeat of it in the same second
 	// is not queued again, as the ledger would keep one row with the same
 	// values and a requested_at equal to the second anyway. Under a burst
@@ -62,12 +75,13 @@ type ledgerWriter struct {
 
 	recorded atomic.Uint64 // forecasts written
 	dropped  atomic.Uint64 // forecasts not queued: the queue was full
-	failed   atomic.Uint64 // forecasts in batches the ledger refused
+	failed   atomic.Uint64 // forecasts in batches the ledger refused ledgerAttempts times: dropped
+	retries  atomic.Uint64 // retried writes of refused batches
 }
 
 func newLedgerWriter(l Ledger, log *slog.Logger) *ledgerWriter {
 	w := &ledgerWriter{l: l, log: log, ch: make(chan ledgerEntry, ledgerQueue),
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{}), done: make(chan struct{}), backoff: ledgerBackoff}
 	go w.run()
 	return w
 }
@@ -156,14 +170,45 @@ func (w *ledgerWriter) write(batch []ledgerEntry) {
 			at = e.at
 		}
 	}
+	wait := w.backoff
+	for attempt := 1; ; attempt++ {
+		err := w.record(at, ps)
+		if err == nil {
+			w.recorded.Add(uint64(len(ps)))
+			return
+		}
+		stopping := false
+		select {
+		case <-w.stop:
+			stopping = true
+		default:
+		}
+		if attempt >= ledgerAttempts || stopping && attempt >= 2 {
+			// Shutting down, a retry is tried at once, only once: close
+			// must not wait through the whole back-off.
+			w.failed.Add(uint64(len(ps)))
+			w.log.Error("recording live forecasts in the ledger failed; dropping them", "forecasts", len(ps), "attempts", attempt, "err", err)
+			return
+		}
+		w.log.Warn("recording live forecasts in the ledger failed; retrying", "forecasts", len(ps), "attempt", attempt, "retry_in", wait, "err", err)
+		w.retries.Add(1)
+		if !stopping {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-w.stop:
+				t.Stop()
+			}
+		}
+		wait = min(2*wait, ledgerMaxBackoff)
+	}
+}
+
+// record writes one batch, bounded by ledgerTimeout.
+func (w *ledgerWriter) record(at time.Time, ps []closecast.Prediction) error {
 	ctx, cancel := context.WithTimeout(context.Background(), ledgerTimeout)
 	defer cancel()
-	if err := w.l.Record(ctx, at, ps); err != nil {
-		w.failed.Add(uint64(len(ps)))
-		w.log.Error("recording live forecasts in the ledger", "forecasts", len(ps), "err", err)
-		return
-	}
-	w.recorded.Add(uint64(len(ps)))
+	return w.l.Record(ctx, at, ps)
 }
 
 // close stops the writer after it has written everything queued, or when

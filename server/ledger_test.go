@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"net/http"
@@ -365,4 +367,79 @@ func FuzzAccuracyQuery(f *testing.F) {
 			t.Fatalf("query %q: %d %s", query, w.Code, w.Body)
 		}
 	})
+}
+
+// refusingLedger refuses the first fails batches (as a store busy past its
+// timeout would), then records like memLedger.
+type refusingLedger struct {
+	memLedger
+	fails    atomic.Int64
+	attempts atomic.Int64
+}
+
+func (l *refusingLedger) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error {
+	l.attempts.Add(1)
+	if l.fails.Add(-1) >= 0 {
+		return fmt.Errorf("sqlite: record forecasts: database is locked: %w", closecast.ErrUnavailable)
+	}
+	return l.memLedger.Record(ctx, at, ps)
+}
+
+func liveForecast(i int) closecast.Prediction {
+	return closecast.Prediction{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: closecast.MustParseDate("2026-01-01").AddDays(i), Value: 100}, Model: "m1", LastClose: 99}
+}
+
+// waitFor polls cond; the deadline is a hang guard only.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+// A batch the ledger refuses is retried with back-off and, once the ledger
+// recovers, recorded: nothing is dropped.
+func TestLedgerRetriesARefusedBatch(t *testing.T) {
+	l := &refusingLedger{}
+	l.fails.Store(3)
+	w := newLedgerWriter(l, slog.New(slog.DiscardHandler))
+	w.backoff = time.Millisecond
+	for i := range 5 {
+		w.enqueue(liveForecast(i), time.Unix(1e9, 0))
+	}
+	waitFor(t, "the batch to be recorded", func() bool { return w.recorded.Load() == 5 })
+	if err := w.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(l.recorded()); got != 5 || w.failed.Load() != 0 || w.retries.Load() != 3 {
+		t.Fatalf("recorded %d, failed %d, retries %d; want 5, 0, 3", got, w.failed.Load(), w.retries.Load())
+	}
+}
+
+// A batch refused on every try is dropped after ledgerAttempts tries, and
+// counted in closecast_ledger_failed_total.
+func TestLedgerCountsWhatItFinallyDrops(t *testing.T) {
+	l := &refusingLedger{}
+	l.fails.Store(math.MaxInt32)
+	w := newLedgerWriter(l, slog.New(slog.DiscardHandler))
+	w.backoff = time.Millisecond
+	for i := range 7 {
+		w.enqueue(liveForecast(i), time.Unix(1e9, 0))
+	}
+	waitFor(t, "the batch to be dropped", func() bool { return w.failed.Load() > 0 })
+	if err := w.close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w.failed.Load() != 7 || l.attempts.Load() != ledgerAttempts || len(l.recorded()) != 0 {
+		t.Fatalf("failed %d after %d attempts, %d recorded; want 7 after %d, 0", w.failed.Load(), l.attempts.Load(), len(l.recorded()), ledgerAttempts)
+	}
+	m := newMetrics(nil)
+	m.ledger = w
+	var b bytes.Buffer
+	m.write(&b)
+	if !strings.Contains(b.String(), "closecast_ledger_failed_total 7\n") {
+		t.Errorf("metrics lack closecast_ledger_failed_total 7:\n%s", b.String())
+	}
 }

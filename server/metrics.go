@@ -163,8 +163,10 @@ func (m *metrics) write(b *bytes.Buffer) {
 		b.WriteString("closecast_ledger_recorded_total " + strconv.FormatUint(l.recorded.Load(), 10) + "\n")
 		b.WriteString("# HELP closecast_ledger_dropped_total Live forecasts not recorded because the ledger's queue was full.\n# TYPE closecast_ledger_dropped_total counter\n")
 		b.WriteString("closecast_ledger_dropped_total " + strconv.FormatUint(l.dropped.Load(), 10) + "\n")
-		b.WriteString("# HELP closecast_ledger_failed_total Live forecasts in batches the ledger failed to write (see the log).\n# TYPE closecast_ledger_failed_total counter\n")
+		b.WriteString("# HELP closecast_ledger_failed_total Live forecasts dropped because the ledger refused their batch on every retry (see the log).\n# TYPE closecast_ledger_failed_total counter\n")
 		b.WriteString("closecast_ledger_failed_total " + strconv.FormatUint(l.failed.Load(), 10) + "\n")
+		b.WriteString("# HELP closecast_ledger_retries_total Writes of a refused ledger batch tried again after a back-off.\n# TYPE closecast_ledger_retries_total counter\n")
+		b.WriteString("closecast_ledger_retries_total " + strconv.FormatUint(l.retries.Load(), 10) + "\n")
 	}
 	b.WriteString("# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\n")
 	b.WriteString("go_goroutines " + strconv.Itoa(runtime.NumGoroutine()) + "\n")

@@ -65,6 +65,11 @@ type Config struct {
 	// flushes them on shutdown (Close, for a handler driven otherwise).
 	// Nil: nothing is recorded and /api/accuracy answers 404 no_ledger.
 	Ledger Ledger
+	// StoreHealth, when set, is asked by /readyz whether the local store is
+	// usable (sqlite.DB.Damaged in production): an error makes /readyz
+	// answer 503 with it, as the store needs an operator even though
+	// forecasts from the embedded data still work.
+	StoreHealth func() error
 }
 
 // ProviderStats counts what the server's bar source asked of a live market
@@ -429,6 +434,12 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if !s.ready() {
 		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
 		return
+	}
+	if h := s.cfg.StoreHealth; h != nil {
+		if err := h(); err != nil {
+			writeError(w, unavailable("the local store is not usable: "+err.Error(), defaultRetryAfter, err))
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

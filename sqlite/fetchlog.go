@@ -26,8 +26,12 @@ type FetchRecord struct {
 // LogFetchError records a fetch of symbol for [from, to] that failed with
 // fetchErr, so that `closecast fetch` and a debugging session can see what
 // the provider said and when. Nothing else is written.
-func (s *DB) LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error {
-	symbol, err := closecast.NormalizeSymbol(symbol)
+func (s *DB) LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) (err error) {
+	defer func() { err = s.classify(err) }()
+	if err := s.refuseDamaged("fetch log"); err != nil {
+		return err
+	}
+	symbol, err = closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return fmt.Errorf("sqlite: fetch log: %w", err)
 	}

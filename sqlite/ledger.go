@@ -43,6 +43,10 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 	if len(ps) == 0 {
 		return nil
 	}
+	defer func() { err = s.classify(err) }()
+	if err := s.refuseDamaged("record forecasts"); err != nil {
+		return err
+	}
 	syms := make([]string, len(ps))
 	for i, p := range ps {
 		sym, err := closecast.NormalizeSymbol(p.Symbol)
@@ -118,8 +122,9 @@ func scoreDays(ctx context.Context, tx *sql.Tx, symbol string, from, to closecas
 // the input window is not kept. days must be in [1, MaxLedgerDays]. A symbol
 // with no scored row gives none, not an error: the ledger knows only what
 // was asked of it.
-func (s *DB) Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error) {
-	symbol, err := closecast.NormalizeSymbol(symbol)
+func (s *DB) Scored(ctx context.Context, symbol string, days int) (_ []closecast.Prediction, err error) {
+	defer func() { err = s.classify(err) }()
+	symbol, err = closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: scored forecasts: %w", err)
 	}

@@ -78,6 +78,10 @@ type DB struct {
 	// than running these indexed lookups.
 	qBars, qKnown, qRange *sql.Stmt
 
+	// health is what is known of the file: damage, unexplained errors
+	// (health.go).
+	health health
+
 	// afterWrite, when set (by tests only), is called after each row written
 	// by Upsert, inside its transaction, with the row's index in bars. It
 	// lets tests cancel the context or fail in the middle of a transaction.
@@ -88,8 +92,22 @@ var _ closecast.Store = (*DB)(nil)
 
 // Open opens the store file at path, creating it and its parent directories
 // (mode 0700: the store is private to the user) if needed, and migrates its
-// schema to the current version.
+// schema to the current version. It then checks the file (PRAGMA
+// quick_check): a damaged store still opens, so that what can be read is
+// served, but Damaged reports the damage and every write is refused.
 func Open(path string) (*DB, error) {
+	return open(path, BusyTimeout)
+}
+
+// OpenBusyTimeout is Open with another busy timeout than BusyTimeout: how
+// long a write waits for another writer before failing with ErrBusy (a
+// test holding the lock, a server that prefers a quick 503).
+func OpenBusyTimeout(path string, busy time.Duration) (*DB, error) {
+	return open(path, busy)
+}
+
+// open is Open with the busy timeout as a parameter.
+func open(path string, busy time.Duration) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty store path")
 	}
@@ -103,7 +121,7 @@ func Open(path string) (*DB, error) {
 	// A file: URI with an escaped path, so that a path containing '?', '#'
 	// or '%' cannot be mistaken for DSN parameters.
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	// NORMAL is durable across application crashes in WAL mode; a power
@@ -121,6 +139,12 @@ func Open(path string) (*DB, error) {
 	}
 	s := &DB{db: db, path: abs}
 	if err := s.init(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", abs, s.classify(err))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+	defer cancel()
+	if err := s.Check(ctx); err != nil && !errors.Is(err, ErrDamaged) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", abs, err)
 	}
@@ -211,7 +235,7 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 	}
 	rows, err := s.qBars.QueryContext(ctx, symbol, int64(from), int64(to))
 	if err != nil {
-		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
+		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, s.classify(err))
 	}
 	defer rows.Close()
 	// At most one bar a day; the cap keeps a wide-open range (1900..9999)
@@ -221,20 +245,20 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 		var b closecast.Bar
 		var d int64
 		if err := rows.Scan(&d, &b.Open, &b.High, &b.Low, &b.Close, &b.Volume); err != nil {
-			return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
+			return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, s.classify(err))
 		}
 		b.Date = closecast.Date(d)
 		bars = append(bars, b)
 	}
 	if err := rows.Err(); err != nil {
-		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
+		return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, s.classify(err))
 	}
 	rows.Close()
 	if len(bars) == 0 {
 		var known bool
 		err := s.qKnown.QueryRowContext(ctx, symbol).Scan(&known)
 		if err != nil {
-			return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, err)
+			return closecast.Series{}, fmt.Errorf("sqlite: bars of %s: %w", symbol, s.classify(err))
 		}
 		if !known {
 			return closecast.Series{}, fmt.Errorf("sqlite: %w: no bars of %s are stored", closecast.ErrUnknownSymbol, symbol)
@@ -264,7 +288,7 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 	var lo, hi sql.NullInt64
 	err = s.qRange.QueryRowContext(ctx, symbol).Scan(&lo, &hi)
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("sqlite: range of %s: %w", symbol, err)
+		return 0, 0, false, fmt.Errorf("sqlite: range of %s: %w", symbol, s.classify(err))
 	}
 	if !lo.Valid {
 		return 0, 0, false, nil
@@ -276,19 +300,19 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 func (s *DB) Symbols(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT symbol FROM bars ORDER BY symbol`)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: symbols: %w", err)
+		return nil, fmt.Errorf("sqlite: symbols: %w", s.classify(err))
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
 		var sym string
 		if err := rows.Scan(&sym); err != nil {
-			return nil, fmt.Errorf("sqlite: symbols: %w", err)
+			return nil, fmt.Errorf("sqlite: symbols: %w", s.classify(err))
 		}
 		out = append(out, sym)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: symbols: %w", err)
+		return nil, fmt.Errorf("sqlite: symbols: %w", s.classify(err))
 	}
 	return out, nil
 }
@@ -313,6 +337,10 @@ func (s *DB) UpsertFetched(ctx context.Context, symbol string, from, to closecas
 }
 
 func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, logRec *FetchRecord) (added, updated int, err error) {
+	defer func() { err = s.classify(err) }()
+	if err := s.refuseDamaged("upsert " + symbol); err != nil {
+		return 0, 0, err
+	}
 	symbol, err = closecast.NormalizeSymbol(symbol)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: upsert: %w", err)

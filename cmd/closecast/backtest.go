@@ -73,7 +73,11 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	if !*quiet {
 		progress = e.stderr
 	}
-	r, err := backtest.Run(ctx, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
+	var r *backtest.Result
+	err = untilDone(ctx, func() (err error) {
+		r, err = backtest.Run(ctx, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/internal/readlimit"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/train"
@@ -54,8 +56,8 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *epochs < 1 {
-		return fmt.Errorf("%w: --epochs must be ≥ 1", errUsage)
+	if *epochs < 1 || *epochs > config.MaxEpochs {
+		return fmt.Errorf("%w: --epochs must be in 1..%d", errUsage, config.MaxEpochs)
 	}
 	cfg, err := configs.Load("reference")
 	if err != nil {
@@ -69,7 +71,12 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, err := lstm.Bench(ds.X[:ds.Train*cfg.WindowSize], ds.Y[:ds.Train], ds.Train, cfg.WindowSize, *epochs, *threads)
+	fmt.Fprintf(e.stderr, "benchmarking %d epochs of %d windows\n", *epochs, ds.Train)
+	var res lstm.BenchResult
+	err = untilDone(ctx, func() (err error) {
+		res, err = lstm.Bench(ds.X[:ds.Train*cfg.WindowSize], ds.Y[:ds.Train], ds.Train, cfg.WindowSize, *epochs, *threads)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -117,7 +124,7 @@ func runTorch(ctx context.Context, script string, epochs int, symbol string) (*t
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("PyTorch replica failed: %v\n%s", err, b)
 	}
-	b, err := os.ReadFile(jsonOut)
+	b, err := readlimit.ReadFile(jsonOut, readlimit.Metadata)
 	if err != nil {
 		return nil, err
 	}

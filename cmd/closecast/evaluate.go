@@ -117,8 +117,19 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	noDropout := m.Pipeline.Net.Config().Dropout == 0
 	results := make([]evaluationJSON, len(ranges))
+	fmt.Fprintf(e.stderr, "evaluating %s on %s: %d range(s)\n", m.Meta.Version, data.symbol, len(ranges))
+	// The scoring is pure computation (minutes with many MC-dropout
+	// samples): untilDone lets Ctrl-C or SIGTERM end the command at once.
+	if err := untilDone(ctx, func() error { return evaluateRanges(m, series, ranges, results, *samples, *seed, *horizon) }); err != nil {
+		return err
+	}
+	return printEvaluation(e, m, data.symbol, ranges, results, *asJSON, *samples)
+}
+
+// evaluateRanges scores m on each range into results.
+func evaluateRanges(m *artifact.Model, series closecast.Series, ranges []evalRange, results []evaluationJSON, samples int, seed uint64, horizon int) error {
+	noDropout := m.Pipeline.Net.Config().Dropout == 0
 	for k, r := range ranges {
 		ev, _, err := train.Evaluate(m.Pipeline, series.Bars, r.from, r.to)
 		if err != nil {
@@ -129,8 +140,8 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 		if m.Pipeline.Calibration != nil {
 			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalConformal})
 		}
-		if *samples > 0 && !noDropout {
-			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: *samples, Seed: *seed})
+		if samples > 0 && !noDropout {
+			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: samples, Seed: seed})
 		}
 		for _, o := range opts {
 			iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, o)
@@ -139,15 +150,21 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 			}
 			results[k].Intervals = append(results[k].Intervals, iv)
 		}
-		if *horizon > 1 {
-			steps, err := train.EvaluateHorizon(m.Pipeline, series.Bars, r.from, r.to, *horizon)
+		if horizon > 1 {
+			steps, err := train.EvaluateHorizon(m.Pipeline, series.Bars, r.from, r.to, horizon)
 			if err != nil {
 				return fmt.Errorf("%s %s..%s: horizon: %w", r.name, r.from, r.to, err)
 			}
 			results[k].Horizon = steps
 		}
 	}
-	if *asJSON {
+	return nil
+}
+
+// printEvaluation prints results, as text or JSON.
+func printEvaluation(e *env, m *artifact.Model, symbol string, ranges []evalRange, results []evaluationJSON, asJSON bool, samples int) error {
+	noDropout := m.Pipeline.Net.Config().Dropout == 0
+	if asJSON {
 		if ranges[0].key == "" { // --from/--to: one range, the existing layout
 			return json.NewEncoder(e.stdout).Encode(results[0])
 		}
@@ -157,10 +174,10 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 		}
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
-	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, data.symbol)
+	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, symbol)
 	for k, r := range ranges {
 		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
-		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, *samples)
+		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, samples)
 		printHorizon(e.stdout, results[k].Horizon, m.Pipeline.Outputs() > 1)
 	}
 	return nil

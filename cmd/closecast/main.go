@@ -47,13 +47,76 @@ type env struct {
 var errUsage = errors.New("usage")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
+	os.Exit(run(signalContext(), os.Args[1:], &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}))
 }
 
-// run executes one command line and returns the exit status.
-func run(ctx context.Context, args []string, e *env) int {
+// signalError is the cause of the command context's cancellation when the
+// process receives SIGINT (Ctrl-C) or SIGTERM.
+type signalError struct{ sig syscall.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+// exitCode is the shell's convention for a process ended by sig: 128 + its
+// number (130 for SIGINT, 143 for SIGTERM).
+func (e *signalError) exitCode() int { return 128 + int(e.sig) }
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return s.String()
+}
+
+// signalContext returns a context cancelled, with a *signalError cause, by
+// the first SIGINT or SIGTERM: every long command stops at its next check
+// and exits 130 or 143 (train after saving its best weights). A second
+// signal exits at once.
+func signalContext() context.Context {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		first := &signalError{(<-sigs).(syscall.Signal)}
+		cancel(first)
+		second := &signalError{(<-sigs).(syscall.Signal)}
+		fmt.Fprintf(os.Stderr, "closecast: %v again; stopping now\n", second)
+		os.Exit(second.exitCode())
+	}()
+	return ctx
+}
+
+// untilDone runs work, which cannot be interrupted (a pure computation),
+// and returns its error, or the cause of ctx as soon as ctx is done: the
+// command then exits without waiting for the computation, which the exit
+// discards.
+func untilDone(ctx context.Context, work func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- work() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// run executes one command line and returns the exit status. No input may
+// crash it with a Go stack trace: a panic is reported as one line and exit
+// status 70 (EX_SOFTWARE), and is a bug to fix.
+func run(ctx context.Context, args []string, e *env) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			name := "closecast"
+			if len(args) > 0 {
+				name += " " + args[0]
+			}
+			fmt.Fprintf(e.stderr, "%s: internal error: %v (this is a bug; please report it with the command line)\n", name, r)
+			code = 70
+		}
+	}()
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {
 			if c := lookup(args[1]); c != nil {
@@ -73,9 +136,13 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 2
 	}
 	err := c.run(ctx, c, e, args[1:])
+	var sig *signalError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(context.Cause(ctx), &sig):
+		fmt.Fprintf(e.stderr, "closecast %s: %v\n", c.name, sig)
+		return sig.exitCode()
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):

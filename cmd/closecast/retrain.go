@@ -165,7 +165,11 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	chall := res.Model
 
-	duel, err := backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
+	var duel backtest.Duel
+	err = untilDone(ctx, func() (err error) {
+		duel, err = backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
+		return err
+	})
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,8 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 		Logger:   logger,
 		CacheTTL: *cacheTTL,
 		Ledger:   store,
+		// A damaged store is reported by /readyz (found at open or later).
+		StoreHealth: store.Damaged,
 	})
 	// Serve flushes the ledger on a graceful shutdown; this covers a
 	// listener that fails, before the store closes.

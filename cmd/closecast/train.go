@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/configs"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
@@ -19,13 +20,18 @@ var trainCmd = &command{
 	summary: "Train and evaluate a model from a config; write the artifact",
 	usage:   "--config FILE|NAME [--epochs N] [--seed N] [--threads N] [--repeat N] [--out DIR] [--csv FILE] [--json]",
 	example: `  closecast train --config reference                 # the reference notebook, embedded config
-  closecast train --config configs/default.yaml --out models/btc-usd
+  closecast train --config configs/default.yaml --out out/default && cp -RL out/default/. models/btc-usd/
   closecast train --config reference --repeat 5 --json # 5 seeds: mean ± std of every metric
   closecast train --config my.yaml --csv bars.csv --epochs 20
 
 The artifact directory holds model.safetensors, model.json (pipeline, scalers,
-config, data checksum, metrics vs baselines) and plots. Progress goes to
-stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.`,
+config, data checksum, metrics vs baselines) and plots. It is a symbolic link
+to a version directory beside it (.NAME.v-*), swapped atomically, so a server
+reading it never finds no model; copy with cp -L (go:embed, as for
+models/btc-usd, needs a plain directory). Progress goes to
+stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.
+
+` + config.Bounds(),
 	run: runTrain,
 }
 

@@ -1,0 +1,7 @@
+//go:build unix
+
+package readlimit
+
+import "syscall"
+
+const syscallNonBlock = syscall.O_NONBLOCK
