@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +163,18 @@ func ParseMaxJump(s string) (float64, error) {
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 1 {
 		return 0, fmt.Errorf("max jump %q: want a number > 1 (the largest factor between consecutive closes)", s)
+	}
+	return f, nil
+}
+
+// MaxJump returns the jump limit in force for this process: $CLOSECAST_MAX_JUMP
+// when set (an error if it is not a number > 1), else DefaultMaxJump. Every
+// reader of bars from outside the binary (CSV files, the store, a provider)
+// applies it, so one setting covers fetch, serve and the offline commands.
+func MaxJump() (float64, error) {
+	f, err := ParseMaxJump(os.Getenv(EnvMaxJump))
+	if err != nil {
+		return 0, fmt.Errorf("$%s: %w", EnvMaxJump, err)
 	}
 	return f, nil
 }
