@@ -83,7 +83,6 @@ func TestFetchSurvivesFaultsWithTheStoreUnchanged(t *testing.T) {
 		"500":       func() yahootest.Fault { return yahootest.ServerError(500) },
 		"503":       func() yahootest.Fault { return yahootest.ServerError(503) },
 		"hang":      func() yahootest.Fault { return yahootest.Hang(2 * time.Second) },
-		"truncated": func() yahootest.Fault { return yahootest.Truncated() },
 	}
 	for name, fault := range faults {
 		t.Run(name, func(t *testing.T) {
