@@ -370,6 +370,23 @@ func (s Series) Gaps() []Gap {
 	return gaps
 }
 
+// MissingIn returns the runs of days in [from, to] that have no bar,
+// including runs at either end.
+func (s Series) MissingIn(from, to Date) []Gap {
+	var gaps []Gap
+	next := from
+	for _, b := range s.Between(from, to).Bars {
+		if b.Date > next {
+			gaps = append(gaps, Gap{From: next, To: b.Date - 1})
+		}
+		next = b.Date + 1
+	}
+	if next <= to {
+		gaps = append(gaps, Gap{From: next, To: to})
+	}
+	return gaps
+}
+
 // MissingDays returns the total number of calendar days inside the gaps.
 func (s Series) MissingDays() int {
 	n := 0
