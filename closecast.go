@@ -142,9 +142,9 @@ const (
 
 // DefaultMaxJump is the largest factor by which a close may differ from the
 // previous bar's close (up or down: close/prev in [1/f, f]). The largest
-// daily move in the embedded data is BTC-USD's and ETH-USD's crash of
-// 2020-03-12 (a factor of 1.73); 4 leaves room for a real market's worst
-// day while refusing a misplaced decimal point or a unit change. A market
+// daily moves in the embedded data are the crash of 2020-03-12 (a factor of
+// 1.59 for BTC-USD, 1.73 for ETH-USD); 4 leaves room for a real market's
+// worst day while refusing a misplaced decimal point or a unit change. A market
 // that really moves more can raise it: closecast.EnvMaxJump, or the CLI's
 // --max-jump.
 const DefaultMaxJump = 4.0
