@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -125,9 +127,97 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
-// Validate checks one bar on its own: finite positive prices,
-// Low ≤ min(Open, Close) ≤ max(Open, Close) ≤ High and a finite Volume ≥ 0.
-// The error is a *FieldError naming the first offending field.
+// Plausible magnitudes of a bar. The engine computes in float32 (largest
+// ~3.4e38, smallest normal ~1.2e-38), and features multiply, divide and take
+// logs of prices and volumes: bounds far inside float32's range leave
+// headroom for that arithmetic, and no real market quotes outside them (the
+// cheapest tokens trade near 1e-6 USD, the dearest shares near 1e6). A bar
+// outside them is a provider's or a file's error, such as a close of 1e300
+// or a denormal 1e-310, never data.
+const (
+	MinPrice  = 1e-6 // smallest price accepted
+	MaxPrice  = 1e9  // largest price accepted
+	MaxVolume = 1e15 // largest daily volume accepted (BTC-USD's record is ~3.5e11 USD)
+)
+
+// DefaultMaxJump is the largest factor by which a close may differ from the
+// previous bar's close (up or down: close/prev in [1/f, f]). The largest
+// daily moves in the embedded data are the crash of 2020-03-12 (a factor of
+// 1.59 for BTC-USD, 1.73 for ETH-USD); 4 leaves room for a real market's
+// worst day while refusing a misplaced decimal point or a unit change. A market
+// that really moves more can raise it: closecast.EnvMaxJump, or the CLI's
+// --max-jump.
+const DefaultMaxJump = 4.0
+
+// EnvMaxJump names the environment variable that overrides DefaultMaxJump
+// for every command that reads or fetches bars (a factor > 1).
+const EnvMaxJump = "CLOSECAST_MAX_JUMP"
+
+// ParseMaxJump parses a jump factor given by a user (flag or environment):
+// a finite number > 1. "" means DefaultMaxJump.
+func ParseMaxJump(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultMaxJump, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 1 {
+		return 0, fmt.Errorf("max jump %q: want a number > 1 (the largest factor between consecutive closes)", s)
+	}
+	return f, nil
+}
+
+// MaxJump returns the jump limit in force for this process: $CLOSECAST_MAX_JUMP
+// when set (an error if it is not a number > 1), else DefaultMaxJump. Every
+// reader of bars from outside the binary (CSV files, the store, a provider)
+// applies it, so one setting covers fetch, serve and the offline commands.
+func MaxJump() (float64, error) {
+	f, err := ParseMaxJump(os.Getenv(EnvMaxJump))
+	if err != nil {
+		return 0, fmt.Errorf("$%s: %w", EnvMaxJump, err)
+	}
+	return f, nil
+}
+
+// JumpError is a close that differs from the previous bar's close by more
+// than the allowed factor.
+type JumpError struct {
+	Prev        Date    // day of the previous close
+	PrevClose   float64 // its close
+	Close       float64 // the offending close
+	Factor, Max float64 // the factor between them, and the allowed one
+}
+
+func (e *JumpError) Error() string {
+	return fmt.Sprintf("close %v is %.4g× the close %v of %s, beyond the %g× jump limit (set %s to allow more)",
+		e.Close, e.Factor, e.PrevClose, e.Prev, e.Max, EnvMaxJump)
+}
+
+// CheckJumps checks that each close in bars (ascending) is within a factor
+// maxJump (≤ 1 means DefaultMaxJump) of the previous bar's close. The error
+// is a *BarError naming the later day of the first pair that fails, wrapping
+// a *JumpError.
+func CheckJumps(bars []Bar, maxJump float64) error {
+	if maxJump <= 1 {
+		maxJump = DefaultMaxJump
+	}
+	for i := 1; i < len(bars); i++ {
+		prev, cur := bars[i-1].Close, bars[i].Close
+		f := cur / prev
+		if f < 1 {
+			f = prev / cur
+		}
+		if !(f <= maxJump) { // also NaN
+			return &BarError{Index: i, Date: bars[i].Date, Err: &JumpError{Prev: bars[i-1].Date, PrevClose: prev, Close: cur, Factor: f, Max: maxJump}}
+		}
+	}
+	return nil
+}
+
+// Validate checks one bar on its own: finite prices within [MinPrice,
+// MaxPrice], Low ≤ min(Open, Close) ≤ max(Open, Close) ≤ High and a finite
+// Volume in [0, MaxVolume]. The error is a *FieldError naming the first
+// offending field.
 func (b Bar) Validate() error {
 	for _, p := range []struct {
 		name string
@@ -139,9 +229,15 @@ func (b Bar) Validate() error {
 		if p.v <= 0 {
 			return &FieldError{p.name, fmt.Sprintf("%v is not a positive price", p.v)}
 		}
+		if p.v < MinPrice || p.v > MaxPrice {
+			return &FieldError{p.name, fmt.Sprintf("%v is outside the plausible price range [%g, %g]", p.v, MinPrice, MaxPrice)}
+		}
 	}
 	if math.IsNaN(b.Volume) || math.IsInf(b.Volume, 0) || b.Volume < 0 {
 		return &FieldError{"Volume", fmt.Sprintf("%v is not a finite volume ≥ 0", b.Volume)}
+	}
+	if b.Volume > MaxVolume {
+		return &FieldError{"Volume", fmt.Sprintf("%v is above the plausible volume limit %g", b.Volume, MaxVolume)}
 	}
 	if b.Low > math.Min(b.Open, b.Close) {
 		return &FieldError{"Low", fmt.Sprintf("%v is above min(Open, Close) = %v", b.Low, math.Min(b.Open, b.Close))}
@@ -274,6 +370,23 @@ func (s Series) Gaps() []Gap {
 	return gaps
 }
 
+// MissingIn returns the runs of days in [from, to] that have no bar,
+// including runs at either end.
+func (s Series) MissingIn(from, to Date) []Gap {
+	var gaps []Gap
+	next := from
+	for _, b := range s.Between(from, to).Bars {
+		if b.Date > next {
+			gaps = append(gaps, Gap{From: next, To: b.Date - 1})
+		}
+		next = b.Date + 1
+	}
+	if next <= to {
+		gaps = append(gaps, Gap{From: next, To: to})
+	}
+	return gaps
+}
+
 // MissingDays returns the total number of calendar days inside the gaps.
 func (s Series) MissingDays() int {
 	n := 0
@@ -344,7 +457,62 @@ type RangeError struct {
 }
 
 func (e *RangeError) Error() string {
+	if e.Earliest > e.Latest {
+		return fmt.Sprintf("cannot forecast %s for %s: too few bars are known (a full input window first ends on %s, the last close is %s)", e.Symbol, e.Date, e.Earliest.AddDays(-1), e.Latest.AddDays(-1))
+	}
 	return fmt.Sprintf("cannot forecast %s for %s: dates from %s to %s can be forecast", e.Symbol, e.Date, e.Earliest, e.Latest)
+}
+
+// Empty reports whether no date at all can be forecast (Earliest after
+// Latest: fewer bars than one input window).
+func (e *RangeError) Empty() bool { return e.Earliest > e.Latest }
+
+// GapError says that Date cannot be forecast for Symbol because its input
+// window of Window consecutive daily bars has missing days: closecast never
+// forecasts from a longer calendar span than the model was trained on.
+type GapError struct {
+	Symbol  string
+	Date    Date
+	Window  int   // consecutive bars the forecast needs, ending the day before Date
+	Missing []Gap // the missing days inside that span, ascending
+}
+
+func (e *GapError) Error() string {
+	parts := make([]string, len(e.Missing))
+	for i, g := range e.Missing {
+		parts[i] = g.From.String()
+		if g.To != g.From {
+			parts[i] += " to " + g.To.String()
+		}
+	}
+	verb := "are"
+	if len(e.Missing) == 1 && e.Missing[0].Days() == 1 {
+		verb = "is"
+	}
+	return fmt.Sprintf("cannot forecast %s for %s: the %d days before it must all have bars, but %s %s missing",
+		e.Symbol, e.Date, e.Window, strings.Join(parts, ", "), verb)
+}
+
+// NonFiniteError is a number inside the forecasting engine that is NaN or
+// ±Inf: an input feature, a network output or a price after inverse
+// scaling. It is never served as a number; it means broken data or a broken
+// model, and says where.
+type NonFiniteError struct {
+	Stage string // "input", "output" or "price"
+	Date  Date   // the forecast day
+	Value float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("the forecast of %s is not a finite number: %s is %v", e.Date, e.Stage, e.Value)
+}
+
+// Finite returns a *NonFiniteError for v if it is NaN or ±Inf, else nil.
+func Finite(stage string, date Date, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return &NonFiniteError{Stage: stage, Date: date, Value: v}
+	}
+	return nil
 }
 
 // ErrUnavailable is wrapped by errors from a market data provider that could

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -94,5 +95,92 @@ func TestNormalizeSymbol(t *testing.T) {
 		if _, err := NormalizeSymbol(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestBarValidateRefusesAbsurdMagnitudes(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		bar   Bar
+	}{
+		{"High", Bar{Open: 100, High: 1e300, Low: 90, Close: 1e300, Volume: 1}},
+		{"Open", Bar{Open: 1e-300, High: 100, Low: 1e-300, Close: 100, Volume: 1}},
+		{"Open", Bar{Open: 1e-310, High: 100, Low: 1e-310, Close: 50, Volume: 1}},
+		{"Volume", Bar{Open: 100, High: 110, Low: 90, Close: 100, Volume: 1e300}},
+	} {
+		err := tc.bar.Validate()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%+v: got %v, want a FieldError on %s", tc.bar, err, tc.field)
+		}
+	}
+	ok := Bar{Open: MinPrice, High: MaxPrice, Low: MinPrice, Close: MaxPrice, Volume: MaxVolume}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("bar at the limits: %v", err)
+	}
+}
+
+func TestCheckJumps(t *testing.T) {
+	d := MustParseDate("2025-01-01")
+	bars := func(closes ...float64) []Bar {
+		out := make([]Bar, len(closes))
+		for i, c := range closes {
+			out[i] = Bar{Date: d.AddDays(i), Open: c, High: c, Low: c, Close: c}
+		}
+		return out
+	}
+	if err := CheckJumps(bars(100, 150, 60, 200), 0); err != nil {
+		t.Errorf("moves within 4×: %v", err)
+	}
+	for _, tc := range []struct {
+		closes []float64
+		max    float64
+		day    int
+	}{
+		{[]float64{100, 101, 1e8, 100}, 0, 2},
+		{[]float64{100, 101, 24}, 0, 2},
+		{[]float64{100, 150}, 1.2, 1},
+	} {
+		err := CheckJumps(bars(tc.closes...), tc.max)
+		var be *BarError
+		var je *JumpError
+		if !errors.As(err, &be) || !errors.As(err, &je) || be.Date != d.AddDays(tc.day) {
+			t.Errorf("%v (max %v): got %v, want a jump on %s", tc.closes, tc.max, err, d.AddDays(tc.day))
+		}
+	}
+	if err := CheckJumps(bars(100, 150), 2); err != nil {
+		t.Errorf("a raised limit: %v", err)
+	}
+}
+
+func TestParseMaxJump(t *testing.T) {
+	if f, err := ParseMaxJump(""); err != nil || f != DefaultMaxJump {
+		t.Errorf(`"" = %v, %v`, f, err)
+	}
+	if f, err := ParseMaxJump("10"); err != nil || f != 10 {
+		t.Errorf(`"10" = %v, %v`, f, err)
+	}
+	for _, s := range []string{"1", "0.5", "NaN", "+Inf", "x"} {
+		if _, err := ParseMaxJump(s); err == nil {
+			t.Errorf("%q accepted", s)
+		}
+	}
+}
+
+func TestRangeErrorEmptyAndGapError(t *testing.T) {
+	d := MustParseDate("2025-01-10")
+	re := &RangeError{Symbol: "X", Date: d, Earliest: d.AddDays(30), Latest: d.AddDays(1)}
+	if !re.Empty() || !strings.Contains(re.Error(), "too few bars") {
+		t.Errorf("inverted range: %v", re)
+	}
+	ge := &GapError{Symbol: "X", Date: d, Window: 5, Missing: []Gap{{From: d.AddDays(-3), To: d.AddDays(-3)}}}
+	if !strings.Contains(ge.Error(), "2025-01-07 is missing") {
+		t.Errorf("gap error: %v", ge)
+	}
+	if err := Finite("price", d, math.Inf(1)); err == nil || !strings.Contains(err.Error(), "price is +Inf") {
+		t.Errorf("Finite(+Inf) = %v", err)
+	}
+	if err := Finite("price", d, 1); err != nil {
+		t.Errorf("Finite(1) = %v", err)
 	}
 }

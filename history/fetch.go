@@ -43,6 +43,13 @@ func (l *Layered) ensureTail(ctx context.Context, st *symState, sym string, from
 			continue
 		}
 		f, leader := st.flight, false
+		if f == nil && !known {
+			if e, ok := l.notFound[sym]; ok && now.Before(e.until) {
+				l.mu.Unlock()
+				l.skipped.Add(1)
+				return e.err
+			}
+		}
 		if f == nil {
 			if m := st.memo; m != nil && m.known == known && m.last == last && m.to >= end && now.Before(m.until) {
 				l.mu.Unlock()
@@ -116,9 +123,22 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 			}
 		}
 		newMemo = &memo{last: last, known: known, to: end, until: retryAt, err: f.err}
+		if errors.Is(err, closecast.ErrUnknownSymbol) {
+			l.mu.Lock()
+			l.rememberUnknown(sym, f.err)
+			l.mu.Unlock()
+		}
 		return
 	}
 
+	if err := l.checkSeam(st, bars); err != nil {
+		// The provider answered, with data that must not be stored.
+		l.failures.Add(1)
+		f.err = &UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
+		l.log.Warn("history: fetched bars refused", "symbol", sym, "from", start, "to", end, "err", err)
+		newMemo = &memo{last: last, known: known, to: end, until: retryAt, err: f.err}
+		return
+	}
 	added, updated := len(bars), 0
 	if l.store != nil {
 		if fr, ok := l.store.(fetchRecorder); ok {
@@ -151,6 +171,33 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 	if !newKnown || newLast < end {
 		newMemo = &memo{last: newLast, known: newKnown, to: end, until: retryAt}
 	}
+}
+
+// seamError is a fetched close beyond the jump limit from the last known
+// close before it.
+type seamError struct{ err error }
+
+func (e *seamError) Error() string {
+	return "provider sent a jump from the last known close: " + e.err.Error()
+}
+func (e *seamError) Unwrap() error { return e.err }
+
+// checkSeam checks the jump limit (WithMaxJump) between the last known
+// close before the fetched bars and the first of them, so that a fetch
+// cannot store what every later read would refuse.
+func (l *Layered) checkSeam(st *symState, fetched []closecast.Bar) error {
+	snap := st.snap.Load()
+	if l.maxJump <= 0 || snap == nil || len(fetched) == 0 {
+		return nil
+	}
+	i := closecast.Series{Bars: snap.bars}.Search(fetched[0].Date)
+	if i == 0 {
+		return nil
+	}
+	if err := closecast.CheckJumps([]closecast.Bar{snap.bars[i-1], fetched[0]}, l.maxJump); err != nil {
+		return &seamError{err}
+	}
+	return nil
 }
 
 // fetchBars asks the provider for sym's bars in [start, end] and keeps only

@@ -47,6 +47,12 @@ const (
 	// DefaultRefresh is how long a snapshot of the store is used before
 	// the store is read again.
 	DefaultRefresh = 2 * time.Second
+	// DefaultNotFoundTTL is how long the provider's "not found" for a
+	// symbol nothing local knows is remembered: for that long, requests for
+	// the symbol, whatever range they ask, get ErrUnknownSymbol without an
+	// upstream call. Tickers do not appear by the minute, and repeating a
+	// request must not make closecast hammer the provider.
+	DefaultNotFoundTTL = time.Hour
 )
 
 // maxSymbols bounds the per-symbol state kept, as symbols come from
@@ -100,6 +106,19 @@ func WithRetryAfter(d time.Duration) Option { return func(l *Layered) { l.retryA
 // without cancelling the fetch for the others.
 func WithFetchTimeout(d time.Duration) Option { return func(l *Layered) { l.fetchTimeout = d } }
 
+// WithNotFoundTTL sets how long a symbol the provider does not know is
+// remembered as unknown (DefaultNotFoundTTL). Zero asks again every time
+// (the retry-after memo of the same days still applies).
+func WithNotFoundTTL(d time.Duration) Option { return func(l *Layered) { l.notFoundTTL = d } }
+
+// WithMaxJump checks every read of base ∪ store (and so every fetch stored
+// through Layered) against a jump limit: no close may differ from the
+// previous one by more than factor f (closecast.CheckJumps). A store that
+// fails it — written by hand or by an older closecast — is an error, not
+// served. 0, the default, checks nothing beyond what the layers check; the
+// CLI passes closecast.MaxJump().
+func WithMaxJump(f float64) Option { return func(l *Layered) { l.maxJump = f } }
+
 // WithRefresh sets how long a snapshot of a symbol's stored bars is served
 // before the store is read again (DefaultRefresh); it only matters for
 // writes by other processes. Zero reads the store on every request.
@@ -119,7 +138,7 @@ type Stats struct {
 	Fetches  uint64 // fetches started
 	Failures uint64 // fetches that failed (provider error or invalid bars)
 	Shared   uint64 // times a request waited for a fetch another request started
-	Skipped  uint64 // times a request did not fetch because a recent fetch of the same days failed or had nothing new
+	Skipped  uint64 // times a request did not fetch because a recent fetch of the same days failed or had nothing new, or the symbol is remembered as unknown
 }
 
 // Layered serves bars from an embedded base data set and a local store (the
@@ -134,11 +153,17 @@ type Layered struct {
 	retryAfter   time.Duration
 	fetchTimeout time.Duration
 	refresh      time.Duration
+	notFoundTTL  time.Duration
+	maxJump      float64
 	now          func() time.Time
 	log          *slog.Logger
 
 	mu   sync.Mutex
 	syms map[string]*symState
+	// notFound remembers, until when, symbols the provider answered "not
+	// found" for. It is kept apart from syms so that evicting idle symbol
+	// state does not forget them; it is bounded by maxSymbols too.
+	notFound map[string]notFoundEntry
 
 	fetches, failures, shared, skipped atomic.Uint64
 }
@@ -194,6 +219,13 @@ type memo struct {
 	err   error
 }
 
+// notFoundEntry is a remembered "not found": until when, and the error
+// that is answered meanwhile.
+type notFoundEntry struct {
+	until time.Time
+	err   error
+}
+
 // New returns a Layered over base, store and live, any of which may be nil
 // (a nil interface: a typed nil pointer is not detected). live nil means
 // offline. base must not change while Layered is used: each symbol's base
@@ -204,9 +236,11 @@ func New(base closecast.Source, store closecast.Store, live closecast.Source, op
 		retryAfter:   DefaultRetryAfter,
 		fetchTimeout: DefaultFetchTimeout,
 		refresh:      DefaultRefresh,
+		notFoundTTL:  DefaultNotFoundTTL,
 		now:          time.Now,
 		log:          slog.New(slog.DiscardHandler),
 		syms:         make(map[string]*symState),
+		notFound:     make(map[string]notFoundEntry),
 	}
 	for _, o := range opts {
 		o(l)
@@ -376,7 +410,35 @@ func (l *Layered) read(ctx context.Context, st *symState, sym string) (*snapshot
 	if err != nil {
 		return nil, fmt.Errorf("history: merged bars of %s: %w", sym, err)
 	}
+	if l.maxJump > 0 {
+		if err := closecast.CheckJumps(merged.Bars, l.maxJump); err != nil {
+			return nil, fmt.Errorf("history: bars of %s: %w", sym, err)
+		}
+	}
 	return &snapshot{bars: merged.Bars, known: st.baseKnown || topKnown, at: l.now()}, storeErr
+}
+
+// rememberUnknown records the provider's "not found" for sym. l.mu must be
+// held.
+func (l *Layered) rememberUnknown(sym string, err error) {
+	if l.notFoundTTL <= 0 {
+		return
+	}
+	now := l.now()
+	if len(l.notFound) >= maxSymbols {
+		for k, e := range l.notFound {
+			if !now.Before(e.until) {
+				delete(l.notFound, k)
+			}
+		}
+		for k := range l.notFound { // still full: forget an arbitrary one
+			if len(l.notFound) < maxSymbols {
+				break
+			}
+			delete(l.notFound, k)
+		}
+	}
+	l.notFound[sym] = notFoundEntry{until: now.Add(l.notFoundTTL), err: err}
 }
 
 // invalidate makes the next read of sym's snapshot go to the store, after

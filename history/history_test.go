@@ -14,6 +14,8 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/sqlite"
+	"github.com/closecast/closecast/yahoo"
+	"github.com/closecast/closecast/yahoo/yahootest"
 )
 
 var d0 = closecast.MustParseDate("2026-03-22")
@@ -771,4 +773,67 @@ func TestConcurrentStress(t *testing.T) {
 		t.Errorf("%d provider calls for %d symbols over 26 days", n, len(syms))
 	}
 	t.Logf("stats %+v, provider calls %d", l.Stats(), live.calls.Load())
+}
+
+// A symbol the provider does not know is remembered for the not-found TTL:
+// however the request varies (other ranges, after the retry-after time),
+// the provider is asked once.
+func TestUnknownSymbolIsRemembered(t *testing.T) {
+	srv := yahootest.New()
+	defer srv.Close()
+	clock := at(d0 + 20)
+	live := &yahoo.Client{BaseURL: srv.URL, BackoffBase: time.Millisecond}
+	l := New(newFake("BTC-USD", bars(d0, d0+9, 100)), nil, live, WithClock(clock.now))
+	ctx := context.Background()
+	for k := range 10 {
+		_, err := l.Bars(ctx, "NOPE-XYZ", d0-closecast.Date(k), d0+closecast.Date(k))
+		if !errors.Is(err, closecast.ErrUnknownSymbol) {
+			t.Fatalf("request %d: %v, want ErrUnknownSymbol", k, err)
+		}
+		clock.advance(5 * time.Minute) // past the retry-after memo, within the TTL
+	}
+	if n := srv.Requests(); n != 1 {
+		t.Errorf("%d upstream calls within the TTL, want 1", n)
+	}
+	clock.advance(DefaultNotFoundTTL)
+	if _, err := l.Bars(ctx, "NOPE-XYZ", d0, d0); !errors.Is(err, closecast.ErrUnknownSymbol) {
+		t.Fatal(err)
+	}
+	if n := srv.Requests(); n != 2 {
+		t.Errorf("%d upstream calls after the TTL, want 2", n)
+	}
+}
+
+// With a jump limit, a store holding a jump is refused on read, and a fetch
+// that would store one is refused before storing.
+func TestMaxJumpOnReadAndFetch(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.OpenMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, _, err := store.Upsert(ctx, "AAA", bars(d0, d0+5, 100)); err != nil {
+		t.Fatal(err)
+	}
+	live := newFake("AAA", append(bars(d0, d0+5, 100), bars(d0+6, d0+9, 5000)...))
+	l := New(nil, store, live, WithClock(at(d0+10).now), WithMaxJump(4))
+	_, err = l.Bars(ctx, "AAA", d0, d0+9)
+	var je *closecast.JumpError
+	if !errors.As(err, &je) || !errors.Is(err, closecast.ErrUnavailable) {
+		t.Fatalf("fetch of a jump: %v", err)
+	}
+	if _, last, _, _ := store.Range(ctx, "AAA"); last != d0+5 {
+		t.Errorf("the jump was stored: last %s", last)
+	}
+	// A store that holds one anyway (written by hand) is not served.
+	if _, _, err := store.Upsert(ctx, "BBB", append(bars(d0, d0+2, 100), bars(d0+3, d0+4, 5000)...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(nil, store, nil, WithMaxJump(4)).Bars(ctx, "BBB", d0, d0+4); !errors.As(err, &je) || je.Prev != d0+2 {
+		t.Errorf("read of a stored jump: %v", err)
+	}
+	if s, err := New(nil, store, nil, WithMaxJump(100)).Bars(ctx, "BBB", d0, d0+4); err != nil || s.Len() != 5 {
+		t.Errorf("a raised limit: %v", err)
+	}
 }

@@ -64,8 +64,9 @@ var fieldNames = [6]string{"Date", "Open", "High", "Low", "Close", "Volume"}
 // ReadCSV reads daily bars in the Header (or YahooHeader) layout from r.
 // name is used in errors only ("btc.csv:17: field Close: ..."). Every row is
 // checked: seven or six fields as the header says, a valid date, decimal
-// numbers, closecast.Bar.Validate, and dates strictly ascending. The first bad
-// row is returned as a *ParseError; no row is ever skipped silently. Gaps
+// numbers, closecast.Bar.Validate, dates strictly ascending, and no close
+// beyond closecast.MaxJump() times the previous one. The first bad row is
+// returned as a *ParseError; no row is ever skipped silently. Gaps
 // between dates are allowed (closecast.Series.Gaps reports them). A file with
 // only the header yields no bars and no error. A UTF-8 BOM, CRLF line ends and
 // blank lines at the very end are tolerated.
@@ -74,14 +75,18 @@ func ReadCSV(r io.Reader, name string) ([]closecast.Bar, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return parseCSV(data, name)
+	maxJump, err := closecast.MaxJump()
+	if err != nil {
+		return nil, &ParseError{Name: name, Err: err}
+	}
+	return parseCSV(data, name, maxJump)
 }
 
 // parseCSV is the hand-written parser behind ReadCSV. It avoids encoding/csv
 // (quoting rules the format never uses, a []string per row) and time.Parse:
 // the embedded data is parsed on every cold start of a Lambda, so this runs
 // in well under a millisecond for the 4214 BTC-USD rows (see BenchmarkParse).
-func parseCSV(data []byte, name string) ([]closecast.Bar, error) {
+func parseCSV(data []byte, name string, maxJump float64) ([]closecast.Bar, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	line, rest := cutLine(data)
 	cols := plainCols
@@ -158,6 +163,11 @@ func parseCSV(data []byte, name string) ([]closecast.Bar, error) {
 				Err: fmt.Errorf("%w: %s %s %s on line %d", closecast.ErrUnsorted, b.Date, what, bars[k-1].Date, lineNo-1)}
 		}
 		bars = append(bars, b)
+	}
+	if err := closecast.CheckJumps(bars, maxJump); err != nil {
+		var be *closecast.BarError
+		errors.As(err, &be)
+		return nil, &ParseError{Name: name, Line: be.Index + 2, Field: "Close", Err: be.Err}
 	}
 	return bars, nil
 }

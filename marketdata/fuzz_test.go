@@ -15,6 +15,9 @@ import (
 func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-01,10,12,9,11,5,100\n"))
+	f.Add([]byte(Header + "\n2020-01-01,10,12,9,11,1\n2020-01-02,11,1e300,10,1e300,1\n"))
+	f.Add([]byte(Header + "\n2020-01-01,10,12,1e-310,11,1\n"))
+	f.Add([]byte(Header + "\n2020-01-01,10,12,9,11,1\n2020-01-02,11,1000,10,999,1\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		bars, err := ReadCSV(bytes.NewReader(in), "fuzz")
 		if err != nil {

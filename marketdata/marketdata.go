@@ -63,7 +63,9 @@ func (l *lazySeries) load() (closecast.Series, error) {
 			l.err = err
 			return
 		}
-		bars, err := parseCSV(b, l.file)
+		// The shipped data is checked against the default jump limit, not
+		// $CLOSECAST_MAX_JUMP: it is the same data whatever the setting.
+		bars, err := parseCSV(b, l.file, closecast.DefaultMaxJump)
 		if err != nil {
 			l.err = fmt.Errorf("embedded data is corrupt: %w", err)
 			return

@@ -152,7 +152,7 @@ func referenceParse(t testing.TB, data []byte) []closecast.Bar {
 func TestParseMatchesReference(t *testing.T) {
 	for _, sym := range Symbols() {
 		raw, _ := data.ReadFile("data/" + strings.ToLower(sym) + fileSuffix)
-		got, err := parseCSV(raw, sym)
+		got, err := parseCSV(raw, sym, closecast.DefaultMaxJump)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,14 +249,14 @@ func TestReadCSVGapsAllowed(t *testing.T) {
 
 func TestWriteCSVFormat(t *testing.T) {
 	bars := []closecast.Bar{
-		{Date: closecast.MustParseDate("1999-12-31"), Open: 457.3340148925781, High: 2e21, Low: 0.00001, Close: 0.1, Volume: 21056800},
+		{Date: closecast.MustParseDate("1999-12-31"), Open: 457.3340148925781, High: 2e8, Low: 0.00001, Close: 0.5, Volume: 21056800},
 		{Date: closecast.MustParseDate("2000-02-29"), Open: 1, High: 1, Low: 1, Close: 1, Volume: 0},
 	}
 	var buf bytes.Buffer
 	if err := WriteCSV(&buf, bars); err != nil {
 		t.Fatal(err)
 	}
-	want := Header + "\n1999-12-31,457.3340148925781,2e+21,1e-05,0.1,21056800\n2000-02-29,1.0,1.0,1.0,1.0,0\n"
+	want := Header + "\n1999-12-31,457.3340148925781,200000000.0,1e-05,0.5,21056800\n2000-02-29,1.0,1.0,1.0,1.0,0\n"
 	if buf.String() != want {
 		t.Errorf("wrote\n%s\nwant\n%s", buf.String(), want)
 	}
@@ -343,7 +343,7 @@ func BenchmarkParse(b *testing.B) {
 	raw, _ := data.ReadFile("data/btc-usd-daily.csv")
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		if _, err := parseCSV(raw, "btc"); err != nil {
+		if _, err := parseCSV(raw, "btc", closecast.DefaultMaxJump); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -356,5 +356,60 @@ func BenchmarkParseEncodingCSV(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
 		referenceParse(b, raw)
+	}
+}
+
+// The shipped data passes every rule, the jump limit included (its largest
+// daily moves are 1.59× for BTC-USD and 1.73× for ETH-USD, 2020-03-12).
+func TestEmbeddedPassesValidation(t *testing.T) {
+	for _, sym := range Symbols() {
+		s, err := EmbeddedSeries(sym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := closecast.NewSeries(sym, s.Bars); err != nil {
+			t.Errorf("%s: %v", sym, err)
+		}
+		if err := closecast.CheckJumps(s.Bars, closecast.DefaultMaxJump); err != nil {
+			t.Errorf("%s: %v", sym, err)
+		}
+		if err := closecast.CheckJumps(s.Bars, 1.5); err == nil {
+			t.Errorf("%s: no daily move above 1.5×; the test no longer shows the limit's headroom", sym)
+		}
+	}
+}
+
+func TestReadCSVRefusesAbsurdData(t *testing.T) {
+	for _, tc := range []struct {
+		name, rows string
+		line       int
+		field      string
+	}{
+		{"huge close", "2020-01-01,10,12,9,11,1\n2020-01-02,11,1e300,10,1e300,1\n", 3, "High"},
+		{"tiny close", "2020-01-01,10,12,9,11,1\n2020-01-02,11,12,1e-300,1e-300,1\n", 3, "Low"},
+		{"denormal", "2020-01-01,10,12,1e-310,11,1\n", 2, "Low"},
+		{"jump", "2020-01-01,10,12,9,11,1\n2020-01-02,11,1000,10,999,1\n2020-01-03,11,12,10,11,1\n", 3, "Close"},
+		{"open above high", "2020-01-01,13,12,9,11,1\n", 2, "High"},
+	} {
+		_, err := ReadCSV(strings.NewReader(Header+"\n"+tc.rows), "x.csv")
+		var pe *ParseError
+		if !errors.As(err, &pe) || pe.Line != tc.line || pe.Field != tc.field {
+			t.Errorf("%s: got %v, want line %d field %s", tc.name, err, tc.line, tc.field)
+		}
+	}
+}
+
+func TestReadCSVMaxJumpFromEnv(t *testing.T) {
+	in := Header + "\n2020-01-01,10,12,9,11,1\n2020-01-02,11,100,10,99,1\n"
+	if _, err := ReadCSV(strings.NewReader(in), "x.csv"); err == nil {
+		t.Fatal("a 9× jump passed the default limit")
+	}
+	t.Setenv(closecast.EnvMaxJump, "10")
+	if _, err := ReadCSV(strings.NewReader(in), "x.csv"); err != nil {
+		t.Errorf("with %s=10: %v", closecast.EnvMaxJump, err)
+	}
+	t.Setenv(closecast.EnvMaxJump, "0.5")
+	if _, err := ReadCSV(strings.NewReader(in), "x.csv"); err == nil || !strings.Contains(err.Error(), closecast.EnvMaxJump) {
+		t.Errorf("a bad %s: %v", closecast.EnvMaxJump, err)
 	}
 }

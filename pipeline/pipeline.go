@@ -74,7 +74,9 @@ type Pipeline struct {
 func (p *Pipeline) History() int { return p.Window + p.Warmup }
 
 // Input writes the scaled input window of the forecast for bars[i] into x,
-// laid out [Window][len(Features)] row-major. It needs i ≥ History().
+// laid out [Window][len(Features)] row-major. It needs i ≥ History(). A
+// feature that is NaN or ±Inf once scaled to float32 is a
+// *closecast.NonFiniteError: it never reaches the network.
 func (p *Pipeline) Input(bars []closecast.Bar, i int, x []float32) error {
 	h := p.History()
 	if i < h || i > len(bars) {
@@ -92,10 +94,23 @@ func (p *Pipeline) Input(bars []closecast.Bar, i int, x []float32) error {
 	for r, row := range rows {
 		p.Inputs.Transform(row, scaled)
 		for c, v := range scaled {
-			x[r*nf+c] = float32(v)
+			f := float32(v)
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return &closecast.NonFiniteError{Stage: "input feature " + p.Features[c], Date: forecastDay(bars, i), Value: float64(f)}
+			}
+			x[r*nf+c] = f
 		}
 	}
 	return nil
+}
+
+// forecastDay is the day the forecast for bars[i] predicts: bars[i]'s, or
+// the day after the last bar when i is past the end.
+func forecastDay(bars []closecast.Bar, i int) closecast.Date {
+	if i < len(bars) {
+		return bars[i].Date
+	}
+	return bars[i-1].Date + 1
 }
 
 // Outputs returns how many consecutive days one network pass forecasts: 1
@@ -126,7 +141,8 @@ var ErrShortHistory = errors.New("not enough history before the forecast day")
 
 // PredictAt forecasts the close of bars[i] for every i in idx, in one
 // batched pass of the network (output 0 of a multi-output head). Every i
-// must be ≥ History().
+// must be ≥ History(). A NaN or ±Inf anywhere — input, network output or
+// price — is a *closecast.NonFiniteError, never a number.
 func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error) {
 	if len(idx) == 0 {
 		return nil, nil
@@ -146,7 +162,14 @@ func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error)
 	prices := make([]float64, len(idx))
 	stride := p.Net.Config().Outputs
 	for k, i := range idx {
+		day := forecastDay(bars, i)
+		if err := closecast.Finite("network output", day, float64(out[k*stride])); err != nil {
+			return nil, err
+		}
 		prices[k] = p.Price(out[k*stride], 0, bars[i-1].Close)
+		if err := closecast.Finite("price after inverse scaling", day, prices[k]); err != nil {
+			return nil, err
+		}
 	}
 	return prices, nil
 }

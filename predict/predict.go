@@ -9,6 +9,7 @@ package predict
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -72,11 +73,30 @@ func (s *Service) window(ctx context.Context, symbol string, date closecast.Date
 	}
 	bars := series.Bars
 	i := series.Search(date) // bars[:i] are strictly before date
+	h := s.model.Pipeline.History()
 	// Too little history, or date is more than one day past the last close.
-	if i < s.model.Pipeline.History() || (i == len(bars) && bars[i-1].Date+1 < date) {
-		return "", nil, 0, s.rangeError(ctx, symbol, date)
+	if i < h || (i == len(bars) && bars[i-1].Date+1 < date) {
+		err := s.rangeError(ctx, symbol, date)
+		var re *closecast.RangeError
+		if errors.As(err, &re) && !re.Empty() && date >= re.Earliest && date <= re.Latest {
+			// Inside the known range, yet short: days are missing. Never
+			// answer with a range that holds the refused date.
+			return "", nil, 0, gapError(series, date, h)
+		}
+		return "", nil, 0, err
+	}
+	// The model reads h consecutive days ending date−1; a window reaching
+	// back over a gap would span more calendar days than it was trained on.
+	if bars[i-1].Date != date-1 || bars[i-h].Date != date.AddDays(-h) {
+		return "", nil, 0, gapError(series, date, h)
 	}
 	return symbol, bars, i, nil
+}
+
+// gapError names the days missing from the h days before date.
+func gapError(series closecast.Series, date closecast.Date, h int) error {
+	return &closecast.GapError{Symbol: series.Symbol, Date: date, Window: h,
+		Missing: series.MissingIn(date.AddDays(-h), date-1)}
 }
 
 // prediction describes the forecast value of date made from bars[:i].

@@ -20,6 +20,8 @@ const (
 	codeMissingDate      = "missing_date"       // 400
 	codeInvalidDate      = "invalid_date"       // 400: not YYYY-MM-DD, or a bad history range
 	codeOutOfRange       = "out_of_range"       // 422: the model cannot forecast that date
+	codeMissingDays      = "missing_days"       // 422: the input window of that date has days without bars
+	codeNonFinite        = "non_finite"         // 500: the forecast came out NaN or ±Inf (broken data or model)
 	codeUnknownSymbol    = "unknown_symbol"     // 404
 	codeNotFound         = "not_found"          // 404: no such path
 	codeTooLarge         = "too_large"          // 413: body over maxBody
@@ -75,12 +77,20 @@ const defaultRetryAfter = 30
 // it does not know become a generic 500 whose cause is only logged.
 func fromDomain(err error) *apiError {
 	var re *closecast.RangeError
+	var ge *closecast.GapError
+	var ne *closecast.NonFiniteError
 	var ue *history.UnavailableError
 	switch {
+	case errors.As(err, &re) && re.Empty():
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeOutOfRange, Message: re.Error()}
 	case errors.As(err, &re):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeOutOfRange,
 			Message: fmt.Sprintf("cannot forecast %s for %s: dates from %s to %s can be forecast", re.Symbol, re.Date, re.Earliest, re.Latest),
 			Valid:   &validRange{From: re.Earliest, To: re.Latest}}
+	case errors.As(err, &ge):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeMissingDays, Message: ge.Error()}
+	case errors.As(err, &ne):
+		return &apiError{Status: http.StatusInternalServerError, Code: codeNonFinite, Message: ne.Error(), cause: err}
 	case errors.Is(err, closecast.ErrUnknownSymbol):
 		return &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol, Message: err.Error()}
 	case errors.As(err, &ue):

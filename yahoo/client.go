@@ -4,9 +4,14 @@
 // Fetch returns only final bars — the still-open current day is never among
 // them — together with a Report of what was cleaned away (null bars,
 // duplicate and out-of-order timestamps). Requests time out, and 429s, 5xx
-// responses, malformed bodies and network errors are retried with
-// exponential back-off and full jitter; after the last try the error wraps
-// closecast.ErrUnavailable. Package yahootest is a fake server for tests.
+// responses and network errors are retried with exponential back-off and
+// full jitter; after the last try the error wraps closecast.ErrUnavailable.
+// A whole fetch gives up after Client.Timeout (30 s by default). A 200 whose
+// body can never parse (an HTML page, truncated JSON) fails at once: asking
+// again would get the same. An answer for another symbol or in another
+// currency than asked is refused (*ForeignError), and so is a bar outside
+// closecast.Bar.Validate or a close beyond the jump limit: nothing absurd or
+// foreign is returned. Package yahootest is a fake server for tests.
 package yahoo
 
 import (
@@ -41,6 +46,10 @@ const (
 	DefaultAttemptTimeout = 20 * time.Second
 	DefaultBackoffBase    = 1 * time.Second
 	DefaultBackoffMax     = 30 * time.Second
+	// DefaultTimeout bounds a whole Fetch, retries and waits included, so a
+	// hanging provider cannot hold `closecast fetch` for Attempts ×
+	// AttemptTimeout (80 s).
+	DefaultTimeout = 30 * time.Second
 	// maxBody bounds what one response may hold: 50 years of daily bars are
 	// ~2 MB of JSON.
 	maxBody = 64 << 20
@@ -63,8 +72,20 @@ type Client struct {
 	// 0 means DefaultAttempts.
 	Attempts int
 	// AttemptTimeout bounds each request, body included; 0 means
-	// DefaultAttemptTimeout. The overall deadline is the caller's ctx.
+	// DefaultAttemptTimeout.
 	AttemptTimeout time.Duration
+	// Timeout bounds a whole Fetch, every attempt and back-off included; 0
+	// means DefaultTimeout. The caller's ctx may end it sooner.
+	Timeout time.Duration
+	// Currency is the currency the answer must be quoted in; "" derives it
+	// from the ticker: the quote currency of a pair such as BTC-USD or
+	// ETH-EUR (three letters after the last '-'), none for other tickers
+	// (AAPL, PETR4.SA: their currency is the exchange's). The answer's
+	// meta.symbol must always be the symbol asked for.
+	Currency string
+	// MaxJump is the largest factor allowed between consecutive closes (see
+	// closecast.CheckJumps); 0 means closecast.MaxJump().
+	MaxJump float64
 	// BackoffBase and BackoffMax shape the wait before retry n (n = 1, 2, …):
 	// a uniformly random duration in [0, min(BackoffMax, BackoffBase·2^(n−1))]
 	// ("full jitter", so that many clients hit by one outage do not retry in
@@ -155,9 +176,11 @@ func (c *Client) Bars(ctx context.Context, symbol string, from, to closecast.Dat
 //
 // Errors: Yahoo's chart.error as an *APIError ("yahoo: Not Found: No data
 // found, symbol may be delisted", wrapping closecast.ErrUnknownSymbol), a
-// 4xx other than 429 as a *StatusError, both without retrying; a bar failing
-// validation as a *BarError; and after retries are used up (or the ctx
-// deadline leaves no time for the next one) an *UnavailableError wrapping
+// 4xx other than 429 as a *StatusError, a 200 that is not a chart response
+// (wrapping ErrMalformed), an answer for another symbol or currency as a
+// *ForeignError, all without retrying; a bar failing validation or the jump
+// limit as a *BarError; and after retries are used up (or the deadline
+// leaves no time for the next one) an *UnavailableError wrapping
 // closecast.ErrUnavailable. On error no bars are returned.
 func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Date) (Result, error) {
 	if strings.TrimSpace(symbol) == "" {
@@ -166,6 +189,19 @@ func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Da
 	if from > to {
 		return Result{}, fmt.Errorf("yahoo: empty range %s..%s", from, to)
 	}
+	maxJump := c.MaxJump
+	if maxJump <= 0 {
+		var err error
+		if maxJump, err = closecast.MaxJump(); err != nil {
+			return Result{}, fmt.Errorf("yahoo: %w", err)
+		}
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	u := c.chartURL(symbol, from, to)
 	attempts := c.Attempts
 	if attempts <= 0 {
@@ -174,10 +210,18 @@ func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Da
 	for n := 1; ; n++ {
 		chart, ae := c.attempt(ctx, u)
 		if ae == nil {
+			if err := c.checkMeta(symbol, chart.Meta); err != nil {
+				return Result{}, err
+			}
 			bars, rep, err := chart.Bars(symbol, from, to, c.now())
 			rep.Attempts = n
 			if err != nil {
 				return Result{}, err
+			}
+			if err := closecast.CheckJumps(bars, maxJump); err != nil {
+				var be *closecast.BarError
+				errors.As(err, &be)
+				return Result{}, &BarError{Symbol: symbol, Date: be.Date, Err: be.Err}
 			}
 			return Result{Bars: bars, Report: rep}, nil
 		}
@@ -186,7 +230,7 @@ func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Da
 				return Result{}, fmt.Errorf("yahoo: %s: %w", symbol, ctx.Err())
 			}
 			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
-				Reason: "deadline exceeded", Last: ae.err}
+				Reason: c.deadlineReason(timeout), Last: ae.err}
 		}
 		if !ae.retry {
 			return Result{}, ae.err
@@ -218,9 +262,63 @@ func (c *Client) Fetch(ctx context.Context, symbol string, from, to closecast.Da
 				return Result{}, fmt.Errorf("yahoo: %s: %w", symbol, ctx.Err())
 			}
 			return Result{}, &UnavailableError{Symbol: symbol, Attempts: n, Status: ae.status,
-				Reason: "deadline exceeded", Last: ae.err}
+				Reason: c.deadlineReason(timeout), Last: ae.err}
 		}
 	}
+}
+
+// deadlineReason says which deadline ended a fetch.
+func (c *Client) deadlineReason(timeout time.Duration) string {
+	return fmt.Sprintf("deadline exceeded: the fetch timeout is %v", timeout)
+}
+
+// ForeignError is an answer about something other than what was asked: the
+// symbol or the currency of meta differs from the request. Storing it would
+// mix another market's prices into this one's.
+type ForeignError struct {
+	Field     string // "symbol" or "currency"
+	Symbol    string // the symbol asked for
+	Want, Got string
+}
+
+// Error names both: "yahoo: asked for BTC-USD, the answer is for ETH-USD".
+func (e *ForeignError) Error() string {
+	if e.Field == "symbol" {
+		return fmt.Sprintf("yahoo: asked for %s, the answer is for %q; refused", e.Want, e.Got)
+	}
+	return fmt.Sprintf("yahoo: asked for %s in %s, the answer is in %q; refused", e.Symbol, e.Want, e.Got)
+}
+
+// ExpectedCurrency returns the currency a ticker is quoted in when the
+// ticker says so: the three letters after the last '-' of a pair (BTC-USD →
+// USD), else "" (unknown, not checked).
+func ExpectedCurrency(symbol string) string {
+	i := strings.LastIndexByte(symbol, '-')
+	if i < 1 || len(symbol)-i-1 != 3 {
+		return ""
+	}
+	cur := strings.ToUpper(symbol[i+1:])
+	for _, r := range cur {
+		if r < 'A' || r > 'Z' {
+			return ""
+		}
+	}
+	return cur
+}
+
+// checkMeta refuses an answer for another symbol or in another currency.
+func (c *Client) checkMeta(symbol string, m Meta) error {
+	if !strings.EqualFold(m.Symbol, symbol) {
+		return &ForeignError{Field: "symbol", Symbol: symbol, Want: symbol, Got: m.Symbol}
+	}
+	want := c.Currency
+	if want == "" {
+		want = ExpectedCurrency(symbol)
+	}
+	if want != "" && !strings.EqualFold(m.Currency, want) {
+		return &ForeignError{Field: "currency", Symbol: symbol, Want: want, Got: m.Currency}
+	}
+	return nil
 }
 
 func (c *Client) now() time.Time {
@@ -327,9 +425,11 @@ func (c *Client) attempt(ctx context.Context, u string) (*Chart, *attemptError) 
 			apiErr.Status = st
 			return nil, &attemptError{status: st, err: err}
 		}
-		// A 200 with a broken body is most likely a response cut off on
-		// the way; asking again is cheap.
-		return nil, &attemptError{status: st, err: err, retry: true}
+		// A 200 whose body is not a chart (an HTML page, a proxy's error,
+		// JSON cut short while the length matched) is what the server
+		// serves: asking again gets the same. A connection cut mid-body is
+		// a read error above, and that is retried.
+		return nil, &attemptError{status: st, err: err}
 	}
 	return chart, nil
 }

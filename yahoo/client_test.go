@@ -242,7 +242,6 @@ func TestFetchRetries(t *testing.T) {
 	}{
 		{"500s", []yahootest.Fault{yahootest.ServerError(500), yahootest.ServerError(502), yahootest.ServerError(503)}},
 		{"429", []yahootest.Fault{yahootest.TooManyRequests(0)}},
-		{"truncated JSON", []yahootest.Fault{yahootest.Truncated(), yahootest.Truncated()}},
 		{"hang", []yahootest.Fault{yahootest.Hang(5 * time.Second)}},
 		{"chart.error with 503", []yahootest.Fault{yahootest.ChartError(503, "Service Unavailable", "try later")}},
 	} {
@@ -284,7 +283,6 @@ func TestFetchGivesUp(t *testing.T) {
 	}{
 		{yahootest.ServerError(503), "yahoo: BTC-USD unavailable after 4 attempts; last: HTTP 503 Service Unavailable: Service Unavailable", nil},
 		{yahootest.TooManyRequests(0), "yahoo: BTC-USD unavailable after 4 attempts; last: Too Many Requests: Rate limited", nil},
-		{yahootest.Truncated(), "yahoo: BTC-USD unavailable after 4 attempts; last: malformed chart response: unexpected end of JSON input", ErrMalformed},
 		{yahootest.Hang(5 * time.Second), "yahoo: BTC-USD unavailable after 4 attempts; last: timed out after 50ms: context deadline exceeded", context.DeadlineExceeded},
 	} {
 		t.Run(tc.want, func(t *testing.T) {

@@ -227,8 +227,9 @@ func (r Report) Clean() bool {
 	return len(r.Dropped) == 0 && len(r.Duplicates) == 0 && r.OutOfOrder == 0 && len(r.Unfinished) == 0
 }
 
-// BarError is a served bar that fails closecast.Bar.Validate: it names the
-// symbol, the day and the field. Fetch returns no bars at all when one is
+// BarError is a served bar that fails closecast.Bar.Validate (Err is a
+// *closecast.FieldError) or the jump limit (a *closecast.JumpError): it
+// names the symbol, the day and the rule. Fetch returns no bars at all when one is
 // invalid, so garbage never reaches a store.
 type BarError struct {
 	Symbol string
@@ -238,7 +239,11 @@ type BarError struct {
 
 // Error names the symbol, the day and the field.
 func (e *BarError) Error() string {
-	return fmt.Sprintf("yahoo: %s %s: invalid bar: field %v", e.Symbol, e.Date, e.Err)
+	var fe *closecast.FieldError
+	if errors.As(e.Err, &fe) {
+		return fmt.Sprintf("yahoo: %s %s: invalid bar: field %v", e.Symbol, e.Date, e.Err)
+	}
+	return fmt.Sprintf("yahoo: %s %s: invalid bar: %v", e.Symbol, e.Date, e.Err)
 }
 
 // Unwrap returns the field error.

@@ -60,6 +60,10 @@ func runDescribe(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if s.Len() < 2 {
+		// One close has no spread: std would print NaN.
+		return fmt.Errorf("only %d bar of %s (%s): describe needs at least 2", s.Len(), data.symbol, s.Bars[0].Date)
+	}
 	closes := s.Closes()
 	first, _ := s.First()
 	last, _ := s.Last()

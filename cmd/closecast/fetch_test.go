@@ -79,11 +79,10 @@ func TestFetchAddsBarsAfterTheEmbeddedData(t *testing.T) {
 
 func TestFetchSurvivesFaultsWithTheStoreUnchanged(t *testing.T) {
 	faults := map[string]func() yahootest.Fault{
-		"429":       func() yahootest.Fault { return yahootest.TooManyRequests(time.Millisecond) },
-		"500":       func() yahootest.Fault { return yahootest.ServerError(500) },
-		"503":       func() yahootest.Fault { return yahootest.ServerError(503) },
-		"hang":      func() yahootest.Fault { return yahootest.Hang(2 * time.Second) },
-		"truncated": func() yahootest.Fault { return yahootest.Truncated() },
+		"429":  func() yahootest.Fault { return yahootest.TooManyRequests(time.Millisecond) },
+		"500":  func() yahootest.Fault { return yahootest.ServerError(500) },
+		"503":  func() yahootest.Fault { return yahootest.ServerError(503) },
+		"hang": func() yahootest.Fault { return yahootest.Hang(2 * time.Second) },
 	}
 	for name, fault := range faults {
 		t.Run(name, func(t *testing.T) {

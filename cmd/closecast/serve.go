@@ -66,7 +66,11 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	if !*offline {
 		live = yahooClient(e)
 	}
-	bars := history.New(marketdata.Embedded(), store, live, history.WithLogger(logger))
+	maxJump, err := maxJumpSetting(e, "")
+	if err != nil {
+		return err
+	}
+	bars := history.New(marketdata.Embedded(), store, live, history.WithLogger(logger), history.WithMaxJump(maxJump))
 	srv := server.New(server.Config{
 		Predictor: predict.New(m, bars),
 		History:   bars,

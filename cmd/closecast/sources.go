@@ -80,18 +80,24 @@ func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) 
 		}
 		return marketdata.CSVFile(d.csv), func() {}, nil
 	}
+	maxJump, err := maxJumpSetting(e, "")
+	if err != nil {
+		return nil, nil, err
+	}
 	store, err := openStore(e, !live)
 	if err != nil {
 		return nil, nil, err
 	}
 	var liveSrc closecast.Source
 	if live {
-		liveSrc = yahooClient(e)
+		c := yahooClient(e)
+		c.MaxJump = maxJump
+		liveSrc = c
 	}
 	if store == nil {
-		return history.New(marketdata.Embedded(), nil, liveSrc), func() {}, nil
+		return history.New(marketdata.Embedded(), nil, liveSrc, history.WithMaxJump(maxJump)), func() {}, nil
 	}
-	return history.New(marketdata.Embedded(), store, liveSrc), func() { store.Close() }, nil
+	return history.New(marketdata.Embedded(), store, liveSrc, history.WithMaxJump(maxJump)), func() { store.Close() }, nil
 }
 
 // openStore opens the SQLite store under $CLOSECAST_HOME (nil, nil when

@@ -80,6 +80,10 @@ type Fault struct {
 	Code, Desc string        // with Status: a chart.error body {code, description}
 	Hang       time.Duration // wait this long (or until the client gives up) first
 	Truncate   bool          // cut the body in half
+	Body       []byte        // answer 200 with this body instead (an HTML page, garbage)
+	// Meta faults, on synthesised responses only: meta names another
+	// symbol or currency than the market's, as a misrouted answer would.
+	MetaSymbol, MetaCurrency string
 	// Data faults, on synthesised responses only:
 	Null      []closecast.Date // these days' bars come back with null values
 	Duplicate []closecast.Date // these days' bars come twice; the second copy has a different Close
@@ -102,6 +106,22 @@ func Hang(d time.Duration) Fault { return Fault{Hang: d} }
 
 // Truncated answers 200 with the first half of the JSON body.
 func Truncated() Fault { return Fault{Truncate: true} }
+
+// HTML answers 200 with a web page instead of JSON, as a captive portal, a
+// consent wall or a proxy's error page does.
+func HTML() Fault {
+	return Fault{Body: []byte("<!DOCTYPE html>\n<html><head><title>Yahoo</title></head><body>Please enable cookies.</body></html>\n")}
+}
+
+// Garbage answers 200 with bytes that are no JSON at all.
+func Garbage() Fault { return Fault{Body: []byte("\x00\x1f\x8b garbage {{{")} }
+
+// ForeignSymbol answers with meta.symbol set to symbol (another market's
+// answer), bars unchanged.
+func ForeignSymbol(symbol string) Fault { return Fault{MetaSymbol: symbol} }
+
+// ForeignCurrency answers with meta.currency set to currency.
+func ForeignCurrency(currency string) Fault { return Fault{MetaCurrency: currency} }
 
 // NullBars serves the bars of these days with null values (as Yahoo does for
 // days it has no data for).
@@ -280,6 +300,11 @@ func (s *Server) Handler() http.Handler {
 			}
 			return
 		}
+		if f.Body != nil {
+			w.WriteHeader(http.StatusOK)
+			w.Write(f.Body)
+			return
+		}
 		var body []byte
 		switch {
 		case replay != nil:
@@ -398,6 +423,12 @@ func (s *Server) chart(symbol string, mk *market, p1, p2 int64, f Fault) []byte 
 	}
 	var res resultJSON
 	res.Meta = s.meta(symbol, mk, now)
+	if f.MetaSymbol != "" {
+		res.Meta.Symbol = f.MetaSymbol
+	}
+	if f.MetaCurrency != "" {
+		res.Meta.Currency = f.MetaCurrency
+	}
 	q := quoteJSON{}
 	var adj []*float64
 	for _, r := range rows {

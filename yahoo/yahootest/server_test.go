@@ -144,3 +144,36 @@ func TestContinue(t *testing.T) {
 		t.Error("Continue is not a function of its seed")
 	}
 }
+
+func TestBodyAndMetaFaults(t *testing.T) {
+	s := New()
+	defer s.Close()
+	bars := []closecast.Bar{{Date: closecast.MustParseDate("2020-01-01"), Open: 1, High: 2, Low: 1, Close: 2, Volume: 1}}
+	s.AddBars("BTC-USD", bars)
+	url := s.URL + "/v8/finance/chart/BTC-USD?interval=1d&period1=0&period2=2000000000"
+
+	s.Inject(HTML())
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || json.Valid(b) || len(b) == 0 || b[0] != '<' {
+		t.Errorf("HTML: %d %q", resp.StatusCode, b)
+	}
+
+	s.Inject(ForeignSymbol("ETH-USD"), ForeignCurrency("EUR"))
+	_, v := get(t, url)
+	if got := dig(v, "chart", "result", 0, "meta", "symbol"); got != "ETH-USD" {
+		t.Errorf("ForeignSymbol: meta.symbol %v", got)
+	}
+	_, v = get(t, url)
+	if got := dig(v, "chart", "result", 0, "meta", "currency"); got != "EUR" {
+		t.Errorf("ForeignCurrency: meta.currency %v", got)
+	}
+	_, v = get(t, url)
+	if dig(v, "chart", "result", 0, "meta", "symbol") != "BTC-USD" || dig(v, "chart", "result", 0, "meta", "currency") != "USD" {
+		t.Errorf("after the faults: meta %v", dig(v, "chart", "result", 0, "meta"))
+	}
+}
