@@ -1,0 +1,62 @@
+package pgtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMain(m *testing.M) { os.Exit(Main(m)) }
+
+// query runs a one-value query on the database at url.
+func query(t *testing.T, url, sql string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	var s string
+	err = conn.QueryRow(ctx, sql).Scan(&s)
+	return s, err
+}
+
+// TestDatabasesAreSeparateAndSurviveARestart checks that each test database
+// is its own, that fsync is off in a throwaway cluster, and that Stop makes
+// the server unreachable while Start brings back the same data on the same URL.
+func TestDatabasesAreSeparateAndSurviveARestart(t *testing.T) {
+	a, b := NewDatabase(t), NewDatabase(t)
+	if a == b {
+		t.Fatalf("two tests share database %s", a)
+	}
+	if _, err := query(t, a, "CREATE TABLE marker AS SELECT 'kept'::text AS v"); err != pgx.ErrNoRows {
+		t.Fatal(err)
+	}
+	if _, err := query(t, b, "SELECT v FROM marker"); err == nil {
+		t.Fatal("a table made in one test database is visible in another")
+	}
+	c := Get(t)
+	if c.bin == "" {
+		t.Skip("an external server (" + URLEnv + ") cannot be stopped")
+	}
+	if v, err := query(t, a, "SHOW fsync"); err != nil || v != "off" {
+		t.Errorf("fsync = %q, %v; want off", v, err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := query(t, a, "SELECT v FROM marker"); err == nil {
+		t.Fatal("the server still answers after Stop")
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := query(t, a, "SELECT v FROM marker"); err != nil || v != "kept" {
+		t.Fatalf("after a restart: %q, %v; want the row written before", v, err)
+	}
+}
