@@ -1,12 +1,15 @@
 package artifact
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing/fstest"
+
+	"github.com/closecast/closecast"
 )
 
 // Files is an artifact directory as bytes: file name → contents. It is how
@@ -83,4 +86,42 @@ func Verify(files Files) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// Describe verifies files (see Verify) and returns what a model registry
+// keeps about them beside the bytes. Pushed and Champion are the registry's
+// to set.
+func Describe(files Files) (closecast.ModelInfo, error) {
+	m, err := Verify(files)
+	if err != nil {
+		return closecast.ModelInfo{}, err
+	}
+	if m.Meta.Version == "" {
+		return closecast.ModelInfo{}, fmt.Errorf("%w: %s has no version", ErrIncompatible, MetadataFile)
+	}
+	sym, err := closecast.NormalizeSymbol(m.Meta.Symbol)
+	if err != nil {
+		return closecast.ModelInfo{}, fmt.Errorf("%w: %s: %v", ErrIncompatible, MetadataFile, err)
+	}
+	metrics, err := json.Marshal(m.Meta.Metrics)
+	if err != nil {
+		return closecast.ModelInfo{}, err
+	}
+	return closecast.ModelInfo{Version: m.Meta.Version, Symbol: sym, Created: m.Meta.Created.UTC(),
+		Checksum: m.Meta.Checksum, Size: files.Size(), Metrics: metrics}, nil
+}
+
+// CheckStored verifies files read back from a registry against want, what
+// the registry recorded when they were pushed: a row edited or damaged in
+// the database is refused rather than served.
+func CheckStored(files Files, want closecast.ModelInfo) error {
+	got, err := Describe(files)
+	if err != nil {
+		return fmt.Errorf("stored model %s: %w", want.Version, err)
+	}
+	if got.Version != want.Version || got.Checksum != want.Checksum {
+		return fmt.Errorf("stored model %s: %w: its files are model %s with checksum %.12s…, the registry recorded %.12s…",
+			want.Version, ErrCorrupt, got.Version, got.Checksum, want.Checksum)
+	}
+	return nil
 }
