@@ -76,7 +76,7 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 
 // Symbols lists the symbols with at least one stored bar, sorted bytewise.
 func (s *DB) Symbols(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT symbol FROM bars ORDER BY symbol COLLATE "C"`)
+	rows, err := s.pool.Query(ctx, `SELECT symbol FROM bars GROUP BY symbol ORDER BY symbol COLLATE "C"`)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: symbols: %w", err)
 	}
@@ -165,7 +165,7 @@ func (s *DB) upsert(ctx context.Context, symbol string, bars []closecast.Bar, lo
 
 // columns are bars as one array per column, for unnest.
 type columns struct {
-	date                            []int32
+	date                           []int32
 	open, high, low, close, volume []float64
 }
 
