@@ -71,21 +71,24 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 	for i, p := range rows {
 		syms[i], dates[i], models[i], values[i], lasts[i] = p.Symbol, int32(p.Date), p.Model, p.Value, p.LastClose
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO predictions AS p (requested_at, symbol, target_date, model_version, value, last_close)
-			SELECT $1, t.* FROM unnest($2::text[], $3::integer[], $4::text[], $5::float8[], $6::float8[]) AS t
+	// One statement, so one round trip and its own transaction: each row
+	// is scored as it is written, from the close stored for its day, as
+	// scoreDays would (an actual is set, and scored_at moved, only when it
+	// changes).
+	err := s.retry(ctx, func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO predictions AS p
+				(requested_at, symbol, target_date, model_version, value, last_close, actual, error, scored_at)
+			SELECT $1, t.symbol, t.date, t.model, t.value, t.last_close, b.close, t.value - b.close,
+				CASE WHEN b.close IS NULL THEN NULL ELSE $7::bigint END
+			FROM unnest($2::text[], $3::integer[], $4::text[], $5::float8[], $6::float8[]) AS t(symbol, date, model, value, last_close)
+			LEFT JOIN bars AS b ON b.symbol = t.symbol AND b.date = t.date
 			ON CONFLICT (symbol, target_date, model_version) DO UPDATE SET
 				requested_at = excluded.requested_at, value = excluded.value, last_close = excluded.last_close,
-				error = CASE WHEN p.actual IS NULL THEN NULL ELSE excluded.value - p.actual END`,
-			at.Unix(), syms, dates, models, values, lasts); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE predictions AS p
-			SET actual = b.close, error = p.value - b.close, scored_at = $3
-			FROM bars AS b, unnest($1::text[], $2::integer[]) AS t(symbol, date)
-			WHERE p.symbol = t.symbol AND p.target_date = t.date
-			  AND b.symbol = p.symbol AND b.date = p.target_date
-			  AND (p.actual IS NULL OR p.actual <> b.close)`, syms, dates, time.Now().Unix())
+				actual = coalesce(excluded.actual, p.actual),
+				error = excluded.value - coalesce(excluded.actual, p.actual),
+				scored_at = CASE WHEN excluded.actual IS NOT NULL AND excluded.actual IS DISTINCT FROM p.actual
+					THEN excluded.scored_at ELSE p.scored_at END`,
+			at.Unix(), syms, dates, models, values, lasts, time.Now().Unix())
 		return err
 	})
 	if err != nil {

@@ -189,9 +189,15 @@ const maxAttempts = 5
 // It commits only if ctx is still live, so a caller that gave up never half
 // succeeds.
 func (s *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
+}
+
+// retry runs fn, one statement that is its own transaction, again when it
+// lost a deadlock or a serialization conflict, as inTx does.
+func (s *DB) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for range maxAttempts {
-		if err = s.tryTx(ctx, fn); !retryable(err) || ctx.Err() != nil {
+		if err = fn(); !retryable(err) || ctx.Err() != nil {
 			return err
 		}
 	}

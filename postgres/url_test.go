@@ -26,9 +26,9 @@ func TestIsURL(t *testing.T) {
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://app:s3cret@db.example.com:5432/closecast?sslmode=require": "postgres://app:xxxxx@db.example.com:5432/closecast?sslmode=require",
-		"postgresql://app@db/closecast?password=s3cret&sslmode=disable":      "postgresql://app@db/closecast?password=xxxxx&sslmode=disable",
-		"postgres://app@db/closecast":                                        "postgres://app@db/closecast",
-		"postgres://app:p%40ss@db/c":                                         "postgres://app:xxxxx@db/c",
+		"postgresql://app@db/closecast?password=s3cret&sslmode=disable":       "postgresql://app@db/closecast?password=xxxxx&sslmode=disable",
+		"postgres://app@db/closecast":                                         "postgres://app@db/closecast",
+		"postgres://app:p%40ss@db/c":                                          "postgres://app:xxxxx@db/c",
 		// Unparsable (a bare % in the password): the secret is cut anyway.
 		"postgres://app:50%off@db/c": "postgres://app:xxxxx@db/c",
 	} {
