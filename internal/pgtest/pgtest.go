@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,12 +81,20 @@ func Get(t testing.TB) *Cluster {
 	t.Helper()
 	once.Do(func() { shared, initErr = start() })
 	if initErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pgtest: no PostgreSQL server (CI=true, so this fails instead of skipping): %v", initErr)
-		}
-		t.Skipf("pgtest: no PostgreSQL server: %v", initErr)
+		unavailable(t, initErr)
 	}
 	return shared
+}
+
+// unavailable skips t for want of a server, or fails it under CI, where a
+// missing PostgreSQL is a broken machine rather than a choice.
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("pgtest: no PostgreSQL server (CI=true, so this fails instead of skipping): %v", err)
+		return
+	}
+	t.Skipf("pgtest: no PostgreSQL server: %v", err)
 }
 
 // NewDatabase creates an empty database on the shared server for t, dropped
@@ -123,15 +132,25 @@ func start() (*Cluster, error) {
 // findBin returns the bin directory of the newest PostgreSQL installed under
 // /usr/lib/postgresql (Debian's layout), or of the initdb on PATH.
 func findBin() (string, error) {
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	sort.Slice(dirs, func(i, j int) bool { return majorOf(dirs[i]) > majorOf(dirs[j]) })
-	if len(dirs) > 0 {
-		return filepath.Dir(dirs[0]), nil
+	found, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if p := newest(found); p != "" {
+		return filepath.Dir(p), nil
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
 	return "", errors.New("initdb not found in /usr/lib/postgresql/*/bin or PATH (install Debian's postgresql)")
+}
+
+// newest returns the initdb of the highest major version among paths
+// (numerically: 9 is older than 15), or "" for none.
+func newest(paths []string) string {
+	paths = slices.Clone(paths)
+	sort.SliceStable(paths, func(i, j int) bool { return majorOf(paths[i]) > majorOf(paths[j]) })
+	if len(paths) == 0 {
+		return ""
+	}
+	return paths[0]
 }
 
 // majorOf returns the major version in /usr/lib/postgresql/<major>/bin/initdb.

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -58,5 +59,38 @@ func TestDatabasesAreSeparateAndSurviveARestart(t *testing.T) {
 	}
 	if v, err := query(t, a, "SELECT v FROM marker"); err != nil || v != "kept" {
 		t.Fatalf("after a restart: %q, %v; want the row written before", v, err)
+	}
+}
+
+// verdict records whether a test was failed or skipped.
+type verdict struct {
+	testing.TB
+	failed, skipped bool
+}
+
+func (v *verdict) Helper()               {}
+func (v *verdict) Fatalf(string, ...any) { v.failed = true }
+func (v *verdict) Skipf(string, ...any)  { v.skipped = true }
+func (v *verdict) Logf(string, ...any)   {}
+func (v *verdict) Errorf(string, ...any) { v.failed = true }
+
+func TestNoServerFailsUnderCIAndSkipsElsewhere(t *testing.T) {
+	for ci, want := range map[string]verdict{"true": {failed: true}, "": {skipped: true}} {
+		t.Setenv("CI", ci)
+		var v verdict
+		unavailable(&v, errors.New("initdb not found"))
+		if v.failed != want.failed || v.skipped != want.skipped {
+			t.Errorf("CI=%q: failed %v, skipped %v; want failed %v, skipped %v", ci, v.failed, v.skipped, want.failed, want.skipped)
+		}
+	}
+}
+
+func TestNewestPicksTheHighestMajor(t *testing.T) {
+	got := newest([]string{"/usr/lib/postgresql/9/bin/initdb", "/usr/lib/postgresql/15/bin/initdb", "/usr/lib/postgresql/13/bin/initdb"})
+	if got != "/usr/lib/postgresql/15/bin/initdb" {
+		t.Fatalf("newest = %q, want PostgreSQL 15's", got)
+	}
+	if newest(nil) != "" {
+		t.Fatal("newest of none is not empty")
 	}
 }
