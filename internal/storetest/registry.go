@@ -190,7 +190,11 @@ func testRegistryDamage(t *testing.T, b Backend) {
 	extra["notes.txt"] = []byte("unchecked")
 	missing := modelFiles(t, "BTC-USD", 1, t0)
 	delete(missing, artifact.WeightsFile)
-	for name, f := range map[string]artifact.Files{"edited model.json": edited, "unlisted file": extra, "missing weights": missing} {
+	// A name that `models pull` would write outside its directory.
+	escape := modelFiles(t, "BTC-USD", 1, t0)
+	escape["../model.safetensors"] = escape[artifact.WeightsFile]
+	for name, f := range map[string]artifact.Files{"edited model.json": edited, "unlisted file": extra,
+		"missing weights": missing, "path as a name": escape} {
 		if _, err := s.PutModel(ctx, f); err == nil {
 			t.Errorf("%s: pushed", name)
 		}
