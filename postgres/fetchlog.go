@@ -56,19 +56,23 @@ func (s *DB) Fetches(ctx context.Context, symbol string, n int) ([]FetchRecord, 
 		return nil, nil
 	}
 	symbol = strings.ToUpper(symbol)
-	rows, err := s.pool.Query(ctx, `SELECT symbol, from_date, to_date, added, updated, error, at FROM fetch_log
-		WHERE $1 = '' OR symbol = $1 ORDER BY id DESC LIMIT $2`, symbol, n)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: fetch log: %w", err)
-	}
 	var out []FetchRecord
-	var r FetchRecord
-	var from, to int32
-	var at int64
-	_, err = pgx.ForEachRow(rows, []any{&r.Symbol, &from, &to, &r.Added, &r.Updated, &r.Err, &at}, func() error {
-		r.From, r.To, r.At = closecast.Date(from), closecast.Date(to), time.Unix(at, 0).UTC()
-		out = append(out, r)
-		return nil
+	err := s.retry(ctx, true, func() error {
+		out = out[:0]
+		rows, err := s.pool.Query(ctx, `SELECT symbol, from_date, to_date, added, updated, error, at FROM fetch_log
+			WHERE $1 = '' OR symbol = $1 ORDER BY id DESC LIMIT $2`, symbol, n)
+		if err != nil {
+			return err
+		}
+		var r FetchRecord
+		var from, to int32
+		var at int64
+		_, err = pgx.ForEachRow(rows, []any{&r.Symbol, &from, &to, &r.Added, &r.Updated, &r.Err, &at}, func() error {
+			r.From, r.To, r.At = closecast.Date(from), closecast.Date(to), time.Unix(at, 0).UTC()
+			out = append(out, r)
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: fetch log: %w", err)

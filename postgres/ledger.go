@@ -74,8 +74,8 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 	// One statement, so one round trip and its own transaction: each row
 	// is scored as it is written, from the close stored for its day, as
 	// scoreDays would (an actual is set, and scored_at moved, only when it
-	// changes).
-	err := s.retry(ctx, func() error {
+	// changes). Running it twice leaves what running it once does.
+	err := s.retry(ctx, true, func() error {
 		_, err := s.pool.Exec(ctx, `INSERT INTO predictions AS p
 				(requested_at, symbol, target_date, model_version, value, last_close, actual, error, scored_at)
 			SELECT $1, t.symbol, t.date, t.model, t.value, t.last_close, b.close, t.value - b.close,
@@ -126,22 +126,26 @@ func (s *DB) Scored(ctx context.Context, symbol string, days int) ([]closecast.P
 	if days < 1 || days > MaxLedgerDays {
 		return nil, fmt.Errorf("postgres: scored forecasts of %s: days %d is not in [1, %d]", symbol, days, MaxLedgerDays)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT target_date, model_version, value, last_close, actual FROM predictions
-		WHERE symbol = $1 AND actual IS NOT NULL
-		  AND target_date > (SELECT max(target_date) FROM predictions WHERE symbol = $1 AND actual IS NOT NULL) - $2::integer
-		ORDER BY target_date DESC, model_version COLLATE "C"`, symbol, int32(days))
-	if err != nil {
-		return nil, fmt.Errorf("postgres: scored forecasts of %s: %w", symbol, err)
-	}
 	var out []closecast.Prediction
-	var d int32
-	var model string
-	var value, last, actual float64
-	_, err = pgx.ForEachRow(rows, []any{&d, &model, &value, &last, &actual}, func() error {
-		a := actual
-		out = append(out, closecast.Prediction{Forecast: closecast.Forecast{Symbol: symbol, Date: closecast.Date(d), Value: value},
-			Model: model, LastClose: last, Actual: &a})
-		return nil
+	err = s.retry(ctx, true, func() error {
+		out = out[:0]
+		rows, err := s.pool.Query(ctx, `SELECT target_date, model_version, value, last_close, actual FROM predictions
+			WHERE symbol = $1 AND actual IS NOT NULL
+			  AND target_date > (SELECT max(target_date) FROM predictions WHERE symbol = $1 AND actual IS NOT NULL) - $2::integer
+			ORDER BY target_date DESC, model_version COLLATE "C"`, symbol, int32(days))
+		if err != nil {
+			return err
+		}
+		var d int32
+		var model string
+		var value, last, actual float64
+		_, err = pgx.ForEachRow(rows, []any{&d, &model, &value, &last, &actual}, func() error {
+			a := actual
+			out = append(out, closecast.Prediction{Forecast: closecast.Forecast{Symbol: symbol, Date: closecast.Date(d), Value: value},
+				Model: model, LastClose: last, Actual: &a})
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: scored forecasts of %s: %w", symbol, err)
@@ -157,7 +161,10 @@ func (s *DB) Pending(ctx context.Context, symbol string) (int, error) {
 		return 0, fmt.Errorf("postgres: pending forecasts: %w", err)
 	}
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM predictions WHERE symbol = $1 AND actual IS NULL`, symbol).Scan(&n); err != nil {
+	err = s.retry(ctx, true, func() error {
+		return s.pool.QueryRow(ctx, `SELECT count(*) FROM predictions WHERE symbol = $1 AND actual IS NULL`, symbol).Scan(&n)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("postgres: pending forecasts of %s: %w", symbol, err)
 	}
 	return n, nil

@@ -21,6 +21,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -100,6 +102,11 @@ type Options struct {
 	// need. The URL parameter default_query_exec_mode=simple_protocol does
 	// the same.
 	SimpleProtocol bool
+
+	// neverPing (tests only) hands out pooled connections without the
+	// liveness ping pgxpool makes after a second idle, so that a test sees
+	// the dead connections a server restart leaves.
+	neverPing bool
 }
 
 // DB is the PostgreSQL store. Create it with Open (or New, then Migrate);
@@ -155,6 +162,9 @@ func New(rawURL string, opts Options) (*DB, error) {
 	if opts.SimpleProtocol {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	}
+	if opts.neverPing {
+		cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %s: %w", red, err)
@@ -179,35 +189,30 @@ func (s *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// maxAttempts bounds how often inTx runs a transaction that lost a deadlock
-// or a serialization conflict to a concurrent writer.
+// maxAttempts bounds how often a transaction that lost a deadlock or a
+// serialization conflict to a concurrent writer is run again.
 const maxAttempts = 5
 
 // inTx runs fn in a transaction and commits it, retrying it from the start
 // when PostgreSQL aborted it for a deadlock or a serialization failure
-// (another replica wrote the same rows at once; running it again is correct).
-// It commits only if ctx is still live, so a caller that gave up never half
-// succeeds.
+// (another replica wrote the same rows at once; running it again is correct),
+// or when the connection was found dead at BEGIN (see retry). It commits
+// only if ctx is still live, so a caller that gave up never half succeeds.
 func (s *DB) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return s.retry(ctx, func() error { return s.tryTx(ctx, fn) })
+	return s.retry(ctx, false, func() error { return s.tryTx(ctx, fn) })
 }
 
-// retry runs fn, one statement that is its own transaction, again when it
-// lost a deadlock or a serialization conflict, as inTx does.
-func (s *DB) retry(ctx context.Context, fn func() error) error {
-	var err error
-	for range maxAttempts {
-		if err = fn(); !retryable(err) || ctx.Err() != nil {
-			return err
-		}
-	}
-	return err
-}
+// errBegin marks an error of BEGIN: nothing of the transaction ran, so it
+// can always be run again.
+type errBegin struct{ err error }
+
+func (e *errBegin) Error() string { return e.err.Error() }
+func (e *errBegin) Unwrap() error { return e.err }
 
 func (s *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
-		return err
+		return &errBegin{err}
 	}
 	defer func() {
 		if err != nil {
@@ -225,10 +230,50 @@ func (s *DB) tryTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) {
 	return tx.Commit(ctx)
 }
 
+// retry runs fn (a transaction, or one statement that is its own) until it
+// does not lose a deadlock or a serialization conflict, at most maxAttempts
+// times. A connection lost to a server restart (the pool's idle connections
+// are all dead then) empties the pool and runs fn once more on a new
+// connection, when that cannot write twice: fn failed at BEGIN, or fn is
+// idempotent (a read, a ledger write).
+func (s *DB) retry(ctx context.Context, idempotent bool, fn func() error) error {
+	var err error
+	reset := false
+	for range maxAttempts {
+		err = fn()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		var begin *errBegin
+		switch {
+		case retryable(err):
+		case !reset && lostConn(err) && (idempotent || errors.As(err, &begin)):
+			s.pool.Reset()
+			reset = true
+		default:
+			return err
+		}
+	}
+	return err
+}
+
 // retryable reports whether err is a deadlock or a serialization failure.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// lostConn reports whether err says the connection is gone: the server
+// shut it down (class 57P, as at a restart), a connection exception (class
+// 08), or the socket failed.
+func lostConn(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "57P") || strings.HasPrefix(pe.Code, "08")
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // ctxCause returns ctx's error when ctx is done, else err: once ctx is

@@ -174,3 +174,85 @@ func shippedModel(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestRecoversAfterTheServerRestarts stops the server under an open store:
+// operations fail with an error (not a hang) while it is down, and succeed
+// again once it is back, on the same *DB, without reopening.
+func TestRecoversAfterTheServerRestarts(t *testing.T) {
+	c := pgtest.Get(t)
+	db, _ := openTest(t, Options{ConnectTimeout: 2 * time.Second, neverPing: true})
+	ctx := context.Background()
+	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0, 5, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Skip(err) // an external server (pgtest.URLEnv) cannot be stopped
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			c.Start()
+		}
+	}()
+	down, cancel := context.WithTimeout(ctx, time.Minute) // hang guard
+	_, _, err := db.Upsert(down, "BTC-USD", mkBars(day0.AddDays(5), 1, 200))
+	cancel()
+	if err == nil {
+		t.Fatal("an upsert succeeded with the server down")
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	if a, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0.AddDays(5), 1, 200)); err != nil || a != 1 {
+		t.Fatalf("upsert after the restart: %d added, %v", a, err)
+	}
+	if _, last, ok, err := db.Range(ctx, "BTC-USD"); err != nil || !ok || last != day0.AddDays(5) {
+		t.Fatalf("range after the restart: ..%s %v %v", last, ok, err)
+	}
+	// A restart between two operations leaves the pool's connections dead;
+	// the next transaction and the next ledger write find new ones. Several
+	// at once, so that more than one pooled connection is in use and dead.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() { db.Upsert(ctx, "ETH-USD", mkBars(day0.AddDays(i), 1, 100)) })
+	}
+	wg.Wait()
+	for range 2 {
+		restarted = false
+		if err := c.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		restarted = true
+	}
+	if a, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0.AddDays(6), 1, 200)); err != nil || a != 1 {
+		t.Fatalf("upsert after a restart while idle: %d added, %v", a, err)
+	}
+	if err := db.Record(ctx, time.Now(), []closecast.Prediction{{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: day0.AddDays(9), Value: 1},
+		Model: "m1", LastClose: 1}}); err != nil {
+		t.Fatalf("ledger write after a restart while idle: %v", err)
+	}
+	if n, err := db.Pending(ctx, "BTC-USD"); err != nil || n != 1 {
+		t.Fatalf("pending %d, %v; want the one forecast recorded", n, err)
+	}
+	// And a read first after a restart.
+	wg = sync.WaitGroup{}
+	for range 4 {
+		wg.Go(func() { db.Pending(ctx, "BTC-USD") })
+	}
+	wg.Wait()
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = false
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	if s, err := db.Bars(ctx, "BTC-USD", day0, day0.AddDays(10)); err != nil || s.Len() != 7 {
+		t.Fatalf("bars read after a restart while idle: %d, %v; want 7", s.Len(), err)
+	}
+}

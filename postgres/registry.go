@@ -177,13 +177,17 @@ func (s *DB) Models(ctx context.Context, symbol string) ([]closecast.ModelInfo, 
 			return nil, fmt.Errorf("postgres: models: %w", err)
 		}
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM models m
-		LEFT JOIN champions c ON c.symbol = m.symbol AND c.version = m.version
-		WHERE $1 = '' OR m.symbol = $1 ORDER BY m.created DESC, m.version COLLATE "C"`, symbol)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: models: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (closecast.ModelInfo, error) { return scanInfo(r) })
+	var out []closecast.ModelInfo
+	err := s.retry(ctx, true, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT `+infoColumns+` FROM models m
+			LEFT JOIN champions c ON c.symbol = m.symbol AND c.version = m.version
+			WHERE $1 = '' OR m.symbol = $1 ORDER BY m.created DESC, m.version COLLATE "C"`, symbol)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (closecast.ModelInfo, error) { return scanInfo(r) })
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: models: %w", err)
 	}
@@ -197,8 +201,12 @@ func (s *DB) Champion(ctx context.Context, symbol string) (closecast.ModelInfo, 
 	if err != nil {
 		return closecast.ModelInfo{}, fmt.Errorf("postgres: champion: %w", err)
 	}
-	i, err := scanInfo(s.pool.QueryRow(ctx, `SELECT `+infoColumns+` FROM champions c
-		JOIN models m ON m.version = c.version WHERE c.symbol = $1`, symbol))
+	var i closecast.ModelInfo
+	err = s.retry(ctx, true, func() error {
+		i, err = scanInfo(s.pool.QueryRow(ctx, `SELECT `+infoColumns+` FROM champions c
+			JOIN models m ON m.version = c.version WHERE c.symbol = $1`, symbol))
+		return err
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return i, fmt.Errorf("postgres: %w: %s has no champion", closecast.ErrModelNotFound, symbol)
 	}

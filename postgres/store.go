@@ -22,29 +22,33 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 	if from > to {
 		return closecast.Series{}, fmt.Errorf("postgres: bars of %s: from %s is after to %s", symbol, from, to)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT date, open, high, low, close, volume FROM bars
-		WHERE symbol = $1 AND date BETWEEN $2 AND $3 ORDER BY date`, symbol, int32(from), int32(to))
-	if err != nil {
-		return closecast.Series{}, fmt.Errorf("postgres: bars of %s: %w", symbol, err)
-	}
 	// At most one bar a day; the cap keeps a wide-open range from
 	// allocating for millions of days.
 	bars := make([]closecast.Bar, 0, min(int64(to)-int64(from)+1, 512))
-	var b closecast.Bar
-	var d int32
-	_, err = pgx.ForEachRow(rows, []any{&d, &b.Open, &b.High, &b.Low, &b.Close, &b.Volume}, func() error {
-		b.Date = closecast.Date(d)
-		bars = append(bars, b)
-		return nil
+	known := true
+	err = s.retry(ctx, true, func() error {
+		bars = bars[:0]
+		rows, err := s.pool.Query(ctx, `SELECT date, open, high, low, close, volume FROM bars
+			WHERE symbol = $1 AND date BETWEEN $2 AND $3 ORDER BY date`, symbol, int32(from), int32(to))
+		if err != nil {
+			return err
+		}
+		var b closecast.Bar
+		var d int32
+		_, err = pgx.ForEachRow(rows, []any{&d, &b.Open, &b.High, &b.Low, &b.Close, &b.Volume}, func() error {
+			b.Date = closecast.Date(d)
+			bars = append(bars, b)
+			return nil
+		})
+		if err != nil || len(bars) > 0 {
+			return err
+		}
+		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = $1)`, symbol).Scan(&known)
 	})
 	if err != nil {
 		return closecast.Series{}, fmt.Errorf("postgres: bars of %s: %w", symbol, err)
 	}
 	if len(bars) == 0 {
-		var known bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = $1)`, symbol).Scan(&known); err != nil {
-			return closecast.Series{}, fmt.Errorf("postgres: bars of %s: %w", symbol, err)
-		}
 		if !known {
 			return closecast.Series{}, fmt.Errorf("postgres: %w: no bars of %s are stored", closecast.ErrUnknownSymbol, symbol)
 		}
@@ -65,7 +69,10 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 	}
 	var lo, hi *int32
 	// Both aggregates are answered from the primary key's index.
-	if err := s.pool.QueryRow(ctx, `SELECT min(date), max(date) FROM bars WHERE symbol = $1`, symbol).Scan(&lo, &hi); err != nil {
+	err = s.retry(ctx, true, func() error {
+		return s.pool.QueryRow(ctx, `SELECT min(date), max(date) FROM bars WHERE symbol = $1`, symbol).Scan(&lo, &hi)
+	})
+	if err != nil {
 		return 0, 0, false, fmt.Errorf("postgres: range of %s: %w", symbol, err)
 	}
 	if lo == nil {
@@ -76,11 +83,15 @@ func (s *DB) Range(ctx context.Context, symbol string) (first, last closecast.Da
 
 // Symbols lists the symbols with at least one stored bar, sorted bytewise.
 func (s *DB) Symbols(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT symbol FROM bars GROUP BY symbol ORDER BY symbol COLLATE "C"`)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: symbols: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	var out []string
+	err := s.retry(ctx, true, func() error {
+		rows, err := s.pool.Query(ctx, `SELECT symbol FROM bars GROUP BY symbol ORDER BY symbol COLLATE "C"`)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: symbols: %w", err)
 	}
