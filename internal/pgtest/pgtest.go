@@ -97,6 +97,18 @@ func unavailable(t testing.TB, err error) {
 	t.Skipf("pgtest: no PostgreSQL server: %v", err)
 }
 
+// Stoppable returns the shared server for a test that stops and restarts
+// it: a throwaway cluster. With an external server (URLEnv) the test is
+// skipped, or fails when CI=true.
+func Stoppable(t testing.TB) *Cluster {
+	t.Helper()
+	c := Get(t)
+	if c.bin == "" {
+		unavailable(t, errors.New("the server named by "+URLEnv+" cannot be stopped by tests"))
+	}
+	return c
+}
+
 // NewDatabase creates an empty database on the shared server for t, dropped
 // when t ends, and returns its URL.
 func NewDatabase(t testing.TB) string {

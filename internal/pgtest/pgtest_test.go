@@ -41,10 +41,7 @@ func TestDatabasesAreSeparateAndSurviveARestart(t *testing.T) {
 	if _, err := query(t, b, "SELECT v FROM marker"); err == nil {
 		t.Fatal("a table made in one test database is visible in another")
 	}
-	c := Get(t)
-	if c.bin == "" {
-		t.Skip("an external server (" + URLEnv + ") cannot be stopped")
-	}
+	c := Stoppable(t)
 	if v, err := query(t, a, "SHOW fsync"); err != nil || v != "off" {
 		t.Errorf("fsync = %q, %v; want off", v, err)
 	}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"database/sql"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,10 +59,17 @@ func pgBackend(name string, simple bool) Backend {
 		Name: name,
 		New: func(t testing.TB) string {
 			u := pgtest.NewDatabase(t)
-			if simple {
-				u += "&default_query_exec_mode=simple_protocol"
+			if !simple {
+				return u
 			}
-			return u
+			p, err := url.Parse(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := p.Query()
+			q.Set("default_query_exec_mode", "simple_protocol")
+			p.RawQuery = q.Encode()
+			return p.String()
 		},
 		Open: func(addr string) (Store, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
