@@ -35,10 +35,6 @@ type ranger interface {
 
 // handleHistory serves GET /api/history?symbol=&from=&to=.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	if s.cfg.History == nil {
 		writeError(w, unavailable("no price history is configured", defaultRetryAfter, nil))
 		return

@@ -95,17 +95,18 @@ func (h *histogram) write(b *bytes.Buffer, name, labels string) {
 
 // metrics holds every series the server exposes.
 type metrics struct {
-	requests    [numRoutes][numCodes]*histogram // request latency by route and code; its _count is the request counter
-	predictions *histogram                      // Predictor.Predict latency, successful calls
-	predictErrs atomic.Uint64                   // Predictor.Predict calls that returned an error
-	cacheHits   atomic.Uint64                   // /predict answers served from the cache
+	requests    [][numCodes]*histogram // [route][code] request latency; its _count is the request counter
+	predictions *histogram             // Predictor.Predict latency, successful calls
+	predictErrs atomic.Uint64          // Predictor.Predict calls that returned an error
+	cacheHits   atomic.Uint64          // /predict answers served from the cache
 	provider    func() ProviderStats
 	ledger      *ledgerWriter // nil without a ledger
 	start       time.Time
 }
 
 func newMetrics(provider func() ProviderStats) *metrics {
-	m := &metrics{predictions: newHistogram(predictionBuckets), provider: provider, start: time.Now()}
+	m := &metrics{predictions: newHistogram(predictionBuckets), provider: provider, start: time.Now(),
+		requests: make([][numCodes]*histogram, numRoutes)}
 	for r := range m.requests {
 		for c := range m.requests[r] {
 			m.requests[r][c] = newHistogram(requestBuckets)
@@ -196,10 +197,6 @@ func residentBytes() (int64, bool) {
 
 // handleMetrics serves the Prometheus text exposition.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)

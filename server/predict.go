@@ -323,14 +323,14 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p, e = decodePredict(body)
-	case http.MethodGet:
+	case http.MethodGet, http.MethodHead:
 		q := r.URL.Query()
 		p, e = parseParams(rawParams{date: q.Get("date"), symbol: q.Get("symbol"),
 			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
 			samples: q.Get("samples"), hasSamples: q.Has("samples"),
 			interval: q.Get("interval"), hasInterval: q.Has("interval")})
 	default:
-		writeError(w, methodNotAllowed("GET, POST"))
+		writeError(w, methodNotAllowed("GET, HEAD, POST"))
 		return
 	}
 	if e != nil {

@@ -318,7 +318,7 @@ func TestErrorsAreJSONWithCodeAndStatus(t *testing.T) {
 		{"unknown symbol", "POST", "/predict", `{"date": "2025-05-01", "symbol": "ETH-USD"}`, 404, codeUnknownSymbol, "ETH-USD", [2]string{}},
 		{"garbage symbol", "POST", "/predict", `{"date": "2025-05-01", "symbol": "<script>"}`, 404, codeUnknownSymbol, "unknown symbol", [2]string{}},
 		{"too large", "POST", "/predict", big, 413, codeTooLarge, "64 KiB", [2]string{}},
-		{"wrong method", "DELETE", "/predict", ``, 405, codeMethodNotAllowed, "GET, POST", [2]string{"Allow", "GET, POST"}},
+		{"wrong method", "DELETE", "/predict", ``, 405, codeMethodNotAllowed, "GET, HEAD, POST", [2]string{"Allow", "GET, HEAD, POST"}},
 		{"provider down", "POST", "/predict", `{"date": "2025-05-01", "symbol": "DOWN-USD"}`, 503, codeUnavailable, "try again", [2]string{"Retry-After", "30"}},
 		{"layered provider down", "POST", "/predict", `{"date": "2025-05-01", "symbol": "LAYERED-DOWN"}`, 503, codeUnavailable, "LAYERED-DOWN", [2]string{"Retry-After", "90"}},
 		{"internal", "POST", "/predict", `{"date": "2025-05-01", "symbol": "BROKEN-USD"}`, 500, codeInternal, "request's id", [2]string{}},
@@ -331,7 +331,7 @@ func TestErrorsAreJSONWithCodeAndStatus(t *testing.T) {
 		{"history provider down", "GET", "/api/history?symbol=DOWN-USD", ``, 503, codeUnavailable, "try again", [2]string{"Retry-After", "30"}},
 		{"history internal", "GET", "/api/history?symbol=BROKEN-USD", ``, 500, codeInternal, "request's id", [2]string{}},
 		{"no such path", "GET", "/nope", ``, 404, codeNotFound, `"/nope"`, [2]string{}},
-		{"post to healthz", "POST", "/healthz", `{}`, 405, codeMethodNotAllowed, "GET", [2]string{"Allow", "GET"}},
+		{"post to healthz", "POST", "/healthz", `{}`, 405, codeMethodNotAllowed, "GET, HEAD", [2]string{"Allow", "GET, HEAD"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := e.do(tc.method, tc.target, tc.body)
