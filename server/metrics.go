@@ -99,6 +99,7 @@ type metrics struct {
 	predictions *histogram             // Predictor.Predict latency, successful calls
 	predictErrs atomic.Uint64          // Predictor.Predict calls that returned an error
 	cacheHits   atomic.Uint64          // /predict answers served from the cache
+	busy        atomic.Uint64          // forecasts refused (503) because no slot of the budget freed in time
 	provider    func() ProviderStats
 	ledger      *ledgerWriter // nil without a ledger
 	start       time.Time
@@ -152,6 +153,8 @@ func (m *metrics) write(b *bytes.Buffer) {
 	b.WriteString("closecast_prediction_errors_total " + strconv.FormatUint(m.predictErrs.Load(), 10) + "\n")
 	b.WriteString("# HELP closecast_prediction_cache_hits_total Forecasts answered from the cache without running the model.\n# TYPE closecast_prediction_cache_hits_total counter\n")
 	b.WriteString("closecast_prediction_cache_hits_total " + strconv.FormatUint(m.cacheHits.Load(), 10) + "\n")
+	b.WriteString("# HELP closecast_prediction_busy_total Forecasts answered 503 because every forecast slot stayed busy for the whole wait.\n# TYPE closecast_prediction_busy_total counter\n")
+	b.WriteString("closecast_prediction_busy_total " + strconv.FormatUint(m.busy.Load(), 10) + "\n")
 	if m.provider != nil {
 		st := m.provider()
 		b.WriteString("# HELP closecast_provider_fetches_total Fetches from the live market data provider.\n# TYPE closecast_provider_fetches_total counter\n")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,9 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 		if !ok || n < 0 || n == 1 || n > maxSamples {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' must be 0 (no interval) or a whole number from 2 to %d, got %s", maxSamples, quote(rawSamples))
 		}
+		if p.horizon*n > maxPathDays {
+			return predictParams{}, badRequest(codeInvalidSamples, "'horizon' × 'samples' must be at most %d (e.g. %d days of %d paths), got %d × %d = %d", maxPathDays, maxHorizon, maxPathDays/maxHorizon, p.horizon, n, p.horizon*n)
+		}
 		p.samples = n
 		if n == 0 {
 			p.interval = ""
@@ -235,10 +239,38 @@ func normalizeSymbol(s string) (string, *apiError) {
 // server's default symbol.
 func (s *Server) symbolParam(raw string) (string, *apiError) {
 	sym, e := normalizeSymbol(raw)
-	if e == nil && sym == "" {
+	if e != nil {
+		return "", e
+	}
+	if sym == "" {
 		sym = s.cfg.Symbol
 	}
-	return sym, e
+	return sym, s.served(sym)
+}
+
+// served answers a symbol outside the server's allow-list (Config.Symbol and
+// Config.Symbols) with a 404 unknown_symbol, before anything could fetch it.
+func (s *Server) served(sym string) *apiError {
+	if s.symbols[sym] {
+		return nil
+	}
+	return &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol,
+		Message: fmt.Sprintf("unknown symbol %s: this server serves %s", quote(sym), s.servedList())}
+}
+
+// servedList names the served symbols for an error, the model's first.
+func (s *Server) servedList() string {
+	names := []string{s.cfg.Symbol}
+	for sym := range s.symbols {
+		if sym != s.cfg.Symbol {
+			names = append(names, sym)
+		}
+	}
+	slices.Sort(names[1:])
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return strings.Join(names, ", ")
 }
 
 // quote quotes s for an error message, cut to 40 characters so that a client
@@ -343,6 +375,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.symbol == "" {
 		p.symbol = s.cfg.Symbol
+	} else if e := s.served(p.symbol); e != nil {
+		writeError(w, e)
+		return
 	}
 	if !p.plain() {
 		s.predictHorizon(w, r, p)
@@ -354,8 +389,16 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
+	release, e := s.budget.acquire(ctx)
+	if e != nil {
+		s.metrics.busy.Add(1)
+		writeError(w, e)
+		return
+	}
+	defer release()
 	start := time.Now()
 	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
+	release()
 	s.metrics.observePrediction(time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))

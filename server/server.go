@@ -67,6 +67,18 @@ type Config struct {
 	// flushes them on shutdown (Close, for a handler driven otherwise).
 	// Nil: nothing is recorded and /api/accuracy answers 404 no_ledger.
 	Ledger Ledger
+	// MaxForecasts bounds the forecasts computed at once, server-wide (cache
+	// hits do not count); 0 means one per core (runtime.GOMAXPROCS).
+	MaxForecasts int
+	// ForecastWait bounds how long a request waits for one of MaxForecasts
+	// to finish before it is answered 503 with Retry-After; 0 means
+	// defaultForecastWait (1 s).
+	ForecastWait time.Duration
+	// Symbols are the symbols served besides Symbol: /predict and
+	// /api/history answer any other with a 404 unknown_symbol, without
+	// asking the predictor or the source (which might fetch it from a
+	// provider on an anonymous caller's behalf).
+	Symbols []string
 }
 
 // ProviderStats counts what the server's bar source asked of a live market
@@ -85,8 +97,10 @@ type Server struct {
 	modelJSON []byte // Config.Model encoded, nil when not ready
 	static    *static
 	mux       *http.ServeMux // routes
-	cache     *predictCache  // nil when Config.CacheTTL is 0
-	ledger    *ledgerWriter  // nil when Config.Ledger is nil
+	budget    *budget        // slots for model work
+	symbols   map[string]bool
+	cache     *predictCache // nil when Config.CacheTTL is 0
+	ledger    *ledgerWriter // nil when Config.Ledger is nil
 	now       func() time.Time
 	idPrefix  string        // random per process, so ids from two instances differ
 	idSeq     atomic.Uint64 // counter after the prefix
@@ -127,6 +141,13 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.mux = s.newMux()
+	s.budget = newBudget(cfg.MaxForecasts, cfg.ForecastWait)
+	s.symbols = map[string]bool{s.cfg.Symbol: true}
+	for _, sym := range cfg.Symbols {
+		if n, e := normalizeSymbol(sym); e == nil && n != "" {
+			s.symbols[n] = true
+		}
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s.idPrefix = hex.EncodeToString(b[:]) + "-"
@@ -285,6 +306,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rt == routeDashboard && rec.status == http.StatusNotFound {
 			rt = routeOther // keep scanners' random paths out of the dashboard's series
 		}
+		if rec.writeErr != nil {
+			// Record what the client got: no complete answer. Status 0 is
+			// the "other" series of the metrics and the log's marker.
+			rec.status = 0
+		}
 		s.metrics.observeRequest(rt, rec.status, d)
 		s.logRequest(r, id, rt, rec, d)
 		recorderPool.Put(rec)
@@ -313,7 +339,7 @@ func cleanPath(p string) bool {
 
 func (s *Server) logRequest(r *http.Request, id string, rt int, rec *recorder, d time.Duration) {
 	level := slog.LevelInfo
-	if rec.status >= 500 {
+	if rec.status >= 500 || rec.writeErr != nil {
 		level = slog.LevelError
 	}
 	ctx := context.Background()
@@ -329,6 +355,9 @@ func (s *Server) logRequest(r *http.Request, id string, rt int, rec *recorder, d
 		slog.Int64("bytes", rec.bytes),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.String("remote", r.RemoteAddr),
+	}
+	if rec.writeErr != nil {
+		attrs = append(attrs, slog.String("write_error", rec.writeErr.Error()))
 	}
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("code", rec.err.Code))
@@ -349,6 +378,9 @@ type recorder struct {
 	err    *apiError
 	route  int  // index in routes, set by the route's handler
 	head   bool // a HEAD request: the body is dropped, whatever carries it (net/http, Lambda)
+	// writeErr is the first error writing the body (the write timeout
+	// passed, the client left): the client did not get the status.
+	writeErr error
 }
 
 var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
@@ -369,6 +401,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	if err != nil && r.writeErr == nil {
+		r.writeErr = err
+	}
 	return n, err
 }
 

@@ -210,6 +210,9 @@ func newTestEnv(t testing.TB) *testEnv {
 		Provider:  func() ProviderStats { return ProviderStats{Fetches: 7, Failures: 2} },
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Ledger:    ledger,
+		// The fake predictor's failing symbols, and ETH-USD, which it does
+		// not know (the predictor's 404); DOGE-USD stays outside the list.
+		Symbols: []string{"ETH-USD", "DOWN-USD", "LAYERED-DOWN", "BROKEN-USD", "NAN-USD", "PANIC-USD", "SLOW-USD"},
 	})
 	t.Cleanup(func() { srv.Close(context.Background()) })
 	return &testEnv{srv: srv, pred: pred, logs: logs, ledger: ledger}
