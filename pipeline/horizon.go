@@ -73,7 +73,7 @@ func (o *HorizonOptions) Validate() error {
 			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, IntervalConformal)
 		}
 	default:
-		return fmt.Errorf("interval %q: want %q or %q", o.Interval, IntervalConformal, IntervalMCDropout)
+		return fmt.Errorf("interval %q: want %q, %q, %q or \"\" (none)", o.Interval, IntervalAuto, IntervalConformal, IntervalMCDropout)
 	}
 	if o.Interval == "" {
 		return nil

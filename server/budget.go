@@ -13,6 +13,10 @@ import (
 // quick 503 the client can retry than a queue that grows memory and latency.
 const defaultForecastWait = time.Second
 
+// ForecastWaitLimit is the longest Config.ForecastWait that makes sense: the
+// wait counts against the forecast's own deadline (predictTimeout).
+const ForecastWaitLimit = predictTimeout / 2
+
 // budget bounds the model work of the whole server: at most cap(slots)
 // forecasts run at once, and a request waits at most wait for one to free.
 // Cache hits, probes, metrics and everything else never take a slot.

@@ -235,6 +235,13 @@ func normalizeSymbol(s string) (string, *apiError) {
 	return strings.ToUpper(s), nil
 }
 
+// ValidSymbol reports whether s can be a ticker: 1 to 32 letters, digits
+// and . - ^ = _ (what /predict and /api/history accept).
+func ValidSymbol(s string) bool {
+	n, e := normalizeSymbol(s)
+	return e == nil && n != ""
+}
+
 // symbolParam normalises a symbol query parameter; empty means the
 // server's default symbol.
 func (s *Server) symbolParam(raw string) (string, *apiError) {
