@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,10 +108,25 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return predictParams{}, badRequest(codeBadJSON, `the request body is empty; send a JSON object such as {"date": "2025-07-20"}`)
 	}
-	var req predictRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	// Members are matched exactly, as query fields are: encoding/json would
+	// take {"DATE": …} for "date". Other members are ignored; JSON null is
+	// an object without members (missing_date).
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
 		return predictParams{}, jsonError(err)
 	}
+	var req predictRequest
+	for _, f := range []struct {
+		name string
+		dst  **string
+	}{{"date", &req.Date}, {"symbol", &req.Symbol}} {
+		if m, ok := members[f.name]; ok {
+			if err := json.Unmarshal(m, f.dst); err != nil {
+				return predictParams{}, badRequest(codeBadJSON, "field %q must be a string, not %s", f.name, quote(string(m)))
+			}
+		}
+	}
+	req.Horizon, req.Samples, req.Interval = members["horizon"], members["samples"], members["interval"]
 	var rawSym string
 	if req.Symbol != nil {
 		rawSym = *req.Symbol
@@ -280,6 +296,47 @@ func (s *Server) servedList() string {
 	return strings.Join(names, ", ")
 }
 
+// predictQueryCodes are /predict's query fields and the code of each one's
+// errors.
+var predictQueryCodes = map[string]string{"date": codeInvalidDate, "symbol": codeUnknownSymbol,
+	"horizon": codeInvalidHorizon, "samples": codeInvalidSamples, "interval": codeInvalidInterval}
+
+// parseQuery parses a query string as url.ParseQuery does, but a pair of a
+// known field (a key of codes) that cannot be decoded (a bad percent-escape,
+// a ';') is a 400 with that field's code instead of silently missing: a
+// client sending ?date=%zz learns its encoding is wrong, not that it sent
+// no date. Undecodable pairs of other keys are ignored, as unknown fields are.
+func parseQuery(raw string, codes map[string]string) (url.Values, *apiError) {
+	v, err := url.ParseQuery(raw)
+	if err == nil {
+		return v, nil
+	}
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		if before, _, ok := strings.Cut(k, ";"); ok {
+			k = before
+		}
+		key, kerr := url.QueryUnescape(k)
+		code, known := codes[key]
+		if kerr != nil || !known {
+			continue
+		}
+		var e *apiError
+		if strings.Contains(pair, ";") {
+			e = badRequest(code, "the query's %s has a ';'; separate fields with '&' and escape ';' as %%3B", quote(key))
+		} else if _, verr := url.QueryUnescape(val); verr != nil {
+			e = badRequest(code, "the query's %s is not valid percent-encoding (%v); escape '%%' as %%25", quote(key), verr)
+		}
+		if e != nil {
+			if code == codeUnknownSymbol {
+				e.Status = http.StatusNotFound // the code's one status
+			}
+			return nil, e
+		}
+	}
+	return v, nil
+}
+
 // quote quotes s for an error message, cut to 40 characters so that a client
 // cannot make the server echo (and log) a large payload.
 func quote(s string) string {
@@ -363,7 +420,11 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		}
 		p, e = decodePredict(body)
 	case http.MethodGet, http.MethodHead:
-		q := r.URL.Query()
+		q, qe := parseQuery(r.URL.RawQuery, predictQueryCodes)
+		if qe != nil {
+			writeError(w, qe)
+			return
+		}
 		p, e = parseParams(rawParams{date: q.Get("date"), symbol: q.Get("symbol"),
 			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
 			samples: q.Get("samples"), hasSamples: q.Has("samples"),

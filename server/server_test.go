@@ -622,7 +622,7 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 // FuzzDecodePredict: any body gives either a valid request or an error that
 // is a 400/404 with a known code and a non-empty message; never a panic.
 func FuzzDecodePredict(f *testing.F) {
-	for _, s := range []string{`{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
+	for _, s := range []string{`{"DATE":"2025-07-20"}`, `{"date":"2025-07-20","Symbol":"ETH-USD"}`, `{"d\u0061te":"2025-07-20"}`, `{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
 		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`} {
 		f.Add([]byte(s))
 	}
