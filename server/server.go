@@ -6,7 +6,20 @@
 //
 // Every answer is JSON (but /metrics, text, and the dashboard's files); every
 // error is {"error": "<sentence>", "code": "<machine code>"}, see
-// openapi.json for the whole contract.
+// openapi.json for the whole contract. HEAD is answered on every GET route.
+//
+// A few answers come from net/http before any handler runs and are its
+// text/plain ones: a request line or path that does not parse (a bad
+// percent-escape in the path) is 400, headers over maxHeaderBytes are 431,
+// an HTTP/1.1 request without Host is 400, an unknown protocol version 505.
+// Everything that reaches the handler, broken query encodings included, is
+// answered in JSON.
+//
+// Model work is bounded: at most Config.MaxForecasts forecasts run at once,
+// a request waits Config.ForecastWait for a slot and is then answered 503
+// with Retry-After, and a forecast stops at its deadline (predictTimeout),
+// checked between its days and paths, so every answer is written before the
+// write timeout.
 package server
 
 import (
