@@ -111,22 +111,10 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 	// Members are matched exactly, as query fields are: encoding/json would
 	// take {"DATE": …} for "date". Other members are ignored; JSON null is
 	// an object without members (missing_date).
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		return predictParams{}, jsonError(err)
-	}
 	var req predictRequest
-	for _, f := range []struct {
-		name string
-		dst  **string
-	}{{"date", &req.Date}, {"symbol", &req.Symbol}} {
-		if m, ok := members[f.name]; ok {
-			if err := json.Unmarshal(m, f.dst); err != nil {
-				return predictParams{}, badRequest(codeBadJSON, "field %q must be a string, not %s", f.name, quote(string(m)))
-			}
-		}
+	if e := decodeMembers(body, &req); e != nil {
+		return predictParams{}, e
 	}
-	req.Horizon, req.Samples, req.Interval = members["horizon"], members["samples"], members["interval"]
 	var rawSym string
 	if req.Symbol != nil {
 		rawSym = *req.Symbol
@@ -149,6 +137,43 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 		}
 	}
 	return parseParams(raw)
+}
+
+// decodeMembers decodes a /predict body into req, matching member names
+// exactly. encoding/json folds case (and 'ſ' to 's', 'K' to 'k'), so a body
+// with an upper-case letter, an escape or a non-ASCII byte anywhere is
+// decoded member by member; the usual all-lower-case body takes the
+// struct decoder's cheaper path, where folding changes nothing.
+func decodeMembers(body []byte, req *predictRequest) *apiError {
+	folds := false
+	for _, c := range body {
+		if 'A' <= c && c <= 'Z' || c == '\\' || c >= 0x80 {
+			folds = true
+			break
+		}
+	}
+	if !folds {
+		if err := json.Unmarshal(body, req); err != nil {
+			return jsonError(err)
+		}
+		return nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return jsonError(err)
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  **string
+	}{{"date", &req.Date}, {"symbol", &req.Symbol}} {
+		if m, ok := members[f.name]; ok {
+			if err := json.Unmarshal(m, f.dst); err != nil {
+				return badRequest(codeBadJSON, "field %q must be a string, not %s", f.name, quote(string(m)))
+			}
+		}
+	}
+	req.Horizon, req.Samples, req.Interval = members["horizon"], members["samples"], members["interval"]
+	return nil
 }
 
 // intervalNames lists the values of /predict's interval, for errors.
