@@ -81,7 +81,7 @@ type Config struct {
 	// Nil: nothing is recorded and /api/accuracy answers 404 no_ledger.
 	Ledger Ledger
 	// MaxForecasts bounds the forecasts computed at once, server-wide (cache
-	// hits do not count); 0 means one per core (runtime.GOMAXPROCS).
+	// hits do not count); 0 means DefaultMaxForecasts (one per core but one).
 	MaxForecasts int
 	// ForecastWait bounds how long a request waits for one of MaxForecasts
 	// to finish before it is answered 503 with Retry-After; 0 means

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"runtime"
 	"strings"
 	"time"
 
@@ -52,7 +51,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "keep each successful /predict answer this long (0 = compute every request); a day's forecast only changes when its bars do")
 	oneThreads := fs.Int("one-window-threads", 2, "goroutines one forecast's network pass may use: 2 pipelines the layers of a model with 2 or more over both cores (faster on an idle machine), 1 keeps each forecast on one core (for a machine busy with other work)")
 	symbols := fs.String("symbols", "", "comma-separated `symbols` served besides the model's (e.g. ETH-USD,SPY); any other is a 404, never fetched")
-	maxForecasts := fs.Int("max-forecasts", runtime.GOMAXPROCS(0), "forecasts computed at once, server-wide (`N`; default one per core); cached answers do not count")
+	maxForecasts := fs.Int("max-forecasts", server.DefaultMaxForecasts(), "forecasts computed at once, server-wide (`N`; default one per core but one, at least one); cached answers do not count")
 	forecastWait := fs.Duration("forecast-wait", time.Second, "how long a request waits for a forecast slot before a 503 with Retry-After")
 	yahooURLFlag(fs, e)
 	if err := parse(fs, args); err != nil {
