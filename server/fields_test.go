@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -54,4 +56,32 @@ func TestBadQueryEncodingIsNamed(t *testing.T) {
 	if w := e.do("GET", "/predict?date=2025-07-20&utm=%zz", ""); w.Code != 200 {
 		t.Errorf("unknown broken field: %d %s", w.Code, w.Body)
 	}
+}
+
+// FuzzParseQuery: any query string gives either url.ParseQuery's values
+// (all of them when it parses) or a 400/404 with the code of the broken
+// field; never a panic.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{"date=2025-07-20", "date=%zz", "date=2025-07-20;horizon=2", "symbol=%G0&date=x", "a=%zz&date=1", "%zz=1", "date", "&&=&", "date=%2", "d%61te=%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, e := parseQuery(raw, predictQueryCodes)
+		want, err := url.ParseQuery(raw)
+		switch {
+		case e != nil:
+			if err == nil || (e.Status != 400 && e.Status != 404) || e.Message == "" {
+				t.Fatalf("%q: error %+v, url.ParseQuery %v", raw, e, err)
+			}
+			known := false
+			for _, code := range predictQueryCodes {
+				known = known || e.Code == code
+			}
+			if !known {
+				t.Fatalf("%q: code %s is no field's", raw, e.Code)
+			}
+		case err == nil && !reflect.DeepEqual(v, want):
+			t.Fatalf("%q: %v, url.ParseQuery %v", raw, v, want)
+		}
+	})
 }
