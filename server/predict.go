@@ -436,6 +436,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		p predictParams
 		e *apiError
 	)
+	// The router sends only the route's methods: POST, else GET or HEAD.
 	switch r.Method {
 	case http.MethodPost:
 		body, be := readBody(w, r)
@@ -444,7 +445,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p, e = decodePredict(body)
-	case http.MethodGet, http.MethodHead:
+	default:
 		q, qe := parseQuery(r.URL.RawQuery, predictQueryCodes)
 		if qe != nil {
 			writeError(w, qe)
@@ -454,9 +455,6 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
 			samples: q.Get("samples"), hasSamples: q.Has("samples"),
 			interval: q.Get("interval"), hasInterval: q.Has("interval")})
-	default:
-		writeError(w, methodNotAllowed("GET, HEAD, POST"))
-		return
 	}
 	if e != nil {
 		writeError(w, e)
