@@ -48,9 +48,9 @@ type Report struct {
 // MethodScore are one method's scores.
 type MethodScore struct {
 	Method       string  `json:"method"`
-	PinballPct   float64 `json:"pinball_pct"`   // mean pinball loss over the 19 Levels
+	PinballPct   float64 `json:"pinball_pct"`   // mean pinball loss over the 19 levels 0.05..0.95 (MeanPinball)
 	Winkler80Pct float64 `json:"winkler80_pct"` // mean Winkler score of the 80 % interval
-	Winkler95Pct float64 `json:"winkler95_pct"` // mean Winkler score of the 95 % interval (extrapolated, see Quantiles.Interval)
+	Winkler95Pct float64 `json:"winkler95_pct"` // mean Winkler score of the 95 % interval [q0.025, q0.975]
 	MAEPct       float64 `json:"mae_pct"`       // mean absolute error of the point forecast (Method.Points, else the median)
 	// Intervals are the central intervals of IntervalLevels, in that order.
 	Intervals []IntervalScore `json:"intervals"`

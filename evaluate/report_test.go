@@ -10,8 +10,9 @@ import (
 )
 
 // handDays are six days with last close 100 and a forecast whose quantiles
-// are 91, 92, …, 109 (q[k] = 91 + k): 50 % interval [95, 105], 80 %
-// [92, 108], 90 % [91, 109].
+// are q(τ) = 90 + 20τ: 91, 92, …, 109 at 0.05..0.95, 90.5 at 0.025 and
+// 109.5 at 0.975; 50 % interval [95, 105], 80 % [92, 108], 90 % [91, 109],
+// 95 % [90.5, 109.5].
 func handDays() (Days, Method) {
 	d := Days{
 		Horizon:    1,
@@ -23,9 +24,7 @@ func handDays() (Days, Method) {
 	m := Method{Name: "hand", Forecasts: make([]Quantiles, 6)}
 	for k := range d.Dates {
 		d.Dates[k] = closecast.MustParseDate("2025-01-01").AddDays(k)
-		for j := range m.Forecasts[k] {
-			m.Forecasts[k][j] = 91 + float64(j)
-		}
+		m.Forecasts[k] = ramp(90, 20)
 	}
 	return d, m
 }
@@ -45,7 +44,7 @@ func TestScoreHandCase(t *testing.T) {
 		level  int
 		misses int
 		width  float64
-	}{{50, 2, 10}, {80, 2, 16}, {90, 1, 18}, {95, 1, 18 + 2*tailRatio}} {
+	}{{50, 2, 10}, {80, 2, 16}, {90, 1, 18}, {95, 1, 19}} {
 		iv := s.Interval(c.level)
 		if iv.Misses != c.misses {
 			t.Errorf("%d %%: %d misses, want %d", c.level, iv.Misses, c.misses)
