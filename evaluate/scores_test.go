@@ -303,4 +303,3 @@ func TestDieboldMarianoUndefined(t *testing.T) {
 		t.Errorf("n = 5 at h = 3: %v, want ErrDMUndefined", err)
 	}
 }
-
