@@ -355,3 +355,33 @@ func (r *Report) versus(method string) (Test, bool) {
 	}
 	return Test{}, false
 }
+
+// JSONHelp documents the keys of a Report's JSON form, for a command's
+// --help. Every loss is in percent of the origin's close; lower is better.
+const JSONHelp = `JSON keys of a report (losses in % of the forecast origin's close; lower is better):
+  from, to, n, horizon      first and last day scored, days scored, days ahead of the origin
+  reference                 the method the Diebold-Mariano comparisons are made with
+  methods[]                 one per method:
+    method                  its name
+    pinball_pct             mean pinball loss over the quantile levels 0.05, 0.10, ..., 0.95
+    winkler80_pct           mean Winkler score of the 80 % central interval [q0.10, q0.90]
+    winkler95_pct           mean Winkler score of the 95 % central interval [q0.025, q0.975]
+    mae_pct                 mean absolute error of the point forecast
+    intervals[]             one per central interval (50, 80, 90, 95 %):
+      level                 nominal coverage, %
+      coverage              % of days whose close lay inside
+      misses                days outside
+      width_pct             mean width
+      kupiec                unconditional-coverage test: {stat (LR, chi2(1)), p}
+      christoffersen        independence-of-misses test: {stat, p}
+    coverage80_by_volatility_tercile[]  calmest third of the days first:
+      n                     days in the tercile
+      vol_from, vol_to      range of the 30-day volatility at the origin (daily log-return sd)
+      coverage              % of its days inside the 80 % interval
+    pit                     days per PIT decile, 10 counts
+  comparisons[]             Diebold-Mariano tests (HLN-corrected, Newey-West with horizon-1 lags):
+    model, baseline         the two methods; a negative stat favours model
+    pinball                 on the per-day mean pinball loss: {stat, p}
+    abs_error               on the per-day absolute error of the point forecast: {stat, p}
+    error                   why a test is missing (e.g. identical forecasts)
+`
