@@ -218,7 +218,10 @@ const numPairs = NumLevels / 2
 // design above), named base.Name+"+"+a.Name(). The forecast of day k uses
 // the outcomes of days 0..k−h alone (h = days.Horizon): days must be
 // consecutive bars, as a Walk's, so that day k−h's close is the close at
-// day k's origin. The points stay the base's.
+// day k's origin. For h > 1, day j's β is read against the scores known
+// when its outcome arrives rather than when it was forecast (h−1 days
+// more), a small departure from ACI's one-step bookkeeping. The points
+// stay the base's.
 func Adapt(days Days, base Method, a Adaptation) (Method, error) {
 	n, h := days.Len(), days.Horizon
 	if len(base.Forecasts) != n {

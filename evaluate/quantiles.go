@@ -6,9 +6,12 @@
 // EWMA-filtered empirical quantiles) scored on the same days.
 //
 // A forecast of one day is a Quantiles: the Levels-quantiles (τ = 0.025,
-// 0.05, 0.10, …, 0.95, 0.975) of the day's close, made at an origin one (or h) days
-// before. Baselines produce them as quantiles of the log return from the
-// origin's close, turned into closes with Closes.
+// 0.05, 0.10, …, 0.95, 0.975) of the day's close, made at an origin one (or
+// h) days before. Baselines produce them as quantiles of the log return
+// from the origin's close, turned into closes with Closes; a trained model
+// gives its conformal quantiles (Walk.Model); ACI and FACI adapt any
+// method's quantiles online from the outcomes before each day (Adapt).
+// Lineup and ScoreAgainstBest run issue 15's comparison of all of them.
 package evaluate
 
 import (
