@@ -151,28 +151,32 @@ func cellBackward(isa *vecISA) {
 	op("VSUBPS", r(12), one, 12)        // 1-tc²
 	op("VMULPS", r(10), r(7), 13)       // h·o
 	op("VFMADD231PS", r(13), r(12), 11) // c
-	// dz, one gate at a time in Y1/Z1: two factors, then times the
-	// gate's derivative (1-i, 1-f, 1-g², 1-o in register 14).
-	op("VSUBPS", r(4), one, 14)
-	op("VMULPS", r(11), r(6), 1)
-	op("VMULPS", r(1), r(4), 1)
-	op("VMULPS", r(1), r(14), 1)
-	store(isa, 1, "(R8)")
-	op("VMULPS", r(11), r(9), 1)
-	op("VMULPS", r(1), r(5), 1)
-	op("VSUBPS", r(5), one, 14)
-	op("VMULPS", r(1), r(14), 1)
-	store(isa, 1, "(R8)(BX*1)")
-	op("VMULPS", r(11), r(4), 1)
-	op("VMULPS", r(6), r(6), 14)
-	op("VSUBPS", r(14), one, 14)
-	op("VMULPS", r(1), r(14), 1)
-	store(isa, 1, "(R8)(BX*2)")
-	op("VMULPS", r(10), r(8), 1)
-	op("VMULPS", r(1), r(7), 1)
-	op("VSUBPS", r(7), one, 14)
-	op("VMULPS", r(1), r(14), 1)
-	store(isa, 1, "(R9)")
+	// dz, one gate at a time in vector 1: the product of the gate's
+	// factors, times its derivative 1-x (1-x² for g) in vector 14.
+	for _, g := range []struct {
+		factors []int
+		x       int
+		square  bool
+		mem     string
+	}{
+		{[]int{11, 6, 4}, 4, false, "(R8)"},       // c·g·i(1-i)
+		{[]int{11, 9, 5}, 5, false, "(R8)(BX*1)"}, // c·cprev·f(1-f)
+		{[]int{11, 4}, 6, true, "(R8)(BX*2)"},     // c·i(1-g²)
+		{[]int{10, 8, 7}, 7, false, "(R9)"},       // h·tc·o(1-o)
+	} {
+		op("VMULPS", r(g.factors[0]), r(g.factors[1]), 1)
+		for _, f := range g.factors[2:] {
+			op("VMULPS", r(1), r(f), 1)
+		}
+		if g.square {
+			op("VMULPS", r(g.x), r(g.x), 14)
+			op("VSUBPS", r(14), one, 14)
+		} else {
+			op("VSUBPS", r(g.x), one, 14)
+		}
+		op("VMULPS", r(1), r(14), 1)
+		store(isa, 1, g.mem)
+	}
 	op("VMULPS", r(11), r(5), 11)
 	store(isa, 11, "(R13)")
 	loop(isa, name, "AX", "R14", "R8", "R9", "SI", "DI", "R10", "R12", "R13")
