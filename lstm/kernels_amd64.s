@@ -2269,8 +2269,8 @@ gemmK4_t4_loop:
 // func sigmoidAVX512(x *float32, n int): x = 1/(1+exp(-x)) in place
 TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-16
 	MOVQ x+0(FP), DI
-	MOVQ DI, SI
 	MOVQ n+8(FP), DX
+	MOVQ DI, SI
 	MOVL $0x3f800000, R11 // 1.0
 	VPBROADCASTD R11, Z20
 	MOVL $0x42b00000, R11 // 88.0 (exp argument clamp)
@@ -7685,8 +7685,8 @@ gemmA2K4_t2_loop:
 // func sigmoidAVX2(x *float32, n int, consts *float32, masks *int32): x = 1/(1+exp(-x)) in place
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), DI
-	MOVQ DI, SI
 	MOVQ n+8(FP), DX
+	MOVQ DI, SI
 	MOVQ consts+16(FP), R12
 	VPCMPEQD Y15, Y15, Y15
 sigmoidAVX2_loop:

@@ -42,6 +42,15 @@ func loop(isa *vecISA, name string, ptrs ...string) {
 	p("RET")
 }
 
+// args loads the kernel's arguments, each "name REG", in the order of the
+// Go signature (8 bytes each).
+func args(regs ...string) {
+	for i, a := range regs {
+		name, reg, _ := strings.Cut(a, " ")
+		p("MOVQ %s+%d(FP), %s", name, 8*i, reg)
+	}
+}
+
 // load and store move one vector, masked in the tail round (all lanes
 // before it).
 func load(isa *vecISA, mem string, reg int)  { p("%s", isa.maskedLoad(mem, reg)) }
@@ -55,13 +64,10 @@ func activation(isa *vecISA, tanh bool) {
 	}
 	name, consts, masks := elementwise(isa, base, comment, params)
 	if tanh {
-		p("MOVQ dst+0(FP), DI")
-		p("MOVQ src+8(FP), SI")
-		p("MOVQ n+16(FP), DX")
+		args("dst DI", "src SI", "n DX")
 	} else {
-		p("MOVQ x+0(FP), DI")
+		args("x DI", "n DX")
 		p("MOVQ DI, SI")
-		p("MOVQ n+8(FP), DX")
 	}
 	isa.setup(consts, "R12")
 	label(name + "_loop")
@@ -81,12 +87,7 @@ func activation(isa *vecISA, tanh bool) {
 // c = f·cprev + i·g, tc = tanh(c), h = o·tc.
 func cellForward(isa *vecISA) {
 	name, consts, masks := elementwise(isa, "cellFwd", "", "z, cprev, c, tc, h *float32, u int")
-	p("MOVQ z+0(FP), AX")
-	p("MOVQ cprev+8(FP), SI")
-	p("MOVQ c+16(FP), DI")
-	p("MOVQ tc+24(FP), R8")
-	p("MOVQ h+32(FP), R9")
-	p("MOVQ u+40(FP), DX")
+	args("z AX", "cprev SI", "c DI", "tc R8", "h R9", "u DX")
 	isa.setup(consts, "R12")
 	p("LEAQ 0(DX*4), BX")
 	p("LEAQ (BX)(BX*2), R10")
@@ -122,14 +123,7 @@ func cellForward(isa *vecISA) {
 // dz = [c·g·i(1-i), c·cprev·f(1-f), c·i(1-g²), h·tc·o(1-o)] and dc = c·f.
 func cellBackward(isa *vecISA) {
 	name, consts, masks := elementwise(isa, "cellBwd", "", "act, dz, tc, cprev, dh, dhin, dc *float32, u int")
-	p("MOVQ act+0(FP), AX")
-	p("MOVQ dz+8(FP), R8")
-	p("MOVQ tc+16(FP), SI")
-	p("MOVQ cprev+24(FP), DI")
-	p("MOVQ dh+32(FP), R10")
-	p("MOVQ dhin+40(FP), R12")
-	p("MOVQ dc+48(FP), R13")
-	p("MOVQ u+56(FP), DX")
+	args("act AX", "dz R8", "tc SI", "cprev DI", "dh R10", "dhin R12", "dc R13", "u DX")
 	isa.setup(consts, "R11")
 	one := isa.one("R11")
 	p("LEAQ 0(DX*4), BX")
