@@ -67,8 +67,10 @@ func forceHelper(t *testing.T) (undo func()) {
 		}
 	}
 	pipeHelper.posted.Store(&wait)
+	jobs := pipeHelper.jobs.Load()
 	return func() {
 		pipeHelper.posted.Store(nil)
+		t.Logf("helper forced: it took %d jobs", pipeHelper.jobs.Load()-jobs)
 		if n := lost.Load(); n > 0 {
 			t.Errorf("the helper goroutine took no job for %v, %d times", pipeHangGuard, n)
 		}
@@ -130,6 +132,7 @@ func TestPipelinedHelperLate(t *testing.T) {
 	fused := KernelName() == "avx512" // else the pipeline is never used
 	if fused {
 		undo := forceHelper(t)
+		abandoned0 := pipeHelper.abandoned.Load()
 		var lost atomic.Int64
 		for w := 0; w < 20; w++ {
 			abandoned := pipeHelper.abandoned.Load()
@@ -152,6 +155,7 @@ func TestPipelinedHelperLate(t *testing.T) {
 		if n := lost.Load(); n > 0 {
 			t.Errorf("%d windows never abandoned the stalled helper", n)
 		}
+		t.Logf("abandoned the stalled helper %d times", pipeHelper.abandoned.Load()-abandoned0)
 	}
 	// Windows far apart: the helper has parked each time and must be woken.
 	for w := 0; w < 5; w++ {
