@@ -299,7 +299,7 @@ func TestIntervalsWidenWithTheHorizon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := func(d Day) float64 { return math.Log(d.Quantiles[2] / d.Quantiles[0]) }
+	w := func(d closecast.HorizonDay) float64 { return math.Log(d.Quantiles[2] / d.Quantiles[0]) }
 	r := w(o.Days[15]) / w(o.Days[0])
 	t.Logf("log-width day 1 %.4f, day 16 %.4f (%.2fx)", w(o.Days[0]), w(o.Days[15]), r)
 	if r < 2.5 || r > 6 {
