@@ -39,3 +39,13 @@ var defaultModel = sync.OnceValues(func() (*artifact.Model, error) {
 // Default returns the embedded default model, loaded and verified once.
 // Callers share it: it must not be modified.
 func Default() (*artifact.Model, error) { return defaultModel() }
+
+// Load reads and verifies the artifact in dir (checksums, schema), or
+// returns the embedded default model when dir is empty: the one way every
+// command and the Lambda find the model they serve.
+func Load(dir string) (*artifact.Model, error) {
+	if dir == "" {
+		return Default()
+	}
+	return artifact.Read(dir)
+}
