@@ -140,7 +140,7 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	defer cancel()
 	release, e := s.budget.acquire(ctx)
 	if e != nil {
-		s.metrics.busy.Add(1)
+		s.prom.busy.Inc()
 		writeError(w, e)
 		return
 	}

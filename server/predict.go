@@ -421,7 +421,7 @@ func (s *Server) serveCached(w http.ResponseWriter, key cacheKey) bool {
 	if body == nil {
 		return false
 	}
-	s.metrics.cacheHits.Add(1)
+	s.prom.cacheHits.Inc()
 	writeRawJSON(w, http.StatusOK, body)
 	return true
 }
@@ -481,7 +481,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	release, e := s.budget.acquire(ctx)
 	if e != nil {
-		s.metrics.busy.Add(1)
+		s.prom.busy.Inc()
 		writeError(w, e)
 		return
 	}
@@ -489,7 +489,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
 	release()
-	s.metrics.observePrediction(time.Since(start), err == nil)
+	s.prom.observePrediction(time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))
 		return
