@@ -112,7 +112,7 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	prom      *exposition // /metrics
-	modelJSON []byte // Config.Model encoded, nil when not ready
+	modelJSON []byte      // Config.Model encoded, nil when not ready
 	static    *static
 	mux       *http.ServeMux // routes
 	budget    *budget        // slots for model work
