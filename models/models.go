@@ -7,8 +7,8 @@
 //	closecast train --config configs/default.yaml --out out/default
 //	cp -RL out/default/. models/btc-usd/
 //
-// (train writes a link to a version directory, swapped atomically;
-// go:embed needs the plain directory the copy makes)
+// (train writes a link to a version directory, swapped atomically; the
+// embed directive needs the plain directory the copy makes)
 //
 // and that command, with the config's thread count, reproduces its weights
 // bit for bit (see TestShippedModelIsReproducible).
