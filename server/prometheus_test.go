@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -44,4 +45,16 @@ func TestMetricsHaveGoAndProcessSeries(t *testing.T) {
 	if strings.Contains(text, `route="/api/history"`) {
 		t.Errorf("/metrics has series of a route never asked")
 	}
+}
+
+// BenchmarkObserveRequest is what /metrics costs each request: one
+// counter and one histogram child, looked up once per route and code.
+func BenchmarkObserveRequest(b *testing.B) {
+	m := newExposition(nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			m.observeRequest(0, 200, 37*time.Microsecond)
+		}
+	})
 }
