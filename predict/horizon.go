@@ -6,6 +6,9 @@ import (
 	"github.com/closecast/closecast"
 )
 
+// A Service is the multi-day seam as well as a one-day Predictor.
+var _ closecast.HorizonPredictor = (*Service)(nil)
+
 // PredictHorizon forecasts opt.Horizon consecutive days from date on, all
 // from the model's window of bars ending the day before date: day 1 is
 // Predict's forecast, later days are recursive (each forecast is appended
