@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
+	"github.com/closecast/closecast/sqlite"
 )
 
 // countingSource is a live provider that counts what it is asked and has
@@ -83,5 +85,40 @@ func TestNewWiresTheChain(t *testing.T) {
 	}
 	if w := get("/"); w.Code != 200 || !strings.Contains(w.Body.String(), "<html") {
 		t.Errorf("dashboard at /: %d", w.Code)
+	}
+}
+
+// TestNewWithAStore: bars and the ledger come from the store the caller
+// opened (a real SQLite file here): /api/accuracy is served from it, and
+// without one it is a 404 no_ledger, as on the Lambda.
+func TestNewWithAStore(t *testing.T) {
+	m, err := models.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), sqlite.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	with := New(Options{Model: m, Store: db, Server: server.Config{Ledger: db, StoreHealth: db.Damaged}})
+	defer with.Close(context.Background())
+	without := New(Options{Model: m})
+	defer without.Close(context.Background())
+	for _, tc := range []struct {
+		name string
+		srv  *server.Server
+		want int
+	}{{"with a ledger", with, http.StatusOK}, {"without", without, http.StatusNotFound}} {
+		w := httptest.NewRecorder()
+		tc.srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/accuracy", nil))
+		if w.Code != tc.want {
+			t.Errorf("%s: /api/accuracy %d, want %d: %s", tc.name, w.Code, tc.want, w.Body)
+		}
+	}
+	w := httptest.NewRecorder()
+	with.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if w.Code != http.StatusOK {
+		t.Errorf("/readyz with a sound store: %d %s", w.Code, w.Body)
 	}
 }
