@@ -114,7 +114,7 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 			f.err = fmt.Errorf("history: %w: %s is neither embedded nor stored, and the provider does not know it: %w",
 				closecast.ErrUnknownSymbol, sym, err)
 		} else {
-			f.err = &UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
+			f.err = &closecast.UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
 		}
 		l.log.Warn("history: fetch failed", "symbol", sym, "from", start, "to", end, "err", err, "took", l.now().Sub(began))
 		if fr, ok := l.store.(fetchRecorder); ok {
@@ -134,7 +134,7 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 	if err := l.checkSeam(st, bars); err != nil {
 		// The provider answered, with data that must not be stored.
 		l.failures.Add(1)
-		f.err = &UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
+		f.err = &closecast.UnavailableError{Symbol: sym, From: start, To: end, RetryAt: retryAt, Err: err}
 		l.log.Warn("history: fetched bars refused", "symbol", sym, "from", start, "to", end, "err", err)
 		newMemo = &memo{last: last, known: known, to: end, until: retryAt, err: f.err}
 		return

@@ -73,25 +73,6 @@ type fetchRecorder interface {
 	LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error
 }
 
-// UnavailableError is returned when bars that a request needs could not be
-// fetched. It wraps closecast.ErrUnavailable and the provider's error.
-// RetryAt is when Layered will ask the provider again (an HTTP server's
-// Retry-After).
-type UnavailableError struct {
-	Symbol   string
-	From, To closecast.Date // the missing days that were asked for
-	RetryAt  time.Time
-	Err      error // the provider's error
-}
-
-func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("history: bars of %s from %s to %s are needed but the provider failed: %v", e.Symbol, e.From, e.To, e.Err)
-}
-
-// Unwrap returns closecast.ErrUnavailable and the provider's error, so
-// errors.Is matches either.
-func (e *UnavailableError) Unwrap() []error { return []error{closecast.ErrUnavailable, e.Err} }
-
 // Option configures a Layered.
 type Option func(*Layered)
 
@@ -283,7 +264,7 @@ func (l *Layered) state(sym string) *symState {
 // last known day + 1 (or from, when nothing is known) to to (at most
 // today), are fetched once — concurrent requests for the same symbol share
 // one fetch — stored, and then the request is answered. If that fetch fails
-// the error wraps closecast.ErrUnavailable (an *UnavailableError); a fetch
+// the error wraps closecast.ErrUnavailable (a *closecast.UnavailableError); a fetch
 // that failed or found nothing new is not repeated for the retry-after
 // time. When what is known covers [from, to], the provider is not asked.
 // Days before the first known one are never fetched.

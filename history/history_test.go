@@ -286,7 +286,7 @@ func TestProviderFailure(t *testing.T) {
 	l := New(base, store, live, WithClock(clk.now), WithRetryAfter(time.Minute))
 
 	_, err := l.Bars(ctx, "BTC-USD", d0+5, d0+15)
-	var ue *UnavailableError
+	var ue *closecast.UnavailableError
 	if !errors.Is(err, closecast.ErrUnavailable) || !errors.Is(err, cause) || !errors.As(err, &ue) {
 		t.Fatalf("err = %v; want an UnavailableError wrapping ErrUnavailable and the cause", err)
 	}

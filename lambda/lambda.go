@@ -135,77 +135,105 @@ func Request(ctx context.Context, payload []byte) (*http.Request, Format, error)
 	if err != nil {
 		return nil, 0, err
 	}
-	var (
-		method, path, rawQuery, host, remote, reqID, body string
-		b64                                               bool
-		header                                            = http.Header{}
-	)
+	var ev event
 	switch f {
 	case RESTv1:
-		var ev events.APIGatewayProxyRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
-		}
-		method, path, body, b64 = ev.HTTPMethod, ev.Path, ev.Body, ev.IsBase64Encoded
-		remote, reqID, host = ev.RequestContext.Identity.SourceIP, ev.RequestContext.RequestID, ev.RequestContext.DomainName
-		// The multi-value maps hold everything the single-value ones do
-		// (API Gateway sends both); use them when present.
-		if len(ev.MultiValueHeaders) > 0 {
-			for k, vs := range ev.MultiValueHeaders {
-				for _, v := range vs {
-					header.Add(k, v)
-				}
-			}
-		} else {
-			for k, v := range ev.Headers {
-				header.Add(k, v)
-			}
-		}
-		q := url.Values{}
-		if len(ev.MultiValueQueryStringParameters) > 0 {
-			for k, vs := range ev.MultiValueQueryStringParameters {
-				q[k] = append(q[k], vs...)
-			}
-		} else {
-			for k, v := range ev.QueryStringParameters {
-				q.Set(k, v)
-			}
-		}
-		rawQuery = q.Encode()
+		ev, err = decodeRESTv1(payload)
 	case HTTPv2, FunctionURL:
-		// A function URL event has the 2.0 shape; one type serves both.
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(payload, &ev); err != nil {
-			return nil, 0, fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
-		}
-		method, path, rawQuery, body, b64 = ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString, ev.Body, ev.IsBase64Encoded
-		remote, reqID, host = ev.RequestContext.HTTP.SourceIP, ev.RequestContext.RequestID, ev.RequestContext.DomainName
-		if path == "" {
-			path = ev.RequestContext.HTTP.Path
-		}
-		// A named stage prefixes the raw path ("/prod/predict"); the
-		// handler's routes do not know it. $default has no prefix.
-		if st := ev.RequestContext.Stage; st != "" && st != "$default" {
-			if rest, ok := strings.CutPrefix(path, "/"+st); ok && (rest == "" || rest[0] == '/') {
-				path = rest
-			}
-		}
-		for k, v := range ev.Headers {
-			header.Add(k, v) // 2.0 joins repeated headers with commas: keep them so
-		}
-		if len(ev.Cookies) > 0 {
-			header.Set("Cookie", strings.Join(ev.Cookies, "; "))
-		}
+		ev, err = decodeHTTPv2(payload)
 	}
+	if err != nil {
+		return nil, 0, err
+	}
+	req, err := ev.request(ctx, f)
+	return req, f, err
+}
 
-	var raw []byte
-	if b64 {
-		raw, err = base64.StdEncoding.DecodeString(body)
-		if err != nil {
-			return nil, f, fmt.Errorf("event body: %w", err)
+// event is what Request reads from an API Gateway or function URL event,
+// whatever its format.
+type event struct {
+	method, path, rawQuery, host, remote, reqID, body string
+	b64                                               bool
+	header                                            http.Header
+}
+
+// decodeRESTv1 reads an API Gateway REST (1.0) event.
+func decodeRESTv1(payload []byte) (event, error) {
+	var ev events.APIGatewayProxyRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return event{}, fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
+	}
+	e := event{method: ev.HTTPMethod, path: ev.Path, body: ev.Body, b64: ev.IsBase64Encoded, header: http.Header{},
+		remote: ev.RequestContext.Identity.SourceIP, reqID: ev.RequestContext.RequestID, host: ev.RequestContext.DomainName}
+	// The multi-value maps hold everything the single-value ones do
+	// (API Gateway sends both); use them when present.
+	if len(ev.MultiValueHeaders) > 0 {
+		for k, vs := range ev.MultiValueHeaders {
+			for _, v := range vs {
+				e.header.Add(k, v)
+			}
 		}
 	} else {
-		raw = []byte(body)
+		for k, v := range ev.Headers {
+			e.header.Add(k, v)
+		}
+	}
+	q := url.Values{}
+	if len(ev.MultiValueQueryStringParameters) > 0 {
+		for k, vs := range ev.MultiValueQueryStringParameters {
+			q[k] = append(q[k], vs...)
+		}
+	} else {
+		for k, v := range ev.QueryStringParameters {
+			q.Set(k, v)
+		}
+	}
+	e.rawQuery = q.Encode()
+	return e, nil
+}
+
+// decodeHTTPv2 reads an HTTP API (2.0) or function URL event: a function
+// URL event has the 2.0 shape, so one type serves both.
+func decodeHTTPv2(payload []byte) (event, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return event{}, fmt.Errorf("%w: %v", ErrUnsupportedEvent, err)
+	}
+	e := event{method: ev.RequestContext.HTTP.Method, path: ev.RawPath, rawQuery: ev.RawQueryString, body: ev.Body, b64: ev.IsBase64Encoded,
+		header: http.Header{}, remote: ev.RequestContext.HTTP.SourceIP, reqID: ev.RequestContext.RequestID, host: ev.RequestContext.DomainName}
+	if e.path == "" {
+		e.path = ev.RequestContext.HTTP.Path
+	}
+	// A named stage prefixes the raw path ("/prod/predict"); the
+	// handler's routes do not know it. $default has no prefix.
+	if st := ev.RequestContext.Stage; st != "" && st != "$default" {
+		if rest, ok := strings.CutPrefix(e.path, "/"+st); ok && (rest == "" || rest[0] == '/') {
+			e.path = rest
+		}
+	}
+	for k, v := range ev.Headers {
+		e.header.Add(k, v) // 2.0 joins repeated headers with commas: keep them so
+	}
+	if len(ev.Cookies) > 0 {
+		e.header.Set("Cookie", strings.Join(ev.Cookies, "; "))
+	}
+	return e, nil
+}
+
+// request builds the http.Request of e, an event of format f: the body
+// decoded and capped, the method and path made safe for the handler, the
+// request ID and client address carried over.
+func (e event) request(ctx context.Context, f Format) (*http.Request, error) {
+	method, path, host, remote, reqID, header := e.method, e.path, e.host, e.remote, e.reqID, e.header
+	var raw []byte
+	if e.b64 {
+		var err error
+		raw, err = base64.StdEncoding.DecodeString(e.body)
+		if err != nil {
+			return nil, fmt.Errorf("event body: %w", err)
+		}
+	} else {
+		raw = []byte(e.body)
 	}
 	if len(raw) > MaxBody {
 		raw = raw[:MaxBody+1] // the handler sees a body over any limit it has, and says 413
@@ -217,7 +245,7 @@ func Request(ctx context.Context, payload []byte) (*http.Request, Format, error)
 	if !strings.HasPrefix(path, "/") {
 		path = "/" + path
 	}
-	u := &url.URL{Path: path, RawQuery: rawQuery}
+	u := &url.URL{Path: path, RawQuery: e.rawQuery}
 	if f != RESTv1 {
 		// 2.0's rawPath is as the client sent it, percent-encoded; 1.0's
 		// path is already decoded.
@@ -257,7 +285,7 @@ func Request(ctx context.Context, payload []byte) (*http.Request, Format, error)
 	if len(raw) == 0 {
 		req.Body = http.NoBody
 	}
-	return req, f, nil
+	return req, nil
 }
 
 // validMethod reports whether m is an HTTP token (RFC 9110 §5.6.2).

@@ -7,8 +7,8 @@
 //	closecast train --config configs/default.yaml --out out/default
 //	cp -RL out/default/. models/btc-usd/
 //
-// (train writes a link to a version directory, swapped atomically;
-// embedding needs the plain directory the copy makes)
+// (train writes a link to a version directory, swapped atomically; the
+// embed directive needs the plain directory the copy makes)
 //
 // and that command, with the config's thread count, reproduces its weights
 // bit for bit (see TestShippedModelIsReproducible).
@@ -39,3 +39,13 @@ var defaultModel = sync.OnceValues(func() (*artifact.Model, error) {
 // Default returns the embedded default model, loaded and verified once.
 // Callers share it: it must not be modified.
 func Default() (*artifact.Model, error) { return defaultModel() }
+
+// Load reads and verifies the artifact in dir (checksums, schema), or
+// returns the embedded default model when dir is empty: the one way every
+// command and the Lambda find the model they serve.
+func Load(dir string) (*artifact.Model, error) {
+	if dir == "" {
+		return Default()
+	}
+	return artifact.Read(dir)
+}

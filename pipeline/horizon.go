@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -11,21 +10,19 @@ import (
 	"github.com/closecast/closecast/metrics"
 )
 
-// Default interval settings.
+// Default interval settings (the root package's, see closecast.HorizonOptions).
 const (
-	DefaultSamples = 100 // Monte-Carlo passes per forecast
-	DefaultSeed    = 7   // fixed, so the same request gives the same interval
-	MaxHorizon     = 366 // longest horizon accepted, in days
-	MaxSamples     = 10000
+	DefaultSamples = closecast.DefaultSamples
+	DefaultSeed    = closecast.DefaultSeed
+	MaxHorizon     = closecast.MaxHorizon
+	MaxSamples     = closecast.MaxSamples
 )
 
-// DefaultLevels are the quantile levels of an interval: 10 %, 50 %, 90 %
-// (an 80 % central interval and the median).
-var DefaultLevels = []float64{0.1, 0.5, 0.9}
+// DefaultLevels is closecast.DefaultLevels.
+var DefaultLevels = closecast.DefaultLevels
 
-// ErrNoDropout is returned for intervals asked of a network trained without
-// dropout: Monte-Carlo dropout would give every sample the same value.
-var ErrNoDropout = errors.New("the model has no dropout, so Monte-Carlo dropout gives no interval")
+// ErrNoDropout is closecast.ErrNoDropout.
+var ErrNoDropout = closecast.ErrNoDropout
 
 // DaySeed derives the dropout seed of the step that forecasts day d from a
 // request's seed (SplitMix64 finaliser of a mix of both).
@@ -37,88 +34,12 @@ func DaySeed(seed uint64, d closecast.Date) uint64 {
 	return z ^ (z >> 31)
 }
 
-// HorizonOptions says what a multi-day forecast computes.
-type HorizonOptions struct {
-	Horizon int // days to forecast, 1..MaxHorizon
-	// Interval is how quantiles are made: "" for none, IntervalConformal,
-	// IntervalMCDropout or IntervalAuto (resolved by Forecast for its
-	// model). Samples > 0 with no Interval or IntervalAuto means
-	// IntervalMCDropout.
-	Interval string
-	Samples  int       // Monte-Carlo sample paths (mc_dropout only); 0 = DefaultSamples
-	Seed     uint64    // dropout seed (DefaultSeed for reproducible defaults)
-	Levels   []float64 // quantile levels in (0, 1), ascending; nil = DefaultLevels
-}
+// HorizonOptions says what a multi-day forecast computes; the type lives
+// in the root package, the multi-day seam's home.
+type HorizonOptions = closecast.HorizonOptions
 
-// Validate checks the options and fills the defaults: the method implied
-// by Samples, the samples of mc_dropout and the levels.
-func (o *HorizonOptions) Validate() error {
-	if o.Horizon < 1 || o.Horizon > MaxHorizon {
-		return fmt.Errorf("horizon %d: want 1..%d days", o.Horizon, MaxHorizon)
-	}
-	if o.Samples < 0 || o.Samples > MaxSamples || o.Samples == 1 {
-		return fmt.Errorf("samples %d: want 0 (no intervals) or 2..%d", o.Samples, MaxSamples)
-	}
-	switch o.Interval {
-	case "", IntervalAuto:
-		if o.Samples > 0 {
-			o.Interval = IntervalMCDropout
-		}
-	case IntervalMCDropout:
-		if o.Samples == 0 {
-			o.Samples = DefaultSamples
-		}
-	case IntervalConformal:
-		if o.Samples != 0 {
-			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, IntervalConformal)
-		}
-	default:
-		return fmt.Errorf("interval %q: want %q, %q, %q or \"\" (none)", o.Interval, IntervalAuto, IntervalConformal, IntervalMCDropout)
-	}
-	if o.Interval == "" {
-		return nil
-	}
-	if o.Levels == nil {
-		o.Levels = DefaultLevels
-	}
-	return ValidateLevels(o.Levels)
-}
-
-// ValidateLevels checks quantile levels: each strictly inside (0, 1),
-// strictly ascending, at least one.
-func ValidateLevels(levels []float64) error {
-	if len(levels) == 0 {
-		return errors.New("quantiles: want at least one level")
-	}
-	for i, q := range levels {
-		if !(q > 0 && q < 1) {
-			return fmt.Errorf("quantile level %v: want a level strictly between 0 and 1", q)
-		}
-		if i > 0 && q <= levels[i-1] {
-			return fmt.Errorf("quantile levels %v: want strictly ascending levels", levels)
-		}
-	}
-	return nil
-}
-
-// Day is one day of a multi-day forecast.
-type Day struct {
-	Date  closecast.Date
-	Value float64 // the deterministic forecast (recursive or direct, no dropout)
-	// Quantiles holds one close per level of the Outlook: conformal
-	// quantiles around Value, or quantiles of the Monte-Carlo sample paths'
-	// closes on Date. Nil without an interval.
-	Quantiles []float64
-}
-
-// Outlook is a multi-day forecast: Days[0] is the first forecast day, each
-// next day one calendar day later.
-type Outlook struct {
-	Interval string    // how the quantiles were made; "" without quantiles
-	Levels   []float64 // quantile levels of every Day's Quantiles; nil without quantiles
-	Samples  int       // Monte-Carlo sample paths behind mc_dropout quantiles
-	Days     []Day
-}
+// ValidateLevels is closecast.ValidateLevels.
+func ValidateLevels(levels []float64) error { return closecast.ValidateLevels(levels) }
 
 // Forecast forecasts the closes of day start and the Horizon−1 days after
 // it from bars[:i] (bars[i] and later are never read; i may be len(bars));
@@ -126,7 +47,9 @@ type Outlook struct {
 // bars[i].Date. The first day's Value equals PredictAt(bars, []int{i})[0]
 // exactly. With an interval, every day gets quantiles: conformal ones
 // around Value (Calibration), or those of Samples Monte-Carlo dropout paths.
-func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
+// The answer's First is zero and no day has an Actual: a bare model knows
+// neither symbol nor later bars (predict.Service fills both).
+func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (closecast.Horizon, error) {
 	return p.ForecastContext(context.Background(), bars, i, start, opt)
 }
 
@@ -134,17 +57,17 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 // done: it checks between days and between the Monte-Carlo paths' inputs,
 // so a deadline bounds even a long Monte-Carlo horizon (to about one
 // batched network pass past it).
-func (p *Pipeline) ForecastContext(ctx context.Context, bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
+func (p *Pipeline) ForecastContext(ctx context.Context, bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (closecast.Horizon, error) {
 	if err := opt.Validate(); err != nil {
-		return Outlook{}, err
+		return closecast.Horizon{}, err
 	}
 	det, err := p.paths(ctx, bars, i, start, opt.Horizon, 1, false, 0)
 	if err != nil {
-		return Outlook{}, err
+		return closecast.Horizon{}, err
 	}
-	out := Outlook{Days: make([]Day, opt.Horizon)}
+	out := closecast.Horizon{Days: make([]closecast.HorizonDay, opt.Horizon), Direct: p.Outputs() > 1}
 	for t := range out.Days {
-		out.Days[t] = Day{Date: start + closecast.Date(t), Value: det[0][t]}
+		out.Days[t] = closecast.HorizonDay{Date: start + closecast.Date(t), Value: det[0][t]}
 	}
 	if opt.Interval == IntervalAuto {
 		if opt.Interval = p.autoInterval(); opt.Interval == IntervalMCDropout {
@@ -157,17 +80,18 @@ func (p *Pipeline) ForecastContext(ctx context.Context, bars []closecast.Bar, i 
 		return out, nil
 	case IntervalConformal:
 		if q, err = p.conformalQuantiles(bars, i, det[0], opt.Levels); err != nil {
-			return Outlook{}, err
+			return closecast.Horizon{}, err
 		}
+		out.Calibration = p.Calibration
 	case IntervalMCDropout:
 		if p.Net.Config().Dropout == 0 {
-			return Outlook{}, ErrNoDropout
+			return closecast.Horizon{}, ErrNoDropout
 		}
 		paths, err := p.paths(ctx, bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
 		if err != nil {
-			return Outlook{}, err
+			return closecast.Horizon{}, err
 		}
-		out.Samples = opt.Samples
+		out.Samples, out.Seed = opt.Samples, opt.Seed
 		day := make([]float64, opt.Samples)
 		for t := range out.Days {
 			for k, path := range paths {
@@ -308,9 +232,8 @@ func (p *Pipeline) directPaths(bars []closecast.Bar, i int, start closecast.Date
 	return paths, nil
 }
 
-// ErrHorizonTooLong is wrapped when a horizon exceeds what a direct
-// multi-output head forecasts.
-var ErrHorizonTooLong = errors.New("horizon longer than the model's direct head")
+// ErrHorizonTooLong is closecast.ErrHorizonTooLong.
+var ErrHorizonTooLong = closecast.ErrHorizonTooLong
 
 // newPaths returns n paths of horizon days sharing one backing array.
 func newPaths(n, horizon int) [][]float64 {

@@ -299,7 +299,7 @@ func TestIntervalsWidenWithTheHorizon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := func(d Day) float64 { return math.Log(d.Quantiles[2] / d.Quantiles[0]) }
+	w := func(d closecast.HorizonDay) float64 { return math.Log(d.Quantiles[2] / d.Quantiles[0]) }
 	r := w(o.Days[15]) / w(o.Days[0])
 	t.Logf("log-width day 1 %.4f, day 16 %.4f (%.2fx)", w(o.Days[0]), w(o.Days[15]), r)
 	if r < 2.5 || r > 6 {
@@ -371,6 +371,51 @@ func TestForecastContextStopsBetweenSteps(t *testing.T) {
 		_, err := p.ForecastContext(&expiringCtx{Context: context.Background(), n: n}, bars, 40, bars[40].Date, opt)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("deadline after %d checks: err %v, want DeadlineExceeded", n, err)
+		}
+	}
+}
+
+// TestForecastSaysHowItWasMade: the closecast.Horizon Forecast returns
+// carries what a bare model knows of how it was made: the seed and paths
+// of mc_dropout, the calibration of conformal, neither without an
+// interval; First stays zero and no day has an Actual (predict fills both).
+func TestForecastSaysHowItWasMade(t *testing.T) {
+	p := netPipeline(t, []string{"close", "log_return_1d"}, 8, 3)
+	bars := walk(80, 5)
+	scores := make([]float32, 19) // enough for the 10 % and 90 % levels
+	for k := range scores {
+		scores[k] = float32(k-9) / 10
+	}
+	p.Calibration = &Calibration{From: bars[40].Date, To: bars[60].Date, Scores: [][]float32{scores, scores, scores}}
+	mc, err := p.Forecast(bars, 70, bars[70].Date, HorizonOptions{Horizon: 3, Interval: IntervalMCDropout, Samples: 20, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.Interval != IntervalMCDropout || mc.Seed != 11 || mc.Samples != 20 || mc.Calibration != nil || mc.Direct {
+		t.Errorf("mc_dropout: interval %q seed %d samples %d calibration %v direct %v", mc.Interval, mc.Seed, mc.Samples, mc.Calibration, mc.Direct)
+	}
+	conf, err := p.Forecast(bars, 70, bars[70].Date, HorizonOptions{Horizon: 3, Interval: IntervalConformal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf.Interval != IntervalConformal || conf.Calibration != p.Calibration || conf.Seed != 0 || conf.Samples != 0 {
+		t.Errorf("conformal: interval %q calibration %p (want %p) seed %d samples %d", conf.Interval, conf.Calibration, p.Calibration, conf.Seed, conf.Samples)
+	}
+	none, err := p.Forecast(bars, 70, bars[70].Date, HorizonOptions{Horizon: 3, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if none.Interval != "" || none.Seed != 0 || none.Calibration != nil || none.Levels != nil {
+		t.Errorf("no interval: %+v", none)
+	}
+	for _, h := range []closecast.Horizon{mc, conf, none} {
+		if h.First != (closecast.Prediction{}) || len(h.Days) != 3 {
+			t.Errorf("First %+v, %d days; want zero and 3", h.First, len(h.Days))
+		}
+		for _, d := range h.Days {
+			if d.Actual != nil {
+				t.Errorf("%s has an actual from a bare model", d.Date)
+			}
 		}
 	}
 }

@@ -4,43 +4,10 @@ import (
 	"context"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/pipeline"
 )
 
-// HorizonDay is one day of a multi-day forecast.
-type HorizonDay struct {
-	Date closecast.Date
-	// Value is the deterministic recursive forecast (dropout off); on the
-	// first day it equals Predict's value.
-	Value float64
-	// Quantiles holds one close per level of Horizon.Levels: conformal
-	// quantiles, or those of the Monte-Carlo dropout sample paths on Date.
-	// Nil without an interval.
-	Quantiles []float64
-	// Actual is the close of Date when it is already known.
-	Actual *float64
-}
-
-// Horizon is a multi-day forecast with prediction intervals.
-type Horizon struct {
-	// First is the first day as Predict answers it (same value, window,
-	// last close and actual), so callers that know only one-day forecasts
-	// keep working.
-	First closecast.Prediction
-	// Interval is how the quantiles were made (pipeline.IntervalConformal
-	// or IntervalMCDropout); "" without quantiles.
-	Interval string
-	Levels   []float64 // quantile levels in (0, 1), ascending; nil without an interval
-	Samples  int       // Monte-Carlo sample paths behind mc_dropout quantiles
-	Seed     uint64    // dropout seed of mc_dropout: the same request and seed give the same quantiles
-	// Calibration is the model's conformal calibration behind conformal
-	// quantiles; nil otherwise.
-	Calibration *pipeline.Calibration
-	// Direct is true when the days came from the model's direct
-	// multi-output head rather than recursion.
-	Direct bool
-	Days   []HorizonDay
-}
+// A Service is the multi-day seam as well as a one-day Predictor.
+var _ closecast.HorizonPredictor = (*Service)(nil)
 
 // PredictHorizon forecasts opt.Horizon consecutive days from date on, all
 // from the model's window of bars ending the day before date: day 1 is
@@ -52,38 +19,24 @@ type Horizon struct {
 // plain errors. Monte-Carlo dropout costs about (1 + Samples) × Horizon
 // one-window network passes, so it is not for the hot path; it stops with
 // ctx's error between days once ctx is done.
-func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (Horizon, error) {
+func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt closecast.HorizonOptions) (closecast.Horizon, error) {
 	if err := opt.Validate(); err != nil {
-		return Horizon{}, err
+		return closecast.Horizon{}, err
 	}
 	symbol, bars, i, err := s.window(ctx, symbol, date)
 	if err != nil {
-		return Horizon{}, err
+		return closecast.Horizon{}, err
 	}
-	o, err := s.model.Pipeline.ForecastContext(ctx, bars, i, date, opt)
+	h, err := s.model.Pipeline.ForecastContext(ctx, bars, i, date, opt)
 	if err != nil {
-		return Horizon{}, err
+		return closecast.Horizon{}, err
 	}
-	h := Horizon{
-		First:    s.prediction(symbol, bars, i, date, o.Days[0].Value),
-		Interval: o.Interval,
-		Levels:   o.Levels,
-		Samples:  o.Samples,
-		Days:     make([]HorizonDay, len(o.Days)),
-		Direct:   s.model.Pipeline.Outputs() > 1,
-	}
-	switch o.Interval {
-	case pipeline.IntervalMCDropout:
-		h.Seed = opt.Seed
-	case pipeline.IntervalConformal:
-		h.Calibration = s.model.Pipeline.Calibration
-	}
+	h.First = s.prediction(symbol, bars, i, date, h.Days[0].Value)
 	actual, err := s.actuals(ctx, symbol, bars[i:], date, date.AddDays(opt.Horizon-1))
 	if err != nil {
-		return Horizon{}, err
+		return closecast.Horizon{}, err
 	}
-	for k, d := range o.Days {
-		h.Days[k] = HorizonDay{Date: d.Date, Value: d.Value, Quantiles: d.Quantiles}
+	for k, d := range h.Days {
 		if c, ok := actual[d.Date]; ok {
 			h.Days[k].Actual = &c
 		}

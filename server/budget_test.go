@@ -17,7 +17,6 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/predict"
 )
 
 // blockingPredictor holds every forecast until release is closed, and says
@@ -35,7 +34,7 @@ func (b *blockingPredictor) Predict(ctx context.Context, sym string, d closecast
 	return b.inner.Predict(ctx, sym, d)
 }
 
-func (b *blockingPredictor) PredictHorizon(ctx context.Context, sym string, d closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
+func (b *blockingPredictor) PredictHorizon(ctx context.Context, sym string, d closecast.Date, opt pipeline.HorizonOptions) (closecast.Horizon, error) {
 	b.entered <- struct{}{}
 	<-b.release
 	return b.inner.PredictHorizon(ctx, sym, d, opt)

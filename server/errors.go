@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/history"
 )
 
 // Machine-readable error codes of the API. Each one has exactly one HTTP
@@ -79,7 +78,7 @@ func fromDomain(err error) *apiError {
 	var re *closecast.RangeError
 	var ge *closecast.GapError
 	var ne *closecast.NonFiniteError
-	var ue *history.UnavailableError
+	var ue *closecast.UnavailableError
 	switch {
 	case errors.As(err, &re) && re.Empty():
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeOutOfRange, Message: re.Error()}

@@ -1,15 +1,12 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/predict"
 )
 
 // Limits of a /predict horizon request. They are tighter than the pipeline's
@@ -23,22 +20,15 @@ import (
 // days or many paths but not both. 3000 is the default 100 paths over the
 // longest horizon, about 0.1-0.3 s of one core; 500 paths go to 6 days.
 const (
-	maxHorizon  = pipeline.CalibrationHorizon
+	maxHorizon  = closecast.CalibrationHorizon
 	maxSamples  = 500
 	maxPathDays = 3000
 )
 
 // intervalLevels are the quantile levels of every interval the API serves,
-// the "p10", "p50" and "p90" of a forecast. Fixed (not pipeline's
-// DefaultLevels) so that the keys of the contract cannot drift with it.
+// the "p10", "p50" and "p90" of a forecast. Fixed (not
+// closecast.DefaultLevels) so that the keys of the contract cannot drift with it.
 var intervalLevels = []float64{0.1, 0.5, 0.9}
-
-// HorizonPredictor is what a Config.Predictor also implements to answer
-// horizon and interval requests (a *predict.Service does). Without it such
-// a request is a 400 invalid_horizon; plain requests do not need it.
-type HorizonPredictor interface {
-	PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error)
-}
 
 // HorizonResponse is the 200 body of /predict with a horizon or an
 // interval: the plain body's fields for the first day, then every day and
@@ -92,13 +82,13 @@ type Calibration struct {
 
 // NewInterval describes h's interval, or returns nil when h has none.
 // levels are the quantile levels in percent.
-func NewInterval(h predict.Horizon, levels []float64) *Interval {
+func NewInterval(h closecast.Horizon, levels []float64) *Interval {
 	iv := &Interval{Method: h.Interval, Quantiles: levels}
 	switch h.Interval {
-	case pipeline.IntervalMCDropout:
+	case closecast.IntervalMCDropout:
 		seed := h.Seed
 		iv.Samples, iv.Seed = h.Samples, &seed
-	case pipeline.IntervalConformal:
+	case closecast.IntervalConformal:
 		if c := h.Calibration; c != nil {
 			iv.Calibration = &Calibration{From: c.From, To: c.To, Days: len(c.Scores[0])}
 		}
@@ -110,7 +100,7 @@ func NewInterval(h predict.Horizon, levels []float64) *Interval {
 
 // NewHorizonResponse describes a horizon as the API answers it. h's levels
 // must be intervalLevels when it has an interval.
-func NewHorizonResponse(h predict.Horizon) HorizonResponse {
+func NewHorizonResponse(h closecast.Horizon) HorizonResponse {
 	resp := HorizonResponse{PredictResponse: NewPredictResponse(h.First), Forecasts: make([]HorizonForecast, len(h.Days))}
 	for k, d := range h.Days {
 		f := HorizonForecast{Date: d.Date, Prediction: d.Value, Actual: d.Actual}
@@ -137,12 +127,12 @@ func NewHorizonResponse(h predict.Horizon) HorizonResponse {
 // up to a few hundred milliseconds); the first day, when live, goes to the
 // ledger as a plain forecast would.
 func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams) {
-	hp, ok := s.cfg.Predictor.(HorizonPredictor)
+	hp, ok := s.cfg.Predictor.(closecast.HorizonPredictor)
 	if !ok {
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
 	}
-	key := cacheKey(p)
+	key := cacheKey(p) // the same fields: a horizon answer is cached per all of them
 	if s.serveCached(w, key) {
 		return
 	}
@@ -150,25 +140,25 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	defer cancel()
 	release, e := s.budget.acquire(ctx)
 	if e != nil {
-		s.metrics.busy.Add(1)
+		s.prom.busy.Inc()
 		writeError(w, e)
 		return
 	}
 	defer release()
-	opt := pipeline.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: pipeline.DefaultSeed, Levels: intervalLevels}
+	opt := closecast.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: closecast.DefaultSeed, Levels: intervalLevels}
 	h, err := hp.PredictHorizon(ctx, p.symbol, p.date, opt)
 	release()
 	switch {
-	case errors.Is(err, pipeline.ErrNoDropout) && p.samples > 0:
+	case errors.Is(err, closecast.ErrNoDropout) && p.samples > 0:
 		writeError(w, badRequest(codeInvalidSamples, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'samples': 0"))
 		return
-	case errors.Is(err, pipeline.ErrNoDropout):
+	case errors.Is(err, closecast.ErrNoDropout):
 		writeError(w, badRequest(codeInvalidInterval, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'interval': \"conformal\" or \"none\""))
 		return
-	case errors.Is(err, pipeline.ErrNotCalibrated):
+	case errors.Is(err, closecast.ErrNotCalibrated):
 		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"mc_dropout\" or \"none\"", err))
 		return
-	case errors.Is(err, pipeline.ErrHorizonTooLong):
+	case errors.Is(err, closecast.ErrHorizonTooLong):
 		writeError(w, badRequest(codeInvalidHorizon, "'horizon' is too long: %v", err))
 		return
 	}

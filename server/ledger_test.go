@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -435,11 +434,11 @@ func TestLedgerCountsWhatItFinallyDrops(t *testing.T) {
 	if w.failed.Load() != 7 || l.attempts.Load() != ledgerAttempts || len(l.recorded()) != 0 {
 		t.Fatalf("failed %d after %d attempts, %d recorded; want 7 after %d, 0", w.failed.Load(), l.attempts.Load(), len(l.recorded()), ledgerAttempts)
 	}
-	m := newMetrics(nil)
-	m.ledger = w
-	var b bytes.Buffer
-	m.write(&b)
-	if !strings.Contains(b.String(), "closecast_ledger_failed_total 7\n") {
-		t.Errorf("metrics lack closecast_ledger_failed_total 7:\n%s", b.String())
+	m := newExposition(nil)
+	m.watchLedger(w)
+	b := httptest.NewRecorder()
+	m.handler.ServeHTTP(b, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if !strings.Contains(b.Body.String(), "closecast_ledger_failed_total 7\n") {
+		t.Errorf("metrics lack closecast_ledger_failed_total 7:\n%s", b.Body.String())
 	}
 }

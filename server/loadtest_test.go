@@ -440,3 +440,21 @@ func TestRealHistoryNeverAnswers500(t *testing.T) {
 		}
 	}
 }
+
+// residentBytes reads the process's RSS from /proc/self/statm (Linux; its
+// second field is resident pages).
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
+}

@@ -3,8 +3,12 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -212,4 +216,48 @@ func checkRefs(t *testing.T, doc *openAPIDoc) {
 		}
 	}
 	walk(all)
+}
+
+// TestOpenAPIListsEveryErrorCode: the Error schema's code enum is exactly
+// the codes errors.go declares, so a new code cannot go undocumented.
+func TestOpenAPIListsEveryErrorCode(t *testing.T) {
+	var doc openAPIDoc
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties struct {
+			Code struct {
+				Enum []string `json:"enum"`
+			} `json:"code"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(doc.Components.Schemas["Error"], &schema); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parser.ParseFile(token.NewFileSet(), "errors.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var declared []string
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range g.Specs {
+			v := spec.(*ast.ValueSpec)
+			for i, name := range v.Names {
+				if lit, ok := v.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(name.Name, "code") && lit.Kind == token.STRING {
+					s, _ := strconv.Unquote(lit.Value)
+					declared = append(declared, s)
+				}
+			}
+		}
+	}
+	slices.Sort(declared)
+	enum := slices.Sorted(slices.Values(schema.Properties.Code.Enum))
+	if len(declared) < 10 || !slices.Equal(declared, enum) {
+		t.Errorf("error codes in errors.go %v; openapi.json's enum %v", declared, enum)
+	}
 }

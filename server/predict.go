@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/pipeline"
 )
 
 // maxBody is the largest request body accepted; a larger one is a 413. A
@@ -48,7 +47,7 @@ type predictParams struct {
 	symbol  string // "" for the default, otherwise upper-cased
 	date    closecast.Date
 	horizon int // days forecast from date on, 1..maxHorizon
-	// interval is how quantiles are made: "" (none), pipeline.IntervalAuto,
+	// interval is how quantiles are made: "" (none), closecast.IntervalAuto,
 	// IntervalConformal or IntervalMCDropout.
 	interval string
 	samples  int // Monte-Carlo dropout paths asked for: 0 (the default) or 2..maxSamples
@@ -208,7 +207,7 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 		p.horizon = n
 	}
 	if p.horizon > 1 {
-		p.interval = pipeline.IntervalAuto
+		p.interval = closecast.IntervalAuto
 	}
 	if raw.hasSamples {
 		n, ok := parseCount(rawSamples)
@@ -222,19 +221,19 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 		if n == 0 {
 			p.interval = ""
 		} else {
-			p.interval = pipeline.IntervalMCDropout
+			p.interval = closecast.IntervalMCDropout
 		}
 	}
 	if raw.hasInterval {
 		switch raw.interval {
-		case pipeline.IntervalAuto, pipeline.IntervalConformal, pipeline.IntervalMCDropout:
+		case closecast.IntervalAuto, closecast.IntervalConformal, closecast.IntervalMCDropout:
 			p.interval = raw.interval
 		case "none":
 			p.interval = ""
 		default:
 			return predictParams{}, badRequest(codeInvalidInterval, "'interval' must be one of %s, got %s", intervalNames, quote(raw.interval))
 		}
-		if p.samples > 0 && p.interval != pipeline.IntervalMCDropout && p.interval != pipeline.IntervalAuto {
+		if p.samples > 0 && p.interval != closecast.IntervalMCDropout && p.interval != closecast.IntervalAuto {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' applies to the mc_dropout interval only; drop it or send 'interval': \"mc_dropout\"")
 		}
 	}
@@ -422,7 +421,7 @@ func (s *Server) serveCached(w http.ResponseWriter, key cacheKey) bool {
 	if body == nil {
 		return false
 	}
-	s.metrics.cacheHits.Add(1)
+	s.prom.cacheHits.Inc()
 	writeRawJSON(w, http.StatusOK, body)
 	return true
 }
@@ -482,7 +481,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	release, e := s.budget.acquire(ctx)
 	if e != nil {
-		s.metrics.busy.Add(1)
+		s.prom.busy.Inc()
 		writeError(w, e)
 		return
 	}
@@ -490,7 +489,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
 	release()
-	s.metrics.observePrediction(time.Since(start), err == nil)
+	s.prom.observePrediction(time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))
 		return

@@ -111,8 +111,8 @@ type ProviderStats struct {
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	metrics   *metrics
-	modelJSON []byte // Config.Model encoded, nil when not ready
+	prom      *exposition // /metrics
+	modelJSON []byte      // Config.Model encoded, nil when not ready
 	static    *static
 	mux       *http.ServeMux // routes
 	budget    *budget        // slots for model work
@@ -130,7 +130,7 @@ type Server struct {
 // New builds a Server from cfg. A Model that cannot be encoded is logged and
 // served as "not ready".
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Provider), cache: newPredictCache(cfg.CacheTTL), now: time.Now,
+	s := &Server{cfg: cfg, log: cfg.Logger, prom: newExposition(cfg.Provider), cache: newPredictCache(cfg.CacheTTL), now: time.Now,
 		readHeaderTimeout: readHeaderTimeout}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -140,7 +140,7 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Ledger != nil {
 		s.ledger = newLedgerWriter(cfg.Ledger, s.log)
-		s.metrics.ledger = s.ledger
+		s.prom.watchLedger(s.ledger)
 	}
 	if cfg.Model != nil {
 		b, err := json.Marshal(cfg.Model)
@@ -329,7 +329,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// the "other" series of the metrics and the log's marker.
 			rec.status = 0
 		}
-		s.metrics.observeRequest(rt, rec.status, d)
+		s.prom.observeRequest(rt, rec.status, d)
 		s.logRequest(r, id, rt, rec, d)
 		recorderPool.Put(rec)
 	}()

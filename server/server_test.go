@@ -18,9 +18,7 @@ import (
 	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/predict"
 )
 
 var d = closecast.MustParseDate
@@ -59,7 +57,7 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 	case "DOWN-USD":
 		return closecast.Prediction{}, fmt.Errorf("fetching: %w", closecast.ErrUnavailable)
 	case "LAYERED-DOWN":
-		return closecast.Prediction{}, &history.UnavailableError{Symbol: symbol, RetryAt: time.Now().Add(90 * time.Second), Err: errors.New("dial tcp: refused")}
+		return closecast.Prediction{}, &closecast.UnavailableError{Symbol: symbol, RetryAt: time.Now().Add(90 * time.Second), Err: errors.New("dial tcp: refused")}
 	case "BROKEN-USD":
 		return closecast.Prediction{}, errors.New("weights file /secret/path is corrupt at offset 42")
 	case "NAN-USD":
@@ -99,9 +97,9 @@ func (f *fakePredictor) Predict(ctx context.Context, symbol string, date closeca
 // close where the series has the day. It resolves the interval as a
 // predict.Service does: auto is conformal when calibrated, else
 // mc_dropout, else none.
-func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (predict.Horizon, error) {
+func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (closecast.Horizon, error) {
 	if err := opt.Validate(); err != nil {
-		return predict.Horizon{}, err
+		return closecast.Horizon{}, err
 	}
 	if opt.Interval == pipeline.IntervalAuto {
 		switch {
@@ -114,19 +112,19 @@ func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 		}
 	}
 	if f.noDropout && opt.Interval == pipeline.IntervalMCDropout {
-		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNoDropout)
+		return closecast.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNoDropout)
 	}
 	if f.calibration == nil && opt.Interval == pipeline.IntervalConformal {
-		return predict.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNotCalibrated)
+		return closecast.Horizon{}, fmt.Errorf("forecasting %s: %w", date, pipeline.ErrNotCalibrated)
 	}
 	if f.directHead > 0 && opt.Horizon > f.directHead {
-		return predict.Horizon{}, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", pipeline.ErrHorizonTooLong, f.directHead, opt.Horizon)
+		return closecast.Horizon{}, fmt.Errorf("%w: this model's direct head forecasts %d days, %d were asked", pipeline.ErrHorizonTooLong, f.directHead, opt.Horizon)
 	}
 	first, err := f.Predict(ctx, symbol, date)
 	if err != nil {
-		return predict.Horizon{}, err
+		return closecast.Horizon{}, err
 	}
-	h := predict.Horizon{First: first, Interval: opt.Interval}
+	h := closecast.Horizon{First: first, Interval: opt.Interval}
 	switch opt.Interval {
 	case pipeline.IntervalMCDropout:
 		h.Levels, h.Samples, h.Seed = opt.Levels, opt.Samples, opt.Seed
@@ -135,7 +133,7 @@ func (f *fakePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 	}
 	v := first.Value
 	for k := range opt.Horizon {
-		day := predict.HorizonDay{Date: date.AddDays(k), Value: v}
+		day := closecast.HorizonDay{Date: date.AddDays(k), Value: v}
 		if opt.Interval != "" {
 			day.Quantiles = []float64{v * 0.98, v, v * 1.02}
 		}

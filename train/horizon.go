@@ -48,7 +48,7 @@ func EvaluateHorizon(p *pipeline.Pipeline, bars []closecast.Bar, from, to closec
 		return nil, fmt.Errorf("%w: %s..%s (need %d bars of history before the first target)", ErrNoTargets, from, to, need)
 	}
 	n := hi - lo
-	outlooks := make([]pipeline.Outlook, n)
+	outlooks := make([]closecast.Horizon, n)
 	err := parallelDays(n, func(k int) error {
 		i := lo + k
 		o, err := p.Forecast(bars, i, bars[i].Date, opt)

@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 
-	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/models"
 )
 
@@ -14,9 +13,4 @@ func modelFlag(fs *flag.FlagSet) *string {
 }
 
 // loadModel reads the artifact at dir, or the embedded default model.
-func loadModel(dir string) (*artifact.Model, error) {
-	if dir == "" {
-		return models.Default()
-	}
-	return artifact.Read(dir)
-}
+var loadModel = models.Load

@@ -191,7 +191,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		d = last + 1
 	}
 	var p closecast.Prediction
-	var h predict.Horizon
+	var h closecast.Horizon
 	if opt.Horizon > 1 || opt.Interval != "" {
 		h, err = svc.PredictHorizon(ctx, data.symbol, d, opt)
 		p = h.First
@@ -230,7 +230,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 
 // printForecasts prints the horizon as a table: date, forecast, one column
 // per quantile, and the actual close where known.
-func printForecasts(w io.Writer, fs []forecastJSON, levels []float64, h predict.Horizon) {
+func printForecasts(w io.Writer, fs []forecastJSON, levels []float64, h closecast.Horizon) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\tdate\tforecast\t")
 	if h.Interval != "" {

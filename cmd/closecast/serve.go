@@ -10,10 +10,8 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
-	"github.com/closecast/closecast/marketdata"
-	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
-	"github.com/closecast/closecast/web"
+	"github.com/closecast/closecast/serving"
 )
 
 // maxForecastsLimit bounds --max-forecasts: more forecasts in flight than
@@ -101,25 +99,21 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	bars := history.New(marketdata.Embedded(), store, live, history.WithLogger(logger), history.WithMaxJump(maxJump))
-	srv := server.New(server.Config{
-		Predictor: predict.New(m, bars),
-		History:   bars,
-		Model:     m.Meta.Summary(),
-		Symbol:    m.Meta.Symbol,
-		Dashboard: web.FS,
-		Provider: func() server.ProviderStats {
-			st := bars.Stats()
-			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
+	srv := serving.New(serving.Options{
+		Model:   m,
+		Store:   store,
+		Live:    live,
+		History: []history.Option{history.WithLogger(logger), history.WithMaxJump(maxJump)},
+		Server: server.Config{
+			// A damaged store is reported by /readyz (found at open or later).
+			StoreHealth:  store.Damaged,
+			Logger:       logger,
+			CacheTTL:     *cacheTTL,
+			Ledger:       store,
+			Symbols:      allowed,
+			MaxForecasts: *maxForecasts,
+			ForecastWait: *forecastWait,
 		},
-		// A damaged store is reported by /readyz (found at open or later).
-		StoreHealth:  store.Damaged,
-		Logger:       logger,
-		CacheTTL:     *cacheTTL,
-		Ledger:       store,
-		Symbols:      allowed,
-		MaxForecasts: *maxForecasts,
-		ForecastWait: *forecastWait,
 	})
 	// Serve flushes the ledger on a graceful shutdown; this covers a
 	// listener that fails, before the store closes.

@@ -26,14 +26,11 @@ import (
 	awslambda "github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/lambda"
-	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
-	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
-	"github.com/closecast/closecast/web"
+	"github.com/closecast/closecast/serving"
 	"github.com/closecast/closecast/yahoo"
 )
 
@@ -49,7 +46,7 @@ func main() {
 	// Lambda sends stdout to CloudWatch Logs, one JSON record per line.
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 
-	model, err := loadModel(os.Getenv("CLOSECAST_MODEL_DIR"))
+	model, err := models.Load(os.Getenv("CLOSECAST_MODEL_DIR"))
 	if err != nil {
 		// Lambda reports an init error and retries the cold start; the
 		// message says what is wrong with the embedded model.
@@ -74,36 +71,21 @@ func main() {
 		}
 		live = c
 	}
-	bars := history.New(marketdata.Embedded(), nil, live, history.WithLogger(logger), history.WithFetchTimeout(fetchTimeout))
-	srv := server.New(server.Config{
-		Predictor: predict.New(model, bars),
-		History:   bars,
-		Model:     model.Meta.Summary(),
-		Symbol:    model.Meta.Symbol,
-		Dashboard: web.FS,
-		Provider: func() server.ProviderStats {
-			st := bars.Stats()
-			return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
+	srv := serving.New(serving.Options{
+		Model:   model,
+		Live:    live,
+		History: []history.Option{history.WithLogger(logger), history.WithFetchTimeout(fetchTimeout)},
+		Server: server.Config{
+			Logger: logger,
+			// An instance serves one request at a time on a fraction of a
+			// vCPU: repeated requests for the same day ("tomorrow") skip
+			// the model. A minute, like history's retry-after: new days
+			// show within it.
+			CacheTTL: time.Minute,
 		},
-		Logger: logger,
-		// An instance serves one request at a time on a fraction of a vCPU:
-		// repeated requests for the same day ("tomorrow") skip the model.
-		// A minute, like history's retry-after: new days show within it.
-		CacheTTL: time.Minute,
 	})
 	logger.Info("ready", "model", model.Meta.Version, "symbol", model.Meta.Symbol, "live", live != nil, "closecast", closecast.Version)
-	// The adapter is an awslambda.Handler (Invoke on raw payloads), which
-	// Start runs as is, without reflecting on a function's signature.
-	awslambda.Start(lambda.New(srv))
-}
-
-// loadModel reads the artifact in dir, or the embedded default model when
-// dir is empty. Either is verified (checksums, schema) before use.
-func loadModel(dir string) (*artifact.Model, error) {
-	if dir != "" {
-		return artifact.Read(dir)
-	}
-	return models.Default()
+	awslambda.Start(lambda.New(srv)) // an Adapter is an awslambda.Handler: Start invokes it as is
 }
 
 func truthy(s string) bool {

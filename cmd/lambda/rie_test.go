@@ -26,6 +26,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
 )
 
@@ -260,7 +261,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	}
 
 	// What the model says in-process, for the same day.
-	model, err := loadModel(os.Getenv("CLOSECAST_MODEL_DIR"))
+	model, err := models.Load(os.Getenv("CLOSECAST_MODEL_DIR"))
 	if err != nil {
 		t.Fatalf("loading the model the bootstrap embeds: %v", err)
 	}
