@@ -164,7 +164,10 @@ func OpenLocation(ctx context.Context, loc Location, opts Options) (DB, error) {
 	}
 	db, err := postgres.Open(ctx, loc.Addr, opts.Postgres)
 	if err != nil {
-		return nil, scrub(fmt.Errorf("opening %s: %w", loc, err), loc.Addr)
+		if !strings.Contains(err.Error(), loc.String()) {
+			err = fmt.Errorf("opening %s: %w", loc, err)
+		}
+		return nil, scrub(err, loc.Addr)
 	}
 	return db, nil
 }

@@ -25,8 +25,12 @@ holds under the same version with other contents stops the copy.`,
 }
 
 func runDB(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	from := fs.String("from", "", "the store to copy: a `URL` as --db takes (default $"+database.URLEnv+", else $CLOSECAST_HOME/closecast.db)")
+	to := fs.String("to", "", "the store to copy into: a `URL` as --db takes")
+	asJSON := fs.Bool("json", false, "print what was copied as JSON")
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		c.flags(e).Usage()
+		fs.Usage()
 		if len(args) == 0 {
 			return fmt.Errorf("%w: want a subcommand: copy", errUsage)
 		}
@@ -35,10 +39,6 @@ func runDB(ctx context.Context, c *command, e *env, args []string) error {
 	if args[0] != "copy" {
 		return fmt.Errorf("%w: unknown subcommand %q: want copy", errUsage, args[0])
 	}
-	fs := c.flags(e)
-	from := fs.String("from", "", "the store to copy: a `URL` as --db takes (default $"+database.URLEnv+", else $CLOSECAST_HOME/closecast.db)")
-	to := fs.String("to", "", "the store to copy into: a `URL` as --db takes")
-	asJSON := fs.Bool("json", false, "print what was copied as JSON")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

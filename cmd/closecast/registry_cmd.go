@@ -58,8 +58,14 @@ var modelsActions = map[string]modelsAction{
 }
 
 func runModels(ctx context.Context, c *command, e *env, args []string) error {
+	fs := c.flags(e)
+	var o modelsOpts
+	fs.StringVar(&o.symbol, "symbol", "", "market `symbol`: list only its models; pull its champion when no VERSION is given")
+	fs.StringVar(&o.out, "out", "", "pull: the `directory` to write the model to (replaced atomically)")
+	fs.BoolVar(&o.promote, "promote", false, "push: also make the model its symbol's champion, in the same transaction")
+	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
+	dbFlag(fs, e)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fs := c.flags(e)
 		fs.Usage()
 		if len(args) == 0 {
 			return fmt.Errorf("%w: want a subcommand: list, push, pull or promote", errUsage)
@@ -70,13 +76,6 @@ func runModels(ctx context.Context, c *command, e *env, args []string) error {
 	if !ok {
 		return fmt.Errorf("%w: unknown subcommand %q: want list, push, pull or promote", errUsage, args[0])
 	}
-	fs := c.flags(e)
-	var o modelsOpts
-	fs.StringVar(&o.symbol, "symbol", "", "market `symbol`: list only its models; pull its champion when no VERSION is given")
-	fs.StringVar(&o.out, "out", "", "pull: the `directory` to write the model to (replaced atomically)")
-	fs.BoolVar(&o.promote, "promote", false, "push: also make the model its symbol's champion, in the same transaction")
-	fs.BoolVar(&o.asJSON, "json", false, "print the result as JSON")
-	dbFlag(fs, e)
 	pos, err := parseInterspersed(fs, args[1:])
 	if err != nil {
 		return err
