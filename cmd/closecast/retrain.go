@@ -26,7 +26,7 @@ import (
 var retrainCmd = &command{
 	name:    "retrain",
 	summary: "Fetch new bars, train a challenger, promote it only if it beats the champion on the recent days",
-	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--json] [--quiet]",
+	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--db URL] [--json] [--quiet]",
 	example: `  closecast retrain --config default --model /var/lib/closecast/btc-usd
   closecast retrain --config default --out out/challenger --recent 90 --json
   closecast retrain --config my.yaml --model out/my --offline
@@ -45,7 +45,14 @@ On a schedule: create the first champion once, then retrain daily at 06:15
 UTC (Yahoo has closed the UTC day by then). A server started with --model
 reads the directory at start: restart it after a promotion.
   closecast train --config default --out /var/lib/closecast/btc-usd
-  15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1`,
+  15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1
+
+With a store named (--db URL or $CLOSECAST_DATABASE_URL) the model registry
+replaces the directory: the champion is the registry's champion of the
+symbol (--model or the embedded model until it has one), the challenger is
+stored in the registry either way and made champion in the same transaction
+when it wins; --out receives retrain.json only.
+  closecast retrain --config default --db postgres://closecast@db.internal/closecast --out /var/log/closecast`,
 	run: runRetrain,
 }
 
