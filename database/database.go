@@ -135,6 +135,12 @@ type Options struct {
 	OnlyIfExists bool
 	// Postgres tunes the PostgreSQL pool (a Lambda sets MaxConns).
 	Postgres postgres.Options
+	// Lazy opens a PostgreSQL store without connecting: connections are
+	// made when first needed, so that a server starts while the database
+	// is down and recovers when it appears. The caller then calls Migrate,
+	// again until it succeeds, before using the store. A SQLite store is
+	// opened as without it.
+	Lazy bool
 }
 
 // Open opens the store at raw (see Parse), creating and migrating its schema
@@ -162,7 +168,11 @@ func OpenLocation(ctx context.Context, loc Location, opts Options) (DB, error) {
 		}
 		return db, nil
 	}
-	db, err := postgres.Open(ctx, loc.Addr, opts.Postgres)
+	open := postgres.Open
+	if opts.Lazy {
+		open = func(_ context.Context, raw string, o postgres.Options) (*postgres.DB, error) { return postgres.New(raw, o) }
+	}
+	db, err := open(ctx, loc.Addr, opts.Postgres)
 	if err != nil {
 		if !strings.Contains(err.Error(), loc.String()) {
 			err = fmt.Errorf("opening %s: %w", loc, err)
@@ -201,4 +211,21 @@ func password(rawURL string) string {
 		return p
 	}
 	return u.Query().Get("password")
+}
+
+// Migrate brings the schema of a store opened with Options.Lazy up to date
+// (a store opened otherwise already is: nothing to do). Its errors are
+// redacted as Open's.
+func Migrate(ctx context.Context, db DB) error {
+	m, ok := db.(interface {
+		Migrate(context.Context) error
+		URL() string
+	})
+	if !ok {
+		return nil
+	}
+	if err := m.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrating %s: %w", m.URL(), err)
+	}
+	return nil
 }

@@ -267,3 +267,38 @@ func TestCopyConflict(t *testing.T) {
 		t.Fatalf("Copy = %v, want ErrModelConflict", err)
 	}
 }
+
+// TestOpenLazy: a server opens its store while PostgreSQL is down, and
+// migrates it once the database answers.
+func TestOpenLazy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	down := "postgres://app:Secr3tPw@127.0.0.1:1/closecast?connect_timeout=5"
+	db, err := Open(ctx, down, Options{Lazy: true})
+	if err != nil {
+		t.Fatalf("lazy open of a database that is down: %v", err)
+	}
+	err = Migrate(ctx, db)
+	db.Close()
+	if err == nil || strings.Contains(err.Error(), "Secr3tPw") || !strings.Contains(err.Error(), "xxxxx") {
+		t.Fatalf("Migrate while down = %v; want a redacted error", err)
+	}
+	db, err = Open(ctx, pgtest.NewDatabase(t), Options{Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Symbols(ctx); err == nil {
+		t.Fatal("a lazy store was usable before Migrate: the test does not test laziness")
+	}
+	if err := Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if syms, err := db.Symbols(ctx); err != nil || len(syms) != 0 {
+		t.Fatalf("after Migrate: %v, %v", syms, err)
+	}
+	sq := open(t, filepath.Join(t.TempDir(), "c.db"))
+	if err := Migrate(ctx, sq); err != nil {
+		t.Fatalf("Migrate of a SQLite store: %v", err)
+	}
+}
