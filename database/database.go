@@ -170,7 +170,9 @@ func OpenLocation(ctx context.Context, loc Location, opts Options) (DB, error) {
 	}
 	open := postgres.Open
 	if opts.Lazy {
-		open = func(_ context.Context, raw string, o postgres.Options) (*postgres.DB, error) { return postgres.New(raw, o) }
+		open = func(_ context.Context, raw string, o postgres.Options) (*postgres.DB, error) {
+			return postgres.New(raw, o)
+		}
 	}
 	db, err := open(ctx, loc.Addr, opts.Postgres)
 	if err != nil {
