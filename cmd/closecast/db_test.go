@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -292,7 +293,7 @@ func TestDBCopyCLI(t *testing.T) {
 	home := t.TempDir()
 	mustCLI(t, home, srv, nil, "fetch")
 	mustCLI(t, home, srv, nil, "models", "push", modelDir(t, 1), "--promote")
-	pg := pgtest.NewDatabase(t)
+	pg := withPassword(t, pgtest.NewDatabase(t))
 
 	var rep struct {
 		Symbols, Models, Champions, Fetches int
@@ -307,6 +308,9 @@ func TestDBCopyCLI(t *testing.T) {
 	again := mustCLI(t, home, srv, nil, "db", "copy", "--to", pg)
 	if !strings.Contains(again, "0 bars added, 0 updated; 0 fetch log rows, 0 forecasts, 0 models, 0 champions written") {
 		t.Fatalf("second copy wrote something: %s", again)
+	}
+	if strings.Contains(again, testPassword) || !strings.Contains(again, ":xxxxx@") {
+		t.Errorf("the copy's report does not redact the password: %s", again)
 	}
 	want := mustCLI(t, home, srv, nil, "predict", "--offline")
 	if got := mustCLI(t, t.TempDir(), srv, nil, "predict", "--offline", "--db", pg); got != want {
@@ -361,4 +365,19 @@ func must(b []byte, err error) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// testPassword is put in database URLs to check that no output shows it:
+// the test clusters trust local connections, so any password connects.
+const testPassword = "NeverPrint3d"
+
+// withPassword returns the database URL u with testPassword in it.
+func withPassword(t *testing.T, u string) string {
+	t.Helper()
+	p, err := neturl.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.User = neturl.UserPassword(p.User.Username(), testPassword)
+	return p.String()
 }

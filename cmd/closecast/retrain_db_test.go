@@ -87,7 +87,7 @@ func TestRetrainDBKeepsTheLoserUnpromoted(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(retrainConfig), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db := pgtest.NewDatabase(t)
+	db := withPassword(t, pgtest.NewDatabase(t))
 	champ := constantChampion(t, retrainGrowth)
 	mustCLI(t, home, nil, nil, "models", "push", champ, "--promote", "--db", db)
 	champVersion := registryModels(t, home, db)[0].Version
@@ -96,7 +96,10 @@ func TestRetrainDBKeepsTheLoserUnpromoted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errOut)
 	}
-	d, _ := readRetrainDoc(t, filepath.Join(outDir, "retrain.json"))
+	d, raw := readRetrainDoc(t, filepath.Join(outDir, "retrain.json"))
+	if strings.Contains(stdout+errOut+string(raw), testPassword) {
+		t.Errorf("retrain shows the database password:\n%s%s%s", stdout, errOut, raw)
+	}
 	if d.Promoted || d.Champion.Source != "registry" || d.Champion.Version != champVersion {
 		t.Fatalf("promoted %v, champion %s from %s; want %s from the registry kept", d.Promoted, d.Champion.Version, d.Champion.Source, champVersion)
 	}
