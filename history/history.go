@@ -19,6 +19,12 @@
 // Layered replaces the snapshot at once; bars written to the store by
 // another process (`closecast fetch` while the server runs) are seen within
 // the refresh time (WithRefresh).
+//
+// Processes sharing one store (serve replicas and Lambda instances on
+// PostgreSQL) fetch each missing day once between them: a store that offers
+// a fetch lease (postgres.DB's LockFetch) is asked for it before the
+// provider, and a process that waited for the lease finds the days stored
+// by its holder and uses them instead (Stats.Stored).
 package history
 
 import (
