@@ -43,3 +43,11 @@ type FetchRecord struct {
 	Err     string    `json:"error,omitempty"`
 	At      time.Time `json:"at"`
 }
+
+// LedgerEntry is one row of a store's ledger of live forecasts as `closecast
+// db copy` moves it: the forecast (with its actual once scored) and when it
+// was last served.
+type LedgerEntry struct {
+	Prediction
+	Requested time.Time `json:"requested"`
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/closecast/closecast"
 )
@@ -100,6 +101,26 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 		close(f.done)
 	}()
 
+	if fl, ok := l.store.(fetchLeaser); ok {
+		unlock, err := fl.LockFetch(ctx, sym)
+		if err != nil {
+			// Fetch anyway: at worst two processes ask for the same days,
+			// and the store keeps one row of each.
+			l.log.Warn("history: no fetch lease; fetching without it", "symbol", sym, "err", err)
+		} else {
+			// Held until the fetched bars are stored (defers run last in,
+			// first out): a process waiting for it then finds them.
+			defer unlock()
+			if bars := l.storedMeanwhile(ctx, sym, start, end); len(bars) > 0 {
+				l.stored.Add(1)
+				l.invalidate(st, bars)
+				l.log.Info("history: fetched by another process", "symbol", sym, "from", start, "to", end, "bars", len(bars))
+				newMemo = tailMemo(last, known, end, retryAt, bars)
+				return
+			}
+		}
+	}
+
 	bars, err := l.fetchBars(ctx, sym, start, end)
 	if err != nil && errors.Is(err, closecast.ErrUnknownSymbol) && known {
 		// Some providers answer "no data" for a range with no bar; for a
@@ -161,16 +182,32 @@ func (l *Layered) fetch(ctx context.Context, st *symState, f *flight, sym string
 	l.log.Info("history: fetched", "symbol", sym, "from", start, "to", end, "bars", len(bars),
 		"added", added, "updated", updated, "took", l.now().Sub(began))
 
-	// Short of end: the provider has nothing newer yet (today's bar is not
-	// final, a weekend or holiday). Remember it, so that requests in the
-	// next retry-after time do not ask again.
-	newLast, newKnown := last, known
+	newMemo = tailMemo(last, known, end, retryAt, bars)
+}
+
+// tailMemo is the memo of a fetch of the days after last (none known:
+// !known) up to end that got bars: nil when they reach end. Short of end,
+// the provider has nothing newer yet (today's bar is not final, a weekend
+// or holiday); the memo keeps requests until retryAt from asking again.
+func tailMemo(last closecast.Date, known bool, end closecast.Date, retryAt time.Time, bars []closecast.Bar) *memo {
 	if n := len(bars); n > 0 && (!known || bars[n-1].Date > last) {
-		newLast, newKnown = bars[n-1].Date, true
+		last, known = bars[n-1].Date, true
 	}
-	if !newKnown || newLast < end {
-		newMemo = &memo{last: newLast, known: newKnown, to: end, until: retryAt}
+	if !known || last < end {
+		return &memo{last: last, known: known, to: end, until: retryAt}
 	}
+	return nil
+}
+
+// storedMeanwhile returns the bars of sym in [start, end] the store holds
+// now: the days another process fetched while this one waited for the
+// fetch lease (none when the store cannot be read: then fetch).
+func (l *Layered) storedMeanwhile(ctx context.Context, sym string, start, end closecast.Date) []closecast.Bar {
+	s, err := l.store.Bars(ctx, sym, start, end)
+	if err != nil {
+		return nil
+	}
+	return s.Bars
 }
 
 // seamError is a fetched close beyond the jump limit from the last known

@@ -19,6 +19,12 @@
 // Layered replaces the snapshot at once; bars written to the store by
 // another process (`closecast fetch` while the server runs) are seen within
 // the refresh time (WithRefresh).
+//
+// Processes sharing one store (serve replicas and Lambda instances on
+// PostgreSQL) fetch each missing day once between them: a store that offers
+// a fetch lease (postgres.DB's LockFetch) is asked for it before the
+// provider, and a process that waited for the lease finds the days stored
+// by its holder and uses them instead (Stats.Stored).
 package history
 
 import (
@@ -73,6 +79,14 @@ type fetchRecorder interface {
 	LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error
 }
 
+// fetchLeaser is implemented by stores shared by several processes
+// (postgres.DB): LockFetch holds the symbol's fetch lease until unlock, so
+// that two processes needing the same missing days make one request to the
+// provider between them.
+type fetchLeaser interface {
+	LockFetch(ctx context.Context, symbol string) (unlock func(), err error)
+}
+
 // Option configures a Layered.
 type Option func(*Layered)
 
@@ -120,6 +134,10 @@ type Stats struct {
 	Failures uint64 // fetches that failed (provider error or invalid bars)
 	Shared   uint64 // times a request waited for a fetch another request started
 	Skipped  uint64 // times a request did not fetch because a recent fetch of the same days failed or had nothing new, or the symbol is remembered as unknown
+	// Stored counts fetches that found, once they held the store's fetch
+	// lease, their days stored by another process meanwhile, and asked
+	// the provider nothing.
+	Stored uint64
 }
 
 // Layered serves bars from an embedded base data set and a local store (the
@@ -146,7 +164,7 @@ type Layered struct {
 	// state does not forget them; it is bounded by maxSymbols too.
 	notFound map[string]notFoundEntry
 
-	fetches, failures, shared, skipped atomic.Uint64
+	fetches, failures, shared, skipped, stored atomic.Uint64
 }
 
 // symState is what Layered keeps per symbol.
@@ -231,7 +249,7 @@ func New(base closecast.Source, store closecast.Store, live closecast.Source, op
 
 // Stats returns the provider counters.
 func (l *Layered) Stats() Stats {
-	return Stats{Fetches: l.fetches.Load(), Failures: l.failures.Load(), Shared: l.shared.Load(), Skipped: l.skipped.Load()}
+	return Stats{Fetches: l.fetches.Load(), Failures: l.failures.Load(), Shared: l.shared.Load(), Skipped: l.skipped.Load(), Stored: l.stored.Load()}
 }
 
 // state returns the per-symbol state of sym, creating it.

@@ -10,18 +10,9 @@ import (
 	"github.com/closecast/closecast"
 )
 
-// FetchRecord is one row of the fetch log: a request to a provider for the
-// bars of Symbol in [From, To], how many bars it added and updated in the
-// store, and Err, the provider's error ("" when the fetch was stored).
-type FetchRecord struct {
-	Symbol  string         `json:"symbol"`
-	From    closecast.Date `json:"from"`
-	To      closecast.Date `json:"to"`
-	Added   int            `json:"added"`
-	Updated int            `json:"updated"`
-	Err     string         `json:"error,omitempty"`
-	At      time.Time      `json:"at"`
-}
+// FetchRecord is one row of the fetch log (the same type in every store, so
+// that `closecast db copy` moves rows unchanged).
+type FetchRecord = closecast.FetchRecord
 
 // LogFetchError records a fetch of symbol for [from, to] that failed with
 // fetchErr, so that `closecast fetch` and a debugging session can see what

@@ -21,6 +21,7 @@ func runData(ctx context.Context, c *command, e *env, args []string) error {
 	fs := c.flags(e)
 	var data dataFlags
 	data.register(fs, true)
+	dbFlag(fs, e)
 	format := fs.String("format", "csv", "output `format`: csv (Date,Open,High,Low,Close,Volume) or json")
 	if err := parse(fs, args); err != nil {
 		return err

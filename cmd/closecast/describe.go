@@ -51,6 +51,7 @@ func runDescribe(ctx context.Context, c *command, e *env, args []string) error {
 	fs := c.flags(e)
 	var data dataFlags
 	data.register(fs, true)
+	dbFlag(fs, e)
 	plot := fs.String("plot", "", "also write a chart of Close to this `file` (.svg or .png)")
 	asJSON := fs.Bool("json", false, "print one JSON object: count, mean, std, min, p25, p50, p75, max, first, last, missing_days")
 	if err := parse(fs, args); err != nil {

@@ -68,6 +68,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	var data dataFlags
 	data.register(fs, true)
+	dbFlag(fs, e)
 	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","intervals"} (MAPE and coverage in percent); without --from/--to {"holdout": …, "validation": …}`)
 	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")

@@ -9,19 +9,19 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
-	"github.com/closecast/closecast/sqlite"
 	"github.com/closecast/closecast/yahoo"
 )
 
 var fetchCmd = &command{
 	name:    "fetch",
 	summary: "Download daily bars from Yahoo Finance into the local store",
-	usage:   "[--symbol S] [--from D] [--to D] [--timeout DUR] [--max-jump F] [--yahoo-url URL]",
+	usage:   "[--symbol S] [--from D] [--to D] [--timeout DUR] [--max-jump F] [--yahoo-url URL] [--db URL]",
 	example: `  closecast fetch                                # BTC-USD, from the day after the last known bar to today
   closecast fetch --symbol AAPL --from 2020-01-01
   closecast fetch --symbol ETH-USD --from 2026-03-01 --to 2026-03-31   # re-fetch: picks up Yahoo's revisions
+  closecast fetch --db postgres://closecast@db.internal/closecast     # into the shared PostgreSQL store
 
-Bars go to $CLOSECAST_HOME/closecast.db (default ~/.closecast) in one
+Bars go to the store (--db; default $CLOSECAST_HOME/closecast.db) in one
 transaction: a failed fetch leaves the store as it was. The still-open
 current day is never stored.
 
@@ -40,6 +40,7 @@ func runFetch(ctx context.Context, c *command, e *env, args []string) error {
 	var data dataFlags
 	data.register(fs, true)
 	yahooURLFlag(fs, e)
+	dbFlag(fs, e)
 	timeout := fs.Duration("timeout", yahoo.DefaultTimeout, "give up on the provider after this `duration`, retries included")
 	maxJumpFlag := fs.String("max-jump", "", "largest `factor` between consecutive closes (default $"+closecast.EnvMaxJump+", else 4)")
 	if err := parse(fs, args); err != nil {
@@ -55,7 +56,7 @@ func runFetch(ctx context.Context, c *command, e *env, args []string) error {
 	if data.csv != "" {
 		return fmt.Errorf("%w: fetch writes to the store; --csv does not apply", errUsage)
 	}
-	store, err := openStore(e, false)
+	store, err := openDB(ctx, e, false)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ const neighbourSpan = 14
 // checkNeighbours checks the jump limit across the seams between fetched
 // bars and the known ones (stored or embedded) around them: the last known
 // close before the first fetched day and the first after the last.
-func checkNeighbours(ctx context.Context, store *sqlite.DB, symbol string, from, to closecast.Date, fetched []closecast.Bar, maxJump float64) error {
+func checkNeighbours(ctx context.Context, store closecast.Store, symbol string, from, to closecast.Date, fetched []closecast.Bar, maxJump float64) error {
 	if len(fetched) == 0 {
 		return nil
 	}

@@ -30,7 +30,7 @@ type command struct {
 }
 
 var commands = []*command{
-	describeCmd, fetchCmd, dataCmd, trainCmd, evaluateCmd, predictCmd, backtestCmd, retrainCmd, serveCmd, benchCmd, versionCmd,
+	describeCmd, fetchCmd, dataCmd, trainCmd, evaluateCmd, predictCmd, backtestCmd, retrainCmd, serveCmd, benchCmd, modelsCmd, dbCmd, versionCmd,
 }
 
 // env is what every command may use: output streams and the environment.
@@ -38,6 +38,7 @@ type env struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	yahooURL       string // --yahoo-url, on commands that fetch
+	dbURL          string // --db, on commands that use the store
 	// tuneYahoo, when set, adjusts the Yahoo client (tests shorten its
 	// back-off and timeouts).
 	tuneYahoo func(*yahoo.Client)
@@ -170,7 +171,8 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'closecast <command> --help' for a command's flags and examples.")
-	fmt.Fprintln(w, "Environment: CLOSECAST_HOME (store directory, default ~/.closecast), CLOSECAST_YAHOO_URL (Yahoo base URL).")
+	fmt.Fprintln(w, "Environment: CLOSECAST_HOME (store directory, default ~/.closecast), CLOSECAST_DATABASE_URL (store URL, as --db),")
+	fmt.Fprintln(w, "CLOSECAST_YAHOO_URL (Yahoo base URL).")
 }
 
 // flags returns a FlagSet for c whose --help prints usage and examples.

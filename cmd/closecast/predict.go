@@ -134,6 +134,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	modelDir := modelFlag(fs)
 	var data dataFlags
 	data.register(fs, false)
+	dbFlag(fs, e)
 	var date dateFlag
 	fs.Var(&date, "date", "`day` whose close to forecast (default: today, or with --offline or --csv the day after the last known close)")
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; use the store and the embedded data only")

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -27,7 +26,7 @@ import (
 var retrainCmd = &command{
 	name:    "retrain",
 	summary: "Fetch new bars, train a challenger, promote it only if it beats the champion on the recent days",
-	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--json] [--quiet]",
+	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--db URL] [--json] [--quiet]",
 	example: `  closecast retrain --config default --model /var/lib/closecast/btc-usd
   closecast retrain --config default --out out/challenger --recent 90 --json
   closecast retrain --config my.yaml --model out/my --offline
@@ -46,7 +45,14 @@ On a schedule: create the first champion once, then retrain daily at 06:15
 UTC (Yahoo has closed the UTC day by then). A server started with --model
 reads the directory at start: restart it after a promotion.
   closecast train --config default --out /var/lib/closecast/btc-usd
-  15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1`,
+  15 6 * * * closecast retrain --config default --model /var/lib/closecast/btc-usd --json >> /var/log/closecast-retrain.log 2>&1
+
+With a store named (--db URL or $CLOSECAST_DATABASE_URL) the model registry
+replaces the directory: the champion is the registry's champion of the
+symbol (--model or the embedded model until it has one), the challenger is
+stored in the registry either way and made champion in the same transaction
+when it wins; --out receives retrain.json only.
+  closecast retrain --config default --db postgres://closecast@db.internal/closecast --out /var/log/closecast`,
 	run: runRetrain,
 }
 
@@ -67,6 +73,7 @@ type retrainReport struct {
 	Promoted   bool           `json:"promoted"`
 	Reason     string         `json:"reason"`
 	Out        string         `json:"out"`
+	Registry   string         `json:"registry,omitempty"` // the store the challenger was kept in (password redacted)
 }
 
 // retrainFetch summarises the fetch step.
@@ -98,6 +105,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	recent := fs.Int("recent", 60, "score both models on the last `N` known days; the challenger trains on data up to the day before them")
 	offline := fs.Bool("offline", false, "do not fetch from Yahoo; use the bars already in the store and the embedded data")
 	yahooURLFlag(fs, e)
+	dbFlag(fs, e)
 	asJSON := fs.Bool("json", false, "print the decision as JSON (the content of retrain.json)")
 	quiet := fs.Bool("quiet", false, "no per-epoch progress lines")
 	if err := parse(fs, args); err != nil {
@@ -113,7 +121,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	champion, err := loadModel(*modelDir)
+	champion, source, err := retrainChampion(ctx, e, *modelDir, cfg.Symbol)
 	if err != nil {
 		return fmt.Errorf("champion: %w", err)
 	}
@@ -179,10 +187,6 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	source := *modelDir
-	if source == "" {
-		source = "embedded"
-	}
 	rep.Champion = contender{Version: champion.Meta.Version, Source: source, DataRange: champion.Meta.DataRange,
 		TrainedOnWindow: champion.Meta.DataRange.To >= rep.Window.From, Evaluation: duel.Champion}
 	training := chall.Meta.Training
@@ -190,11 +194,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 		TrainedOnWindow: chall.Meta.DataRange.To >= rep.Window.From, Training: &training, Evaluation: duel.Challenger}
 	rep.Promoted, rep.Reason = duel.Promote, duel.Reason
 
-	if rep.Promoted {
-		if err := artifact.Write(*out, chall, report.Plots(chall)); err != nil {
-			return fmt.Errorf("promoting the challenger: %w", err)
-		}
-	} else if err := os.MkdirAll(*out, 0o755); err != nil {
+	if rep.Registry, err = retrainKeep(ctx, e, chall, rep.Promoted, *out); err != nil {
 		return err
 	}
 	rep.Decided = time.Now().UTC().Truncate(time.Second)
@@ -216,8 +216,13 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Symbol, rep.Reason)
 	report.Evaluation(e.stdout, "champion "+rep.Champion.Version, duel.Champion)
 	report.Evaluation(e.stdout, "challenger "+rep.Challenger.Version, duel.Challenger)
-	if rep.Promoted {
+	switch {
+	case rep.Promoted && rep.Registry != "":
+		fmt.Fprintf(e.stdout, "promoted: %s is the champion of %s in %s\n", rep.Challenger.Version, cfg.Symbol, rep.Registry)
+	case rep.Promoted:
 		fmt.Fprintf(e.stdout, "promoted: %s now holds %s\n", *out, rep.Challenger.Version)
+	case rep.Registry != "":
+		fmt.Fprintf(e.stdout, "kept: %s is stored in %s, not promoted\n", rep.Challenger.Version, rep.Registry)
 	}
 	fmt.Fprintf(e.stdout, "decision: %s\n", filepath.Join(*out, retrainFile))
 	return nil
@@ -227,7 +232,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 // the store or the embedded data) up to today into the store, as `closecast
 // fetch` does.
 func retrainFetchNew(ctx context.Context, e *env, symbol string, progress io.Writer) (*retrainFetch, error) {
-	store, err := openStore(e, false)
+	store, err := openDB(ctx, e, false)
 	if err != nil {
 		return nil, err
 	}

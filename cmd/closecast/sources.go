@@ -84,7 +84,7 @@ func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(e, !live)
+	store, err := openDB(context.Background(), e, !live)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,24 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/internal/pgtest"
 	"github.com/closecast/closecast/postgres"
 	"github.com/closecast/closecast/sqlite"
 )
-
-// sqliteStore adapts *sqlite.DB to Store: its fetch log rows are
-// sqlite.FetchRecord, the same fields as closecast.FetchRecord.
-type sqliteStore struct{ *sqlite.DB }
-
-func (s sqliteStore) Fetches(ctx context.Context, symbol string, n int) ([]closecast.FetchRecord, error) {
-	rs, err := s.DB.Fetches(ctx, symbol, n)
-	out := make([]closecast.FetchRecord, len(rs))
-	for i, r := range rs {
-		out[i] = closecast.FetchRecord(r)
-	}
-	return out, err
-}
 
 var sqliteBackend = Backend{
 	Name: "sqlite",
@@ -38,7 +24,7 @@ var sqliteBackend = Backend{
 		if err != nil {
 			return nil, err
 		}
-		return sqliteStore{db}, nil
+		return db, nil
 	},
 	Exec: func(t testing.TB, addr, stmt string) {
 		db, err := sql.Open("sqlite", addr)

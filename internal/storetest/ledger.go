@@ -215,3 +215,55 @@ func testFetchLog(t *testing.T, b Backend) {
 		t.Fatalf("a refused fetch was logged: %d rows", len(all))
 	}
 }
+
+// testExportImport: Ledger returns every forecast, scored or pending, with
+// the time it was served; ImportFetches appends fetch log rows with their
+// own times, once however often it is given them (what db copy relies on).
+func testExportImport(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s, _ := open(t, b)
+	if _, _, err := s.Upsert(ctx, "BTC-USD", mkBars(day0, 3, 100)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 2, 10, 0, 0, 0, time.UTC)
+	if err := s.Record(ctx, at, []closecast.Prediction{pred("BTC-USD", day0.AddDays(2), "m1", 103, 101), pred("BTC-USD", day0.AddDays(3), "m1", 104, 102)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(ctx, at.Add(time.Hour), []closecast.Prediction{pred("AAPL", day0, "m2", 50, 49)}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Ledger(ctx)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("Ledger = %+v, %v; want 3 entries", es, err)
+	}
+	if e := es[0]; e.Symbol != "AAPL" || e.Model != "m2" || e.Value != 50 || e.LastClose != 49 || e.Actual != nil || !e.Requested.Equal(at.Add(time.Hour)) {
+		t.Errorf("first entry %+v (served %v)", e, e.Requested)
+	}
+	if e := es[1]; e.Date != day0.AddDays(2) || e.Actual == nil || *e.Actual != 102 || !e.Requested.Equal(at) {
+		t.Errorf("second entry %+v: want scored with the close 102, served %v", e, at)
+	}
+	if e := es[2]; e.Date != day0.AddDays(3) || e.Actual != nil {
+		t.Errorf("third entry %+v: want pending", e)
+	}
+
+	rs := []closecast.FetchRecord{
+		{Symbol: "btc-usd", From: day0, To: day0.AddDays(2), Added: 3, At: at},
+		{Symbol: "ETH-USD", From: day0, To: day0, Err: "upstream 503", At: at.Add(time.Minute)},
+	}
+	for round, want := range []int{2, 0} {
+		n, err := s.ImportFetches(ctx, rs)
+		if err != nil || n != want {
+			t.Fatalf("import %d: %d, %v; want %d added", round, n, err, want)
+		}
+	}
+	got, err := s.Fetches(ctx, "", 10)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("fetch log after imports: %+v, %v", got, err)
+	}
+	if got[0].Symbol != "ETH-USD" || !got[0].At.Equal(at.Add(time.Minute)) || got[1].Symbol != "BTC-USD" || got[1].Added != 3 || !got[1].At.Equal(at) {
+		t.Errorf("imported rows %+v: want them newest first with their own times", got)
+	}
+	if _, err := s.ImportFetches(ctx, []closecast.FetchRecord{{Symbol: "", At: at}}); err == nil {
+		t.Error("a row without a symbol was imported")
+	}
+}

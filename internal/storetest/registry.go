@@ -17,10 +17,10 @@ import (
 	"github.com/closecast/closecast/pipeline"
 )
 
-// modelFiles writes a small real artifact of symbol (its weights drawn from
+// ModelFiles writes a small real artifact of symbol (its weights drawn from
 // seed, so the seed makes the version) created at created, and returns its
 // files.
-func modelFiles(t testing.TB, symbol string, seed uint64, created time.Time) artifact.Files {
+func ModelFiles(t testing.TB, symbol string, seed uint64, created time.Time) artifact.Files {
 	t.Helper()
 	net, err := lstm.New(lstm.Config{Features: 2, Units: []int{4}, Outputs: 1}, seed)
 	if err != nil {
@@ -82,9 +82,9 @@ func testRegistry(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s, _ := open(t, b)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	fa := modelFiles(t, "BTC-USD", 1, t0)
-	fb := modelFiles(t, "btc-usd", 2, t0.Add(24*time.Hour))
-	fe := modelFiles(t, "ETH-USD", 3, t0)
+	fa := ModelFiles(t, "BTC-USD", 1, t0)
+	fb := ModelFiles(t, "btc-usd", 2, t0.Add(24*time.Hour))
+	fe := ModelFiles(t, "ETH-USD", 3, t0)
 
 	if _, err := s.Champion(ctx, "BTC-USD"); !errors.Is(err, closecast.ErrModelNotFound) {
 		t.Fatalf("champion of an empty registry: %v; want ErrModelNotFound", err)
@@ -156,7 +156,7 @@ func testRegistry(t *testing.T, b Backend) {
 	}
 
 	// A challenger stored and promoted in one step.
-	fc := modelFiles(t, "BTC-USD", 4, t0.Add(48*time.Hour))
+	fc := ModelFiles(t, "BTC-USD", 4, t0.Add(48*time.Hour))
 	c, err := s.PutChampion(ctx, fc)
 	if err != nil || !c.Champion {
 		t.Fatalf("put champion: %+v, %v", c, err)
@@ -165,7 +165,7 @@ func testRegistry(t *testing.T, b Backend) {
 		t.Fatalf("champion %s after PutChampion, want %s", got.Version, c.Version)
 	}
 	// A challenger that fails verification is neither stored nor promoted.
-	bad := modelFiles(t, "BTC-USD", 5, t0.Add(72*time.Hour))
+	bad := ModelFiles(t, "BTC-USD", 5, t0.Add(72*time.Hour))
 	bad[artifact.WeightsFile] = append(slices.Clone(bad[artifact.WeightsFile]), 0)
 	if _, err := s.PutChampion(ctx, bad); !errors.Is(err, artifact.ErrCorrupt) {
 		t.Fatalf("put champion of a damaged model: %v; want artifact.ErrCorrupt", err)
@@ -184,14 +184,14 @@ func testRegistryDamage(t *testing.T, b Backend) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	// Refused on the way in: an edited file, a file model.json does not
 	// list, a missing one.
-	edited := modelFiles(t, "BTC-USD", 1, t0)
+	edited := ModelFiles(t, "BTC-USD", 1, t0)
 	edited[artifact.MetadataFile] = bytes.Replace(edited[artifact.MetadataFile], []byte(`"test"`), []byte(`"tset"`), 1)
-	extra := modelFiles(t, "BTC-USD", 1, t0)
+	extra := ModelFiles(t, "BTC-USD", 1, t0)
 	extra["notes.txt"] = []byte("unchecked")
-	missing := modelFiles(t, "BTC-USD", 1, t0)
+	missing := ModelFiles(t, "BTC-USD", 1, t0)
 	delete(missing, artifact.WeightsFile)
 	// A name that `models pull` would write outside its directory.
-	escape := modelFiles(t, "BTC-USD", 1, t0)
+	escape := ModelFiles(t, "BTC-USD", 1, t0)
 	escape["../model.safetensors"] = escape[artifact.WeightsFile]
 	for name, f := range map[string]artifact.Files{"edited model.json": edited, "unlisted file": extra,
 		"missing weights": missing, "path as a name": escape} {
@@ -204,11 +204,11 @@ func testRegistryDamage(t *testing.T, b Backend) {
 	}
 	// Refused on the way out: weights damaged in the database (swapped with
 	// another model's, so only the checksum can tell).
-	a, err := s.PutModel(ctx, modelFiles(t, "BTC-USD", 1, t0))
+	a, err := s.PutModel(ctx, ModelFiles(t, "BTC-USD", 1, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := s.PutModel(ctx, modelFiles(t, "BTC-USD", 2, t0))
+	other, err := s.PutModel(ctx, ModelFiles(t, "BTC-USD", 2, t0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func testRegistryConflict(t *testing.T, b Backend) {
 	ctx := context.Background()
 	s, _ := open(t, b)
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	f := modelFiles(t, "BTC-USD", 1, t0)
+	f := ModelFiles(t, "BTC-USD", 1, t0)
 	first, err := s.PutModel(ctx, f)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func testRegistryConflict(t *testing.T, b Backend) {
 		t.Fatalf("pushing the same model again: %+v, %v; want the stored one unchanged", again, err)
 	}
 	// The same weights (so the same version) in another model.json.
-	other := modelFiles(t, "BTC-USD", 1, t0.Add(time.Hour))
+	other := ModelFiles(t, "BTC-USD", 1, t0.Add(time.Hour))
 	if _, err := s.PutModel(ctx, other); !errors.Is(err, closecast.ErrModelConflict) {
 		t.Fatalf("pushing another model under a stored version: %v; want ErrModelConflict", err)
 	}

@@ -19,17 +19,19 @@ import (
 )
 
 // Store is what the suite tests: a closecast.Store with the fetch log, the
-// ledger and the model registry. (These seams move into package closecast
-// when the commands are wired to either backend.)
+// ledger and the model registry: what package database opens (its DB
+// interface, which this package cannot import: database's tests use it).
 type Store interface {
 	closecast.Store
 	UpsertFetched(ctx context.Context, symbol string, from, to closecast.Date, bars []closecast.Bar) (added, updated int, err error)
 	LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error
 	Fetches(ctx context.Context, symbol string, n int) ([]closecast.FetchRecord, error)
+	ImportFetches(ctx context.Context, rs []closecast.FetchRecord) (int, error)
 
 	Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error
 	Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error)
 	Pending(ctx context.Context, symbol string) (int, error)
+	Ledger(ctx context.Context) ([]closecast.LedgerEntry, error)
 
 	PutModel(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
 	PutChampion(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
@@ -84,6 +86,7 @@ func Run(t *testing.T, b Backend) {
 		{"LedgerRejectsBadForecastsWritingNothing", testLedgerRejects},
 		{"LedgerScoredWindow", testLedgerWindow},
 		{"FetchLog", testFetchLog},
+		{"LedgerExportAndFetchLogImport", testExportImport},
 		{"RegistryPutGetListPromote", testRegistry},
 		{"RegistryRefusesDamagedModels", testRegistryDamage},
 		{"RegistryPutIsIdempotentAndRefusesConflicts", testRegistryConflict},
