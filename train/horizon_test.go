@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 )
 
 // Step 1 of a horizon evaluation is the one-step evaluation; step 3 is
 // recomputed here from the pipeline's own paths; the calibrated interval's
 // coverage is reported for every step.
 func TestEvaluateHorizonRecomputed(t *testing.T) {
-	cfg, _ := configs.Load("default")
+	cfg, _ := shipped.Load("default")
 	cfg.Units, cfg.Epochs, cfg.Threads = 8, 2, 2
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	series := btc(t)

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/metrics"
 )
@@ -23,7 +23,7 @@ func btc(t *testing.T) closecast.Series {
 // The reference notebook: 2677 closes → 2617 windows, 2093 for training,
 // hold-out targets 2023-11-24 .. 2025-04-30, scaler fitted on all closes.
 func TestPrepareReproducesTheNotebookSplit(t *testing.T) {
-	cfg, err := configs.Load("reference")
+	cfg, err := shipped.Load("reference")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestPrepareReproducesTheNotebookSplit(t *testing.T) {
 
 // Warm-up bars come from before the range: the split does not move with the features.
 func TestPrepareSplitIndependentOfFeatures(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.Features, cfg.InputSize = []string{"log_return_1d", "rolling_zscore_30", "rsi_14"}, 3
 	ds, err := Prepare(cfg, btc(t))
 	if err != nil {
@@ -69,7 +69,7 @@ func TestPrepareSplitIndependentOfFeatures(t *testing.T) {
 }
 
 func TestPrepareTrainFitSeesNoHoldout(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.ScalerFit = "train"
 	ds, err := Prepare(cfg, btc(t))
 	if err != nil {
@@ -82,7 +82,7 @@ func TestPrepareTrainFitSeesNoHoldout(t *testing.T) {
 }
 
 func TestRunIsDeterministicAndEvaluates(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.Units, cfg.Epochs, cfg.Threads = 8, 2, 2
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	run := func() *Result {
@@ -123,7 +123,7 @@ func TestRunIsDeterministicAndEvaluates(t *testing.T) {
 }
 
 func TestInterruptKeepsBestWeights(t *testing.T) {
-	cfg, _ := configs.Load("default")
+	cfg, _ := shipped.Load("default")
 	cfg.Units, cfg.Epochs = 4, 50
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,7 +17,7 @@ import (
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/backtest"
 	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/report"
@@ -109,7 +109,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	case *recent < 1:
 		return fmt.Errorf("%w: --recent must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := shipped.Load(*cfgPath)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
 )
@@ -20,7 +20,7 @@ var trainCmd = &command{
 	summary: "Train and evaluate a model from a config; write the artifact",
 	usage:   "--config FILE|NAME [--epochs N] [--seed N] [--threads N] [--repeat N] [--out DIR] [--csv FILE] [--json]",
 	example: `  closecast train --config reference                 # the reference notebook, embedded config
-  closecast train --config configs/default.yaml --out out/default && cp -RL out/default/. models/btc-usd/
+  closecast train --config config/shipped/default.yaml --out out/default && cp -RL out/default/. models/btc-usd/
   closecast train --config reference --repeat 5 --json # 5 seeds: mean ± std of every metric
   closecast train --config my.yaml --csv bars.csv --epochs 20
 
@@ -66,7 +66,7 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if *repeat < 1 {
 		return fmt.Errorf("%w: --repeat must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := shipped.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 
 func joinNames() string {
 	s := ""
-	for i, n := range configs.Names() {
+	for i, n := range shipped.Names() {
 		if i > 0 {
 			s += ", "
 		}
