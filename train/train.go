@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +27,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/features"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
@@ -305,7 +305,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	if ds.Tail > 0 {
 		// The held-back tail: the only range a config may be tuned on.
 		from, to := ds.Bars[ds.Target[fit]].Date, ds.Bars[ds.Target[ds.Train-1]].Date
-		ev, _, err := Evaluate(p, series.Bars, from, to)
+		ev, _, err := evaluate.OneStep(p, series.Bars, from, to)
 		if err != nil {
 			return nil, fmt.Errorf("tuning tail: %w", err)
 		}
@@ -317,13 +317,13 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		}
 	}
 	holdFrom, holdTo := ds.Bars[ds.Target[ds.Train]].Date, ds.Bars[ds.Target[ds.Windows()-1]].Date
-	ev, pts, err := Evaluate(p, series.Bars, holdFrom, holdTo)
+	ev, pts, err := evaluate.OneStep(p, series.Bars, holdFrom, holdTo)
 	if err != nil {
 		return nil, fmt.Errorf("hold-out: %w", err)
 	}
 	m.Meta.Metrics.Holdout, m.Meta.Predictions.Holdout = &ev, pts
 	if cfg.HasValidation() {
-		ev, pts, err := Evaluate(p, series.Bars, cfg.Validation.From, cfg.Validation.To)
+		ev, pts, err := evaluate.OneStep(p, series.Bars, cfg.Validation.From, cfg.Validation.To)
 		if err != nil {
 			return nil, fmt.Errorf("validation window: %w", err)
 		}
@@ -343,6 +343,3 @@ func barsSHA256(bars []closecast.Bar) string {
 	sum := sha256.Sum256(b.Bytes())
 	return hex.EncodeToString(sum[:])
 }
-
-// ErrNoTargets is wrapped when an evaluation range holds no forecastable day.
-var ErrNoTargets = errors.New("no forecastable days in range")
