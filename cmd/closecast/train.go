@@ -8,6 +8,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/config/shipped"
@@ -70,6 +71,7 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Only the flags given override the config: --seed 0 is a seed.
 	if isFlagSet(fs, "epochs") {
 		cfg.Epochs = *epochs
 	}
@@ -94,27 +96,44 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if !*quiet {
 		progress = e.stderr
 	}
+	runs, err := trainSeeds(ctx, e, &cfg, series, *out, *repeat, progress, !*asJSON)
+	if err != nil {
+		return err
+	}
+	if err := printTrainRuns(e.stdout, cfg, runs, *asJSON); err != nil || *asJSON {
+		return err
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+// trainSeeds trains repeat seeds from cfg.Seed on (leaving cfg.Seed at the
+// last one trained), writes each artifact under out, and, when text, prints
+// each run as it ends. An interrupt stops after the run it cut short.
+func trainSeeds(ctx context.Context, e *env, cfg *config.Config, series closecast.Series, out string, repeat int, progress io.Writer, text bool) ([]trainRun, error) {
 	var runs []trainRun
 	base := cfg.Seed
-	for r := 0; r < *repeat; r++ {
+	for r := 0; r < repeat; r++ {
 		cfg.Seed = base + uint64(r)
-		if *repeat > 1 && progress != nil {
-			fmt.Fprintf(progress, "── seed %d (%d of %d) ──\n", cfg.Seed, r+1, *repeat)
+		if repeat > 1 && progress != nil {
+			fmt.Fprintf(progress, "── seed %d (%d of %d) ──\n", cfg.Seed, r+1, repeat)
 		}
-		res, err := train.Run(ctx, cfg, series, train.Options{Progress: progress})
+		res, err := train.Run(ctx, *cfg, series, train.Options{Progress: progress})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		dir := *out
-		if *repeat > 1 {
-			dir = filepath.Join(*out, fmt.Sprintf("seed-%d", cfg.Seed))
+		dir := out
+		if repeat > 1 {
+			dir = filepath.Join(out, fmt.Sprintf("seed-%d", cfg.Seed))
 		}
 		if err := artifact.Write(dir, res.Model, report.Plots(res.Model)); err != nil {
-			return err
+			return nil, err
 		}
 		m := res.Model.Meta
 		runs = append(runs, trainRun{Seed: cfg.Seed, Out: dir, Training: m.Training, Metrics: m.Metrics, Version: m.Version, Stopped: m.Training.Stopped})
-		if !*asJSON {
+		if text {
 			report.Training(e.stdout, res.Model)
 			fmt.Fprintf(e.stdout, "artifact: %s (version %s)\n", dir, m.Version)
 		}
@@ -123,6 +142,12 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 			break
 		}
 	}
+	return runs, nil
+}
+
+// printTrainRuns writes the mean ± std over several runs as text, or every
+// run (and that summary) as JSON.
+func printTrainRuns(w io.Writer, cfg config.Config, runs []trainRun, asJSON bool) error {
 	var summary *report.RepeatSummary
 	if len(runs) > 1 {
 		ms := make([]artifact.Metrics, len(runs))
@@ -131,23 +156,20 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 		}
 		s := report.Summarize(ms)
 		summary = &s
-		if !*asJSON {
-			report.WriteSummary(e.stdout, s)
+		if !asJSON {
+			report.WriteSummary(w, s)
 		}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Config  any                   `json:"config"`
-			Runs    []trainRun            `json:"runs"`
-			Summary *report.RepeatSummary `json:"summary,omitempty"`
-		}{cfg, runs, summary})
+	if !asJSON {
+		return nil
 	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	return nil
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Config  any                   `json:"config"`
+		Runs    []trainRun            `json:"runs"`
+		Summary *report.RepeatSummary `json:"summary,omitempty"`
+	}{cfg, runs, summary})
 }
 
 func joinNames() string {
