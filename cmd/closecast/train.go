@@ -30,7 +30,8 @@ config, data checksum, metrics vs baselines) and plots. It is a symbolic link
 to a version directory beside it (.NAME.v-*), swapped atomically, so a server
 reading it never finds no model; copy with cp -L (go:embed, as for
 models/btc-usd, needs a plain directory). Progress goes to
-stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.
+stderr; Ctrl-C stops after the current batch and keeps the best weights of the
+epochs completed so far.
 
 ` + config.Bounds(),
 	run: runTrain,
