@@ -1,6 +1,6 @@
 // Package train turns a config and a series of daily bars into a trained,
 // evaluated artifact: the reference notebook's fit → evaluate → save, with
-// early stopping, baselines and walk-forward evaluation.
+// early stopping. The scores it records come from package evaluate.
 //
 // Windows and split, for the n bars of the configured data range and a
 // pipeline reading window + warm-up bars: window k forecasts the bar
