@@ -27,8 +27,11 @@ func TestPersistenceIsGaussianWithThe30DaySigma(t *testing.T) {
 	}
 	sigma := 0.02 * math.Sqrt(30.0/29)
 	near(t, "median", q.Median(), 0, 1e-15)
-	near(t, "q0.90", q[17], sigma*1.2815515655446004, 1e-12)
-	near(t, "q0.05", q[0], -sigma*1.6448536269514722, 1e-12)
+	near(t, "q0.90", q[18], sigma*1.2815515655446004, 1e-12)
+	near(t, "q0.05", q[1], -sigma*1.6448536269514722, 1e-12)
+	// The outer levels are exact Gaussian quantiles, not extrapolations.
+	near(t, "q0.025", q[0], -sigma*1.959963984540054, 1e-12)
+	near(t, "q0.975", q[20], sigma*1.959963984540054, 1e-12)
 	if err := (&Persistence{}).Forecast(r[:29], 1, &q); err == nil {
 		t.Error("29 returns: no error")
 	}
@@ -79,20 +82,21 @@ func TestFilteredRescalesStandardisedReturns(t *testing.T) {
 	}
 	for k := range q {
 		want := -c
-		if k == 9 {
+		if k == 10 {
 			want = 0
-		} else if k > 9 {
+		} else if k > 10 {
 			want = c
 		}
 		near(t, "quantile", q[k], want, 1e-12)
 	}
 	// Doubling the last return (−c to −2c) makes one standardised return −2,
-	// which no quantile from 0.05 to 0.95 reaches, and scales the next σ to
+	// which no quantile from 0.025 to 0.975 reaches (the 0.025 one sits at
+	// rank 1 + 249·0.025 = 7.2 of 250), and scales the next σ to
 	// √(0.94c² + 0.06·4c²) = c·√1.18.
 	r[len(r)-1] *= 2
 	_ = (&Filtered{}).Forecast(r, 1, &q)
-	near(t, "q0.95 after a shock", q[18], c*math.Sqrt(1.18), 1e-12)
-	near(t, "q0.05 after a shock", q[0], -c*math.Sqrt(1.18), 1e-12)
+	near(t, "q0.95 after a shock", q[19], c*math.Sqrt(1.18), 1e-12)
+	near(t, "q0.025 after a shock", q[0], -c*math.Sqrt(1.18), 1e-12)
 }
 
 // TestFittedBaselinesRefitOnSchedule checks that EWMA-t and GARCH-t fit on
@@ -125,20 +129,24 @@ func TestFittedBaselinesRefitOnSchedule(t *testing.T) {
 	}
 	v := ga.Params.Variances(r[:661], meanSquare(r[:660]), nil)
 	z := tScores(ga.Params.Nu)
-	near(t, "GARCH q0.90", q[17], math.Sqrt(v[661])*z[17], 1e-15)
+	near(t, "GARCH q0.90", q[18], math.Sqrt(v[661])*z[18], 1e-15)
+	near(t, "GARCH q0.975", q[20], math.Sqrt(v[661])*z[20], 1e-15)
 	if !(ew.Nu > 2 && ew.Nu < 30) {
 		t.Errorf("EWMA-t ν = %v on t(5)-GARCH data", ew.Nu)
 	}
 	_ = ew.Forecast(r[:661], 1, &q)
 	ev := EWMAVariances(r[:661], Lambda, nil)
-	near(t, "EWMA-t q0.10", q[1], math.Sqrt(ev[661])*tScores(ew.Nu)[1], 1e-15)
+	near(t, "EWMA-t q0.10", q[2], math.Sqrt(ev[661])*tScores(ew.Nu)[2], 1e-15)
 }
 
 func TestTScoresAreUnitVariance(t *testing.T) {
 	// As ν grows the standardised t approaches the normal; at ν = 5 its
-	// 0.95 quantile is t₅(0.95)·√(3/5) = 2.015048373333024·0.7745966692414834.
+	// 0.95 quantile is t₅(0.95)·√(3/5) = 2.015048373333024·0.7745966692414834
+	// and its 0.975 quantile t₅(0.975)·√(3/5) = 2.570581835636314·√0.6.
 	z := tScores(5)
-	near(t, "t5 q0.95", z[18], 2.015048373333024*math.Sqrt(0.6), 1e-9)
+	near(t, "t5 q0.95", z[19], 2.015048373333024*math.Sqrt(0.6), 1e-9)
+	near(t, "t5 q0.975", z[20], 2.570581835636314*math.Sqrt(0.6), 1e-9)
 	z = tScores(1e7)
-	near(t, "t∞ q0.95", z[18], normalScores[18], 1e-6)
+	near(t, "t∞ q0.95", z[19], normalScores[19], 1e-6)
+	near(t, "t∞ q0.025", z[0], normalScores[0], 1e-6)
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/marketdata"
 )
 
 // The issue's three evaluation ranges of BTC-USD.
@@ -19,42 +18,49 @@ var btcRanges = []struct {
 	{"backtest", "2025-05-01", "2026-03-31", 335},
 }
 
-// TestBaselinesOnBTC walks the five baselines one step ahead over the
-// issue's three ranges of the embedded BTC-USD data, each forecast fitted
-// on the closes before its day alone, and logs the table (go test
-// ./evaluate/ -run BTC -v). It asserts the set-up (every day of each range
-// scored, every baseline's forecasts valid) and that each baseline's 80 %
-// band is a plausible one (60–95 % coverage), not the figures themselves.
-func TestBaselinesOnBTC(t *testing.T) {
-	s, err := marketdata.EmbeddedSeries("BTC-USD")
+// TestComparisonOnBTC runs issue 15's comparison (Lineup: the shipped
+// model's conformal quantiles, the model adapted by ACI and FACI, the five
+// baselines and GARCH-t adapted by ACI) one step ahead over the embedded
+// BTC-USD days from 2023-11-24, the first day the shipped model is out of
+// sample, to the end of the backtest range, each forecast made from the
+// closes before its day alone, and scores the issue's three ranges cut out
+// of that walk (the adaptation carrying its history across them), every
+// method against the best baseline. It logs the tables (go test
+// ./evaluate/ -run ComparisonOnBTC -v) and asserts the set-up (every day
+// of each range scored, every forecast valid, the lineup complete, each
+// 80 % band plausible: 60–95 % coverage), not the figures themselves.
+func TestComparisonOnBTC(t *testing.T) {
+	p, w := shippedWalk(t, "2023-11-24", "2026-03-31")
+	methods, err := w.Lineup(ModelFold{Pipeline: p})
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := append([]string{NameModel, NameModelACI, NameModelFACI}, append(BaselineNames(), NameGARCHACI)...)
+	for i, m := range methods {
+		if m.Name != want[i] {
+			t.Fatalf("lineup %d is %s, want %s", i, m.Name, want[i])
+		}
+	}
 	for _, r := range btcRanges {
-		w, err := NewWalk(s, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to), 1, MinReturns(NewBaselines()))
+		days, ms, err := Between(w.Days, methods, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to))
 		if err != nil {
 			t.Fatal(err)
 		}
-		methods, err := w.Run(NewBaselines())
+		rep, err := ScoreAgainstBest(days, ms, BaselineNames())
 		if err != nil {
-			t.Fatal(err)
-		}
-		// Compare the best baseline (lowest pinball) with the others.
-		rep, err := Score(w.Days, methods, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rep, err = Score(w.Days, methods, rep.Best()); err != nil {
 			t.Fatal(err)
 		}
 		if rep.N != r.days {
 			t.Errorf("%s: %d days scored, want %d", r.name, rep.N, r.days)
 		}
+		if len(rep.Comparisons) != 4 {
+			t.Errorf("%s: %d comparisons with the best baseline, want 4", r.name, len(rep.Comparisons))
+		}
 		var b strings.Builder
 		if err := rep.WriteTable(&b); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("%s %s..%s, %d days, one step ahead; best by pinball: %s\n%s", r.name, rep.From, rep.To, rep.N, rep.Best(), b.String())
+		t.Logf("%s %s..%s, %d days, one step ahead, shipped model; best baseline by pinball: %s\n%s", r.name, rep.From, rep.To, rep.N, rep.Reference, b.String())
 		for _, m := range rep.Methods {
 			if c := m.Interval(80).Coverage; c < 60 || c > 95 {
 				t.Errorf("%s: %s covers %.1f %% with its 80 %% band", r.name, m.Method, c)

@@ -37,7 +37,7 @@ func TestBaselinesAheadByHand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := range q1 {
-		want := 0.01 * float64(min(max(k-9, -1), 1))
+		want := 0.01 * float64(min(max(k-medianIndex, -1), 1))
 		near(t, "3-day quantile", q1[k], want, 1e-15)
 	}
 	if err := e.Forecast(r, 126, &q1); err == nil {

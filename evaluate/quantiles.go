@@ -5,30 +5,42 @@
 // baselines (Gaussian persistence, EWMA-t, GARCH(1,1)-t, empirical and
 // EWMA-filtered empirical quantiles) scored on the same days.
 //
-// A forecast of one day is a Quantiles: the Levels-quantiles (τ = 0.05,
-// 0.10, …, 0.95) of the day's close, made at an origin one (or h) days
-// before. Baselines produce them as quantiles of the log return from the
-// origin's close, turned into closes with Closes.
+// A forecast of one day is a Quantiles: the Levels-quantiles (τ = 0.025,
+// 0.05, 0.10, …, 0.95, 0.975) of the day's close, made at an origin one (or
+// h) days before. Baselines produce them as quantiles of the log return
+// from the origin's close, turned into closes with Closes; a trained model
+// gives its conformal quantiles (Walk.Model); ACI and FACI adapt any
+// method's quantiles online from the outcomes before each day (Adapt).
+// Lineup and ScoreAgainstBest run issue 15's comparison of all of them.
 package evaluate
 
 import (
 	"fmt"
 	"math"
-
-	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // NumLevels is the number of quantile levels of a forecast.
-const NumLevels = 19
+const NumLevels = 21
 
-// Levels are the quantile levels τ of a forecast, ascending: 0.05, 0.10, …,
-// 0.95. Levels[k] = (k+1)/20.
+// Levels are the quantile levels τ of a forecast, ascending: 0.025, then
+// 0.05, 0.10, …, 0.95 (Levels[k] = k/20 for k = 1..19), then 0.975. The
+// two outer levels make the 95 % central interval [q0.025, q0.975] a
+// forecast of its own rather than an extrapolation; the mean pinball loss
+// stays over the 19 inner levels (NumPinballLevels), as issue 15 defines it.
 var Levels = func() (l [NumLevels]float64) {
-	for k := range l {
-		l[k] = float64(k+1) / 20
+	l[0], l[NumLevels-1] = 0.025, 0.975
+	for k := 1; k < NumLevels-1; k++ {
+		l[k] = float64(k) / 20
 	}
 	return l
 }()
+
+// NumPinballLevels is how many levels MeanPinball averages over: the inner
+// 0.05..0.95, Levels[1 : NumLevels-1].
+const NumPinballLevels = NumLevels - 2
+
+// medianIndex is the index of the 0.5 level in Levels.
+const medianIndex = NumLevels / 2
 
 // Quantiles is one day's quantile forecast: Quantiles[k] is the
 // Levels[k]-quantile, ascending in k. Baselines fill it with quantiles of the
@@ -37,7 +49,7 @@ var Levels = func() (l [NumLevels]float64) {
 type Quantiles [NumLevels]float64
 
 // Median returns the 0.5-quantile, the point forecast of a quantile forecast.
-func (q *Quantiles) Median() float64 { return q[9] }
+func (q *Quantiles) Median() float64 { return q[medianIndex] }
 
 // Closes returns the quantiles of the target close when q holds the
 // quantiles of the log return to it and last is the origin's close:
@@ -68,32 +80,20 @@ func (q *Quantiles) Validate() error {
 // intervals the scores report.
 var IntervalLevels = [...]int{50, 80, 90, 95}
 
-// tailRatio extrapolates the 0.025 and 0.975 quantiles, which the 19 levels
-// lack, from the two outermost on each side, linearly in the normal score:
-// q(0.025) = q(0.05) − tailRatio·(q(0.10) − q(0.05)), with tailRatio =
-// (Φ⁻¹(0.05) − Φ⁻¹(0.025)) / (Φ⁻¹(0.10) − Φ⁻¹(0.05)) ≈ 0.8673. It is exact
-// for a Gaussian (and any location-scale family that is Gaussian in the
-// tails); for heavier tails it makes the 95 % interval somewhat narrow,
-// equally for every method scored.
-var tailRatio = func() float64 {
-	z := distuv.UnitNormal.Quantile
-	return (z(0.05) - z(0.025)) / (z(0.10) - z(0.05))
-}()
-
 // Interval returns the central interval [lo, hi] of nominal coverage level
 // percent, one of IntervalLevels: 50 is [q0.25, q0.75], 80 [q0.10, q0.90],
-// 90 [q0.05, q0.95]; 95 extrapolates q0.025 and q0.975 (see tailRatio). It
-// panics on any other level, a programming error.
+// 90 [q0.05, q0.95] and 95 [q0.025, q0.975]. It panics on any other level,
+// a programming error.
 func (q *Quantiles) Interval(level int) (lo, hi float64) {
 	switch level {
 	case 50:
-		return q[4], q[14]
+		return q[5], q[15]
 	case 80:
-		return q[1], q[17]
+		return q[2], q[18]
 	case 90:
-		return q[0], q[18]
+		return q[1], q[19]
 	case 95:
-		return q[0] - tailRatio*(q[1]-q[0]), q[18] + tailRatio*(q[18]-q[17])
+		return q[0], q[20]
 	}
 	panic(fmt.Sprintf("evaluate: no central interval at %d %%", level))
 }

@@ -2,6 +2,8 @@ package evaluate
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -10,8 +12,9 @@ import (
 )
 
 // handDays are six days with last close 100 and a forecast whose quantiles
-// are 91, 92, …, 109 (q[k] = 91 + k): 50 % interval [95, 105], 80 %
-// [92, 108], 90 % [91, 109].
+// are q(τ) = 90 + 20τ: 91, 92, …, 109 at 0.05..0.95, 90.5 at 0.025 and
+// 109.5 at 0.975; 50 % interval [95, 105], 80 % [92, 108], 90 % [91, 109],
+// 95 % [90.5, 109.5].
 func handDays() (Days, Method) {
 	d := Days{
 		Horizon:    1,
@@ -23,9 +26,7 @@ func handDays() (Days, Method) {
 	m := Method{Name: "hand", Forecasts: make([]Quantiles, 6)}
 	for k := range d.Dates {
 		d.Dates[k] = closecast.MustParseDate("2025-01-01").AddDays(k)
-		for j := range m.Forecasts[k] {
-			m.Forecasts[k][j] = 91 + float64(j)
-		}
+		m.Forecasts[k] = ramp(90, 20)
 	}
 	return d, m
 }
@@ -45,7 +46,7 @@ func TestScoreHandCase(t *testing.T) {
 		level  int
 		misses int
 		width  float64
-	}{{50, 2, 10}, {80, 2, 16}, {90, 1, 18}, {95, 1, 18 + 2*tailRatio}} {
+	}{{50, 2, 10}, {80, 2, 16}, {90, 1, 18}, {95, 1, 19}} {
 		iv := s.Interval(c.level)
 		if iv.Misses != c.misses {
 			t.Errorf("%d %%: %d misses, want %d", c.level, iv.Misses, c.misses)
@@ -181,5 +182,114 @@ func TestReportJSONKeys(t *testing.T) {
 	}
 	if back.Methods[0].Winkler80Pct != rep.Methods[0].Winkler80Pct || math.IsNaN(back.Methods[0].PinballPct) {
 		t.Error("report does not round-trip")
+	}
+}
+
+// TestJSONHelpDocumentsEveryKey walks a report's JSON, with a comparison
+// that has an error, and checks that JSONHelp names every key in it.
+func TestJSONHelpDocumentsEveryKey(t *testing.T) {
+	days, m := handDays()
+	rep, err := Score(days, []Method{m, {Name: "same", Forecasts: m.Forecasts}}, "hand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				keys[k] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	if !keys["error"] || !keys["kupiec"] || !keys["vol_from"] {
+		t.Fatalf("the report's JSON lacks keys the test needs: %v", keys)
+	}
+	words := map[string]bool{}
+	for _, w := range strings.FieldsFunc(JSONHelp, func(r rune) bool { return !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) {
+		words[w] = true
+	}
+	for k := range keys {
+		if !words[k] {
+			t.Errorf("JSONHelp does not document the key %q", k)
+		}
+	}
+}
+
+// TestScoreAgainstBest compares the non-baselines with the best baseline,
+// and the table orients every Diebold–Mariano statistic as the row against
+// the reference whichever way the test was run.
+func TestScoreAgainstBest(t *testing.T) {
+	days, good := handDays()
+	bad := Method{Name: "b2", Forecasts: make([]Quantiles, 6)}
+	for k := range bad.Forecasts {
+		bad.Forecasts[k] = ramp(120+float64(k%2), 20) // far off, varying
+	}
+	b1 := Method{Name: "b1", Forecasts: good.Forecasts}
+	model := Method{Name: "model", Forecasts: bad.Forecasts}
+	rep, err := ScoreAgainstBest(days, []Method{model, b1, bad}, []string{"b1", "b2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reference != "b1" || len(rep.Comparisons) != 1 {
+		t.Fatalf("reference %q, comparisons %+v", rep.Reference, rep.Comparisons)
+	}
+	c := rep.Comparisons[0]
+	if c.Model != "model" || c.Baseline != "b1" || c.Pinball == nil || !(c.Pinball.Stat > 0) {
+		t.Fatalf("model against the best baseline: %+v, want a positive statistic (the model is worse)", c)
+	}
+	// The same pair run the other way (b1 against the reference "model")
+	// has the opposite statistic, and the table shows it from the row's side.
+	other, err := Score(days, []Method{model, b1}, "model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, ok := other.versus("b1")
+	if !ok || math.Abs(back.Stat+c.Pinball.Stat) > 1e-12 || back.P != c.Pinball.P {
+		t.Errorf("b1 against model %+v, want the opposite of %+v", back, *c.Pinball)
+	}
+	var b strings.Builder
+	if err := rep.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	table := b.String()
+	for _, want := range []string{"DM pinball vs b1", fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P), "reference"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q:\n%s", want, table)
+		}
+	}
+	if _, err := ScoreAgainstBest(days, []Method{model}, []string{"b1"}); err == nil {
+		t.Error("no baseline among the methods: no error")
+	}
+}
+
+func TestBetween(t *testing.T) {
+	days, m := handDays()
+	m.Points = []float64{1, 2, 3, 4, 5, 6}
+	d, ms, err := Between(days, []Method{m}, days.Dates[1], days.Dates[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Len() != 3 || d.Dates[0] != days.Dates[1] || d.Actual[2] != days.Actual[3] || d.Horizon != 1 ||
+		len(ms[0].Forecasts) != 3 || ms[0].Points[0] != 2 || ms[0].Name != "hand" {
+		t.Errorf("Between = %+v, %+v", d, ms)
+	}
+	if _, _, err := Between(days, []Method{m}, days.Dates[5]+1, days.Dates[5]+9); !errors.Is(err, ErrNoTargets) {
+		t.Errorf("a range after the days: %v", err)
 	}
 }

@@ -16,14 +16,15 @@ func Pinball(tau, q, y float64) float64 {
 }
 
 // MeanPinball returns the pinball loss of q for y averaged over the
-// NumLevels Levels, in the unit of y. Averaged over a fine grid of levels it
-// approximates CRPS/2.
+// NumPinballLevels levels 0.05, 0.10, …, 0.95 (not the outer 0.025 and
+// 0.975, so the figure stays the one issue 15 defines), in the unit of y.
+// Averaged over a fine grid of levels it approximates CRPS/2.
 func MeanPinball(q *Quantiles, y float64) float64 {
 	s := 0.0
-	for k, v := range q {
-		s += Pinball(Levels[k], v, y)
+	for k := 1; k <= NumPinballLevels; k++ {
+		s += Pinball(Levels[k], q[k], y)
 	}
-	return s / NumLevels
+	return s / NumPinballLevels
 }
 
 // Winkler returns the Winkler (interval) score of the central interval
@@ -49,15 +50,17 @@ const PITBins = 10
 
 // PITBin returns the bin, 0..PITBins−1, of the probability integral transform
 // F(y) of the outcome y under the quantile forecast q, found from the rank of
-// y among the quantiles (no interpolation of the quantile function): with r
-// the number of quantiles ≤ y (0..19), F(y) lies in [0.05r, 0.05(r+1)), and
-// since every bin of width 0.1 is exactly two such intervals, the bin is
-// min(⌊r/2⌋, 9) whatever the forecast distribution between its quantiles.
-// For a calibrated forecast each bin holds 10 % of the days.
+// y among the quantiles at 0.05, 0.10, …, 0.95 (no interpolation of the
+// quantile function): with r the number of those ≤ y (0..19), F(y) lies in
+// [0.05r, 0.05(r+1)), and since every bin of width 0.1 is exactly two such
+// intervals, the bin is min(⌊r/2⌋, 9) whatever the forecast distribution
+// between its quantiles (the outer 0.025 and 0.975 split bins 0 and 9 and
+// so never change the bin). For a calibrated forecast each bin holds 10 %
+// of the days.
 func PITBin(q *Quantiles, y float64) int {
 	r := 0
-	for _, v := range q {
-		if v <= y {
+	for k := 1; k <= NumPinballLevels; k++ {
+		if q[k] <= y {
 			r++
 		}
 	}

@@ -14,8 +14,13 @@ func near(t *testing.T, name string, got, want, tol float64) {
 }
 
 func TestLevels(t *testing.T) {
-	if Levels[0] != 0.05 || Levels[9] != 0.5 || Levels[18] != 0.95 {
+	if Levels[0] != 0.025 || Levels[1] != 0.05 || Levels[10] != 0.5 || Levels[19] != 0.95 || Levels[20] != 0.975 {
 		t.Fatalf("Levels = %v", Levels)
+	}
+	for k := 1; k < NumLevels; k++ {
+		if !(Levels[k] > Levels[k-1]) {
+			t.Fatalf("Levels not ascending: %v", Levels)
+		}
 	}
 }
 
@@ -27,15 +32,17 @@ func TestPinballHandCases(t *testing.T) {
 	near(t, "τ=0.5 is half the absolute error", Pinball(0.5, 3, 7), 2, 0)
 	near(t, "exact hit", Pinball(0.3, 5, 5), 0, 0)
 
-	// Quantiles 1..19 and y = 10 (the median): level k+1 has loss
-	// τ(10−(k+1)) below and (1−τ)((k+1)−10) above. By hand:
+	// Quantiles q(τ) = 20τ (so q0.05..q0.95 are 1..19) and y = 10 (the
+	// median): level j/20 has loss (j/20)(10−j) below and (1−j/20)(j−10)
+	// above. By hand:
 	// Σ_{j=1}^{9} (j/20)(10−j) + Σ_{j=11}^{19} (1−j/20)(j−10)
 	// = (1/20)Σ j(10−j) + (1/20)Σ_{m=1}^{9} (10−m)m = 2·165/20 = 16.5; mean 16.5/19.
-	var q Quantiles
-	for k := range q {
-		q[k] = float64(k + 1)
-	}
+	q := ramp(0, 20)
 	near(t, "mean pinball", MeanPinball(&q, 10), 16.5/19, 1e-14)
+	// The outer levels 0.025 and 0.975 are not in the mean: moving them
+	// (keeping the order) changes nothing.
+	q[0], q[20] = -100, 100
+	near(t, "mean pinball without the outer levels", MeanPinball(&q, 10), 16.5/19, 1e-14)
 }
 
 func TestWinklerHandCases(t *testing.T) {
@@ -49,38 +56,27 @@ func TestWinklerHandCases(t *testing.T) {
 }
 
 func TestIntervalsReadOffTheLevels(t *testing.T) {
-	var q Quantiles
-	for k := range q {
-		q[k] = float64(k + 1) // q(τ) = 20τ
-	}
+	q := ramp(0, 20) // q(τ) = 20τ
+	// The 95 % interval is read off q0.025 and q0.975, not extrapolated.
 	for _, c := range []struct {
 		level  int
 		lo, hi float64
-	}{{50, 5, 15}, {80, 2, 18}, {90, 1, 19}} {
+	}{{50, 5, 15}, {80, 2, 18}, {90, 1, 19}, {95, 0.5, 19.5}} {
 		lo, hi := q.Interval(c.level)
 		if lo != c.lo || hi != c.hi {
 			t.Errorf("Interval(%d) = [%v, %v], want [%v, %v]", c.level, lo, hi, c.lo, c.hi)
 		}
 	}
-	// The 95 % interval extrapolates q0.025 and q0.975; for a Gaussian
-	// forecast (here N(100, 3²)) that is exact.
-	var g Quantiles
-	for k := range g {
-		g[k] = 100 + 3*normalQuantile(Levels[k])
-	}
-	lo, hi := g.Interval(95)
-	near(t, "Gaussian q0.025", lo, 100-3*1.959963984540054, 1e-9)
-	near(t, "Gaussian q0.975", hi, 100+3*1.959963984540054, 1e-9)
 }
 
 func TestClosesAndValidate(t *testing.T) {
 	var r Quantiles
 	for k := range r {
-		r[k] = 0.01 * float64(k-9)
+		r[k] = 0.01 * float64(k-10)
 	}
 	c := r.Closes(200)
 	near(t, "median close", c.Median(), 200, 0)
-	near(t, "q0.95 close", c[18], 200*math.Exp(0.09), 1e-12)
+	near(t, "q0.95 close", c[19], 200*math.Exp(0.09), 1e-12)
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +88,14 @@ func TestClosesAndValidate(t *testing.T) {
 	if err := c.Validate(); err == nil {
 		t.Error("NaN quantile validated")
 	}
+}
+
+// ramp returns the quantiles a + b·τ at Levels.
+func ramp(a, b float64) (q Quantiles) {
+	for k, tau := range Levels {
+		q[k] = a + b*tau
+	}
+	return q
 }
 
 // uniformQuantiles are the quantiles of U(0, 1): q(τ) = τ.
@@ -299,5 +303,3 @@ func TestDieboldMarianoUndefined(t *testing.T) {
 		t.Errorf("n = 5 at h = 3: %v, want ErrDMUndefined", err)
 	}
 }
-
-func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }

@@ -30,10 +30,11 @@ func (d Days) Len() int { return len(d.Dates) }
 // Closes[Targets[k]-h], and nothing later. Bars are consecutive trading
 // days: a gap in the series makes one return span it.
 type Walk struct {
-	Closes  []float64 // the series' closes
-	Returns []float64 // Returns[j] = ln(Closes[j+1]/Closes[j]); len(Closes)−1 of them
-	Targets []int     // ascending indices into Closes of the days to forecast
-	Days    Days      // Days[k] describes Closes[Targets[k]]
+	Bars    []closecast.Bar // the series' bars, which a model reads (Model)
+	Closes  []float64       // the series' closes
+	Returns []float64       // Returns[j] = ln(Closes[j+1]/Closes[j]); len(Closes)−1 of them
+	Targets []int           // ascending indices into Closes of the days to forecast
+	Days    Days            // Days[k] describes Closes[Targets[k]]
 }
 
 // ErrNoTargets is wrapped when a walk-forward range holds no day to forecast.
@@ -55,7 +56,7 @@ func NewWalk(s closecast.Series, from, to closecast.Date, h, minReturns int) (*W
 	if lo < need {
 		return nil, fmt.Errorf("%w: a forecast for %s needs %d bars before it, %s has %d", ErrNoTargets, s.Bars[lo].Date, need, s.Symbol, lo)
 	}
-	w := &Walk{Closes: s.Closes()}
+	w := &Walk{Bars: s.Bars, Closes: s.Closes()}
 	w.Returns = make([]float64, len(w.Closes)-1)
 	for j := range w.Returns {
 		w.Returns[j] = math.Log(w.Closes[j+1] / w.Closes[j])

@@ -39,7 +39,7 @@ func TestWalkLayout(t *testing.T) {
 	// The tercile volatility is the persistence baseline's σ at the origin.
 	var q Quantiles
 	_ = (&Persistence{}).Forecast(w.Returns[:299], 1, &q)
-	near(t, "volatility", w.Days.Volatility[0]*normalScores[17], q[17], 1e-15)
+	near(t, "volatility", w.Days.Volatility[0]*normalScores[18], q[18], 1e-15)
 
 	if _, err := NewWalk(s, s.Bars[100].Date, to, 1, 250); !errors.Is(err, ErrNoTargets) {
 		t.Errorf("too little history: %v", err)

@@ -87,7 +87,7 @@ func (a *Adapter) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return Response(f, http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
 			[]byte(`{"error":"the event's body is not valid base64","code":"bad_json"}`+"\n"))
 	}
-	w := &responseWriter{header: http.Header{}}
+	w := &responseWriter{header: http.Header{}, head: req.Method == http.MethodHead}
 	a.h.ServeHTTP(w, req)
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -339,6 +339,7 @@ type responseWriter struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+	head   bool // a HEAD request: the handler's body is dropped, as net/http does (RFC 9110)
 }
 
 func (w *responseWriter) Header() http.Header { return w.header }
@@ -352,6 +353,9 @@ func (w *responseWriter) WriteHeader(code int) {
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
+	}
+	if w.head {
+		return len(b), nil
 	}
 	return w.body.Write(b)
 }

@@ -269,3 +269,26 @@ func FuzzInvoke(f *testing.F) {
 		}
 	})
 }
+
+// TestHeadAnswersLikeGetWithoutBody: a HEAD event gets the handler's status
+// and headers, and no body, whatever the handler writes.
+func TestHeadAnswersLikeGetWithoutBody(t *testing.T) {
+	for _, method := range []string{"GET", "HEAD"} {
+		h := &echo{}
+		ev := `{"version":"2.0","rawPath":"/healthz","requestContext":{"http":{"method":"` + method + `"}}}`
+		out, err := New(h).Invoke(context.Background(), []byte(ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if h.last.Method != method || resp.StatusCode != 418 || resp.Headers["Content-Type"] != "application/json" {
+			t.Errorf("%s: handler saw %s, response %+v", method, h.last.Method, resp)
+		}
+		if wantBody := method == "GET"; (resp.Body != "") != wantBody {
+			t.Errorf("%s: body %q", method, resp.Body)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -72,7 +73,7 @@ func (o *HorizonOptions) Validate() error {
 			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, IntervalConformal)
 		}
 	default:
-		return fmt.Errorf("interval %q: want %q or %q", o.Interval, IntervalConformal, IntervalMCDropout)
+		return fmt.Errorf("interval %q: want %q, %q, %q or \"\" (none)", o.Interval, IntervalAuto, IntervalConformal, IntervalMCDropout)
 	}
 	if o.Interval == "" {
 		return nil
@@ -126,10 +127,18 @@ type Outlook struct {
 // exactly. With an interval, every day gets quantiles: conformal ones
 // around Value (Calibration), or those of Samples Monte-Carlo dropout paths.
 func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
+	return p.ForecastContext(context.Background(), bars, i, start, opt)
+}
+
+// ForecastContext is Forecast that gives up with ctx's error once ctx is
+// done: it checks between days and between the Monte-Carlo paths' inputs,
+// so a deadline bounds even a long Monte-Carlo horizon (to about one
+// batched network pass past it).
+func (p *Pipeline) ForecastContext(ctx context.Context, bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (Outlook, error) {
 	if err := opt.Validate(); err != nil {
 		return Outlook{}, err
 	}
-	det, err := p.Paths(bars, i, start, opt.Horizon, 1, false, 0)
+	det, err := p.paths(ctx, bars, i, start, opt.Horizon, 1, false, 0)
 	if err != nil {
 		return Outlook{}, err
 	}
@@ -154,7 +163,7 @@ func (p *Pipeline) Forecast(bars []closecast.Bar, i int, start closecast.Date, o
 		if p.Net.Config().Dropout == 0 {
 			return Outlook{}, ErrNoDropout
 		}
-		paths, err := p.Paths(bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
+		paths, err := p.paths(ctx, bars, i, start, opt.Horizon, opt.Samples, true, opt.Seed)
 		if err != nil {
 			return Outlook{}, err
 		}
@@ -193,6 +202,11 @@ func (p *Pipeline) autoInterval() string {
 // forecast (use n = 1); with dropout, path k's step forecasting day T uses
 // row k of the masks drawn from DaySeed(seed, T). It needs i ≥ History().
 func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, horizon, n int, dropout bool, seed uint64) ([][]float64, error) {
+	return p.paths(context.Background(), bars, i, start, horizon, n, dropout, seed)
+}
+
+// paths is Paths, stopped by ctx between days and between paths' inputs.
+func (p *Pipeline) paths(ctx context.Context, bars []closecast.Bar, i int, start closecast.Date, horizon, n int, dropout bool, seed uint64) ([][]float64, error) {
 	h := p.History()
 	if i < h || i > len(bars) {
 		return nil, fmt.Errorf("%w: a forecast after bar %d needs %d bars before it", ErrShortHistory, i, h)
@@ -217,6 +231,9 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 	out := make([]float32, n)
 	paths := newPaths(n, horizon)
 	for t := range horizon {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pipeline: horizon day %d of %d: %w", t+1, horizon, err)
+		}
 		if t == 0 {
 			// Every path still holds the same real bars: one window serves all.
 			if err := p.repeatInput(bars, i, x, n); err != nil {
@@ -224,6 +241,9 @@ func (p *Pipeline) Paths(bars []closecast.Bar, i int, start closecast.Date, hori
 			}
 		} else {
 			for k := range n {
+				if k%64 == 63 && ctx.Err() != nil {
+					return nil, fmt.Errorf("pipeline: horizon day %d of %d: %w", t+1, horizon, ctx.Err())
+				}
 				hk := hist[k]
 				if err := p.Input(hk, len(hk), x[k*per:(k+1)*per]); err != nil {
 					return nil, fmt.Errorf("pipeline: horizon day %d: %w", t+1, err)

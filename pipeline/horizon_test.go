@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -332,5 +334,43 @@ func TestHorizonOptionErrors(t *testing.T) {
 	}
 	if _, err := p.Forecast(bars, 20, bars[19].Date, HorizonOptions{Horizon: 2}); err == nil {
 		t.Error("start on the last input day: no error")
+	}
+}
+
+// expiringCtx is a context whose deadline passes after its first n Err
+// calls: it lets a test stop a forecast at a chosen check, without clocks.
+type expiringCtx struct {
+	context.Context
+	n int
+}
+
+func (c *expiringCtx) Err() error {
+	if c.n <= 0 {
+		return context.DeadlineExceeded
+	}
+	c.n--
+	return nil
+}
+
+// TestForecastContextStopsBetweenSteps: a deadline that passes mid-forecast
+// stops a Monte-Carlo horizon with the context's error, wherever it passes;
+// a context that never ends gives Forecast's answer exactly.
+func TestForecastContextStopsBetweenSteps(t *testing.T) {
+	p := netPipeline(t, []string{"close", "log_return_1d"}, 8, 3)
+	bars := walk(60, 5)
+	opt := HorizonOptions{Horizon: 5, Interval: IntervalMCDropout, Samples: 200, Seed: 9}
+	want, err := p.Forecast(bars, 40, bars[40].Date, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.ForecastContext(context.Background(), bars, 40, bars[40].Date, opt)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ForecastContext without a deadline differs from Forecast: %v", err)
+	}
+	for n := range 12 {
+		_, err := p.ForecastContext(&expiringCtx{Context: context.Background(), n: n}, bars, 40, bars[40].Date, opt)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("deadline after %d checks: err %v, want DeadlineExceeded", n, err)
+		}
 	}
 }

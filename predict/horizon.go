@@ -50,7 +50,8 @@ type Horizon struct {
 // opt.Samples Monte-Carlo dropout paths seeded by opt.Seed. It accepts the
 // dates Predict accepts and fails as Predict does; invalid options are
 // plain errors. Monte-Carlo dropout costs about (1 + Samples) × Horizon
-// one-window network passes, so it is not for the hot path.
+// one-window network passes, so it is not for the hot path; it stops with
+// ctx's error between days once ctx is done.
 func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt pipeline.HorizonOptions) (Horizon, error) {
 	if err := opt.Validate(); err != nil {
 		return Horizon{}, err
@@ -59,7 +60,7 @@ func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closec
 	if err != nil {
 		return Horizon{}, err
 	}
-	o, err := s.model.Pipeline.Forecast(bars, i, date, opt)
+	o, err := s.model.Pipeline.ForecastContext(ctx, bars, i, date, opt)
 	if err != nil {
 		return Horizon{}, err
 	}

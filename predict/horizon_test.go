@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/marketdata"
@@ -110,5 +111,17 @@ func TestPredictHorizonFetchesNoFutureDays(t *testing.T) {
 		if (day.Actual != nil) != known || (known && *day.Actual != extra[7+k].Close) {
 			t.Errorf("%s: actual %v", day.Date, day.Actual)
 		}
+	}
+}
+
+// TestPredictHorizonStopsAtTheDeadline: a request whose deadline has passed
+// gets the context's error, not a forecast computed for nobody.
+func TestPredictHorizonStopsAtTheDeadline(t *testing.T) {
+	svc, _ := service(t, marketdata.Embedded())
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel()
+	opt := pipeline.HorizonOptions{Horizon: 30, Samples: 100, Seed: pipeline.DefaultSeed}
+	if _, err := svc.PredictHorizon(ctx, "BTC-USD", d("2025-06-01"), opt); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v, want DeadlineExceeded", err)
 	}
 }

@@ -27,6 +27,9 @@ const (
 	historyTimeout = predictTimeout
 )
 
+// historyQueryCodes are /api/history's query fields and their error codes.
+var historyQueryCodes = map[string]string{"symbol": codeUnknownSymbol, "from": codeInvalidDate, "to": codeInvalidDate}
+
 // ranger is implemented by sources that know their last day without reading
 // bars (closecast.Store). /api/history uses it to default "to".
 type ranger interface {
@@ -35,15 +38,15 @@ type ranger interface {
 
 // handleHistory serves GET /api/history?symbol=&from=&to=.
 func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	if s.cfg.History == nil {
 		writeError(w, unavailable("no price history is configured", defaultRetryAfter, nil))
 		return
 	}
-	q := r.URL.Query()
+	q, e := parseQuery(r.URL.RawQuery, historyQueryCodes)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
 	sym, e := s.symbolParam(q.Get("symbol"))
 	if e != nil {
 		writeError(w, e)

@@ -17,9 +17,15 @@ import (
 // about (1 + samples) × horizon network passes on a shared server: 30 days
 // of 500 paths is the most one client may ask. 30 days is also how far a
 // recursive model's conformal intervals are calibrated.
+//
+// maxPathDays caps a request's cost, horizon × samples: the network passes
+// (and memory, a path's bars) grow with both, so one request may have many
+// days or many paths but not both. 3000 is the default 100 paths over the
+// longest horizon, about 0.1-0.3 s of one core; 500 paths go to 6 days.
 const (
-	maxHorizon = pipeline.CalibrationHorizon
-	maxSamples = 500
+	maxHorizon  = pipeline.CalibrationHorizon
+	maxSamples  = 500
+	maxPathDays = 3000
 )
 
 // intervalLevels are the quantile levels of every interval the API serves,
@@ -142,8 +148,16 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
+	release, e := s.budget.acquire(ctx)
+	if e != nil {
+		s.metrics.busy.Add(1)
+		writeError(w, e)
+		return
+	}
+	defer release()
 	opt := pipeline.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: pipeline.DefaultSeed, Levels: intervalLevels}
 	h, err := hp.PredictHorizon(ctx, p.symbol, p.date, opt)
+	release()
 	switch {
 	case errors.Is(err, pipeline.ErrNoDropout) && p.samples > 0:
 		writeError(w, badRequest(codeInvalidSamples, "this model was trained without dropout, so it has no Monte-Carlo interval; send 'samples': 0"))

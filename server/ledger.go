@@ -305,10 +305,6 @@ func accuracyOf(ps []closecast.Prediction) (rows []accuracyRow, model, persisten
 // A server without a ledger answers 404 no_ledger: retrying cannot help, and
 // the dashboard hides its panel.
 func (s *Server) handleAccuracy(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	if s.ledger == nil {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: codeNoLedger,
 			Message: "this server keeps no ledger of live forecasts (closecast serve keeps one in its store; the Lambda has none)"})

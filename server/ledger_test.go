@@ -321,7 +321,7 @@ func TestAccuracyErrors(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d %s", tc.target, w.Code, w.Body, tc.status, tc.code)
 		}
 	}
-	if w := e.do("POST", "/api/accuracy", "{}"); w.Code != 405 || w.Header().Get("Allow") != "GET" {
+	if w := e.do("POST", "/api/accuracy", "{}"); w.Code != 405 || w.Header().Get("Allow") != "GET, HEAD" {
 		t.Errorf("POST /api/accuracy: %d, Allow %q", w.Code, w.Header().Get("Allow"))
 	}
 }

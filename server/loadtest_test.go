@@ -150,7 +150,8 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	pred := &gatedPredictor{inner: &fakePredictor{series: testSeries(), window: 60}, delay: 20 * time.Millisecond}
-	srv := New(Config{Predictor: pred, Model: map[string]string{"version": "x"}, Logger: slog.New(slog.DiscardHandler)})
+	// Every worker gets a slot: this test is about shutdown, not the budget.
+	srv := New(Config{Predictor: pred, Model: map[string]string{"version": "x"}, Logger: slog.New(slog.DiscardHandler), MaxForecasts: 32})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -158,10 +159,10 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
 
-	var inFlightAtSignal int64
+	var inFlightAtSignal atomic.Int64
 	go func() {
 		time.Sleep(400 * time.Millisecond)
-		inFlightAtSignal = pred.inFlight.Load()
+		inFlightAtSignal.Store(pred.inFlight.Load())
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	}()
 	res := runLoad("http://"+ln.Addr().String()+"/predict", []byte(`{"date":"2025-05-01"}`), 32, 20000, 10*time.Second, func(b []byte) error {
@@ -182,7 +183,7 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 	if len(res.failed) > 0 {
 		t.Fatalf("%d requests failed, first: %s", len(res.failed), res.failed[0])
 	}
-	if inFlightAtSignal == 0 {
+	if inFlightAtSignal.Load() == 0 {
 		t.Fatal("no request was in flight when SIGTERM arrived: the test proves nothing")
 	}
 	if res.ok == 0 || res.refused != 32 {
@@ -193,7 +194,7 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 		t.Fatalf("the handler made %d forecasts but clients received %d: %d dropped", done, res.ok, done-int64(res.ok))
 	}
 	t.Logf("SIGTERM with %d requests in flight: %d ok, 0 failed, 0 dropped; %d workers then refused; elapsed %v",
-		inFlightAtSignal, res.ok, res.refused, res.elapsed.Round(time.Millisecond))
+		inFlightAtSignal.Load(), res.ok, res.refused, res.elapsed.Round(time.Millisecond))
 }
 
 // realServer builds the production wiring: the embedded model (or the one in
@@ -211,7 +212,9 @@ func realServer(t testing.TB, cacheTTL time.Duration) (*Server, *artifact.Model)
 		t.Fatalf("loading the model: %v", err)
 	}
 	bars := history.New(marketdata.Embedded(), nil, nil)
-	return New(Config{Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, CacheTTL: cacheTTL}), m
+	// A slot per load worker: these tests measure the model and the
+	// handler, not the budget (TestLoadOfCostlyForecastsIsBounded does).
+	return New(Config{Predictor: predict.New(m, bars), History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, CacheTTL: cacheTTL, MaxForecasts: 64}), m
 }
 
 // loadDuration is how long TestLoadRealModel runs: short in CI, longer for

@@ -95,17 +95,19 @@ func (h *histogram) write(b *bytes.Buffer, name, labels string) {
 
 // metrics holds every series the server exposes.
 type metrics struct {
-	requests    [numRoutes][numCodes]*histogram // request latency by route and code; its _count is the request counter
-	predictions *histogram                      // Predictor.Predict latency, successful calls
-	predictErrs atomic.Uint64                   // Predictor.Predict calls that returned an error
-	cacheHits   atomic.Uint64                   // /predict answers served from the cache
+	requests    [][numCodes]*histogram // [route][code] request latency; its _count is the request counter
+	predictions *histogram             // Predictor.Predict latency, successful calls
+	predictErrs atomic.Uint64          // Predictor.Predict calls that returned an error
+	cacheHits   atomic.Uint64          // /predict answers served from the cache
+	busy        atomic.Uint64          // forecasts refused (503) because no slot of the budget freed in time
 	provider    func() ProviderStats
 	ledger      *ledgerWriter // nil without a ledger
 	start       time.Time
 }
 
 func newMetrics(provider func() ProviderStats) *metrics {
-	m := &metrics{predictions: newHistogram(predictionBuckets), provider: provider, start: time.Now()}
+	m := &metrics{predictions: newHistogram(predictionBuckets), provider: provider, start: time.Now(),
+		requests: make([][numCodes]*histogram, numRoutes)}
 	for r := range m.requests {
 		for c := range m.requests[r] {
 			m.requests[r][c] = newHistogram(requestBuckets)
@@ -151,6 +153,8 @@ func (m *metrics) write(b *bytes.Buffer) {
 	b.WriteString("closecast_prediction_errors_total " + strconv.FormatUint(m.predictErrs.Load(), 10) + "\n")
 	b.WriteString("# HELP closecast_prediction_cache_hits_total Forecasts answered from the cache without running the model.\n# TYPE closecast_prediction_cache_hits_total counter\n")
 	b.WriteString("closecast_prediction_cache_hits_total " + strconv.FormatUint(m.cacheHits.Load(), 10) + "\n")
+	b.WriteString("# HELP closecast_prediction_busy_total Forecasts answered 503 because every forecast slot stayed busy for the whole wait.\n# TYPE closecast_prediction_busy_total counter\n")
+	b.WriteString("closecast_prediction_busy_total " + strconv.FormatUint(m.busy.Load(), 10) + "\n")
 	if m.provider != nil {
 		st := m.provider()
 		b.WriteString("# HELP closecast_provider_fetches_total Fetches from the live market data provider.\n# TYPE closecast_provider_fetches_total counter\n")
@@ -198,10 +202,6 @@ func residentBytes() (int64, bool) {
 
 // handleMetrics serves the Prometheus text exposition.
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -106,9 +108,12 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return predictParams{}, badRequest(codeBadJSON, `the request body is empty; send a JSON object such as {"date": "2025-07-20"}`)
 	}
+	// Members are matched exactly, as query fields are: encoding/json would
+	// take {"DATE": …} for "date". Other members are ignored; JSON null is
+	// an object without members (missing_date).
 	var req predictRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return predictParams{}, jsonError(err)
+	if e := decodeMembers(body, &req); e != nil {
+		return predictParams{}, e
 	}
 	var rawSym string
 	if req.Symbol != nil {
@@ -132,6 +137,43 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 		}
 	}
 	return parseParams(raw)
+}
+
+// decodeMembers decodes a /predict body into req, matching member names
+// exactly. encoding/json folds case (and 'ſ' to 's', 'K' to 'k'), so a body
+// with an upper-case letter, an escape or a non-ASCII byte anywhere is
+// decoded member by member; the usual all-lower-case body takes the
+// struct decoder's cheaper path, where folding changes nothing.
+func decodeMembers(body []byte, req *predictRequest) *apiError {
+	folds := false
+	for _, c := range body {
+		if 'A' <= c && c <= 'Z' || c == '\\' || c >= 0x80 {
+			folds = true
+			break
+		}
+	}
+	if !folds {
+		if err := json.Unmarshal(body, req); err != nil {
+			return jsonError(err)
+		}
+		return nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return jsonError(err)
+	}
+	for _, f := range [...]struct {
+		name string
+		dst  **string
+	}{{"date", &req.Date}, {"symbol", &req.Symbol}} {
+		if m, ok := members[f.name]; ok {
+			if err := json.Unmarshal(m, f.dst); err != nil {
+				return badRequest(codeBadJSON, "field %q must be a string, not %s", f.name, quote(string(m)))
+			}
+		}
+	}
+	req.Horizon, req.Samples, req.Interval = members["horizon"], members["samples"], members["interval"]
+	return nil
 }
 
 // intervalNames lists the values of /predict's interval, for errors.
@@ -172,6 +214,9 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 		n, ok := parseCount(rawSamples)
 		if !ok || n < 0 || n == 1 || n > maxSamples {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' must be 0 (no interval) or a whole number from 2 to %d, got %s", maxSamples, quote(rawSamples))
+		}
+		if p.horizon*n > maxPathDays {
+			return predictParams{}, badRequest(codeInvalidSamples, "'horizon' × 'samples' must be at most %d (e.g. %d days of %d paths), got %d × %d = %d", maxPathDays, maxHorizon, maxPathDays/maxHorizon, p.horizon, n, p.horizon*n)
 		}
 		p.samples = n
 		if n == 0 {
@@ -231,14 +276,90 @@ func normalizeSymbol(s string) (string, *apiError) {
 	return strings.ToUpper(s), nil
 }
 
+// ValidSymbol reports whether s can be a ticker: 1 to 32 letters, digits
+// and . - ^ = _ (what /predict and /api/history accept).
+func ValidSymbol(s string) bool {
+	n, e := normalizeSymbol(s)
+	return e == nil && n != ""
+}
+
 // symbolParam normalises a symbol query parameter; empty means the
 // server's default symbol.
 func (s *Server) symbolParam(raw string) (string, *apiError) {
 	sym, e := normalizeSymbol(raw)
-	if e == nil && sym == "" {
+	if e != nil {
+		return "", e
+	}
+	if sym == "" {
 		sym = s.cfg.Symbol
 	}
-	return sym, e
+	return sym, s.served(sym)
+}
+
+// served answers a symbol outside the server's allow-list (Config.Symbol and
+// Config.Symbols) with a 404 unknown_symbol, before anything could fetch it.
+func (s *Server) served(sym string) *apiError {
+	if s.symbols[sym] {
+		return nil
+	}
+	return &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol,
+		Message: fmt.Sprintf("unknown symbol %s: this server serves %s", quote(sym), s.servedList())}
+}
+
+// servedList names the served symbols for an error, the model's first.
+func (s *Server) servedList() string {
+	names := []string{s.cfg.Symbol}
+	for sym := range s.symbols {
+		if sym != s.cfg.Symbol {
+			names = append(names, sym)
+		}
+	}
+	slices.Sort(names[1:])
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+// predictQueryCodes are /predict's query fields and the code of each one's
+// errors.
+var predictQueryCodes = map[string]string{"date": codeInvalidDate, "symbol": codeUnknownSymbol,
+	"horizon": codeInvalidHorizon, "samples": codeInvalidSamples, "interval": codeInvalidInterval}
+
+// parseQuery parses a query string as url.ParseQuery does, but a pair of a
+// known field (a key of codes) that cannot be decoded (a bad percent-escape,
+// a ';') is a 400 with that field's code instead of silently missing: a
+// client sending ?date=%zz learns its encoding is wrong, not that it sent
+// no date. Undecodable pairs of other keys are ignored, as unknown fields are.
+func parseQuery(raw string, codes map[string]string) (url.Values, *apiError) {
+	v, err := url.ParseQuery(raw)
+	if err == nil {
+		return v, nil
+	}
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		if before, _, ok := strings.Cut(k, ";"); ok {
+			k = before
+		}
+		key, kerr := url.QueryUnescape(k)
+		code, known := codes[key]
+		if kerr != nil || !known {
+			continue
+		}
+		var e *apiError
+		if strings.Contains(pair, ";") {
+			e = badRequest(code, "the query's %s has a ';'; separate fields with '&' and escape ';' as %%3B", quote(key))
+		} else if _, verr := url.QueryUnescape(val); verr != nil {
+			e = badRequest(code, "the query's %s is not valid percent-encoding (%v); escape '%%' as %%25", quote(key), verr)
+		}
+		if e != nil {
+			if code == codeUnknownSymbol {
+				e.Status = http.StatusNotFound // the code's one status
+			}
+			return nil, e
+		}
+	}
+	return v, nil
 }
 
 // quote quotes s for an error message, cut to 40 characters so that a client
@@ -315,6 +436,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		p predictParams
 		e *apiError
 	)
+	// The router sends only the route's methods: POST, else GET or HEAD.
 	switch r.Method {
 	case http.MethodPost:
 		body, be := readBody(w, r)
@@ -323,15 +445,16 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		p, e = decodePredict(body)
-	case http.MethodGet:
-		q := r.URL.Query()
+	default:
+		q, qe := parseQuery(r.URL.RawQuery, predictQueryCodes)
+		if qe != nil {
+			writeError(w, qe)
+			return
+		}
 		p, e = parseParams(rawParams{date: q.Get("date"), symbol: q.Get("symbol"),
 			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
 			samples: q.Get("samples"), hasSamples: q.Has("samples"),
 			interval: q.Get("interval"), hasInterval: q.Has("interval")})
-	default:
-		writeError(w, methodNotAllowed("GET, POST"))
-		return
 	}
 	if e != nil {
 		writeError(w, e)
@@ -343,6 +466,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.symbol == "" {
 		p.symbol = s.cfg.Symbol
+	} else if e := s.served(p.symbol); e != nil {
+		writeError(w, e)
+		return
 	}
 	if !p.plain() {
 		s.predictHorizon(w, r, p)
@@ -354,8 +480,16 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
 	defer cancel()
+	release, e := s.budget.acquire(ctx)
+	if e != nil {
+		s.metrics.busy.Add(1)
+		writeError(w, e)
+		return
+	}
+	defer release()
 	start := time.Now()
 	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
+	release()
 	s.metrics.observePrediction(time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))

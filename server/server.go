@@ -6,7 +6,20 @@
 //
 // Every answer is JSON (but /metrics, text, and the dashboard's files); every
 // error is {"error": "<sentence>", "code": "<machine code>"}, see
-// openapi.json for the whole contract.
+// openapi.json for the whole contract. HEAD is answered on every GET route.
+//
+// A few answers come from net/http before any handler runs and are its
+// text/plain ones: a request line or path that does not parse (a bad
+// percent-escape in the path) is 400, headers over maxHeaderBytes are 431,
+// an HTTP/1.1 request without Host is 400, an unknown protocol version 505.
+// Everything that reaches the handler, broken query encodings included, is
+// answered in JSON.
+//
+// Model work is bounded: at most Config.MaxForecasts forecasts run at once,
+// a request waits Config.ForecastWait for a slot and is then answered 503
+// with Retry-After, and a forecast stops at its deadline (predictTimeout),
+// checked between its days and paths, so every answer is written before the
+// write timeout.
 package server
 
 import (
@@ -21,8 +34,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +85,18 @@ type Config struct {
 	// answer 503 with it, as the store needs an operator even though
 	// forecasts from the embedded data still work.
 	StoreHealth func() error
+	// MaxForecasts bounds the forecasts computed at once, server-wide (cache
+	// hits do not count); 0 means DefaultMaxForecasts (one per core but one).
+	MaxForecasts int
+	// ForecastWait bounds how long a request waits for one of MaxForecasts
+	// to finish before it is answered 503 with Retry-After; 0 means
+	// defaultForecastWait (1 s).
+	ForecastWait time.Duration
+	// Symbols are the symbols served besides Symbol: /predict and
+	// /api/history answer any other with a 404 unknown_symbol, without
+	// asking the predictor or the source (which might fetch it from a
+	// provider on an anonymous caller's behalf).
+	Symbols []string
 }
 
 // ProviderStats counts what the server's bar source asked of a live market
@@ -87,6 +114,9 @@ type Server struct {
 	metrics   *metrics
 	modelJSON []byte // Config.Model encoded, nil when not ready
 	static    *static
+	mux       *http.ServeMux // routes
+	budget    *budget        // slots for model work
+	symbols   map[string]bool
 	cache     *predictCache // nil when Config.CacheTTL is 0
 	ledger    *ledgerWriter // nil when Config.Ledger is nil
 	now       func() time.Time
@@ -128,6 +158,14 @@ func New(cfg Config) *Server {
 			s.static = st
 		}
 	}
+	s.mux = s.newMux()
+	s.budget = newBudget(cfg.MaxForecasts, cfg.ForecastWait)
+	s.symbols = map[string]bool{s.cfg.Symbol: true}
+	for _, sym := range cfg.Symbols {
+		if n, e := normalizeSymbol(sym); e == nil && n != "" {
+			s.symbols[n] = true
+		}
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s.idPrefix = hex.EncodeToString(b[:]) + "-"
@@ -137,46 +175,96 @@ func New(cfg Config) *Server {
 // ready reports whether the server can forecast: the model is loaded.
 func (s *Server) ready() bool { return s.cfg.Predictor != nil && s.modelJSON != nil }
 
-// Route labels: the metric label and log field of each handled path. Paths
-// that match no route (and are not dashboard files) are labelled "other".
+// routeSpec is one route of the API: its path, the methods it serves (GET
+// also answers HEAD, as RFC 9110 asks) and its handler. The path is also the
+// route's metrics label and log field.
+type routeSpec struct {
+	path    string
+	methods []string
+	serve   func(*Server, http.ResponseWriter, *http.Request)
+}
+
+// routes is the router: New registers each on an http.ServeMux as method
+// patterns ("GET /predict"), plus the bare path for the JSON 405 naming the
+// methods in Allow. The API has no path parameters. The dashboard, last, is
+// the fallback "/": it serves its files and answers a JSON 404 (or 405) for
+// anything else.
+var routes = [...]routeSpec{
+	{"/predict", []string{http.MethodGet, http.MethodPost}, (*Server).handlePredict},
+	{"/api/model", []string{http.MethodGet}, (*Server).handleModel},
+	{"/api/history", []string{http.MethodGet}, (*Server).handleHistory},
+	{"/api/accuracy", []string{http.MethodGet}, (*Server).handleAccuracy},
+	{"/healthz", []string{http.MethodGet}, (*Server).handleHealthz},
+	{"/readyz", []string{http.MethodGet}, (*Server).handleReadyz},
+	{"/metrics", []string{http.MethodGet}, (*Server).handleMetrics},
+	{"/openapi.json", []string{http.MethodGet}, (*Server).handleOpenAPI},
+	{"/", nil, (*Server).handleStatic},
+}
+
+// Route indexes beyond the table: the dashboard's random misses and
+// whatever the mux answers itself (a redirect to a clean path) are
+// labelled "other", to keep scanners' paths out of the dashboard's series.
 const (
-	routePredict = iota
-	routeModel
-	routeHistory
-	routeAccuracy
-	routeHealthz
-	routeReadyz
-	routeMetrics
-	routeOpenAPI
-	routeDashboard
-	routeOther
-	numRoutes
+	routeDashboard = len(routes) - 1
+	routeOther     = len(routes)
+	numRoutes      = len(routes) + 1
 )
 
-var routeNames = [numRoutes]string{"/predict", "/api/model", "/api/history", "/api/accuracy", "/healthz", "/readyz", "/metrics", "/openapi.json", "/", "other"}
+// routeNames are the routes' metric labels, by index. Filled in init, not
+// from routes directly: the handlers in routes read it (/metrics).
+var routeNames []string
 
-// route picks the route of a path. An exact switch is both the router and
-// the metrics label: the API has no path parameters.
-func route(path string) int {
-	switch path {
-	case "/predict":
-		return routePredict
-	case "/api/model":
-		return routeModel
-	case "/api/history":
-		return routeHistory
-	case "/api/accuracy":
-		return routeAccuracy
-	case "/healthz":
-		return routeHealthz
-	case "/readyz":
-		return routeReadyz
-	case "/metrics":
-		return routeMetrics
-	case "/openapi.json":
-		return routeOpenAPI
+func init() {
+	routeNames = make([]string, numRoutes)
+	for i, rt := range routes {
+		routeNames[i] = rt.path
 	}
-	return routeDashboard
+	routeNames[routeOther] = "other"
+}
+
+// allowHeader is the Allow of a route: its methods, HEAD after GET.
+func allowHeader(methods []string) string {
+	var b strings.Builder
+	for _, m := range methods {
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m)
+		if m == http.MethodGet {
+			b.WriteString(", " + http.MethodHead)
+		}
+	}
+	return b.String()
+}
+
+// newMux builds the router from routes. Each handler first labels the
+// request's recorder with its route.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for i, rt := range routes {
+		serve := rt.serve
+		h := func(w http.ResponseWriter, r *http.Request) {
+			if rec, ok := w.(*recorder); ok {
+				rec.route = i
+			}
+			serve(s, w, r)
+		}
+		for _, m := range rt.methods {
+			mux.HandleFunc(m+" "+rt.path, h) // "GET /x" also matches HEAD
+		}
+		if rt.methods == nil {
+			mux.HandleFunc(rt.path, h)
+			continue
+		}
+		e := methodNotAllowed(allowHeader(rt.methods))
+		mux.HandleFunc(rt.path, func(w http.ResponseWriter, r *http.Request) {
+			if rec, ok := w.(*recorder); ok {
+				rec.route = i
+			}
+			writeError(w, e)
+		})
+	}
+	return mux
 }
 
 // requestIDHeader carries the request id: echoed when the client (or API
@@ -213,9 +301,8 @@ func RequestID(ctx context.Context) string {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := s.requestID(r)
-	rt := route(r.URL.Path)
 	rec := recorderPool.Get().(*recorder)
-	*rec = recorder{ResponseWriter: w}
+	*rec = recorder{ResponseWriter: w, route: routeOther, head: r.Method == http.MethodHead}
 	rec.Header().Set(requestIDHeader, id)
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, id))
 
@@ -233,39 +320,44 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !rec.wrote {
 			rec.status = http.StatusOK // what net/http sends for a handler that wrote nothing
 		}
+		rt := rec.route
 		if rt == routeDashboard && rec.status == http.StatusNotFound {
 			rt = routeOther // keep scanners' random paths out of the dashboard's series
+		}
+		if rec.writeErr != nil {
+			// Record what the client got: no complete answer. Status 0 is
+			// the "other" series of the metrics and the log's marker.
+			rec.status = 0
 		}
 		s.metrics.observeRequest(rt, rec.status, d)
 		s.logRequest(r, id, rt, rec, d)
 		recorderPool.Put(rec)
 	}()
 
-	switch rt {
-	case routePredict:
-		s.handlePredict(rec, r)
-	case routeModel:
-		s.handleModel(rec, r)
-	case routeHistory:
-		s.handleHistory(rec, r)
-	case routeAccuracy:
-		s.handleAccuracy(rec, r)
-	case routeHealthz:
-		s.handleHealthz(rec, r)
-	case routeReadyz:
-		s.handleReadyz(rec, r)
-	case routeMetrics:
-		s.handleMetrics(rec, r)
-	case routeOpenAPI:
-		s.handleOpenAPI(rec, r)
-	default:
+	if !cleanPath(r.URL.Path) {
+		// The mux would redirect to the clean path; no route has "..",
+		// "//" or "/." in it, so this is the dashboard's JSON 404, as the
+		// exact-match router answered before.
+		rec.route = routeDashboard
 		s.handleStatic(rec, r)
+		return
 	}
+	s.mux.ServeHTTP(rec, r)
+}
+
+// cleanPath reports whether p is rooted and free of ".", ".." and empty
+// elements, a trailing slash allowed (path.Clean allocates only when not).
+func cleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return false
+	}
+	c := path.Clean(p)
+	return c == p || len(p) > 1 && p[len(p)-1] == '/' && len(c)+1 == len(p) && p[:len(c)] == c
 }
 
 func (s *Server) logRequest(r *http.Request, id string, rt int, rec *recorder, d time.Duration) {
 	level := slog.LevelInfo
-	if rec.status >= 500 {
+	if rec.status >= 500 || rec.writeErr != nil {
 		level = slog.LevelError
 	}
 	ctx := context.Background()
@@ -281,6 +373,9 @@ func (s *Server) logRequest(r *http.Request, id string, rt int, rec *recorder, d
 		slog.Int64("bytes", rec.bytes),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.String("remote", r.RemoteAddr),
+	}
+	if rec.writeErr != nil {
+		attrs = append(attrs, slog.String("write_error", rec.writeErr.Error()))
 	}
 	if rec.err != nil {
 		attrs = append(attrs, slog.String("code", rec.err.Code))
@@ -299,6 +394,11 @@ type recorder struct {
 	bytes  int64
 	wrote  bool
 	err    *apiError
+	route  int  // index in routes, set by the route's handler
+	head   bool // a HEAD request: the body is dropped, whatever carries it (net/http, Lambda)
+	// writeErr is the first error writing the body (the write timeout
+	// passed, the client left): the client did not get the status.
+	writeErr error
 }
 
 var recorderPool = sync.Pool{New: func() any { return new(recorder) }}
@@ -314,8 +414,14 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if !r.wrote {
 		r.status, r.wrote = http.StatusOK, true
 	}
+	if r.head {
+		return len(b), nil // headers (Content-Length too) as for GET, no body
+	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	if err != nil && r.writeErr == nil {
+		r.writeErr = err
+	}
 	return n, err
 }
 
@@ -418,19 +524,11 @@ func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, cont
 
 // handleHealthz is liveness: the process answers.
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // handleReadyz is readiness: the model is loaded.
 func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	if !s.ready() {
 		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
 		return
@@ -446,10 +544,6 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 // handleModel serves the model's metadata, encoded once in New.
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	if s.modelJSON == nil {
 		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
 		return
@@ -464,10 +558,6 @@ func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
 
 // handleOpenAPI serves the embedded OpenAPI 3 document.
 func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
-		return
-	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(openAPI)))

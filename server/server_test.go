@@ -210,6 +210,9 @@ func newTestEnv(t testing.TB) *testEnv {
 		Provider:  func() ProviderStats { return ProviderStats{Fetches: 7, Failures: 2} },
 		Logger:    slog.New(slog.NewJSONHandler(logs, nil)),
 		Ledger:    ledger,
+		// The fake predictor's failing symbols, and ETH-USD, which it does
+		// not know (the predictor's 404); DOGE-USD stays outside the list.
+		Symbols: []string{"ETH-USD", "DOWN-USD", "LAYERED-DOWN", "BROKEN-USD", "NAN-USD", "PANIC-USD", "SLOW-USD"},
 	})
 	t.Cleanup(func() { srv.Close(context.Background()) })
 	return &testEnv{srv: srv, pred: pred, logs: logs, ledger: ledger}
@@ -318,7 +321,7 @@ func TestErrorsAreJSONWithCodeAndStatus(t *testing.T) {
 		{"unknown symbol", "POST", "/predict", `{"date": "2025-05-01", "symbol": "ETH-USD"}`, 404, codeUnknownSymbol, "ETH-USD", [2]string{}},
 		{"garbage symbol", "POST", "/predict", `{"date": "2025-05-01", "symbol": "<script>"}`, 404, codeUnknownSymbol, "unknown symbol", [2]string{}},
 		{"too large", "POST", "/predict", big, 413, codeTooLarge, "64 KiB", [2]string{}},
-		{"wrong method", "DELETE", "/predict", ``, 405, codeMethodNotAllowed, "GET, POST", [2]string{"Allow", "GET, POST"}},
+		{"wrong method", "DELETE", "/predict", ``, 405, codeMethodNotAllowed, "GET, HEAD, POST", [2]string{"Allow", "GET, HEAD, POST"}},
 		{"provider down", "POST", "/predict", `{"date": "2025-05-01", "symbol": "DOWN-USD"}`, 503, codeUnavailable, "try again", [2]string{"Retry-After", "30"}},
 		{"layered provider down", "POST", "/predict", `{"date": "2025-05-01", "symbol": "LAYERED-DOWN"}`, 503, codeUnavailable, "LAYERED-DOWN", [2]string{"Retry-After", "90"}},
 		{"internal", "POST", "/predict", `{"date": "2025-05-01", "symbol": "BROKEN-USD"}`, 500, codeInternal, "request's id", [2]string{}},
@@ -331,7 +334,7 @@ func TestErrorsAreJSONWithCodeAndStatus(t *testing.T) {
 		{"history provider down", "GET", "/api/history?symbol=DOWN-USD", ``, 503, codeUnavailable, "try again", [2]string{"Retry-After", "30"}},
 		{"history internal", "GET", "/api/history?symbol=BROKEN-USD", ``, 500, codeInternal, "request's id", [2]string{}},
 		{"no such path", "GET", "/nope", ``, 404, codeNotFound, `"/nope"`, [2]string{}},
-		{"post to healthz", "POST", "/healthz", `{}`, 405, codeMethodNotAllowed, "GET", [2]string{"Allow", "GET"}},
+		{"post to healthz", "POST", "/healthz", `{}`, 405, codeMethodNotAllowed, "GET, HEAD", [2]string{"Allow", "GET, HEAD"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := e.do(tc.method, tc.target, tc.body)
@@ -619,7 +622,7 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 // FuzzDecodePredict: any body gives either a valid request or an error that
 // is a 400/404 with a known code and a non-empty message; never a panic.
 func FuzzDecodePredict(f *testing.F) {
-	for _, s := range []string{`{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
+	for _, s := range []string{`{"DATE":"2025-07-20"}`, `{"date":"2025-07-20","Symbol":"ETH-USD"}`, `{"d\u0061te":"2025-07-20"}`, `{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
 		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`} {
 		f.Add([]byte(s))
 	}

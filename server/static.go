@@ -149,8 +149,8 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such path: " + quote(r.URL.Path)})
 		return
 	}
-	if r.Method != http.MethodGet {
-		writeError(w, methodNotAllowed("GET"))
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, methodNotAllowed(allowHeader([]string{http.MethodGet})))
 		return
 	}
 	h := w.Header()

@@ -51,6 +51,29 @@ var migrations = []string{
 		scored_at     INTEGER,          -- Unix seconds of the scoring
 		UNIQUE (symbol, target_date, model_version)
 	);`,
+	// 3: the model registry (see registry.go): artifacts stored whole, one
+	// model_files row per file, and one champion per symbol.
+	`CREATE TABLE models (
+		version  TEXT    PRIMARY KEY,
+		symbol   TEXT    NOT NULL,
+		created  INTEGER NOT NULL, -- Unix nanoseconds of the training
+		pushed   INTEGER NOT NULL, -- Unix nanoseconds of the push
+		checksum TEXT    NOT NULL, -- model.json's own SHA-256
+		size     INTEGER NOT NULL,
+		metrics  TEXT    NOT NULL  -- model.json's metrics, as written
+	);
+	CREATE INDEX models_symbol ON models (symbol, created);
+	CREATE TABLE model_files (
+		version TEXT NOT NULL REFERENCES models ON DELETE CASCADE,
+		name    TEXT NOT NULL,
+		data    BLOB NOT NULL,
+		PRIMARY KEY (version, name)
+	) WITHOUT ROWID;
+	CREATE TABLE champions (
+		symbol   TEXT    PRIMARY KEY,
+		version  TEXT    NOT NULL REFERENCES models,
+		promoted INTEGER NOT NULL -- Unix nanoseconds
+	);`,
 }
 
 // SchemaVersion is the schema version this closecast writes.

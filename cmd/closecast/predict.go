@@ -147,6 +147,11 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	switch *interval {
+	case pipeline.IntervalAuto, pipeline.IntervalConformal, pipeline.IntervalMCDropout, "none":
+	default:
+		return fmt.Errorf("%w: --interval %q: want auto, conformal, mc_dropout or none", errUsage, *interval)
+	}
 	opt := pipeline.HorizonOptions{Horizon: *horizon, Interval: *interval, Samples: *samples, Seed: *seed}
 	switch {
 	case *interval == "none" || isFlagSet(fs, "samples") && *samples == 0:

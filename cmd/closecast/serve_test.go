@@ -167,3 +167,23 @@ func TestServeLedgerIsScoredByFetch(t *testing.T) {
 		t.Errorf("rolling errors %+v %+v", a.Model, a.Persistence)
 	}
 }
+
+// TestServeAndPredictFlagErrors: flag values that cannot work are usage
+// errors (exit 2) saying what is accepted, before anything is served.
+func TestServeAndPredictFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--offline", "--cache-ttl", "-1s"}, "--cache-ttl -1s"},
+		{[]string{"serve", "--offline", "--max-forecasts", "0"}, "want 1 to"},
+		{[]string{"serve", "--offline", "--forecast-wait", "0s"}, "--forecast-wait"},
+		{[]string{"serve", "--offline", "--symbols", "ETH-USD,not a ticker"}, `"not a ticker"`},
+		{[]string{"predict", "--offline", "--interval", "bogus"}, "auto, conformal, mc_dropout or none"},
+	} {
+		code, _, errOut := cli(t, nil, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}

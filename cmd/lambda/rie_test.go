@@ -341,7 +341,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		{"1.0 out of range", v1Event("POST", "/predict", nil, `{"date":"1999-01-01"}`), 422, "out_of_range", "can be forecast"},
 		{"2.0 past the data, offline", v2Event("POST", "/predict", "", fmt.Sprintf(`{"date":%q}`, last.AddDays(5))), 422, "out_of_range", last.AddDays(1).String()},
 		{"2.0 unknown symbol", v2Event("POST", "/predict", "", fmt.Sprintf(`{"date":%q,"symbol":"DOGE-USD"}`, day)), 404, "unknown_symbol", "DOGE-USD"},
-		{"1.0 wrong method", v1Event("DELETE", "/predict", nil, ""), 405, "method_not_allowed", "GET, POST"},
+		{"1.0 wrong method", v1Event("DELETE", "/predict", nil, ""), 405, "method_not_allowed", "GET, HEAD, POST"},
 		{"2.0 too large", v2Event("POST", "/predict", "", `{"date":"2025-07-20","pad":"`+strings.Repeat("x", 70<<10)+`"}`), 413, "too_large", "64 KiB"},
 		{"2.0 no such path", v2Event("GET", "/nope", "", ""), 404, "not_found", "/nope"},
 		{"2.0 no ledger in a Lambda", v2Event("GET", "/api/accuracy", "", ""), 404, "no_ledger", "no ledger"},
@@ -351,7 +351,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 		if r.StatusCode != tc.status || json.Unmarshal([]byte(r.Body), &e) != nil || e.Code != tc.code || !strings.Contains(e.Error, tc.has) {
 			t.Errorf("%s: %d %s, want %d %s with %q", tc.name, r.StatusCode, r.Body, tc.status, tc.code, tc.has)
 		}
-		if tc.status == 405 && r.Headers["Allow"] != "GET, POST" {
+		if tc.status == 405 && r.Headers["Allow"] != "GET, HEAD, POST" {
 			t.Errorf("%s: Allow %q", tc.name, r.Headers["Allow"])
 		}
 	}
