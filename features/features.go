@@ -72,17 +72,19 @@ func newCalc(bars []closecast.Bar) *calc {
 	return &calc{bars: bars, moments: map[int][2][]float64{}, extrema: map[int][]float64{}}
 }
 
-var (
-	registry []Feature
-	byName   = map[string]int{}
-)
+// byName is each feature's index in registry (indicators.go).
+var byName = indexNames(registry)
 
-func register(f Feature) {
-	if _, dup := byName[f.Name]; dup {
-		panic("features: duplicate feature " + f.Name)
+// indexNames maps each feature's name to its index, refusing duplicates.
+func indexNames(fs []Feature) map[string]int {
+	m := make(map[string]int, len(fs))
+	for i, f := range fs {
+		if _, dup := m[f.Name]; dup {
+			panic("features: duplicate feature " + f.Name)
+		}
+		m[f.Name] = i
 	}
-	byName[f.Name] = len(registry)
-	registry = append(registry, f)
+	return m
 }
 
 // Lookup returns the feature called name; an unknown name is an error that

@@ -186,7 +186,7 @@ func reference(name string, hist []closecast.Bar) (v float64, ok bool) {
 }
 
 func TestFeaturesMatchReference(t *testing.T) {
-	want := 5 + 1 + 5*len(RollingWindows) + 2 + 3
+	want := 5 + 1 + 5*len(rollingWindows) + 2 + 3
 	if got := len(Names()); got != want {
 		t.Fatalf("%d features registered, want %d: %v", got, want, Names())
 	}

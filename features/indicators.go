@@ -3,134 +3,160 @@ package features
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/closecast/closecast"
 )
 
-// RollingWindows are the window lengths, in bars, of the rolling_* features.
-var RollingWindows = []int{7, 30, 90, 180}
-
-func init() {
-	raw := func(name, doc string, get func(closecast.Bar) float64) {
-		register(Feature{Name: name, Doc: doc, fill: func(c *calc, out []float64) {
-			for i, b := range c.bars {
-				out[i] = get(b)
-			}
-		}})
-	}
-	raw("close", "close_t: the day's closing price (the reference model's only input). Warm-up 0.",
-		func(b closecast.Bar) float64 { return b.Close })
-	raw("open", "open_t: the day's opening price. Warm-up 0.", func(b closecast.Bar) float64 { return b.Open })
-	raw("high", "high_t: the day's highest price. Warm-up 0.", func(b closecast.Bar) float64 { return b.High })
-	raw("low", "low_t: the day's lowest price. Warm-up 0.", func(b closecast.Bar) float64 { return b.Low })
-	raw("volume", "volume_t: the day's traded volume (USD for Yahoo crypto). Warm-up 0.",
-		func(b closecast.Bar) float64 { return b.Volume })
-
-	register(Feature{Name: "log_return_1d", Warmup: 1,
-		Doc: "ln(close_t / close_{t−1}): the day's log return. Warm-up 1.",
-		fill: func(c *calc, out []float64) {
-			bars := c.bars
-			for i := 1; i < len(bars); i++ {
-				out[i] = math.Log(bars[i].Close / bars[i-1].Close)
-			}
-		}})
-
-	for _, k := range RollingWindows {
-		register(Feature{Name: fmt.Sprintf("rolling_mean_%d", k), Warmup: k - 1,
-			Doc:  fmt.Sprintf("mean of close over the %d bars ending today (t−%d..t). Warm-up %d.", k, k-1, k-1),
-			fill: rolling(k, func(m, _, c float64) float64 { return m })})
-		register(Feature{Name: fmt.Sprintf("rolling_std_%d", k), Warmup: k - 1,
-			Doc: fmt.Sprintf("sample standard deviation (n−1, as pandas' rolling std) of close over the %d bars "+
-				"ending today. Warm-up %d.", k, k-1),
-			fill: rolling(k, func(_, s, c float64) float64 { return s })})
-		register(Feature{Name: fmt.Sprintf("rolling_max_%d", k), Warmup: k - 1,
-			Doc:  fmt.Sprintf("highest close over the %d bars ending today. Warm-up %d.", k, k-1),
-			fill: extremeFill(k, true)})
-		register(Feature{Name: fmt.Sprintf("rolling_min_%d", k), Warmup: k - 1,
-			Doc:  fmt.Sprintf("lowest close over the %d bars ending today. Warm-up %d.", k, k-1),
-			fill: extremeFill(k, false)})
-		register(Feature{Name: fmt.Sprintf("rolling_zscore_%d", k), Warmup: k - 1,
-			Doc: fmt.Sprintf("(close_t − rolling_mean_%d) / rolling_std_%d; 0 when the window is flat "+
-				"(std 0). Warm-up %d.", k, k, k-1),
-			fill: rolling(k, func(m, s, c float64) float64 {
-				if s == 0 {
-					return 0
-				}
-				return (c - m) / s
-			})})
-	}
-
-	for _, k := range []int{3, 7} {
-		register(Feature{Name: fmt.Sprintf("momentum_%dd", k), Warmup: k,
-			Doc: fmt.Sprintf("close_t − close_{t−%d}: the price change over %d days, in price units. Warm-up %d.", k, k, k),
+// registry is every feature, in the order of Names: the raw OHLCV columns,
+// log_return_1d, the rolling statistics (all five kinds per window, by
+// window), momentum, RSI, volume spike and position in range.
+var registry = slices.Concat(
+	[]Feature{
+		raw("close", "close_t: the day's closing price (the reference model's only input). Warm-up 0.",
+			func(b closecast.Bar) float64 { return b.Close }),
+		raw("open", "open_t: the day's opening price. Warm-up 0.", func(b closecast.Bar) float64 { return b.Open }),
+		raw("high", "high_t: the day's highest price. Warm-up 0.", func(b closecast.Bar) float64 { return b.High }),
+		raw("low", "low_t: the day's lowest price. Warm-up 0.", func(b closecast.Bar) float64 { return b.Low }),
+		raw("volume", "volume_t: the day's traded volume (USD for Yahoo crypto). Warm-up 0.",
+			func(b closecast.Bar) float64 { return b.Volume }),
+		{Name: "log_return_1d", Warmup: 1,
+			Doc: "ln(close_t / close_{t−1}): the day's log return. Warm-up 1.",
 			fill: func(c *calc, out []float64) {
 				bars := c.bars
-				for i := k; i < len(bars); i++ {
-					out[i] = bars[i].Close - bars[i-k].Close
+				for i := 1; i < len(bars); i++ {
+					out[i] = math.Log(bars[i].Close / bars[i-1].Close)
 				}
-			}})
-	}
+			}},
+	},
+	rollingFeatures(rollingWindows...),
+	[]Feature{
+		momentum(3),
+		momentum(7),
+		{Name: "rsi_14", Warmup: 14,
+			Doc: "100 − 100/(1 + G/L), where G and L are the simple means of the gains max(Δ,0) and losses " +
+				"max(−Δ,0) of the 14 daily close changes Δ ending today (the reference's simple average, " +
+				"not Wilder's smoothing); 100 when L = 0 < G, 50 when the 14 closes are flat. Warm-up 14.",
+			fill: rsi14},
+		{Name: "volume_spike", Warmup: 6,
+			Doc:  "volume_t / mean(volume over the 7 bars ending today); 1 when those 7 volumes are all 0. Warm-up 6.",
+			fill: volumeSpike7},
+		{Name: "position_in_range_30", Warmup: 29,
+			Doc: "(close_t − min30) / (max30 − min30), min30 and max30 the lowest and highest close of the 30 " +
+				"bars ending today: 0 at the 30-day low, 1 at the high; 0.5 when the range is flat. Warm-up 29.",
+			fill: positionInRange30},
+	},
+)
 
-	register(Feature{Name: "rsi_14", Warmup: 14,
-		Doc: "100 − 100/(1 + G/L), where G and L are the simple means of the gains max(Δ,0) and losses " +
-			"max(−Δ,0) of the 14 daily close changes Δ ending today (the reference's simple average, " +
-			"not Wilder's smoothing); 100 when L = 0 < G, 50 when the 14 closes are flat. Warm-up 14.",
-		fill: func(c *calc, out []float64) {
-			bars := c.bars
-			const k = 14
-			for i := k; i < len(bars); i++ {
-				var g, l float64
-				for t := i - k + 1; t <= i; t++ {
-					d := bars[t].Close - bars[t-1].Close
-					if d > 0 {
-						g += d
-					} else {
-						l -= d
+// rollingWindows are the window lengths, in bars, of the rolling_* features.
+var rollingWindows = []int{7, 30, 90, 180}
+
+// raw is the feature that is one field of each bar.
+func raw(name, doc string, get func(closecast.Bar) float64) Feature {
+	return Feature{Name: name, Doc: doc, fill: func(c *calc, out []float64) {
+		for i, b := range c.bars {
+			out[i] = get(b)
+		}
+	}}
+}
+
+// rollingFeatures is, for each window k, rolling_mean_k, rolling_std_k,
+// rolling_max_k, rolling_min_k and rolling_zscore_k.
+func rollingFeatures(windows ...int) []Feature {
+	var fs []Feature
+	for _, k := range windows {
+		fs = append(fs,
+			Feature{Name: fmt.Sprintf("rolling_mean_%d", k), Warmup: k - 1,
+				Doc:  fmt.Sprintf("mean of close over the %d bars ending today (t−%d..t). Warm-up %d.", k, k-1, k-1),
+				fill: rolling(k, func(m, _, c float64) float64 { return m })},
+			Feature{Name: fmt.Sprintf("rolling_std_%d", k), Warmup: k - 1,
+				Doc: fmt.Sprintf("sample standard deviation (n−1, as pandas' rolling std) of close over the %d bars "+
+					"ending today. Warm-up %d.", k, k-1),
+				fill: rolling(k, func(_, s, c float64) float64 { return s })},
+			Feature{Name: fmt.Sprintf("rolling_max_%d", k), Warmup: k - 1,
+				Doc:  fmt.Sprintf("highest close over the %d bars ending today. Warm-up %d.", k, k-1),
+				fill: extremeFill(k, true)},
+			Feature{Name: fmt.Sprintf("rolling_min_%d", k), Warmup: k - 1,
+				Doc:  fmt.Sprintf("lowest close over the %d bars ending today. Warm-up %d.", k, k-1),
+				fill: extremeFill(k, false)},
+			Feature{Name: fmt.Sprintf("rolling_zscore_%d", k), Warmup: k - 1,
+				Doc: fmt.Sprintf("(close_t − rolling_mean_%d) / rolling_std_%d; 0 when the window is flat "+
+					"(std 0). Warm-up %d.", k, k, k-1),
+				fill: rolling(k, func(m, s, c float64) float64 {
+					if s == 0 {
+						return 0
 					}
-				}
-				switch {
-				case l == 0 && g == 0:
-					out[i] = 50
-				case l == 0:
-					out[i] = 100
-				default:
-					out[i] = 100 - 100/(1+g/l) // the 1/14 of both means cancels
-				}
-			}
-		}})
+					return (c - m) / s
+				})})
+	}
+	return fs
+}
 
-	register(Feature{Name: "volume_spike", Warmup: 6,
-		Doc: "volume_t / mean(volume over the 7 bars ending today); 1 when those 7 volumes are all 0. Warm-up 6.",
+// momentum is momentum_<k>d, the close's change over k days.
+func momentum(k int) Feature {
+	return Feature{Name: fmt.Sprintf("momentum_%dd", k), Warmup: k,
+		Doc: fmt.Sprintf("close_t − close_{t−%d}: the price change over %d days, in price units. Warm-up %d.", k, k, k),
 		fill: func(c *calc, out []float64) {
 			bars := c.bars
-			const k = 7
-			for i := k - 1; i < len(bars); i++ {
-				s := 0.0
-				for _, b := range bars[i-k+1 : i+1] {
-					s += b.Volume
-				}
-				if s == 0 {
-					out[i] = 1
-				} else {
-					out[i] = bars[i].Volume / (s / k)
-				}
+			for i := k; i < len(bars); i++ {
+				out[i] = bars[i].Close - bars[i-k].Close
 			}
-		}})
+		}}
+}
 
-	register(Feature{Name: "position_in_range_30", Warmup: 29,
-		Doc: "(close_t − min30) / (max30 − min30), min30 and max30 the lowest and highest close of the 30 " +
-			"bars ending today: 0 at the 30-day low, 1 at the high; 0.5 when the range is flat. Warm-up 29.",
-		fill: func(c *calc, out []float64) {
-			bars := c.bars
-			lo, hi := c.extreme(30, false), c.extreme(30, true)
-			for i := 29; i < len(bars); i++ {
-				if r := hi[i] - lo[i]; r > 0 {
-					out[i] = (bars[i].Close - lo[i]) / r
-				} else {
-					out[i] = 0.5
-				}
+// rsi14 fills rsi_14.
+func rsi14(c *calc, out []float64) {
+	bars := c.bars
+	const k = 14
+	for i := k; i < len(bars); i++ {
+		var g, l float64
+		for t := i - k + 1; t <= i; t++ {
+			d := bars[t].Close - bars[t-1].Close
+			if d > 0 {
+				g += d
+			} else {
+				l -= d
 			}
-		}})
+		}
+		switch {
+		case l == 0 && g == 0:
+			out[i] = 50
+		case l == 0:
+			out[i] = 100
+		default:
+			out[i] = 100 - 100/(1+g/l) // the 1/14 of both means cancels
+		}
+	}
+}
+
+// volumeSpike7 fills volume_spike.
+func volumeSpike7(c *calc, out []float64) {
+	bars := c.bars
+	const k = 7
+	for i := k - 1; i < len(bars); i++ {
+		s := 0.0
+		for _, b := range bars[i-k+1 : i+1] {
+			s += b.Volume
+		}
+		if s == 0 {
+			out[i] = 1
+		} else {
+			out[i] = bars[i].Volume / (s / k)
+		}
+	}
+}
+
+// positionInRange30 fills position_in_range_30.
+func positionInRange30(c *calc, out []float64) {
+	bars := c.bars
+	lo, hi := c.extreme(30, false), c.extreme(30, true)
+	for i := 29; i < len(bars); i++ {
+		if r := hi[i] - lo[i]; r > 0 {
+			out[i] = (bars[i].Close - lo[i]) / r
+		} else {
+			out[i] = 0.5
+		}
+	}
 }
 
 // rolling returns a fill function that stores f(m, s, close_i) for every

@@ -59,11 +59,25 @@ func benchOneWindow(b *testing.B, threads int) (*Network, []float32) {
 	return net, x
 }
 
+// helperShare returns a function that reports, per window since the call,
+// the jobs the pipeline's helper took and the windows that abandoned it
+// (stalled): how often the scheduler let the two-goroutine path run, which
+// the tests do not assert since it depends on how busy the machine is.
+func helperShare(b *testing.B) (report func()) {
+	jobs, abandoned := pipeHelper.jobs.Load(), pipeHelper.abandoned.Load()
+	return func() {
+		n := float64(b.N)
+		b.ReportMetric(float64(pipeHelper.jobs.Load()-jobs)/n, "helper-jobs/window")
+		b.ReportMetric(float64(pipeHelper.abandoned.Load()-abandoned)/n, "abandoned/window")
+	}
+}
+
 func benchPredictOne(b *testing.B, threads int) {
 	net, x := benchOneWindow(b, threads)
 	out := make([]float32, 1)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer helperShare(b)()
 	c0 := cpuTime()
 	for b.Loop() {
 		net.Predict(x, 1, benchSteps, out)
@@ -112,6 +126,7 @@ func benchPredictOneSparse(b *testing.B, threads int) {
 	net, x := benchOneWindow(b, threads)
 	out := make([]float32, 1)
 	net.Predict(x, 1, benchSteps, out)
+	defer helperShare(b)()
 	var busy time.Duration
 	for b.Loop() {
 		time.Sleep(200 * time.Microsecond)
@@ -136,6 +151,7 @@ func benchPredictOneLoaded(b *testing.B, threads int) {
 	net, x := benchOneWindow(b, threads)
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer helperShare(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		out := make([]float32, 1)
 		for pb.Next() {

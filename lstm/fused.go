@@ -121,6 +121,11 @@ func (n *Network) oneWorkspace(f *fusedNet, T int) *oneWork {
 	if v := n.poolFused.Get(); v != nil && v.(*oneWork).tCap >= T {
 		return v.(*oneWork)
 	}
+	return newOneWork(f, T)
+}
+
+// newOneWork allocates a oneWork for T steps of f.
+func newOneWork(f *fusedNet, T int) *oneWork {
 	ws := &oneWork{tCap: T}
 	for _, fl := range f.layers {
 		ws.pre = append(ws.pre, alignedFloats((T+1)*fl.ldw))

@@ -181,9 +181,10 @@ var pipeHelper struct {
 	parked       atomic.Bool
 	wake         chan struct{}
 	backoffUntil atomic.Int64
-	jobs         atomic.Uint64          // jobs the helper took (tests check it works)
-	abandoned    atomic.Uint64          // jobs the caller abandoned to a stalled helper (tests)
+	jobs         atomic.Uint64          // jobs the helper took (benchmarks report it per window)
+	abandoned    atomic.Uint64          // jobs the caller abandoned to a stalled helper (benchmarks report it)
 	hook         atomic.Pointer[func()] // tests: runs when the helper has taken a job, before it starts on it
+	posted       atomic.Pointer[func()] // tests: runs on the caller once its job is in the mailbox
 }
 
 // SetOneWindowThreads sets how many goroutines one-window Predict uses on
@@ -258,6 +259,9 @@ func (n *Network) pipelined(ws *oneWork, f *fusedNet, x []float32, T int, out []
 	j.state.Store(jobShared)
 	if !postJob(j) {
 		return false
+	}
+	if hook := pipeHelper.posted.Load(); hook != nil {
+		(*hook)() // a test waiting for the helper to take the job
 	}
 	start := time.Now()
 	alone, ok := j.runCaller()

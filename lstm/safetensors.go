@@ -101,7 +101,7 @@ func writeTensors(w io.Writer, meta map[string]string, ts []tensor) error {
 }
 
 // readTensors parses a safetensors stream holding only F32 tensors.
-func readTensors(r io.Reader) (map[string]tensor, map[string]string, error) {
+func readTensors(r io.Reader) (tensorSet, map[string]string, error) {
 	var lenb [8]byte
 	if _, err := io.ReadFull(r, lenb[:]); err != nil {
 		return nil, nil, fmt.Errorf("safetensors: reading the 8-byte header length: %w", err)
@@ -250,121 +250,149 @@ func ReadSafetensors(r io.Reader) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := torchConfig(ts, meta)
+	if err != nil {
+		return nil, err
+	}
+	n, err := alloc(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	if err := n.setTorchTensors(ts); err != nil {
+		return nil, err
+	}
+	n.syncDerived()
+	return n, nil
+}
+
+// tensorSet is a safetensors file's tensors by name.
+type tensorSet map[string]tensor
+
+// get returns tensor name's data, checking that it exists, has the given
+// shape and holds only finite values.
+func (ts tensorSet) get(name string, shape ...int) ([]float32, error) {
+	t, ok := ts[name]
+	if !ok {
+		return nil, fmt.Errorf("safetensors: missing tensor %q", name)
+	}
+	if !slices.Equal(t.shape, shape) {
+		return nil, fmt.Errorf("safetensors: tensor %q has shape %v, want %v", name, t.shape, shape)
+	}
+	for i, v := range t.data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("safetensors: tensor %q element %d is %v", name, i, v)
+		}
+	}
+	return t.data, nil
+}
+
+// shapeOf is tensor name's shape, or an error if it is missing.
+func (ts tensorSet) shapeOf(name string) ([]int, error) {
+	t, ok := ts[name]
+	if !ok {
+		return nil, fmt.Errorf("safetensors: missing tensor %q", name)
+	}
+	return t.shape, nil
+}
+
+// torchConfig maps PyTorch's names back to a configuration: it refuses
+// unknown names, infers the layers, their units, the features and the
+// outputs from the shapes and the dropout rate from meta, and checks every
+// LSTM tensor against the result, before anything is allocated, so a
+// header declaring a huge zero-sized tensor cannot make us allocate by
+// its word alone.
+func torchConfig(ts tensorSet, meta map[string]string) (Config, error) {
+	var cfg Config
 	layers := 0
 	for name := range ts {
 		switch m := layerName.FindStringSubmatch(name); {
 		case m != nil:
 			k, err := strconv.Atoi(m[1])
 			if err != nil || k > 64 {
-				return nil, fmt.Errorf("safetensors: tensor %q: layer index out of range", name)
+				return cfg, fmt.Errorf("safetensors: tensor %q: layer index out of range", name)
 			}
 			layers = max(layers, k+1)
 		case name == "dense.weight" || name == "dense.bias":
 		default:
-			return nil, fmt.Errorf("safetensors: unexpected tensor %q (want lstm{k}.weight_ih_l0/weight_hh_l0/bias_ih_l0/bias_hh_l0, dense.weight, dense.bias)", name)
+			return cfg, fmt.Errorf("safetensors: unexpected tensor %q (want lstm{k}.weight_ih_l0/weight_hh_l0/bias_ih_l0/bias_hh_l0, dense.weight, dense.bias)", name)
 		}
 	}
 	if layers == 0 {
-		return nil, errors.New("safetensors: no LSTM layer tensors (lstm0.weight_ih_l0 ...)")
+		return cfg, errors.New("safetensors: no LSTM layer tensors (lstm0.weight_ih_l0 ...)")
 	}
-	get := func(name string, shape ...int) ([]float32, error) {
-		t, ok := ts[name]
-		if !ok {
-			return nil, fmt.Errorf("safetensors: missing tensor %q", name)
-		}
-		if !slices.Equal(t.shape, shape) {
-			return nil, fmt.Errorf("safetensors: tensor %q has shape %v, want %v", name, t.shape, shape)
-		}
-		for i, v := range t.data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, fmt.Errorf("safetensors: tensor %q element %d is %v", name, i, v)
-			}
-		}
-		return t.data, nil
-	}
-	shapeOf := func(name string) ([]int, error) {
-		t, ok := ts[name]
-		if !ok {
-			return nil, fmt.Errorf("safetensors: missing tensor %q", name)
-		}
-		return t.shape, nil
-	}
-	var cfg Config
-	in := 0
 	for k := 0; k < layers; k++ {
-		s, err := shapeOf(fmt.Sprintf("lstm%d.weight_hh_l0", k))
+		s, err := ts.shapeOf(fmt.Sprintf("lstm%d.weight_hh_l0", k))
 		if err != nil {
-			return nil, err
+			return cfg, err
 		}
 		if len(s) != 2 || s[0] != 4*s[1] || s[1] < 1 {
-			return nil, fmt.Errorf("safetensors: tensor \"lstm%d.weight_hh_l0\" has shape %v, want [4U, U]", k, s)
+			return cfg, fmt.Errorf("safetensors: tensor \"lstm%d.weight_hh_l0\" has shape %v, want [4U, U]", k, s)
 		}
 		if k == 0 {
-			si, err := shapeOf("lstm0.weight_ih_l0")
+			si, err := ts.shapeOf("lstm0.weight_ih_l0")
 			if err != nil {
-				return nil, err
+				return cfg, err
 			}
 			if len(si) != 2 {
-				return nil, fmt.Errorf("safetensors: tensor \"lstm0.weight_ih_l0\" has shape %v, want [4U, Features]", si)
+				return cfg, fmt.Errorf("safetensors: tensor \"lstm0.weight_ih_l0\" has shape %v, want [4U, Features]", si)
 			}
-			in = si[1]
-			cfg.Features = in
+			cfg.Features = si[1]
 		}
 		cfg.Units = append(cfg.Units, s[1])
 	}
-	sd, err := shapeOf("dense.weight")
+	sd, err := ts.shapeOf("dense.weight")
 	if err != nil {
-		return nil, err
+		return cfg, err
 	}
 	if len(sd) != 2 {
-		return nil, fmt.Errorf("safetensors: tensor \"dense.weight\" has shape %v, want [Outputs, %d]", sd, cfg.Units[layers-1])
+		return cfg, fmt.Errorf("safetensors: tensor \"dense.weight\" has shape %v, want [Outputs, %d]", sd, cfg.Units[layers-1])
 	}
 	cfg.Outputs = sd[0]
 	if d, ok := meta["dropout"]; ok {
 		v, err := strconv.ParseFloat(d, 32)
 		if err != nil {
-			return nil, fmt.Errorf("safetensors: metadata dropout = %q is not a number", d)
+			return cfg, fmt.Errorf("safetensors: metadata dropout = %q is not a number", d)
 		}
 		cfg.Dropout = float32(v)
 	}
 	if err := cfg.validate(); err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
+		return cfg, fmt.Errorf("safetensors: %w", err)
 	}
-	// Check every shape against the inferred config before allocating, so a
-	// header declaring a huge zero-sized tensor cannot make us allocate by
-	// its word alone.
-	in = cfg.Features
+	in := cfg.Features
 	for k, u := range cfg.Units {
 		p := fmt.Sprintf("lstm%d.", k)
 		for name, shape := range map[string][]int{p + "weight_ih_l0": {4 * u, in}, p + "weight_hh_l0": {4 * u, u},
 			p + "bias_ih_l0": {4 * u}, p + "bias_hh_l0": {4 * u}} {
-			if _, err := get(name, shape...); err != nil {
-				return nil, err
+			if _, err := ts.get(name, shape...); err != nil {
+				return cfg, err
 			}
 		}
 		in = u
 	}
-	n, err := alloc(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
+	return cfg, nil
+}
+
+// setTorchTensors is torchTensors' inverse: it copies PyTorch-named,
+// PyTorch-shaped tensors into n's parameters (the two LSTM biases summed
+// into Keras' one), checking each tensor against n's configuration.
+func (n *Network) setTorchTensors(ts tensorSet) error {
 	for k, L := range n.layers {
 		p := fmt.Sprintf("lstm%d.", k)
-		ih, err := get(p+"weight_ih_l0", L.G, L.In)
+		ih, err := ts.get(p+"weight_ih_l0", L.G, L.In)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		hh, err := get(p+"weight_hh_l0", L.G, L.U)
+		hh, err := ts.get(p+"weight_hh_l0", L.G, L.U)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		bi, err := get(p+"bias_ih_l0", L.G)
+		bi, err := ts.get(p+"bias_ih_l0", L.G)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		bh, err := get(p+"bias_hh_l0", L.G)
+		bh, err := ts.get(p+"bias_hh_l0", L.G)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		w := n.params[L.wOff : L.wOff+L.K*L.G]
 		for g := 0; g < L.G; g++ {
@@ -377,14 +405,14 @@ func ReadSafetensors(r io.Reader) (*Network, error) {
 			n.params[L.bOff+g] = bi[g] + bh[g]
 		}
 	}
-	U, O := cfg.Units[layers-1], cfg.Outputs
-	dw, err := get("dense.weight", O, U)
+	U, O := n.layers[len(n.layers)-1].U, n.cfg.Outputs
+	dw, err := ts.get("dense.weight", O, U)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	db, err := get("dense.bias", O)
+	db, err := ts.get("dense.bias", O)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for u := 0; u < U; u++ {
 		for o := 0; o < O; o++ {
@@ -392,8 +420,7 @@ func ReadSafetensors(r io.Reader) (*Network, error) {
 		}
 	}
 	copy(n.params[n.dbOff:], db)
-	n.syncDerived()
-	return n, nil
+	return nil
 }
 
 // SaveFile writes the weights to path atomically: a temporary file in the

@@ -8,7 +8,7 @@
 //	cp -RL out/default/. models/btc-usd/
 //
 // (train writes a link to a version directory, swapped atomically;
-// go:embed needs the plain directory the copy makes)
+// embedding needs the plain directory the copy makes)
 //
 // and that command, with the config's thread count, reproduces its weights
 // bit for bit (see TestShippedModelIsReproducible).

@@ -8,6 +8,7 @@
 // the History() bars bars[i-History() : i], i.e. the Window feature rows of
 // the days bars[i-Window].Date .. bars[i-1].Date plus the Warmup bars the
 // features consume before them. It never reads bars[i] or later.
+//
 // # Horizons and intervals
 //
 // A model with a direct multi-output head (config horizon N > 1) forecasts

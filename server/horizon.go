@@ -142,7 +142,7 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
 	}
-	key := cacheKey{symbol: p.symbol, date: p.date, horizon: p.horizon, interval: p.interval, samples: p.samples}
+	key := cacheKey(p)
 	if s.serveCached(w, key) {
 		return
 	}

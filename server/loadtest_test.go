@@ -156,12 +156,20 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	acc := &acceptCounter{Listener: ln}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
+	go func() { served <- srv.Serve(ctx, acc) }()
 
 	var inFlightAtSignal atomic.Int64
 	go func() {
+		// After the load has run a while, and once every worker's
+		// connection is accepted (a connection still in the listen backlog
+		// at shutdown is reset, not served) and requests are in flight,
+		// which a busy machine may not have reached by then.
 		time.Sleep(400 * time.Millisecond)
+		for deadline := time.Now().Add(10 * time.Second); (acc.n.Load() < 32 || pred.inFlight.Load() == 0) && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		inFlightAtSignal.Store(pred.inFlight.Load())
 		syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	}()
@@ -195,6 +203,20 @@ func TestSIGTERMMidLoadDropsNothing(t *testing.T) {
 	}
 	t.Logf("SIGTERM with %d requests in flight: %d ok, 0 failed, 0 dropped; %d workers then refused; elapsed %v",
 		inFlightAtSignal.Load(), res.ok, res.refused, res.elapsed.Round(time.Millisecond))
+}
+
+// acceptCounter counts the connections its listener accepted.
+type acceptCounter struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *acceptCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
 }
 
 // realServer builds the production wiring: the embedded model (or the one in

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -56,10 +57,10 @@ func TestServeIsHardenedAndStops(t *testing.T) {
 	}
 	defer slow.Close()
 	slow.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\n"))
-	slow.SetReadDeadline(time.Now().Add(5 * time.Second))
-	start := time.Now()
-	if b, _ := io.ReadAll(slow); time.Since(start) > 3*time.Second || len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 408") {
-		t.Errorf("slow client: cut after %v with %q; want closed (or 408) after the 300 ms header timeout", time.Since(start), b)
+	// The deadline is only a hang guard: the server, not it, must end the read.
+	slow.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if b, err := io.ReadAll(slow); os.IsTimeout(err) || len(b) > 0 && !strings.HasPrefix(string(b), "HTTP/1.1 408") {
+		t.Errorf("slow client: %q, %v; want closed (or 408) by the server after the 300 ms header timeout", b, err)
 	}
 
 	cancel()

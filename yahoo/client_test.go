@@ -246,8 +246,9 @@ func TestFetchRetries(t *testing.T) {
 		{"chart.error with 503", []yahootest.Fault{yahootest.ChartError(503, "Service Unavailable", "try later")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// newFake's generous AttemptTimeout: an answer of the fake must
+			// never time out, however busy the machine; only the hang does.
 			srv, c, bars := newFake(t, april5Noon)
-			c.AttemptTimeout = 100 * time.Millisecond
 			srv.Inject(tc.faults...)
 			var retries []int
 			c.OnRetry = func(attempt int, err error, wait time.Duration) {
@@ -287,7 +288,13 @@ func TestFetchGivesUp(t *testing.T) {
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			srv, c, _ := newFake(t, april5Noon)
-			c.AttemptTimeout = 50 * time.Millisecond
+			if tc.is == context.DeadlineExceeded {
+				// Every attempt hangs until it times out: a short timeout
+				// keeps the test quick. The others answer at once and keep
+				// newFake's generous one, so that a busy machine cannot turn
+				// their answer into a timeout.
+				c.AttemptTimeout = 50 * time.Millisecond
+			}
 			srv.Inject(tc.fault, tc.fault, tc.fault, tc.fault, tc.fault)
 			res, err := c.Fetch(ctx, "BTC-USD", d("2026-04-01"), d("2026-04-04"))
 			if err == nil || err.Error() != tc.want {
@@ -363,24 +370,24 @@ func TestFetchStopsEarly(t *testing.T) {
 	srv, c, _ := newFake(t, april5Noon)
 	c.BackoffMax = 100 * time.Millisecond
 	srv.Inject(yahootest.TooManyRequests(time.Hour))
-	start := time.Now()
 	_, err := c.Fetch(context.Background(), "BTC-USD", d("2026-04-01"), d("2026-04-01"))
-	if err == nil || !errors.Is(err, closecast.ErrUnavailable) || !strings.Contains(err.Error(), "server asks to retry after 1h0m0s") || time.Since(start) > time.Second {
-		t.Errorf("err %v after %v", err, time.Since(start))
+	if err == nil || !errors.Is(err, closecast.ErrUnavailable) || !strings.Contains(err.Error(), "server asks to retry after 1h0m0s") || srv.Requests() != 1 {
+		t.Errorf("err %v after %d requests, want 1", err, srv.Requests())
 	}
 
+	// The next try is due in at least Retry-After (30s) whatever the
+	// jitter, after the 10s deadline: no wait, no second request.
 	srv, c, _ = newFake(t, april5Noon)
-	c.BackoffBase, c.BackoffMax = 10*time.Second, 10*time.Second
+	c.BackoffBase, c.BackoffMax = time.Minute, time.Minute
 	for range 4 {
-		srv.Inject(yahootest.ServerError(500))
+		srv.Inject(yahootest.TooManyRequests(30 * time.Second))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	start = time.Now()
 	_, err = c.Fetch(ctx, "BTC-USD", d("2026-04-01"), d("2026-04-01"))
 	var ue *UnavailableError
-	if !errors.As(err, &ue) || !errors.Is(err, closecast.ErrUnavailable) || time.Since(start) > 350*time.Millisecond {
-		t.Errorf("err %v after %v, want an UnavailableError before the 300ms deadline", err, time.Since(start))
+	if !errors.As(err, &ue) || !errors.Is(err, closecast.ErrUnavailable) || !strings.Contains(err.Error(), "after the deadline") || srv.Requests() != 1 {
+		t.Errorf("err %v after %d requests, want an UnavailableError (next try after the deadline) after 1", err, srv.Requests())
 	}
 
 	srv, c, _ = newFake(t, april5Noon)

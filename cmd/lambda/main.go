@@ -92,7 +92,9 @@ func main() {
 		CacheTTL: time.Minute,
 	})
 	logger.Info("ready", "model", model.Meta.Version, "symbol", model.Meta.Symbol, "live", live != nil, "closecast", closecast.Version)
-	awslambda.StartHandler(lambda.New(srv))
+	// The adapter is an awslambda.Handler (Invoke on raw payloads), which
+	// Start runs as is, without reflecting on a function's signature.
+	awslambda.Start(lambda.New(srv))
 }
 
 // loadModel reads the artifact in dir, or the embedded default model when

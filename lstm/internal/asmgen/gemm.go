@@ -2,10 +2,12 @@ package main
 
 import "fmt"
 
-// vecISA is what the gemm kernel's two instruction sets differ in; the
-// loop structure, registers by role and addressing are shared.
+// vecISA is what the kernels' two instruction sets differ in; each
+// kernel's loop structure, registers by role and addressing are shared
+// (gemm here, the element-wise kernels in elementwise.go).
 type vecISA struct {
 	prefix              string // kernel name prefix: gemmK<mr>, gemmA2K<mr>
+	suffix              string // element-wise kernel name suffix: sigmoidAVX512, cellFwdAVX2
 	reg                 string // vector register letter: "Z" (zmm) or "Y" (ymm)
 	bytes               int    // bytes per vector
 	maskParam, maskType string // the Go signature's last parameter
@@ -18,6 +20,26 @@ type vecISA struct {
 	// broadcast (AVX2 has 16 registers); else mr broadcast registers, all
 	// broadcasts first.
 	oneBroadcast bool
+
+	// Element-wise kernels. tables: the constants and tail masks are read
+	// from tables passed as two extra arguments (consts, masks) rather than
+	// set up from immediates.
+	tables bool
+	// setup makes the constants and the all-lanes mask ready; consts is
+	// the consts argument, gpr a free general register (the constant table's
+	// address with tables, else scratch).
+	setup func(consts, gpr string)
+	// tailMask: if DX < lanes, mask the low DX lanes and set DX to lanes,
+	// so the round after it is the last; jump to <name>_done when DX is 0.
+	// masks is the masks argument.
+	tailMask func(name, masks string)
+	// sigmoid sets vector out to sigmoid(in), tanh out to tanh(in) (using
+	// scr too); both keep in and clobber vectors 0..3.
+	sigmoid func(in, out int)
+	tanh    func(in, out, scr int)
+	// one returns the operand holding 1.0 in every lane after setup (gpr
+	// as given to it), loading it first where the ISA needs to.
+	one func(gpr string) string
 }
 
 var (
@@ -26,6 +48,12 @@ var (
 		setMask:     "KMOVW R13, K1",
 		maskedLoad:  func(mem string, reg int) string { return fmt.Sprintf("VMOVUPS.Z %s, K1, Z%d", mem, reg) },
 		maskedStore: func(reg int, mem string) string { return fmt.Sprintf("VMOVUPS Z%d, K1, %s", reg, mem) },
+		suffix:      "AVX512",
+		setup:       func(_, _ string) { loadConsts() },
+		tailMask:    func(name, _ string) { tailMask(name) },
+		sigmoid:     sigm,
+		tanh:        tanhZ,
+		one:         func(string) string { return "Z20" },
 	}
 	avx2 = &vecISA{
 		prefix: "gemmA2K", reg: "Y", bytes: 32, maskParam: "maskp", maskType: "*int32",
@@ -33,6 +61,19 @@ var (
 		maskedLoad:   func(mem string, reg int) string { return fmt.Sprintf("VMASKMOVPS %s, Y15, Y%d", mem, reg) },
 		maskedStore:  func(reg int, mem string) string { return fmt.Sprintf("VMASKMOVPS Y%d, Y15, %s", reg, mem) },
 		oneBroadcast: true,
+		suffix:       "AVX2",
+		tables:       true,
+		setup: func(consts, gpr string) {
+			p("MOVQ %s, %s", consts, gpr)
+			p("VPCMPEQD Y15, Y15, Y15")
+		},
+		tailMask: tailMaskY,
+		sigmoid:  sigmY,
+		tanh:     tanhY,
+		one: func(gpr string) string {
+			p("VMOVUPS %d(%s), Y0", kOne, gpr)
+			return "Y0"
+		},
 	}
 )
 

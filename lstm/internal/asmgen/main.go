@@ -51,10 +51,10 @@ func main() {
 	for mr := 1; mr <= 4; mr++ {
 		gemm(avx512, mr, nvFull[mr])
 	}
-	activation("sigmoidAVX512", false)
-	activation("tanhAVX512", true)
-	cellForward()
-	cellBackward()
+	activation(avx512, false)
+	activation(avx512, true)
+	cellForward(avx512)
+	cellBackward(avx512)
 	for nc := 0; nc <= 3; nc++ {
 		for tail := 0; tail <= 1; tail++ {
 			if 4*nc+tail > 0 {
@@ -131,64 +131,6 @@ func expZ(src, dst int) {
 	p("VSCALEFPS Z2, Z3, Z%d", dst) // · 2^n
 }
 
-func activation(name string, tanh bool) {
-	if tanh {
-		fmt.Fprintf(&out, "\n// func %s(dst, src *float32, n int): dst = tanh(src) = (1-e)/(1+e), e = exp(-2x)\n", name)
-		fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-24\n", name)
-		p("MOVQ dst+0(FP), DI")
-		p("MOVQ src+8(FP), SI")
-		p("MOVQ n+16(FP), DX")
-	} else {
-		fmt.Fprintf(&out, "\n// func %s(x *float32, n int): x = 1/(1+exp(-x)) in place\n", name)
-		fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-16\n", name)
-		p("MOVQ x+0(FP), DI")
-		p("MOVQ DI, SI")
-		p("MOVQ n+8(FP), DX")
-	}
-	for _, c := range consts {
-		p("MOVL $0x%08x, AX // %s", c.bits, c.what)
-		p("VPBROADCASTD AX, Z%d", c.reg)
-	}
-	p("MOVW $0xffff, AX")
-	p("KMOVW AX, K1")
-	label(name + "_loop")
-	p("CMPQ DX, $16")
-	p("JGE %s_body", name)
-	p("TESTQ DX, DX")
-	p("JZ %s_done", name)
-	p("MOVQ DX, CX")
-	p("MOVL $1, AX")
-	p("SHLL CX, AX")
-	p("DECL AX")
-	p("KMOVW AX, K1")
-	p("MOVQ $16, DX") // last (masked) round
-	label(name + "_body")
-	p("VMOVUPS.Z (SI), K1, Z0")
-	if tanh {
-		p("VADDPS Z0, Z0, Z0")
-	}
-	// exp(-x) (tanh: exp(-2x)); clamping keeps it finite for |x| <= 88.
-	p("VXORPS Z1, Z1, Z1")
-	p("VSUBPS Z0, Z1, Z0")
-	expZ(0, 4)
-	p("VADDPS Z20, Z4, Z5") // 1+e
-	if tanh {
-		p("VSUBPS Z4, Z20, Z6") // 1-e
-		recip(5, 5)
-		p("VMULPS Z5, Z6, Z0")
-	} else {
-		recip(5, 0)
-	}
-	p("VMOVUPS Z0, K1, (DI)")
-	p("ADDQ $64, SI")
-	p("ADDQ $64, DI")
-	p("SUBQ $16, DX")
-	p("JMP %s_loop", name)
-	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
-}
-
 // loadConsts broadcasts the activation constants into Z20..Z31 and sets K1
 // to all lanes.
 func loadConsts() {
@@ -248,131 +190,4 @@ func tanhZ(in, out, scratch int) {
 	p("VADDPS Z20, Z%d, Z%d", scratch, scratch)
 	recip(scratch, scratch)
 	p("VMULPS Z%d, Z%d, Z%d", scratch, out, out)
-}
-
-func masked(load bool, mem string, reg int) {
-	if load {
-		p("VMOVUPS.Z %s, K1, Z%d", mem, reg)
-	} else {
-		p("VMOVUPS Z%d, K1, %s", reg, mem)
-	}
-}
-
-// cellForward: one row of the LSTM cell. z holds the pre-activations
-// [i f g o] (U each) and receives the activations; c = f·cprev + i·g,
-// tc = tanh(c), h = o·tc.
-func cellForward() {
-	name := "cellFwdAVX512"
-	fmt.Fprintf(&out, "\n// func %s(z, cprev, c, tc, h *float32, u int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
-	p("MOVQ z+0(FP), AX")
-	p("MOVQ cprev+8(FP), SI")
-	p("MOVQ c+16(FP), DI")
-	p("MOVQ tc+24(FP), R8")
-	p("MOVQ h+32(FP), R9")
-	p("MOVQ u+40(FP), DX")
-	p("LEAQ 0(DX*4), BX")
-	p("LEAQ (BX)(BX*2), R10")
-	p("ADDQ AX, R10")
-	loadConsts()
-	label(name + "_loop")
-	tailMask(name)
-	masked(true, "(AX)", 8)
-	masked(true, "(AX)(BX*1)", 9)
-	masked(true, "(AX)(BX*2)", 10)
-	masked(true, "(R10)", 11)
-	sigm(8, 4)
-	sigm(9, 5)
-	tanhZ(10, 6, 12)
-	sigm(11, 7)
-	masked(false, "(AX)", 4)
-	masked(false, "(AX)(BX*1)", 5)
-	masked(false, "(AX)(BX*2)", 6)
-	masked(false, "(R10)", 7)
-	masked(true, "(SI)", 13)
-	p("VMULPS Z13, Z5, Z14")     // f·cprev
-	p("VFMADD231PS Z6, Z4, Z14") // + i·g
-	masked(false, "(DI)", 14)
-	tanhZ(14, 15, 12)
-	masked(false, "(R8)", 15)
-	p("VMULPS Z15, Z7, Z15")
-	masked(false, "(R9)", 15)
-	for _, r := range []string{"AX", "R10", "SI", "DI", "R8", "R9"} {
-		p("ADDQ $64, %s", r)
-	}
-	p("SUBQ $16, DX")
-	p("JMP %s_loop", name)
-	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
-}
-
-// cellBackward: one row of the LSTM cell's backward step. With
-// h = dh + dhin (gradient reaching h_t) and dc the gradient reaching c_t from
-// step t+1: c = dc + h·o·(1-tc²); writes dz = [c·g·i(1-i), c·cprev·f(1-f),
-// c·i(1-g²), h·tc·o(1-o)] and dc = c·f.
-func cellBackward() {
-	name := "cellBwdAVX512"
-	fmt.Fprintf(&out, "\n// func %s(act, dz, tc, cprev, dh, dhin, dc *float32, u int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
-	p("MOVQ act+0(FP), AX")
-	p("MOVQ dz+8(FP), R8")
-	p("MOVQ tc+16(FP), SI")
-	p("MOVQ cprev+24(FP), DI")
-	p("MOVQ dh+32(FP), R10")
-	p("MOVQ dhin+40(FP), R12")
-	p("MOVQ dc+48(FP), R13")
-	p("MOVQ u+56(FP), DX")
-	p("LEAQ 0(DX*4), BX")
-	p("LEAQ (BX)(BX*2), R14")
-	p("MOVQ R14, R9")
-	p("ADDQ AX, R14") // o of act
-	p("ADDQ R8, R9")  // do of dz
-	loadConsts()
-	label(name + "_loop")
-	tailMask(name)
-	masked(true, "(AX)", 4)
-	masked(true, "(AX)(BX*1)", 5)
-	masked(true, "(AX)(BX*2)", 6)
-	masked(true, "(R14)", 7)
-	masked(true, "(SI)", 8)
-	masked(true, "(DI)", 9)
-	masked(true, "(R10)", 10)
-	masked(true, "(R12)", 12)
-	p("VADDPS Z12, Z10, Z10") // h
-	masked(true, "(R13)", 11)
-	p("VMULPS Z8, Z8, Z12")
-	p("VSUBPS Z12, Z20, Z12")      // 1-tc²
-	p("VMULPS Z10, Z7, Z13")       // h·o
-	p("VFMADD231PS Z13, Z12, Z11") // c
-	p("VSUBPS Z4, Z20, Z14")
-	p("VMULPS Z11, Z6, Z15")
-	p("VMULPS Z15, Z4, Z15")
-	p("VMULPS Z15, Z14, Z15")
-	masked(false, "(R8)", 15)
-	p("VMULPS Z11, Z9, Z15")
-	p("VMULPS Z15, Z5, Z15")
-	p("VSUBPS Z5, Z20, Z14")
-	p("VMULPS Z15, Z14, Z15")
-	masked(false, "(R8)(BX*1)", 15)
-	p("VMULPS Z11, Z4, Z15")
-	p("VMULPS Z6, Z6, Z14")
-	p("VSUBPS Z14, Z20, Z14")
-	p("VMULPS Z15, Z14, Z15")
-	masked(false, "(R8)(BX*2)", 15)
-	p("VMULPS Z10, Z8, Z15")
-	p("VMULPS Z15, Z7, Z15")
-	p("VSUBPS Z7, Z20, Z14")
-	p("VMULPS Z15, Z14, Z15")
-	masked(false, "(R9)", 15)
-	p("VMULPS Z11, Z5, Z11")
-	masked(false, "(R13)", 11)
-	for _, r := range []string{"AX", "R14", "R8", "R9", "SI", "DI", "R10", "R12", "R13"} {
-		p("ADDQ $64, %s", r)
-	}
-	p("SUBQ $16, DX")
-	p("JMP %s_loop", name)
-	label(name + "_done")
-	p("VZEROUPPER")
-	p("RET")
 }
