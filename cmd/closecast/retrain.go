@@ -178,7 +178,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 func trainChallenger(ctx context.Context, cfg config.Config, series closecast.Series, window config.Range, recent int, progress io.Writer) (*artifact.Model, error) {
 	ccfg := cfg
 	ccfg.Data.To = window.From - 1
-	ccfg.Validation = config.Validation{From: window.From, To: window.To}
+	ccfg.Validation = config.Validation(window)
 	if ccfg.Data.To <= ccfg.Data.From {
 		return nil, fmt.Errorf("config %s: data.from %s leaves nothing to train on before the last %d days (%s..%s)",
 			cfg.Name, cfg.Data.From, recent, window.From, window.To)
