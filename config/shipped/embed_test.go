@@ -1,16 +1,34 @@
 package shipped
 
 import (
+	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/closecast/closecast/config"
 )
 
+// Every YAML file of this directory is embedded, by its name.
 func TestNamesListsEveryShippedYAML(t *testing.T) {
-	if got, want := Names(), []string{"default", "direct7", "reference"}; !reflect.DeepEqual(got, want) {
+	paths, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, p := range paths {
+		want = append(want, strings.TrimSuffix(p, ".yaml"))
+	}
+	sort.Strings(want)
+	if got := Names(); len(got) < 3 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
+	}
+	for _, n := range []string{"default", "direct7", "reference"} {
+		if !slices.Contains(want, n) {
+			t.Errorf("%s.yaml is not shipped", n)
+		}
 	}
 }
 
@@ -41,7 +59,7 @@ func TestLoadUnknownNameSaysWhatExists(t *testing.T) {
 		if err == nil {
 			t.Fatalf("Load(%q) succeeded", arg)
 		}
-		for _, s := range []string{arg, "default", "direct7", "reference"} {
+		for _, s := range append([]string{arg}, Names()...) {
 			if !strings.Contains(err.Error(), s) {
 				t.Fatalf("Load(%q) error %q does not mention %q", arg, err, s)
 			}
