@@ -13,7 +13,7 @@
 // the fold). Training is handed only the bars before that day, so nothing
 // later can leak into weights, scalers or early stopping. Every day of the
 // fold is then forecast one step ahead from the real closes before it
-// (train.Evaluate), beside persistence and the 7-day moving average, and,
+// (evaluate.OneStep), beside persistence and the 7-day moving average, and,
 // when the fold's model is calibrated (a config that holds back a tail),
 // given its conformal 80 % interval: the backtest's coverage is then an
 // out-of-sample check of intervals recalibrated as time goes by.
@@ -35,6 +35,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/train"
@@ -212,7 +213,7 @@ func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k 
 		return Fold{}, nil, err
 	}
 	p := m.Pipeline
-	ev, pts, err := train.Evaluate(p, series.Bars, span.From, span.To)
+	ev, pts, err := evaluate.OneStep(p, series.Bars, span.From, span.To)
 	if err != nil {
 		return Fold{}, nil, err
 	}

@@ -6,13 +6,13 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/train"
 )
 
 // Duel is the champion/challenger comparison of `closecast retrain`: both
 // pipelines forecast the same days one step ahead from the real closes
-// before each (train.Evaluate), beside the same baselines.
+// before each (evaluate.OneStep), beside the same baselines.
 type Duel struct {
 	Champion   artifact.Evaluation `json:"champion"`
 	Challenger artifact.Evaluation `json:"challenger"`
@@ -29,11 +29,11 @@ type Duel struct {
 // Both must forecast exactly the same days; a difference is an error rather
 // than an unfair comparison.
 func Compare(champion, challenger *pipeline.Pipeline, bars []closecast.Bar, from, to closecast.Date) (Duel, error) {
-	champ, _, err := train.Evaluate(champion, bars, from, to)
+	champ, _, err := evaluate.OneStep(champion, bars, from, to)
 	if err != nil {
 		return Duel{}, fmt.Errorf("champion: %w", err)
 	}
-	chall, _, err := train.Evaluate(challenger, bars, from, to)
+	chall, _, err := evaluate.OneStep(challenger, bars, from, to)
 	if err != nil {
 		return Duel{}, fmt.Errorf("challenger: %w", err)
 	}

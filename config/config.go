@@ -1,8 +1,8 @@
 // Package config is the run configuration of a training job: one YAML file
 // holds everything `closecast train` needs (data, features, target, scaling,
 // split, network, optimiser, evaluation windows), and flags override single
-// fields. configs/reference.yaml is the reference notebook exactly;
-// configs/default.yaml is the product's default model.
+// fields. config/shipped/reference.yaml is the reference notebook exactly;
+// config/shipped/default.yaml is the product's default model.
 //
 // The reference notebook's own YAML keys (window_size, input_size,
 // neuronios, dropout, loss_function, epochs, batch_size) are kept as they

@@ -10,7 +10,7 @@ import (
 )
 
 func TestReferenceConfigIsTheNotebook(t *testing.T) {
-	c, err := Load(filepath.Join("..", "configs", "reference.yaml"))
+	c, err := Load(filepath.Join("shipped", "reference.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestReferenceConfigIsTheNotebook(t *testing.T) {
 }
 
 func TestShippedConfigsLoad(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join("..", "configs", "*.yaml"))
+	paths, _ := filepath.Glob(filepath.Join("shipped", "*.yaml"))
 	if len(paths) < 2 {
 		t.Fatalf("want reference.yaml and default.yaml, found %v", paths)
 	}

@@ -4,7 +4,7 @@
 //
 // btc-usd/ (see README.md) is the artifact written by
 //
-//	closecast train --config configs/default.yaml --out out/default
+//	closecast train --config config/shipped/default.yaml --out out/default
 //	cp -RL out/default/. models/btc-usd/
 //
 // (train writes a link to a version directory, swapped atomically; the

@@ -21,7 +21,7 @@ import (
 // The shipped model is what its documented command trains: same config,
 // data and thread count → the same weights, bit for bit.
 func TestShippedModelIsReproducible(t *testing.T) {
-	cfg, err := config.Load(filepath.Join("..", "configs", "default.yaml"))
+	cfg, err := config.Load(filepath.Join("..", "config", "shipped", "default.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestShippedModelIsReproducible(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.String() != m.Meta.Config.String() {
-		t.Fatalf("configs/default.yaml changed since the model was trained:\n%s\nvs shipped\n%s", cfg, m.Meta.Config)
+		t.Fatalf("config/shipped/default.yaml changed since the model was trained:\n%s\nvs shipped\n%s", cfg, m.Meta.Config)
 	}
 	series, err := marketdata.EmbeddedSeries(cfg.Symbol)
 	if err != nil {

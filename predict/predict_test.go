@@ -10,7 +10,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/sqlite"
@@ -24,7 +24,7 @@ var d = closecast.MustParseDate
 // tinyModel trains a small log-return model for one epoch: real weights,
 // fast to make.
 var tinyModel = sync.OnceValues(func() (*artifact.Model, error) {
-	cfg, err := configs.Load("default")
+	cfg, err := shipped.Load("default")
 	if err != nil {
 		return nil, err
 	}

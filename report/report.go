@@ -4,12 +4,14 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/closecast/closecast/artifact"
@@ -184,7 +186,9 @@ func WriteSummary(w io.Writer, s RepeatSummary) {
 
 // Plots returns a function writing a model's plots into an artifact
 // directory: loss (train vs validation per epoch), and predicted vs actual
-// over the hold-out and the validation window, each as SVG and PNG.
+// over the hold-out and the validation window, each as SVG and PNG. The
+// files render concurrently: rendering is most of the time `train` takes to
+// save its artifact, also after a Ctrl-C.
 func Plots(m *artifact.Model) func(dir string) error {
 	return func(dir string) error {
 		md := m.Meta
@@ -192,36 +196,45 @@ func Plots(m *artifact.Model) func(dir string) error {
 		for i := range epochs {
 			epochs[i] = float64(i + 1)
 		}
-		for _, ext := range []string{".svg", ".png"} {
-			if err := chart.Lines(filepath.Join(dir, "loss"+ext), md.Name+": loss per epoch", "epoch", "loss ("+md.Config.Loss+", scaled)",
-				chart.Series{Name: "train", X: epochs, Y: md.LossCurve.Train},
-				chart.Series{Name: "validation (" + md.Training.Monitor + ")", X: epochs, Y: md.LossCurve.Val}); err != nil {
-				return err
+		type plot struct {
+			name, title, xlabel, ylabel string
+			series                      []chart.Series
+		}
+		plots := []plot{{"loss", md.Name + ": loss per epoch", "epoch", "loss (" + md.Config.Loss + ", scaled)", []chart.Series{
+			{Name: "train", X: epochs, Y: md.LossCurve.Train},
+			{Name: "validation (" + md.Training.Monitor + ")", X: epochs, Y: md.LossCurve.Val}}}}
+		for _, p := range []struct {
+			name string
+			pts  []artifact.Point
+			ev   *artifact.Evaluation
+		}{{"holdout", md.Predictions.Holdout, md.Metrics.Holdout}, {"validation", md.Predictions.Validation, md.Metrics.Validation}} {
+			if len(p.pts) == 0 {
+				continue
 			}
-			for _, p := range []struct {
-				name string
-				pts  []artifact.Point
-				ev   *artifact.Evaluation
-			}{{"holdout", md.Predictions.Holdout, md.Metrics.Holdout}, {"validation", md.Predictions.Validation, md.Metrics.Validation}} {
-				if len(p.pts) == 0 {
-					continue
-				}
-				ts := make([]time.Time, len(p.pts))
-				act, pred := make([]float64, len(p.pts)), make([]float64, len(p.pts))
-				for i, pt := range p.pts {
-					ts[i], act[i], pred[i] = pt.Date.Time(), pt.Actual, pt.Predicted
-				}
-				title := fmt.Sprintf("%s %s: %s, MAPE %.2f%% (persistence %.2f%%)", md.Symbol, p.name, md.Name, p.ev.Model.MAPE, p.ev.Persistence.MAPE)
-				if math.IsNaN(p.ev.Model.MAPE) {
-					title = fmt.Sprintf("%s %s: %s", md.Symbol, p.name, md.Name)
-				}
-				if err := chart.Lines(filepath.Join(dir, p.name+ext), title, "", "close",
-					chart.Series{Name: "actual", Times: ts, Y: act},
-					chart.Series{Name: "predicted", Times: ts, Y: pred}); err != nil {
-					return err
-				}
+			ts := make([]time.Time, len(p.pts))
+			act, pred := make([]float64, len(p.pts)), make([]float64, len(p.pts))
+			for i, pt := range p.pts {
+				ts[i], act[i], pred[i] = pt.Date.Time(), pt.Actual, pt.Predicted
+			}
+			title := fmt.Sprintf("%s %s: %s, MAPE %.2f%% (persistence %.2f%%)", md.Symbol, p.name, md.Name, p.ev.Model.MAPE, p.ev.Persistence.MAPE)
+			if math.IsNaN(p.ev.Model.MAPE) {
+				title = fmt.Sprintf("%s %s: %s", md.Symbol, p.name, md.Name)
+			}
+			plots = append(plots, plot{p.name, title, "", "close", []chart.Series{
+				{Name: "actual", Times: ts, Y: act},
+				{Name: "predicted", Times: ts, Y: pred}}})
+		}
+		exts := []string{".svg", ".png"}
+		errs := make([]error, len(plots)*len(exts))
+		var wg sync.WaitGroup
+		for i, p := range plots {
+			for j, ext := range exts {
+				wg.Go(func() {
+					errs[i*len(exts)+j] = chart.Lines(filepath.Join(dir, p.name+ext), p.title, p.xlabel, p.ylabel, p.series...)
+				})
 			}
 		}
-		return nil
+		wg.Wait()
+		return errors.Join(errs...)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/pipeline"
 )
 
@@ -17,7 +17,7 @@ import (
 // returns from close_{i-1} to close_{i+j}, j < N, each on its own scaler
 // column, and no training window learns a day of the tail or hold-out.
 func TestPrepareDirectHeadTargets(t *testing.T) {
-	cfg, err := configs.Load("default")
+	cfg, err := shipped.Load("default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestPrepareDirectHeadTargets(t *testing.T) {
 // A direct-head model survives the artifact round trip and forecasts its
 // days from one pass; longer horizons are refused.
 func TestDirectHeadForecast(t *testing.T) {
-	cfg, _ := configs.Load("default")
+	cfg, _ := shipped.Load("default")
 	cfg.Horizon, cfg.Units, cfg.Epochs, cfg.Threads = 3, 8, 2, 2
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	series := btc(t)

@@ -1,6 +1,6 @@
 // Package train turns a config and a series of daily bars into a trained,
 // evaluated artifact: the reference notebook's fit → evaluate → save, with
-// early stopping, baselines and walk-forward evaluation.
+// early stopping. The scores it records come from package evaluate.
 //
 // Windows and split, for the n bars of the configured data range and a
 // pipeline reading window + warm-up bars: window k forecasts the bar
@@ -18,7 +18,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -28,6 +27,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/features"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
@@ -228,64 +228,24 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	}
 
 	fit := ds.Train - ds.Tail
-	xFit, yFit, nFit := ds.Part(0, fit)
+	var fitPart, valPart part
+	fitPart.x, fitPart.y, fitPart.n = ds.Part(0, fit)
 	// Validation loss per epoch: the hold-out when monitored there (the
 	// reference's validation_data), else the held-back tail of the training part.
 	valFrom, valTo := ds.Train, ds.Windows()
 	if cfg.EarlyStopping.Monitor == config.MonitorTail {
 		valFrom, valTo = fit, ds.Train
 	}
-	xVal, yVal, nVal := ds.Part(valFrom, valTo)
-	if nFit < 1 || nVal < 1 {
-		return nil, fmt.Errorf("train: a %d-day horizon leaves %d training and %d validation windows", cfg.Horizon, nFit, nVal)
+	valPart.x, valPart.y, valPart.n = ds.Part(valFrom, valTo)
+	if fitPart.n < 1 || valPart.n < 1 {
+		return nil, fmt.Errorf("train: a %d-day horizon leaves %d training and %d validation windows", cfg.Horizon, fitPart.n, valPart.n)
 	}
 
-	var curve artifact.LossCurve
-	best, bestEpoch, stale := math.Inf(1), 0, 0
-	var bestNet *lstm.Network
-	stopped := "epochs"
-	start := time.Now()
-	interrupted := false
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		if ctx.Err() != nil {
-			interrupted, stopped = true, "interrupted"
-			break
-		}
-		t0 := time.Now()
-		trainLoss := trainer.Epoch(xFit, yFit, nFit, cfg.WindowSize)
-		valLoss := trainer.Evaluate(xVal, yVal, nVal, cfg.WindowSize)
-		curve.Train = append(curve.Train, trainLoss)
-		curve.Val = append(curve.Val, valLoss)
-		if opt.Progress != nil {
-			el := time.Since(start)
-			eta := time.Duration(float64(el) / float64(epoch) * float64(cfg.Epochs-epoch))
-			fmt.Fprintf(opt.Progress, "epoch %*d/%d  loss %.6f  val_loss %.6f  %.2fs/epoch  ETA %s\n",
-				digits(cfg.Epochs), epoch, cfg.Epochs, trainLoss, valLoss, time.Since(t0).Seconds(), eta.Round(time.Second))
-		}
-		if valLoss < best {
-			best, bestEpoch, stale = valLoss, epoch, 0
-			if cfg.EarlyStopping.Patience > 0 {
-				bestNet = net.Clone()
-			}
-		} else if stale++; cfg.EarlyStopping.Patience > 0 && stale >= cfg.EarlyStopping.Patience {
-			stopped = "early_stopping"
-			break
-		}
+	f, err := fitEpochs(ctx, cfg, net, trainer, fitPart, valPart, opt.Progress)
+	if err != nil {
+		return nil, err
 	}
-	epochs := len(curve.Train)
-	if epochs == 0 {
-		return nil, context.Cause(ctx)
-	}
-	seconds := time.Since(start).Seconds()
-	// Keras keeps the last epoch's weights unless early stopping restores
-	// the best; an interrupted run keeps the best seen so far.
-	if bestNet != nil && (cfg.EarlyStopping.Patience > 0 || interrupted) {
-		net = bestNet
-	} else {
-		bestEpoch = epochs
-	}
-	p.Net = net
-
+	p.Net = f.net
 	m := &artifact.Model{Pipeline: p, Meta: artifact.Metadata{
 		ClosecastVersion: closecast.Version,
 		Created:          opt.Now().UTC().Truncate(time.Second),
@@ -296,40 +256,124 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		DataRange:        config.Range{From: ds.Bars[0].Date, To: ds.Bars[len(ds.Bars)-1].Date},
 		DataSHA256:       barsSHA256(ds.Bars),
 		Training: artifact.Training{
-			Threads: tc.Threads, EpochsTrained: epochs, BestEpoch: bestEpoch, Seconds: seconds,
-			SecondsEpoch: seconds / float64(epochs), Windows: nFit, Stopped: stopped,
+			Threads: tc.Threads, EpochsTrained: len(f.curve.Train), BestEpoch: f.bestEpoch, Seconds: f.seconds,
+			SecondsEpoch: f.seconds / float64(len(f.curve.Train)), Windows: fitPart.n, Stopped: f.stopped,
 			Monitor: cfg.EarlyStopping.Monitor, TailWindows: ds.Tail,
 		},
-		LossCurve: curve,
+		LossCurve: f.curve,
 	}}
+	if err := score(m, cfg, ds, series.Bars); err != nil {
+		return nil, err
+	}
+	return &Result{Model: m, Interrupted: f.interrupted}, nil
+}
+
+// part is a run of training windows: x is [n][steps][Features], y [n][Outputs].
+type part struct {
+	x, y []float32
+	n    int
+}
+
+// fitted is the outcome of fitEpochs.
+type fitted struct {
+	net         *lstm.Network // the weights to keep
+	curve       artifact.LossCurve
+	bestEpoch   int
+	stopped     string // "epochs", "early_stopping" or "interrupted"
+	interrupted bool
+	seconds     float64
+}
+
+// fitEpochs trains net on fit epoch by epoch, scoring val after each, until
+// cfg.Epochs, early stopping or ctx ends it. It fails only when ctx ends
+// before the first epoch does.
+func fitEpochs(ctx context.Context, cfg config.Config, net *lstm.Network, trainer *lstm.Trainer, fit, val part, progress io.Writer) (fitted, error) {
+	f := fitted{stopped: "epochs"}
+	best, stale := math.Inf(1), 0
+	var bestNet *lstm.Network
+	start := time.Now()
+	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
+		if ctx.Err() != nil {
+			f.interrupted, f.stopped = true, "interrupted"
+			break
+		}
+		t0 := time.Now()
+		// Checked between batches too, so that a signal stops training
+		// within one batch, not one epoch (an epoch is seconds on a busy
+		// machine). The cut epoch's weights are dropped below.
+		trainLoss, err := trainer.EpochContext(ctx, fit.x, fit.y, fit.n, cfg.WindowSize)
+		if err != nil {
+			f.interrupted, f.stopped = true, "interrupted"
+			break
+		}
+		valLoss := trainer.Evaluate(val.x, val.y, val.n, cfg.WindowSize)
+		f.curve.Train = append(f.curve.Train, trainLoss)
+		f.curve.Val = append(f.curve.Val, valLoss)
+		if progress != nil {
+			el := time.Since(start)
+			eta := time.Duration(float64(el) / float64(epoch) * float64(cfg.Epochs-epoch))
+			fmt.Fprintf(progress, "epoch %*d/%d  loss %.6f  val_loss %.6f  %.2fs/epoch  ETA %s\n",
+				digits(cfg.Epochs), epoch, cfg.Epochs, trainLoss, valLoss, time.Since(t0).Seconds(), eta.Round(time.Second))
+		}
+		if valLoss < best {
+			// Kept without early stopping too: an interrupt may cut an
+			// epoch, and the cut weights are never returned.
+			best, f.bestEpoch, stale = valLoss, epoch, 0
+			bestNet = net.Clone()
+		} else if stale++; cfg.EarlyStopping.Patience > 0 && stale >= cfg.EarlyStopping.Patience {
+			f.stopped = "early_stopping"
+			break
+		}
+	}
+	epochs := len(f.curve.Train)
+	if epochs == 0 {
+		return fitted{}, context.Cause(ctx)
+	}
+	f.seconds = time.Since(start).Seconds()
+	// Keras keeps the last epoch's weights unless early stopping restores
+	// the best; an interrupted run keeps the best seen so far.
+	f.net = net
+	if bestNet != nil && (cfg.EarlyStopping.Patience > 0 || f.interrupted) {
+		f.net = bestNet
+	} else {
+		f.bestEpoch = epochs
+	}
+	return f, nil
+}
+
+// score evaluates m one step ahead on the tuning tail (which also
+// calibrates its conformal intervals), the hold-out and the validation
+// window, and records the results in m.
+func score(m *artifact.Model, cfg config.Config, ds *Dataset, bars []closecast.Bar) error {
+	p := m.Pipeline
 	if ds.Tail > 0 {
 		// The held-back tail: the only range a config may be tuned on.
-		from, to := ds.Bars[ds.Target[fit]].Date, ds.Bars[ds.Target[ds.Train-1]].Date
-		ev, _, err := Evaluate(p, series.Bars, from, to)
+		from, to := ds.Bars[ds.Target[ds.Train-ds.Tail]].Date, ds.Bars[ds.Target[ds.Train-1]].Date
+		ev, _, err := evaluate.OneStep(p, bars, from, to)
 		if err != nil {
-			return nil, fmt.Errorf("tuning tail: %w", err)
+			return fmt.Errorf("tuning tail: %w", err)
 		}
 		m.Meta.Metrics.Tuning = &ev
 		// The tail also calibrates the conformal intervals: its days were
 		// never fitted on, and the evaluation windows stay unseen.
-		if p.Calibration, err = p.Calibrate(series.Bars, from, to, pipeline.CalibrationHorizon); err != nil {
-			return nil, fmt.Errorf("calibrating on the tuning tail: %w", err)
+		if p.Calibration, err = p.Calibrate(bars, from, to, pipeline.CalibrationHorizon); err != nil {
+			return fmt.Errorf("calibrating on the tuning tail: %w", err)
 		}
 	}
 	holdFrom, holdTo := ds.Bars[ds.Target[ds.Train]].Date, ds.Bars[ds.Target[ds.Windows()-1]].Date
-	ev, pts, err := Evaluate(p, series.Bars, holdFrom, holdTo)
+	ev, pts, err := evaluate.OneStep(p, bars, holdFrom, holdTo)
 	if err != nil {
-		return nil, fmt.Errorf("hold-out: %w", err)
+		return fmt.Errorf("hold-out: %w", err)
 	}
 	m.Meta.Metrics.Holdout, m.Meta.Predictions.Holdout = &ev, pts
 	if cfg.HasValidation() {
-		ev, pts, err := Evaluate(p, series.Bars, cfg.Validation.From, cfg.Validation.To)
+		ev, pts, err := evaluate.OneStep(p, bars, cfg.Validation.From, cfg.Validation.To)
 		if err != nil {
-			return nil, fmt.Errorf("validation window: %w", err)
+			return fmt.Errorf("validation window: %w", err)
 		}
 		m.Meta.Metrics.Validation, m.Meta.Predictions.Validation = &ev, pts
 	}
-	return &Result{Model: m, Interrupted: interrupted}, nil
+	return nil
 }
 
 func digits(n int) int { return len(fmt.Sprint(n)) }
@@ -343,6 +387,3 @@ func barsSHA256(bars []closecast.Bar) string {
 	sum := sha256.Sum256(b.Bytes())
 	return hex.EncodeToString(sum[:])
 }
-
-// ErrNoTargets is wrapped when an evaluation range holds no forecastable day.
-var ErrNoTargets = errors.New("no forecastable days in range")

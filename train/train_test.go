@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/metrics"
 )
@@ -23,7 +23,7 @@ func btc(t *testing.T) closecast.Series {
 // The reference notebook: 2677 closes → 2617 windows, 2093 for training,
 // hold-out targets 2023-11-24 .. 2025-04-30, scaler fitted on all closes.
 func TestPrepareReproducesTheNotebookSplit(t *testing.T) {
-	cfg, err := configs.Load("reference")
+	cfg, err := shipped.Load("reference")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestPrepareReproducesTheNotebookSplit(t *testing.T) {
 
 // Warm-up bars come from before the range: the split does not move with the features.
 func TestPrepareSplitIndependentOfFeatures(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.Features, cfg.InputSize = []string{"log_return_1d", "rolling_zscore_30", "rsi_14"}, 3
 	ds, err := Prepare(cfg, btc(t))
 	if err != nil {
@@ -69,7 +69,7 @@ func TestPrepareSplitIndependentOfFeatures(t *testing.T) {
 }
 
 func TestPrepareTrainFitSeesNoHoldout(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.ScalerFit = "train"
 	ds, err := Prepare(cfg, btc(t))
 	if err != nil {
@@ -82,7 +82,7 @@ func TestPrepareTrainFitSeesNoHoldout(t *testing.T) {
 }
 
 func TestRunIsDeterministicAndEvaluates(t *testing.T) {
-	cfg, _ := configs.Load("reference")
+	cfg, _ := shipped.Load("reference")
 	cfg.Units, cfg.Epochs, cfg.Threads = 8, 2, 2
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	run := func() *Result {
@@ -123,7 +123,7 @@ func TestRunIsDeterministicAndEvaluates(t *testing.T) {
 }
 
 func TestInterruptKeepsBestWeights(t *testing.T) {
-	cfg, _ := configs.Load("default")
+	cfg, _ := shipped.Load("default")
 	cfg.Units, cfg.Epochs = 4, 50
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -145,3 +145,63 @@ func TestInterruptKeepsBestWeights(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// cutCtx is a context that reports cancellation from its n-th Err call on:
+// Run checks Err before each epoch and EpochContext before each batch, so n
+// places the interrupt at a known batch without depending on time.
+type cutCtx struct {
+	context.Context
+	calls, n int
+}
+
+func (c *cutCtx) Err() error {
+	if c.calls++; c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// An interrupt between two batches of epoch 2 stops there: the run records
+// one epoch, and returns epoch 1's weights, not the half-trained ones, with
+// everything else as an uninterrupted one-epoch run would give.
+func TestInterruptMidEpochKeepsTheLastCompleteBest(t *testing.T) {
+	cfg, _ := shipped.Load("reference")
+	cfg.Units, cfg.Epochs, cfg.Threads = 8, 5, 2
+	cfg.Data.From = closecast.MustParseDate("2023-01-01")
+	ds, err := Prepare(cfg, btc(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, nFit := ds.Part(0, ds.Train-ds.Tail)
+	batches := (nFit + cfg.BatchSize - 1) / cfg.BatchSize
+	if batches < 4 {
+		t.Fatalf("%d batches per epoch: too few to cut one in the middle", batches)
+	}
+	// Epoch 1: 1 check in Run + batches in EpochContext; epoch 2: 1 + half.
+	ctx := &cutCtx{Context: context.Background(), n: 1 + batches + 1 + batches/2}
+	cut, err := Run(ctx, cfg, btc(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.calls != ctx.n {
+		t.Errorf("Err called %d times, want %d: training went on after the cut", ctx.calls, ctx.n)
+	}
+	tr := cut.Model.Meta.Training
+	if !cut.Interrupted || tr.Stopped != "interrupted" || tr.EpochsTrained != 1 || tr.BestEpoch != 1 || len(cut.Model.Meta.LossCurve.Train) != 1 {
+		t.Fatalf("cut run: interrupted %v, %+v", cut.Interrupted, tr)
+	}
+	cfg.Epochs = 1
+	one, err := Run(context.Background(), cfg, btc(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cut.Model.Pipeline.Net.Params(), one.Model.Pipeline.Net.Params()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("weight %d: %v after the cut, %v after one whole epoch", i, a[i], b[i])
+		}
+	}
+	if !cut.Model.Meta.Metrics.Holdout.Model.Same(one.Model.Meta.Metrics.Holdout.Model) {
+		t.Errorf("hold-out %+v, one-epoch run %+v", cut.Model.Meta.Metrics.Holdout.Model, one.Model.Meta.Metrics.Holdout.Model)
+	}
+}

@@ -8,7 +8,7 @@ import (
 	"runtime"
 
 	"github.com/closecast/closecast/backtest"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 )
 
 var backtestCmd = &command{
@@ -58,7 +58,7 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	case *threads < 1:
 		return fmt.Errorf("%w: --threads must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := shipped.Load(*cfgPath)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"strconv"
 
 	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/internal/readlimit"
 	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/marketdata"
@@ -59,7 +59,7 @@ func runBench(ctx context.Context, c *command, e *env, args []string) error {
 	if *epochs < 1 || *epochs > config.MaxEpochs {
 		return fmt.Errorf("%w: --epochs must be in 1..%d", errUsage, config.MaxEpochs)
 	}
-	cfg, err := configs.Load("reference")
+	cfg, err := shipped.Load("reference")
 	if err != nil {
 		return err
 	}

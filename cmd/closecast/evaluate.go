@@ -8,9 +8,9 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/pipeline"
 	"github.com/closecast/closecast/report"
-	"github.com/closecast/closecast/train"
 )
 
 var evaluateCmd = &command{
@@ -52,8 +52,8 @@ windows recorded in model.json, and --json prints {"holdout": …, "validation":
 // step ahead.
 type evaluationJSON struct {
 	artifact.Evaluation
-	Intervals []train.Interval    `json:"intervals,omitempty"`
-	Horizon   []train.HorizonStep `json:"horizon,omitempty"`
+	Intervals []evaluate.Interval    `json:"intervals,omitempty"`
+	Horizon   []evaluate.HorizonStep `json:"horizon,omitempty"`
 }
 
 // evalRange is one range to evaluate.
@@ -132,27 +132,27 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 func evaluateRanges(m *artifact.Model, series closecast.Series, ranges []evalRange, results []evaluationJSON, samples int, seed uint64, horizon int) error {
 	noDropout := m.Pipeline.Net.Config().Dropout == 0
 	for k, r := range ranges {
-		ev, _, err := train.Evaluate(m.Pipeline, series.Bars, r.from, r.to)
+		ev, _, err := evaluate.OneStep(m.Pipeline, series.Bars, r.from, r.to)
 		if err != nil {
 			return fmt.Errorf("%s %s..%s: %w", r.name, r.from, r.to, err)
 		}
 		results[k].Evaluation = ev
-		var opts []train.IntervalOptions
+		var opts []evaluate.IntervalOptions
 		if m.Pipeline.Calibration != nil {
-			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalConformal})
+			opts = append(opts, evaluate.IntervalOptions{Method: pipeline.IntervalConformal})
 		}
 		if samples > 0 && !noDropout {
-			opts = append(opts, train.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: samples, Seed: seed})
+			opts = append(opts, evaluate.IntervalOptions{Method: pipeline.IntervalMCDropout, Samples: samples, Seed: seed})
 		}
 		for _, o := range opts {
-			iv, err := train.EvaluateInterval(m.Pipeline, series.Bars, r.from, r.to, o)
+			iv, err := evaluate.IntervalCoverage(m.Pipeline, series.Bars, r.from, r.to, o)
 			if err != nil {
 				return fmt.Errorf("%s %s..%s: %s interval: %w", r.name, r.from, r.to, o.Method, err)
 			}
 			results[k].Intervals = append(results[k].Intervals, iv)
 		}
 		if horizon > 1 {
-			steps, err := train.EvaluateHorizon(m.Pipeline, series.Bars, r.from, r.to, horizon)
+			steps, err := evaluate.Horizon(m.Pipeline, series.Bars, r.from, r.to, horizon)
 			if err != nil {
 				return fmt.Errorf("%s %s..%s: horizon: %w", r.name, r.from, r.to, err)
 			}
@@ -186,7 +186,7 @@ func printEvaluation(e *env, m *artifact.Model, symbol string, ranges []evalRang
 
 // printHorizon prints one row per step ahead: the model and persistence
 // from the origin, and the conformal coverage.
-func printHorizon(w io.Writer, steps []train.HorizonStep, direct bool) {
+func printHorizon(w io.Writer, steps []evaluate.HorizonStep, direct bool) {
 	if len(steps) == 0 {
 		return
 	}
@@ -208,7 +208,7 @@ func printHorizon(w io.Writer, steps []train.HorizonStep, direct bool) {
 
 // printIntervals prints one coverage line per interval scored, and why a
 // method is missing.
-func printIntervals(w io.Writer, ivs []train.Interval, calibrated, noDropout bool, samples int) {
+func printIntervals(w io.Writer, ivs []evaluate.Interval, calibrated, noDropout bool, samples int) {
 	for _, iv := range ivs {
 		how := "conformal, calibrated on the training tail"
 		if iv.Method == pipeline.IntervalMCDropout {

@@ -11,10 +11,10 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/train"
 )
 
 // predictHorizonJSON runs predict --json and decodes the body generically.
@@ -154,7 +154,7 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 	}
 	var ev struct {
 		N         int
-		Intervals []train.Interval
+		Intervals []evaluate.Interval
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestEvaluateIntervalMatchesPredictAndLibrary(t *testing.T) {
 	var both map[string]struct {
 		N         int
 		From, To  string
-		Intervals []train.Interval
+		Intervals []evaluate.Interval
 	}
 	if err := json.Unmarshal([]byte(out), &both); err != nil {
 		t.Fatal(err)
@@ -273,7 +273,7 @@ func TestEvaluateHorizonJSON(t *testing.T) {
 	var ev struct {
 		N       int
 		Model   metrics.Metrics
-		Horizon []train.HorizonStep
+		Horizon []evaluate.HorizonStep
 	}
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
 		t.Fatal(err)

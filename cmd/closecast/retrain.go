@@ -16,7 +16,7 @@ import (
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/backtest"
 	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/report"
@@ -117,7 +117,7 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	case *recent < 1:
 		return fmt.Errorf("%w: --recent must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := shipped.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
@@ -152,27 +152,10 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	rep.LastKnown, _ = series.Last()
 	rep.Window = config.Range{From: rep.LastKnown.AddDays(1 - *recent), To: rep.LastKnown}
 
-	// The challenger: the config up to the day before the window. The window
-	// becomes its validation range, so its artifact records the very scores
-	// it was judged on.
-	ccfg := cfg
-	ccfg.Data.To = rep.Window.From - 1
-	ccfg.Validation = config.Validation{From: rep.Window.From, To: rep.Window.To}
-	if ccfg.Data.To <= ccfg.Data.From {
-		return fmt.Errorf("config %s: data.from %s leaves nothing to train on before the last %d days (%s..%s)",
-			cfg.Name, cfg.Data.From, *recent, rep.Window.From, rep.Window.To)
-	}
-	fmt.Fprintf(progress, "training challenger %s on %s..%s; scoring both on %s..%s\n",
-		cfg.Name, ccfg.Data.From, ccfg.Data.To, rep.Window.From, rep.Window.To)
-	res, err := train.Run(ctx, ccfg, series, train.Options{Progress: progress})
+	chall, err := trainChallenger(ctx, cfg, series, rep.Window, *recent, progress)
 	if err != nil {
-		return fmt.Errorf("challenger: %w", err)
+		return err
 	}
-	if res.Interrupted {
-		return fmt.Errorf("challenger: training interrupted: %w", context.Cause(ctx))
-	}
-	chall := res.Model
-
 	var duel backtest.Duel
 	err = untilDone(ctx, func() (err error) {
 		duel, err = backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
@@ -181,8 +164,51 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := rep.decide(champion, source, chall, duel); err != nil {
+		return err
+	}
+	doc, err := rep.record(ctx, e, chall)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := e.stdout.Write(doc)
+		return err
+	}
+	rep.print(e.stdout, duel)
+	return nil
+}
+
+// trainChallenger trains the challenger: cfg up to the day before window
+// (the last recent days).
+// The window becomes its validation range, so its artifact records the very
+// scores it was judged on.
+func trainChallenger(ctx context.Context, cfg config.Config, series closecast.Series, window config.Range, recent int, progress io.Writer) (*artifact.Model, error) {
+	ccfg := cfg
+	ccfg.Data.To = window.From - 1
+	ccfg.Validation = config.Validation(window)
+	if ccfg.Data.To <= ccfg.Data.From {
+		return nil, fmt.Errorf("config %s: data.from %s leaves nothing to train on before the last %d days (%s..%s)",
+			cfg.Name, cfg.Data.From, recent, window.From, window.To)
+	}
+	fmt.Fprintf(progress, "training challenger %s on %s..%s; scoring both on %s..%s\n",
+		cfg.Name, ccfg.Data.From, ccfg.Data.To, window.From, window.To)
+	res, err := train.Run(ctx, ccfg, series, train.Options{Progress: progress})
+	if err != nil {
+		return nil, fmt.Errorf("challenger: %w", err)
+	}
+	if res.Interrupted {
+		return nil, fmt.Errorf("challenger: training interrupted: %w", context.Cause(ctx))
+	}
+	return res.Model, nil
+}
+
+// decide records both contenders and the duel's verdict in rep. source is
+// where the champion came from (retrainChampion).
+func (rep *retrainReport) decide(champion *artifact.Model, source string, chall *artifact.Model, duel backtest.Duel) error {
 	// Written by artifact.Write on promotion; computed the same way
 	// otherwise, so the record names the challenger either way.
+	var err error
 	chall.Meta.Version, err = artifactVersion(chall)
 	if err != nil {
 		return err
@@ -193,9 +219,16 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	rep.Challenger = contender{Version: chall.Meta.Version, Source: "trained", DataRange: chall.Meta.DataRange,
 		TrainedOnWindow: chall.Meta.DataRange.To >= rep.Window.From, Training: &training, Evaluation: duel.Challenger}
 	rep.Promoted, rep.Reason = duel.Promote, duel.Reason
+	return nil
+}
 
-	if rep.Registry, err = retrainKeep(ctx, e, chall, rep.Promoted, *out); err != nil {
-		return err
+// record keeps chall (retrainKeep: promoted to rep.Out when it won, or
+// stored in the registry), then writes retrain.json to rep.Out either way,
+// and returns that document.
+func (rep *retrainReport) record(ctx context.Context, e *env, chall *artifact.Model) ([]byte, error) {
+	var err error
+	if rep.Registry, err = retrainKeep(ctx, e, chall, rep.Promoted, rep.Out); err != nil {
+		return nil, err
 	}
 	rep.Decided = time.Now().UTC().Truncate(time.Second)
 	var buf bytes.Buffer
@@ -203,29 +236,29 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	enc.SetEscapeHTML(false) // the reason's "<" stays readable
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(rep); err != nil {
-		return err
+		return nil, err
 	}
 	doc := buf.Bytes()
-	if err := atomicfile.Write(filepath.Join(*out, retrainFile), doc); err != nil {
-		return err
+	if err := atomicfile.Write(filepath.Join(rep.Out, retrainFile), doc); err != nil {
+		return nil, err
 	}
-	if *asJSON {
-		_, err := e.stdout.Write(doc)
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: %s\n", cfg.Symbol, rep.Reason)
-	report.Evaluation(e.stdout, "champion "+rep.Champion.Version, duel.Champion)
-	report.Evaluation(e.stdout, "challenger "+rep.Challenger.Version, duel.Challenger)
+	return doc, nil
+}
+
+// print writes the decision for a person.
+func (rep *retrainReport) print(w io.Writer, duel backtest.Duel) {
+	fmt.Fprintf(w, "%s: %s\n", rep.Symbol, rep.Reason)
+	report.Evaluation(w, "champion "+rep.Champion.Version, duel.Champion)
+	report.Evaluation(w, "challenger "+rep.Challenger.Version, duel.Challenger)
 	switch {
 	case rep.Promoted && rep.Registry != "":
-		fmt.Fprintf(e.stdout, "promoted: %s is the champion of %s in %s\n", rep.Challenger.Version, cfg.Symbol, rep.Registry)
+		fmt.Fprintf(w, "promoted: %s is the champion of %s in %s\n", rep.Challenger.Version, rep.Symbol, rep.Registry)
 	case rep.Promoted:
-		fmt.Fprintf(e.stdout, "promoted: %s now holds %s\n", *out, rep.Challenger.Version)
+		fmt.Fprintf(w, "promoted: %s now holds %s\n", rep.Out, rep.Challenger.Version)
 	case rep.Registry != "":
-		fmt.Fprintf(e.stdout, "kept: %s is stored in %s, not promoted\n", rep.Challenger.Version, rep.Registry)
+		fmt.Fprintf(w, "kept: %s is stored in %s, not promoted\n", rep.Challenger.Version, rep.Registry)
 	}
-	fmt.Fprintf(e.stdout, "decision: %s\n", filepath.Join(*out, retrainFile))
-	return nil
+	fmt.Fprintf(w, "decision: %s\n", filepath.Join(rep.Out, retrainFile))
 }
 
 // retrainFetchNew fetches the bars of symbol after the last known day (in

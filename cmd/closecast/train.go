@@ -8,9 +8,10 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
 )
@@ -20,7 +21,7 @@ var trainCmd = &command{
 	summary: "Train and evaluate a model from a config; write the artifact",
 	usage:   "--config FILE|NAME [--epochs N] [--seed N] [--threads N] [--repeat N] [--out DIR] [--csv FILE] [--json]",
 	example: `  closecast train --config reference                 # the reference notebook, embedded config
-  closecast train --config configs/default.yaml --out out/default && cp -RL out/default/. models/btc-usd/
+  closecast train --config config/shipped/default.yaml --out out/default && cp -RL out/default/. models/btc-usd/
   closecast train --config reference --repeat 5 --json # 5 seeds: mean ± std of every metric
   closecast train --config my.yaml --csv bars.csv --epochs 20
 
@@ -29,7 +30,8 @@ config, data checksum, metrics vs baselines) and plots. It is a symbolic link
 to a version directory beside it (.NAME.v-*), swapped atomically, so a server
 reading it never finds no model; copy with cp -L (go:embed, as for
 models/btc-usd, needs a plain directory). Progress goes to
-stderr; Ctrl-C stops after the current epoch and keeps the best weights so far.
+stderr; Ctrl-C stops after the current batch and keeps the best weights of the
+epochs completed so far.
 
 ` + config.Bounds(),
 	run: runTrain,
@@ -66,10 +68,11 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if *repeat < 1 {
 		return fmt.Errorf("%w: --repeat must be ≥ 1", errUsage)
 	}
-	cfg, err := configs.Load(*cfgPath)
+	cfg, err := shipped.Load(*cfgPath)
 	if err != nil {
 		return err
 	}
+	// Only the flags given override the config: --seed 0 is a seed.
 	if isFlagSet(fs, "epochs") {
 		cfg.Epochs = *epochs
 	}
@@ -94,27 +97,44 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if !*quiet {
 		progress = e.stderr
 	}
+	runs, err := trainSeeds(ctx, e, &cfg, series, *out, *repeat, progress, !*asJSON)
+	if err != nil {
+		return err
+	}
+	if err := printTrainRuns(e.stdout, cfg, runs, *asJSON); err != nil || *asJSON {
+		return err
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	return nil
+}
+
+// trainSeeds trains repeat seeds from cfg.Seed on (leaving cfg.Seed at the
+// last one trained), writes each artifact under out, and, when text, prints
+// each run as it ends. An interrupt stops after the run it cut short.
+func trainSeeds(ctx context.Context, e *env, cfg *config.Config, series closecast.Series, out string, repeat int, progress io.Writer, text bool) ([]trainRun, error) {
 	var runs []trainRun
 	base := cfg.Seed
-	for r := 0; r < *repeat; r++ {
+	for r := 0; r < repeat; r++ {
 		cfg.Seed = base + uint64(r)
-		if *repeat > 1 && progress != nil {
-			fmt.Fprintf(progress, "── seed %d (%d of %d) ──\n", cfg.Seed, r+1, *repeat)
+		if repeat > 1 && progress != nil {
+			fmt.Fprintf(progress, "── seed %d (%d of %d) ──\n", cfg.Seed, r+1, repeat)
 		}
-		res, err := train.Run(ctx, cfg, series, train.Options{Progress: progress})
+		res, err := train.Run(ctx, *cfg, series, train.Options{Progress: progress})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		dir := *out
-		if *repeat > 1 {
-			dir = filepath.Join(*out, fmt.Sprintf("seed-%d", cfg.Seed))
+		dir := out
+		if repeat > 1 {
+			dir = filepath.Join(out, fmt.Sprintf("seed-%d", cfg.Seed))
 		}
 		if err := artifact.Write(dir, res.Model, report.Plots(res.Model)); err != nil {
-			return err
+			return nil, err
 		}
 		m := res.Model.Meta
 		runs = append(runs, trainRun{Seed: cfg.Seed, Out: dir, Training: m.Training, Metrics: m.Metrics, Version: m.Version, Stopped: m.Training.Stopped})
-		if !*asJSON {
+		if text {
 			report.Training(e.stdout, res.Model)
 			fmt.Fprintf(e.stdout, "artifact: %s (version %s)\n", dir, m.Version)
 		}
@@ -123,6 +143,12 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 			break
 		}
 	}
+	return runs, nil
+}
+
+// printTrainRuns writes the mean ± std over several runs as text, or every
+// run (and that summary) as JSON.
+func printTrainRuns(w io.Writer, cfg config.Config, runs []trainRun, asJSON bool) error {
 	var summary *report.RepeatSummary
 	if len(runs) > 1 {
 		ms := make([]artifact.Metrics, len(runs))
@@ -131,28 +157,25 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 		}
 		s := report.Summarize(ms)
 		summary = &s
-		if !*asJSON {
-			report.WriteSummary(e.stdout, s)
+		if !asJSON {
+			report.WriteSummary(w, s)
 		}
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Config  any                   `json:"config"`
-			Runs    []trainRun            `json:"runs"`
-			Summary *report.RepeatSummary `json:"summary,omitempty"`
-		}{cfg, runs, summary})
+	if !asJSON {
+		return nil
 	}
-	if ctx.Err() != nil {
-		return errors.New("interrupted")
-	}
-	return nil
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Config  any                   `json:"config"`
+		Runs    []trainRun            `json:"runs"`
+		Summary *report.RepeatSummary `json:"summary,omitempty"`
+	}{cfg, runs, summary})
 }
 
 func joinNames() string {
 	s := ""
-	for i, n := range configs.Names() {
+	for i, n := range shipped.Names() {
 		if i > 0 {
 			s += ", "
 		}

@@ -1,4 +1,4 @@
-package train
+package evaluate
 
 import (
 	"fmt"
@@ -25,14 +25,14 @@ type HorizonStep struct {
 	Coverage    *float64        `json:"coverage,omitempty"`
 }
 
-// EvaluateHorizon scores multi-day forecasts on the target days from..to:
+// Horizon scores multi-day forecasts on the target days from..to:
 // origin i (the first forecast day being bars[i], a day of the range)
 // forecasts horizon days, and its day h is scored when that day is also in
 // the range and bars has it on the calendar day the forecast names. So
 // step h has up to horizon−h fewer days than step 1, and no forecast is
 // scored on a day after to. It runs on GOMAXPROCS goroutines, each origin
 // writing its own slot, so the result does not depend on the thread count.
-func EvaluateHorizon(p *pipeline.Pipeline, bars []closecast.Bar, from, to closecast.Date, horizon int) ([]HorizonStep, error) {
+func Horizon(p *pipeline.Pipeline, bars []closecast.Bar, from, to closecast.Date, horizon int) ([]HorizonStep, error) {
 	if horizon < 1 || horizon > pipeline.MaxHorizon {
 		return nil, fmt.Errorf("horizon %d: want 1..%d days", horizon, pipeline.MaxHorizon)
 	}

@@ -1,4 +1,4 @@
-package train
+package evaluate
 
 import (
 	"errors"
@@ -55,21 +55,21 @@ func calibrated(t *testing.T, days int, spread float64, dropout float32) (*pipel
 	return p, bars
 }
 
-func TestEvaluateIntervalCoverageOfACalibratedCase(t *testing.T) {
+func TestIntervalCoverageCoverageOfACalibratedCase(t *testing.T) {
 	p, bars := calibrated(t, 300, 1, 0.3)
 	from, to := bars[0].Date, bars[len(bars)-1].Date
 	opt := IntervalOptions{Samples: 200, Seed: 4}
-	iv, err := EvaluateInterval(p, bars, from, to, opt)
+	iv, err := IntervalCoverage(p, bars, from, to, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, _, err := Evaluate(p, bars, from, to)
+	ev, _, err := OneStep(p, bars, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%+v", iv)
 	if iv.Level != 80 || iv.N != ev.N || iv.Samples != 200 || iv.Seed != 4 {
-		t.Fatalf("interval %+v, Evaluate scored %d days", iv, ev.N)
+		t.Fatalf("interval %+v, OneStep scored %d days", iv, ev.N)
 	}
 	if math.Abs(iv.Coverage-80) > 7 {
 		t.Errorf("coverage %.1f %%, want 80 ± 7 (calibrated)", iv.Coverage)
@@ -97,13 +97,13 @@ func TestEvaluateIntervalCoverageOfACalibratedCase(t *testing.T) {
 
 	// One thread gives the same answer as many.
 	old := runtime.GOMAXPROCS(1)
-	one, err := EvaluateInterval(p, bars, from, to, opt)
+	one, err := IntervalCoverage(p, bars, from, to, opt)
 	runtime.GOMAXPROCS(old)
 	if err != nil || one != iv {
 		t.Errorf("GOMAXPROCS 1: %+v %v, want %+v", one, err, iv)
 	}
 	// A 50 % interval covers about half.
-	half, err := EvaluateInterval(p, bars, from, to, IntervalOptions{Samples: 200, Seed: 4, Lo: 0.25, Hi: 0.75})
+	half, err := IntervalCoverage(p, bars, from, to, IntervalOptions{Samples: 200, Seed: 4, Lo: 0.25, Hi: 0.75})
 	if err != nil || half.Level != 50 || math.Abs(half.Coverage-50) > 9 {
 		t.Errorf("50 %% interval: %+v %v", half, err)
 	}
@@ -111,9 +111,9 @@ func TestEvaluateIntervalCoverageOfACalibratedCase(t *testing.T) {
 
 // Data twice as volatile as the model's dropout spread: the same interval
 // must cover far fewer days than its nominal 80 %.
-func TestEvaluateIntervalSeesAnOverconfidentModel(t *testing.T) {
+func TestIntervalCoverageSeesAnOverconfidentModel(t *testing.T) {
 	p, bars := calibrated(t, 300, 2, 0.3)
-	iv, err := EvaluateInterval(p, bars, bars[0].Date, bars[len(bars)-1].Date, IntervalOptions{Samples: 200, Seed: 4})
+	iv, err := IntervalCoverage(p, bars, bars[0].Date, bars[len(bars)-1].Date, IntervalOptions{Samples: 200, Seed: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,19 +122,19 @@ func TestEvaluateIntervalSeesAnOverconfidentModel(t *testing.T) {
 	}
 }
 
-func TestEvaluateIntervalErrors(t *testing.T) {
+func TestIntervalCoverageErrors(t *testing.T) {
 	p, bars := calibrated(t, 30, 1, 0)
 	from, to := bars[0].Date, bars[len(bars)-1].Date
-	if _, err := EvaluateInterval(p, bars, from, to, IntervalOptions{Samples: 10}); !errors.Is(err, pipeline.ErrNoDropout) {
+	if _, err := IntervalCoverage(p, bars, from, to, IntervalOptions{Samples: 10}); !errors.Is(err, pipeline.ErrNoDropout) {
 		t.Errorf("no dropout: %v", err)
 	}
 	p, bars = calibrated(t, 30, 1, 0.2)
 	for _, o := range []IntervalOptions{{Samples: 1}, {Samples: 10, Lo: 0.9, Hi: 0.1}, {Samples: 10, Lo: 0, Hi: 1}} {
-		if _, err := EvaluateInterval(p, bars, from, to, o); err == nil {
+		if _, err := IntervalCoverage(p, bars, from, to, o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
 	}
-	if _, err := EvaluateInterval(p, bars, from, from.AddDays(3), IntervalOptions{Samples: 10}); !errors.Is(err, ErrNoTargets) {
+	if _, err := IntervalCoverage(p, bars, from, from.AddDays(3), IntervalOptions{Samples: 10}); !errors.Is(err, ErrNoTargets) {
 		t.Errorf("range without history: %v", err)
 	}
 }

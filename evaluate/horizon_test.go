@@ -1,4 +1,4 @@
-package train
+package evaluate_test
 
 import (
 	"context"
@@ -6,18 +6,24 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/configs"
+	"github.com/closecast/closecast/config/shipped"
+	"github.com/closecast/closecast/evaluate"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/train"
 )
 
 // Step 1 of a horizon evaluation is the one-step evaluation; step 3 is
 // recomputed here from the pipeline's own paths; the calibrated interval's
 // coverage is reported for every step.
-func TestEvaluateHorizonRecomputed(t *testing.T) {
-	cfg, _ := configs.Load("default")
+func TestHorizonRecomputed(t *testing.T) {
+	cfg, _ := shipped.Load("default")
 	cfg.Units, cfg.Epochs, cfg.Threads = 8, 2, 2
 	cfg.Data.From = closecast.MustParseDate("2023-01-01")
-	series := btc(t)
-	r, err := Run(context.Background(), cfg, series, Options{})
+	series, err := marketdata.EmbeddedSeries("BTC-USD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := train.Run(context.Background(), cfg, series, train.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,19 +32,19 @@ func TestEvaluateHorizonRecomputed(t *testing.T) {
 		t.Fatal("a run with a tuning tail has no calibration")
 	}
 	from, to := closecast.MustParseDate("2025-06-01"), closecast.MustParseDate("2025-07-16")
-	steps, err := EvaluateHorizon(p, bars, from, to, 3)
+	steps, err := evaluate.Horizon(p, bars, from, to, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(steps) != 3 || steps[0].N != 46 || steps[2].N != 44 || steps[2].From.String() != "2025-06-03" || steps[2].To != to {
 		t.Fatalf("steps %+v", steps)
 	}
-	one, _, err := Evaluate(p, bars, from, to)
+	one, _, err := evaluate.OneStep(p, bars, from, to)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !steps[0].Model.Same(one.Model) || !steps[0].Persistence.Same(one.Persistence) {
-		t.Errorf("step 1 %+v / %+v, Evaluate %+v / %+v", steps[0].Model, steps[0].Persistence, one.Model, one.Persistence)
+		t.Errorf("step 1 %+v / %+v, OneStep %+v / %+v", steps[0].Model, steps[0].Persistence, one.Model, one.Persistence)
 	}
 	var sumModel, sumPersist float64
 	i0 := series.Index(from)
