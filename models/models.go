@@ -16,7 +16,6 @@ package models
 
 import (
 	"embed"
-	"io/fs"
 	"sync"
 
 	"github.com/closecast/closecast/artifact"
@@ -25,16 +24,10 @@ import (
 // DefaultName names the embedded default model's directory.
 const DefaultName = "btc-usd"
 
-//go:embed btc-usd
+//go:embed btc-usd eth-usd
 var files embed.FS
 
-var defaultModel = sync.OnceValues(func() (*artifact.Model, error) {
-	sub, err := fs.Sub(files, DefaultName)
-	if err != nil {
-		return nil, err
-	}
-	return artifact.ReadFS(sub)
-})
+var defaultModel = sync.OnceValues(func() (*artifact.Model, error) { return readEmbedded(DefaultName) })
 
 // Default returns the embedded default model, loaded and verified once.
 // Callers share it: it must not be modified.
