@@ -1,4 +1,4 @@
-// Package models embeds the model closecast ships, so that `closecast
+// Package models embeds the models closecast ships, so that `closecast
 // predict`, `closecast serve` and the Lambda work out of the box with no
 // files beside the binary.
 //
@@ -11,7 +11,9 @@
 // go:embed needs the plain directory the copy makes)
 //
 // and that command, with the config's thread count, reproduces its weights
-// bit for bit (see TestShippedModelIsReproducible).
+// bit for bit (see TestShippedModelIsReproducible). eth-usd/ is ETH-USD's,
+// from configs/eth-default.yaml the same way; Embedded finds a model by
+// symbol.
 package models
 
 import (
