@@ -1,4 +1,4 @@
-// Package models embeds the model closecast ships, so that `closecast
+// Package models embeds the models closecast ships, so that `closecast
 // predict`, `closecast serve` and the Lambda work out of the box with no
 // files beside the binary.
 //
@@ -11,12 +11,13 @@
 // embed directive needs the plain directory the copy makes)
 //
 // and that command, with the config's thread count, reproduces its weights
-// bit for bit (see TestShippedModelIsReproducible).
+// bit for bit (see TestShippedModelIsReproducible). eth-usd/ is ETH-USD's,
+// from config/shipped/eth-default.yaml the same way; Embedded finds a model by
+// symbol.
 package models
 
 import (
 	"embed"
-	"io/fs"
 	"sync"
 
 	"github.com/closecast/closecast/artifact"
@@ -25,16 +26,10 @@ import (
 // DefaultName names the embedded default model's directory.
 const DefaultName = "btc-usd"
 
-//go:embed btc-usd
+//go:embed btc-usd eth-usd
 var files embed.FS
 
-var defaultModel = sync.OnceValues(func() (*artifact.Model, error) {
-	sub, err := fs.Sub(files, DefaultName)
-	if err != nil {
-		return nil, err
-	}
-	return artifact.ReadFS(sub)
-})
+var defaultModel = sync.OnceValues(func() (*artifact.Model, error) { return readEmbedded(DefaultName) })
 
 // Default returns the embedded default model, loaded and verified once.
 // Callers share it: it must not be modified.
