@@ -121,28 +121,87 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 	return res, nil
 }
 
-// QuantileHead returns the walk's targets forecast by a quantile-head
-// pipeline (TrainQuantileHead), one step ahead: its 21 price quantiles
+// QuantileHeadFold is a trained quantile head and the first target day it
+// forecasts: in Walk.QuantileHead it forecasts every target from From up to
+// the next fold's From.
+type QuantileHeadFold struct {
+	From closecast.Date
+	Fit  *QuantileHeadFit
+}
+
+// QuantileHead returns the walk's targets forecast by quantile-head
+// pipelines (TrainQuantileHead), one step ahead: the 21 price quantiles
 // (pipeline.QuantilesAt) from the bars up to each origin. Points are the
-// medians. Each target must lie after the training windows: the caller
-// passes the walk over the same series the head was trained on.
-func (w *Walk) QuantileHead(name string, fit *QuantileHeadFit) (Method, error) {
+// medians. folds must be in ascending From, the first covering the first
+// target, and every target must lie on or after its fold's hold-out start
+// (a day the model never trained on); the walk must be over the series
+// the heads were trained on (the EWMA seed reads its first bars).
+func (w *Walk) QuantileHead(name string, folds ...QuantileHeadFold) (Method, error) {
 	if w.Days.Horizon != 1 {
 		return Method{}, fmt.Errorf("model %s: the quantile head forecasts 1 day ahead, not %d", name, w.Days.Horizon)
 	}
-	if len(w.Targets) > 0 && w.Days.Dates[0] < fit.Holdout {
-		return Method{}, fmt.Errorf("model %s was trained on days up to %s, so its forecast for %s is not out of sample", name, fit.Holdout-1, w.Days.Dates[0])
+	if len(folds) == 0 {
+		return Method{}, fmt.Errorf("model %s: no model", name)
 	}
-	qs, err := fit.Pipeline.QuantilesAt(w.Bars, w.Targets, 1)
-	if err != nil {
-		return Method{}, fmt.Errorf("model %s: %w", name, err)
-	}
-	m := Method{Name: name, Forecasts: make([]Quantiles, len(qs))}
-	for k, q := range qs {
-		if len(q) != NumLevels {
-			return Method{}, fmt.Errorf("model %s: %d quantiles, want %d", name, len(q), NumLevels)
+	m := Method{Name: name, Forecasts: make([]Quantiles, len(w.Targets))}
+	for f, fold := range folds {
+		if f > 0 && !(fold.From > folds[f-1].From) {
+			return Method{}, fmt.Errorf("model %s: folds are not in ascending date order", name)
 		}
-		m.Forecasts[k] = Quantiles(q)
+		var idx, ks []int
+		for k, date := range w.Days.Dates {
+			if date >= fold.From && (f+1 == len(folds) || date < folds[f+1].From) {
+				idx, ks = append(idx, w.Targets[k]), append(ks, k)
+			}
+		}
+		if len(idx) == 0 {
+			continue
+		}
+		if first := w.Days.Dates[ks[0]]; first < fold.Fit.Holdout {
+			return Method{}, fmt.Errorf("model %s was trained on days up to %s, so its forecast for %s is not out of sample", name, fold.Fit.Holdout-1, first)
+		}
+		qs, err := fold.Fit.Pipeline.QuantilesAt(w.Bars, idx, 1)
+		if err != nil {
+			return Method{}, fmt.Errorf("model %s: %w", name, err)
+		}
+		for j, q := range qs {
+			if len(q) != NumLevels {
+				return Method{}, fmt.Errorf("model %s: %d quantiles, want %d", name, len(q), NumLevels)
+			}
+			m.Forecasts[ks[j]] = Quantiles(q)
+		}
+	}
+	if len(w.Days.Dates) > 0 && w.Days.Dates[0] < folds[0].From {
+		return Method{}, fmt.Errorf("model %s: no model forecasts %s (the first from %s)", name, w.Days.Dates[0], folds[0].From)
 	}
 	return m, nil
+}
+
+// QuantileHeadBacktest trains one quantile head per fold of every bars of
+// s dated from..to (k days each, as `closecast backtest --retrain-every
+// k`): fold j's head is trained by TrainQuantileHead with cfg's data.to
+// moved to the day before its first day and on the bars before that day
+// alone, so nothing later reaches weights, scaler or early stopping.
+func QuantileHeadBacktest(ctx context.Context, cfg config.Config, s closecast.Series, from, to closecast.Date, k int) ([]QuantileHeadFold, error) {
+	if k < 1 {
+		return nil, fmt.Errorf("quantile head backtest: retrain every %d days, want ≥ 1", k)
+	}
+	days := s.Between(from, to).Bars
+	if len(days) == 0 {
+		return nil, fmt.Errorf("quantile head backtest: no bars of %s in %s..%s", s.Symbol, from, to)
+	}
+	var folds []QuantileHeadFold
+	for i := 0; i < len(days); i += k {
+		first := days[i].Date
+		fc := cfg
+		fc.Data.To = first - 1
+		past := s
+		past.Bars = s.Bars[:s.Search(first)]
+		fit, err := TrainQuantileHead(ctx, fc, past)
+		if err != nil {
+			return nil, fmt.Errorf("quantile head backtest, fold from %s: %w", first, err)
+		}
+		folds = append(folds, QuantileHeadFold{From: first, Fit: fit})
+	}
+	return folds, nil
 }
