@@ -2,6 +2,7 @@ package features
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/closecast/closecast"
@@ -68,5 +69,13 @@ func TestEWMAZIsCausal(t *testing.T) {
 	}
 	if s0[k+1] == s1[k+1] || z0[k] == z1[k] {
 		t.Error("day k's close changed neither z[k] nor sigma[k+1]")
+	}
+}
+
+// TestParseTargetPointsAtTheQuantileHead: the z target is refused for a
+// point model with an error that says where it belongs.
+func TestParseTargetPointsAtTheQuantileHead(t *testing.T) {
+	if _, err := ParseTarget(TargetLogReturnEWMAZ); err == nil || !strings.Contains(err.Error(), "quantile head") {
+		t.Errorf("ParseTarget(%q): %v", TargetLogReturnEWMAZ, err)
 	}
 }
