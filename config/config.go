@@ -157,10 +157,15 @@ var intFields = map[string]bool{"horizon": true, "window_size": true, "input_siz
 const (
 	TargetClose     = "close"
 	TargetLogReturn = "log_return"
-	FitTrain        = "train"
-	FitAll          = "all"
-	MonitorHoldout  = "holdout"
-	MonitorTail     = "tail"
+	// TargetLogReturnEWMAZ is the quantile head's target: the next log
+	// return over its EWMA volatility (features.EWMAZ), with loss_function
+	// pinball and horizon 1; the head outputs the 21 evaluate.Levels
+	// quantiles.
+	TargetLogReturnEWMAZ = "log_return_ewma_z"
+	FitTrain             = "train"
+	FitAll               = "all"
+	MonitorHoldout       = "holdout"
+	MonitorTail          = "tail"
 )
 
 // Load reads and validates a YAML config file.
@@ -297,8 +302,8 @@ func (c Config) Validate() error {
 		return bad("data", "to %s is before from %s", c.Data.To, c.Data.From)
 	case len(c.Features) == 0:
 		return bad("features", "needs at least one feature")
-	case c.Target != TargetClose && c.Target != TargetLogReturn:
-		return bad("target", "%q is not %q or %q", c.Target, TargetClose, TargetLogReturn)
+	case c.Target != TargetClose && c.Target != TargetLogReturn && c.Target != TargetLogReturnEWMAZ:
+		return bad("target", "%q is not %q, %q or %q", c.Target, TargetClose, TargetLogReturn, TargetLogReturnEWMAZ)
 	case c.ScalerFit != FitTrain && c.ScalerFit != FitAll:
 		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
 	case c.WindowSize < 1 || c.WindowSize > MaxWindowSize:
@@ -339,10 +344,23 @@ func (c Config) Validate() error {
 	case c.Validation.To < c.Validation.From:
 		return bad("validation", "to %s is before from %s", c.Validation.To, c.Validation.From)
 	}
+	pinball := false
 	switch strings.ToLower(c.Loss) {
 	case "mae", "mean_absolute_error", "mse", "mean_squared_error", "huber":
+	case "pinball":
+		pinball = true
 	default:
-		return bad("loss_function", "%q is not mean_absolute_error, mean_squared_error or huber", c.Loss)
+		return bad("loss_function", "%q is not mean_absolute_error, mean_squared_error, huber or pinball", c.Loss)
+	}
+	// The quantile head is one step ahead and learns the EWMA-standardised
+	// return; the other losses learn one value per output.
+	switch {
+	case pinball && c.Target != TargetLogReturnEWMAZ:
+		return bad("target", "%q with loss_function pinball, want %q", c.Target, TargetLogReturnEWMAZ)
+	case !pinball && c.Target == TargetLogReturnEWMAZ:
+		return bad("loss_function", "%q with target %q, want pinball", c.Loss, TargetLogReturnEWMAZ)
+	case pinball && c.Horizon != 1:
+		return bad("horizon", "%d with loss_function pinball: the quantile head forecasts one day ahead", c.Horizon)
 	}
 	seen := map[string]bool{}
 	for _, f := range c.Features {

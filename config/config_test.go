@@ -54,6 +54,9 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		"validation: {from: 2025-13-01}\n":           "2025-13-01",
 		"horizon: 0\n":                               "horizon",
 		"horizon: 91\n":                              "horizon",
+		"loss_function: pinball\n":                   "target",
+		"target: log_return_ewma_z\n":                "loss_function",
+		"loss_function: pinball\ntarget: log_return_ewma_z\nhorizon: 2\n": "horizon",
 	}
 	for extra, field := range cases {
 		_, err := Decode(strings.NewReader(base + extra))

@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
+	"github.com/closecast/closecast/features"
 	"github.com/closecast/closecast/metrics"
 )
 
@@ -18,7 +19,7 @@ const (
 	// interval, pipeline.VolatilityDays).
 	VolatilityDays = 30
 	// Lambda is the RiskMetrics EWMA decay for daily data.
-	Lambda = 0.94
+	Lambda = features.EWMALambda
 	// EmpiricalDays is the window of the empirical-quantile baselines.
 	EmpiricalDays = 250
 	// RefitDays is how often the fitted baselines (EWMA-t's ν, GARCH) are
@@ -26,9 +27,8 @@ const (
 	// the origin, so a forecast for a given day does not depend on where a
 	// walk-forward started.
 	RefitDays = 30
-	// ewmaSeedDays is how many leading returns seed the EWMA variance
-	// (their mean square); with λ = 0.94 the seed is forgotten within months.
-	ewmaSeedDays = 30
+	// ewmaSeedDays is how many leading returns seed the EWMA variance.
+	ewmaSeedDays = features.EWMASeedDays
 )
 
 // A Baseline forecasts the distribution of a future log return from the
@@ -119,28 +119,10 @@ func (b *Persistence) Forecast(returns []float64, h int, r *Quantiles) error {
 	return nil
 }
 
-// EWMAVariances sets dst[j], j = 0..len(returns), to the RiskMetrics
-// variance forecast of returns[j] made from returns[:j]:
-// dst[j+1] = λ·dst[j] + (1−λ)·returns[j]², with dst[0] the mean square of
-// the first ewmaSeedDays returns (zero mean: daily returns' mean is noise).
-// dst[len(returns)] is the forecast for the next day. It returns dst grown
-// to len(returns)+1.
+// EWMAVariances is features.EWMAVariances, the one EWMA that the
+// baselines and the quantile head's target share.
 func EWMAVariances(returns []float64, lambda float64, dst []float64) []float64 {
-	dst = slices.Grow(dst[:0], len(returns)+1)[:len(returns)+1]
-	seed := returns[:min(ewmaSeedDays, len(returns))]
-	v := 0.0
-	for _, x := range seed {
-		v += x * x
-	}
-	if len(seed) > 0 {
-		v /= float64(len(seed))
-	}
-	dst[0] = v
-	for j, x := range returns {
-		v = lambda*v + (1-lambda)*x*x
-		dst[j+1] = v
-	}
-	return dst
+	return features.EWMAVariances(returns, lambda, dst)
 }
 
 // EWMAT is baseline 2: RiskMetrics EWMA volatility (λ = Lambda) with

@@ -27,6 +27,10 @@ func ParseTarget(s string) (Target, error) {
 	switch t := Target(s); t {
 	case TargetClose, TargetLogReturn:
 		return t, nil
+	case TargetLogReturnEWMAZ:
+		// Its value and price need the EWMA volatility, which Value and
+		// Price do not carry: the quantile head has its own pipeline.
+		return "", fmt.Errorf("target %q is the quantile head's (EWMAZ, pipeline.QuantilesAt, evaluate.TrainQuantileHead); a point model cannot learn it", s)
 	}
 	return "", fmt.Errorf("unknown target %q: want %q or %q", s, TargetClose, TargetLogReturn)
 }

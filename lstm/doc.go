@@ -25,7 +25,13 @@
 // the batch, step, unit), so they do not depend on the thread count.
 //
 // Losses (mean over batch and outputs): MAE |e|, MSE e², Huber
-// (0.5e² within δ, δ(|e|-δ/2) beyond). Adam follows Keras:
+// (0.5e² within δ, δ(|e|-δ/2) beyond), and Pinball for a quantile head:
+// the outputs r_j become non-crossing quantiles by a cumulative softplus
+// (q_0 = r_0, q_j = q_{j-1} + log(1+e^{r_j}); Quantiles applies it to
+// Predict's outputs), the target is one value y per window, and the loss
+// is max(τ_j·u, (τ_j-1)·u), u = y - q_j, at the levels
+// TrainConfig.Quantiles. Training thus sees ordered quantiles, not only
+// inference (which sorting afterwards would give). Adam follows Keras:
 // m = β1·m + (1-β1)·g, v = β2·v + (1-β2)·g², w -= lr·sqrt(1-β2^t)/(1-β1^t) ·
 // m/(sqrt(v)+ε); optional global-norm clipping (ClipNorm) first.
 //
@@ -110,7 +116,7 @@
 //
 // TestGradientCheck compares every gradient with central differences of an
 // independent float64 implementation on several small configurations (one to
-// three layers, 1–3 features, 1–2 outputs, all losses, with and without
+// three layers, 1–3 features, 1–5 outputs, all losses, with and without
 // dropout). TestParityGolden compares outputs, loss, gradients and the
 // weights after three Adam steps with PyTorch's (golden files under
 // testdata/parity, made by scripts/parity/parity.py: regenerate with

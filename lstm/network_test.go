@@ -96,7 +96,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestParseLoss(t *testing.T) {
 	for s, want := range map[string]Loss{"mae": MAE, "mean_absolute_error": MAE, "MSE": MSE,
-		"mean_squared_error": MSE, "huber": Huber} {
+		"mean_squared_error": MSE, "huber": Huber, "pinball": Pinball, "Quantile": Pinball} {
 		if got, err := ParseLoss(s); err != nil || got != want {
 			t.Errorf("ParseLoss(%q) = %v, %v; want %v", s, got, err, want)
 		}

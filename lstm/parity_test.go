@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -15,17 +16,20 @@ var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/parity in
 const parityDir = "testdata/parity"
 
 type parityCase struct {
-	name  string
-	cfg   Config
-	T, n  int
-	loss  Loss
-	delta float32
+	name   string
+	cfg    Config
+	T, n   int
+	loss   Loss
+	delta  float32
+	levels []float32 // Pinball's quantile levels
 }
 
 var parityCases = []parityCase{
-	{"reference", Config{Features: 1, Units: []int{50, 50}, Dropout: 0.2, Outputs: 1}, 60, 16, MAE, 0},
-	{"deep-mse", Config{Features: 3, Units: []int{7, 5, 3}, Outputs: 2}, 9, 5, MSE, 0},
-	{"huber", Config{Features: 2, Units: []int{17}, Outputs: 1}, 12, 7, Huber, 0.1},
+	{"reference", Config{Features: 1, Units: []int{50, 50}, Dropout: 0.2, Outputs: 1}, 60, 16, MAE, 0, nil},
+	{"deep-mse", Config{Features: 3, Units: []int{7, 5, 3}, Outputs: 2}, 9, 5, MSE, 0, nil},
+	{"huber", Config{Features: 2, Units: []int{17}, Outputs: 1}, 12, 7, Huber, 0.1, nil},
+	{"pinball", Config{Features: 2, Units: []int{11, 6}, Outputs: 7}, 10, 9, Pinball, 0,
+		[]float32{0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975}},
 }
 
 // python returns the interpreter that has torch, or "" if none does.
@@ -81,11 +85,20 @@ func writeParityInputs(t *testing.T) {
 		x, y := randomWalk(uint64(3000+i), pc.n, pc.T, pc.cfg.Features, pc.cfg.Outputs)
 		meta := map[string]string{"loss": pc.loss.String(), "huber_delta": strconv.FormatFloat(float64(pc.delta), 'g', -1, 32),
 			"lr": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-07", "steps": "3"}
+		yw := pc.cfg.Outputs
+		if pc.loss == Pinball {
+			yw, y = 1, y[:pc.n] // one target per window
+			levels := make([]string, len(pc.levels))
+			for j, v := range pc.levels {
+				levels[j] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+			}
+			meta["quantiles"] = strings.Join(levels, ",")
+		}
 		f, err := os.Create(filepath.Join(parityDir, pc.name+".data.safetensors"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = writeTensors(f, meta, []tensor{{"x", []int{pc.n, pc.T, pc.cfg.Features}, x}, {"y", []int{pc.n, pc.cfg.Outputs}, y}})
+		err = writeTensors(f, meta, []tensor{{"x", []int{pc.n, pc.T, pc.cfg.Features}, x}, {"y", []int{pc.n, yw}, y}})
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -152,7 +165,7 @@ func TestParityGolden(t *testing.T) {
 					t.Errorf("forward: max relative error %.3g vs PyTorch (want <= 1e-5)\ngo    %v\ntorch %v", e, out, gold["out"].data)
 				}
 				for _, threads := range []int{1, 2} {
-					tr, err := NewTrainer(net.Clone(), TrainConfig{Loss: pc.loss, HuberDelta: pc.delta, LearningRate: 1e-3,
+					tr, err := NewTrainer(net.Clone(), TrainConfig{Loss: pc.loss, HuberDelta: pc.delta, Quantiles: pc.levels, LearningRate: 1e-3,
 						Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, BatchSize: pc.n, Threads: threads})
 					if err != nil {
 						t.Fatal(err)
@@ -162,7 +175,7 @@ func TestParityGolden(t *testing.T) {
 					for i := range rows {
 						rows[i] = i
 					}
-					loss := tr.gradient(x, y, rows, pc.T) / float64(len(y))
+					loss := tr.gradient(x, y, rows, pc.T) / float64(pc.n*pc.cfg.Outputs)
 					if want := float64(gold["loss"].data[0]); math.Abs(loss-want) > 1e-5*math.Max(math.Abs(want), 1e-3) {
 						t.Errorf("threads=%d: loss %.8g, PyTorch %.8g", threads, loss, want)
 					}

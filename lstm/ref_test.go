@@ -82,7 +82,26 @@ func ref64(cfg Config, p []float64, x []float64, bs, T int, masks [][]float64) [
 	return y
 }
 
-func refLoss(loss Loss, delta float64, yhat, y []float64) float64 {
+// refLoss is the mean loss of predictions yhat against targets y. For
+// Pinball, yhat is [n][len(levels)] raw outputs and y [n].
+func refLoss(loss Loss, delta float64, levels []float32, yhat, y []float64) float64 {
+	if loss == Pinball {
+		O := len(levels)
+		var sum float64
+		for s := range y {
+			var q float64
+			for j, tau := range levels {
+				if r := yhat[s*O+j]; j == 0 {
+					q = r
+				} else {
+					q += math.Log(1 + math.Exp(r))
+				}
+				u := y[s] - q
+				sum += math.Max(float64(tau)*u, (float64(tau)-1)*u)
+			}
+		}
+		return sum / float64(len(yhat))
+	}
 	var sum float64
 	for i := range yhat {
 		e := yhat[i] - y[i]
@@ -153,12 +172,17 @@ func TestGradientCheck(t *testing.T) {
 		loss    Loss
 		delta   float32
 		dropout bool
+		levels  []float32 // Pinball's quantile levels
 	}{
-		{"1layer-mse", Config{Features: 1, Units: []int{5}, Outputs: 1}, 4, 3, MSE, 0, false},
-		{"2layer-mse-2out", Config{Features: 3, Units: []int{6, 4}, Outputs: 2}, 5, 4, MSE, 0, false},
-		{"3layer-huber", Config{Features: 2, Units: []int{3, 5, 4}, Outputs: 1}, 3, 5, Huber, 0.05, false},
-		{"17units-mae", Config{Features: 1, Units: []int{17}, Outputs: 1}, 7, 6, MAE, 0, false},
-		{"2layer-dropout", Config{Features: 2, Units: []int{20, 33}, Outputs: 1, Dropout: 0.3}, 6, 9, MSE, 0, true},
+		{"1layer-mse", Config{Features: 1, Units: []int{5}, Outputs: 1}, 4, 3, MSE, 0, false, nil},
+		{"2layer-mse-2out", Config{Features: 3, Units: []int{6, 4}, Outputs: 2}, 5, 4, MSE, 0, false, nil},
+		{"3layer-huber", Config{Features: 2, Units: []int{3, 5, 4}, Outputs: 1}, 3, 5, Huber, 0.05, false, nil},
+		{"17units-mae", Config{Features: 1, Units: []int{17}, Outputs: 1}, 7, 6, MAE, 0, false, nil},
+		{"2layer-dropout", Config{Features: 2, Units: []int{20, 33}, Outputs: 1, Dropout: 0.3}, 6, 9, MSE, 0, true, nil},
+		{"2layer-pinball-5q", Config{Features: 2, Units: []int{6, 5}, Outputs: 5}, 5, 7, Pinball, 0, false,
+			[]float32{0.05, 0.25, 0.5, 0.75, 0.95}},
+		{"1layer-pinball-dropout", Config{Features: 1, Units: []int{9}, Outputs: 3, Dropout: 0.2}, 4, 8, Pinball, 0, true,
+			[]float32{0.1, 0.5, 0.9}},
 	}
 	for ci, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +198,10 @@ func TestGradientCheck(t *testing.T) {
 				}
 				net.syncDerived()
 				x, y := randData(uint64(ci), tc.bs, tc.T, tc.cfg.Features, tc.cfg.Outputs)
-				tr, err := NewTrainer(net, TrainConfig{Loss: tc.loss, HuberDelta: tc.delta, LearningRate: 1e-3,
+				if tc.loss == Pinball {
+					y = y[:tc.bs] // one target per window
+				}
+				tr, err := NewTrainer(net, TrainConfig{Loss: tc.loss, HuberDelta: tc.delta, Quantiles: tc.levels, LearningRate: 1e-3,
 					Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-7, BatchSize: tc.bs, Threads: 1, Seed: 3})
 				if err != nil {
 					t.Fatal(err)
@@ -214,8 +241,8 @@ func TestGradientCheck(t *testing.T) {
 						t.Errorf("forward output %d = %.8g, float64 reference %.8g", i, got, v)
 					}
 				}
-				lossRef := refLoss(tc.loss, delta, yref, y64)
-				if got := sum / float64(len(y)); math.Abs(got-lossRef) > 1e-5*math.Max(1, lossRef) {
+				lossRef := refLoss(tc.loss, delta, tc.levels, yref, y64)
+				if got := sum / float64(len(yref)); math.Abs(got-lossRef) > 1e-5*math.Max(1, lossRef) {
 					t.Errorf("loss %.8g, float64 reference %.8g", got, lossRef)
 				}
 				fd := make([]float64, len(p))
@@ -227,9 +254,9 @@ func TestGradientCheck(t *testing.T) {
 				for i := 0; i < len(p); i += stride {
 					orig := p[i]
 					p[i] = orig + h
-					lp := refLoss(tc.loss, delta, ref64(tc.cfg, p, x64, tc.bs, tc.T, masks), y64)
+					lp := refLoss(tc.loss, delta, tc.levels, ref64(tc.cfg, p, x64, tc.bs, tc.T, masks), y64)
 					p[i] = orig - h
-					lm := refLoss(tc.loss, delta, ref64(tc.cfg, p, x64, tc.bs, tc.T, masks), y64)
+					lm := refLoss(tc.loss, delta, tc.levels, ref64(tc.cfg, p, x64, tc.bs, tc.T, masks), y64)
 					p[i] = orig
 					fd[i] = (lp - lm) / (2 * h)
 					maxFD = math.Max(maxFD, math.Abs(fd[i]))

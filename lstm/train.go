@@ -17,9 +17,13 @@ const (
 	MAE   Loss = iota // mean absolute error, |e| (Keras "mean_absolute_error")
 	MSE               // mean squared error, e² (Keras "mean_squared_error")
 	Huber             // 0.5e² if |e| <= δ, else δ(|e| - δ/2) (Keras Huber)
+	// Pinball is the quantile head's loss: outputs are cumulative-softplus
+	// quantiles at TrainConfig.Quantiles, the target one value per window
+	// (pinball.go).
+	Pinball
 )
 
-// String returns the loss's short name ("mae", "mse", "huber").
+// String returns the loss's short name ("mae", "mse", "huber", "pinball").
 func (l Loss) String() string {
 	switch l {
 	case MAE:
@@ -28,12 +32,14 @@ func (l Loss) String() string {
 		return "mse"
 	case Huber:
 		return "huber"
+	case Pinball:
+		return "pinball"
 	}
 	return fmt.Sprintf("Loss(%d)", int(l))
 }
 
 // ParseLoss accepts "mae"/"mean_absolute_error", "mse"/"mean_squared_error"
-// and "huber" (case-insensitive; "huber_loss" too).
+// "huber" (case-insensitive; "huber_loss" too) and "pinball" ("quantile").
 func ParseLoss(s string) (Loss, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "mae", "mean_absolute_error":
@@ -42,14 +48,19 @@ func ParseLoss(s string) (Loss, error) {
 		return MSE, nil
 	case "huber", "huber_loss":
 		return Huber, nil
+	case "pinball", "quantile":
+		return Pinball, nil
 	}
-	return 0, fmt.Errorf("lstm: unknown loss %q, want mae, mean_absolute_error, mse, mean_squared_error or huber", s)
+	return 0, fmt.Errorf("lstm: unknown loss %q, want mae, mean_absolute_error, mse, mean_squared_error, huber or pinball", s)
 }
 
 // TrainConfig holds the optimiser and batching settings of a Trainer.
 type TrainConfig struct {
 	Loss       Loss
 	HuberDelta float32 // Huber's δ; 1 when zero
+	// Quantiles are Pinball's levels τ_j, one per output, strictly
+	// increasing in (0, 1); unused by the other losses.
+	Quantiles []float32
 	// Adam, with Keras' update rule
 	// var -= lr·sqrt(1-β2^t)/(1-β1^t) · m/(sqrt(v)+ε).
 	LearningRate, Beta1, Beta2, Epsilon float64
@@ -84,8 +95,9 @@ type Trainer struct {
 	rng     *rng      // shuffling
 	order   []int
 	grad    []float32
-	losses  []float64 // per-worker loss sums
-	noDrop  bool      // tests: gradient parity with dropout off
+	losses  []float64   // per-worker loss sums
+	noDrop  bool        // tests: gradient parity with dropout off
+	qs      [][]float64 // Pinball: per-worker quantile scratch
 }
 
 // NewTrainer returns a trainer for n. Zero-valued fields of cfg that have
@@ -95,7 +107,7 @@ func NewTrainer(n *Network, cfg TrainConfig) (*Trainer, error) {
 		cfg.HuberDelta = 1
 	}
 	switch {
-	case cfg.Loss < MAE || cfg.Loss > Huber:
+	case cfg.Loss < MAE || cfg.Loss > Pinball:
 		return nil, fmt.Errorf("lstm: unknown Loss %d", int(cfg.Loss))
 	case !(cfg.HuberDelta > 0):
 		return nil, fmt.Errorf("lstm: HuberDelta = %v, want > 0", cfg.HuberDelta)
@@ -112,6 +124,12 @@ func NewTrainer(n *Network, cfg TrainConfig) (*Trainer, error) {
 	case cfg.Threads < 0:
 		return nil, fmt.Errorf("lstm: Threads = %d, want >= 0", cfg.Threads)
 	}
+	if cfg.Loss == Pinball {
+		if err := checkLevels(cfg.Quantiles, n.cfg.Outputs); err != nil {
+			return nil, err
+		}
+		cfg.Quantiles = append([]float32(nil), cfg.Quantiles...)
+	}
 	th := cfg.Threads
 	if th == 0 {
 		th = runtime.NumCPU()
@@ -121,6 +139,11 @@ func NewTrainer(n *Network, cfg TrainConfig) (*Trainer, error) {
 		m: make([]float32, len(n.params)), v: make([]float32, len(n.params)),
 		grad: make([]float32, len(n.params)), rng: newRNG(cfg.Seed ^ 0x5eed5eed),
 		losses: make([]float64, th)}
+	if cfg.Loss == Pinball {
+		for range th {
+			t.qs = append(t.qs, make([]float64, n.cfg.Outputs))
+		}
+	}
 	return t, nil
 }
 
@@ -130,21 +153,31 @@ func (t *Trainer) Network() *Network { return t.net }
 // Steps returns the number of optimiser steps taken so far.
 func (t *Trainer) Steps() int { return t.t }
 
+// targetWidth is the number of target values per window: one for the
+// quantile head, one per output otherwise.
+func (t *Trainer) targetWidth() int {
+	if t.cfg.Loss == Pinball {
+		return 1
+	}
+	return t.net.cfg.Outputs
+}
+
 func (t *Trainer) checkData(x, y []float32, n, steps int) {
-	F, O := t.net.cfg.Features, t.net.cfg.Outputs
+	F, O := t.net.cfg.Features, t.targetWidth()
 	switch {
 	case n < 1 || steps < 1:
 		panic(fmt.Sprintf("lstm: n=%d steps=%d, want both >= 1", n, steps))
 	case len(x) != n*steps*F:
 		panic(fmt.Sprintf("lstm: x has %d values, want n*steps*Features = %d*%d*%d", len(x), n, steps, F))
 	case len(y) != n*O:
-		panic(fmt.Sprintf("lstm: y has %d values, want n*Outputs = %d*%d", len(y), n, O))
+		panic(fmt.Sprintf("lstm: y has %d values, want n*%d = %d*%d", len(y), O, n, O))
 	}
 }
 
 // Epoch runs one pass over n windows: x is [n][steps][Features] and y
-// [n][Outputs], row-major. It returns the batch-size-weighted mean training
-// loss (what Keras' progress bar shows), computed with dropout on.
+// [n][Outputs] ([n][1] for Pinball), row-major. It returns the
+// batch-size-weighted mean training loss (what Keras' progress bar shows),
+// computed with dropout on.
 func (t *Trainer) Epoch(x, y []float32, n, steps int) float64 {
 	loss, _ := t.EpochContext(context.Background(), x, y, n, steps)
 	return loss
@@ -201,6 +234,13 @@ func (t *Trainer) Evaluate(x, y []float32, n, steps int) float64 {
 	}
 	wg.Wait()
 	var sum float64
+	if t.cfg.Loss == Pinball {
+		q := make([]float64, O)
+		for s := 0; s < n; s++ {
+			sum += t.pinballRow(pred[s*O:(s+1)*O], y[s], nil, 0, q)
+		}
+		return sum / float64(n*O)
+	}
 	for i, p := range pred {
 		l, _ := t.lossAt(p - y[i])
 		sum += l
@@ -267,11 +307,18 @@ func (t *Trainer) gradient(x, y []float32, rows []int, steps int) float64 {
 		O := t.net.cfg.Outputs
 		scale := 1 / float32(B*O)
 		var sum float64
-		for s := 0; s < bs; s++ {
-			for o := 0; o < O; o++ {
-				l, d := t.lossAt(ws.yhat[s*O+o] - y[ws.idx[s]*O+o])
-				sum += l
-				ws.dy[s*O+o] = d * scale
+		if t.cfg.Loss == Pinball {
+			q := t.qs[w]
+			for s := 0; s < bs; s++ {
+				sum += t.pinballRow(ws.yhat[s*O:(s+1)*O], y[ws.idx[s]], ws.dy[s*O:(s+1)*O], scale, q)
+			}
+		} else {
+			for s := 0; s < bs; s++ {
+				for o := 0; o < O; o++ {
+					l, d := t.lossAt(ws.yhat[s*O+o] - y[ws.idx[s]*O+o])
+					sum += l
+					ws.dy[s*O+o] = d * scale
+				}
 			}
 		}
 		t.losses[w] = sum

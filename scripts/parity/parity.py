@@ -7,7 +7,8 @@ dense.bias) with torch's load_state_dict(strict=True), and
 
   golden DIR     for every DIR/<name>.weights.safetensors with a matching
                  DIR/<name>.data.safetensors (tensors x [n,T,F], y [n,O];
-                 metadata loss, huber_delta, lr, beta1, beta2, eps, steps)
+                 metadata loss, huber_delta, quantiles, lr, beta1, beta2,
+                 eps, steps; for loss "pinball" y is [n,1])
                  writes DIR/<name>.golden.safetensors with
                    out          forward outputs (no dropout)
                    loss         [1] the loss of out vs y
@@ -112,6 +113,21 @@ def load_net(path, dropout=0.0):
     return net, meta
 
 
+class PinballLoss(nn.Module):
+    """closecast's quantile head: raw outputs r [n,O] become non-crossing
+    quantiles q_0 = r_0, q_j = q_{j-1} + softplus(r_j); the loss is the mean
+    over windows and levels of max(tau*u, (tau-1)*u), u = y - q_j, y [n,1]."""
+
+    def __init__(self, levels):
+        super().__init__()
+        self.register_buffer("tau", torch.tensor(levels, dtype=torch.float32))
+
+    def forward(self, raw, y):
+        steps = torch.cat([raw[:, :1], nn.functional.softplus(raw[:, 1:])], dim=1)
+        u = y - torch.cumsum(steps, dim=1)
+        return torch.maximum(self.tau * u, (self.tau - 1) * u).mean()
+
+
 def loss_fn(meta):
     name = meta.get("loss", "mae")
     if name == "mae":
@@ -120,6 +136,8 @@ def loss_fn(meta):
         return nn.MSELoss()
     if name == "huber":
         return nn.HuberLoss(delta=float(meta.get("huber_delta", "1")))
+    if name == "pinball":
+        return PinballLoss([float(v) for v in meta["quantiles"].split(",")])
     raise SystemExit(f"unknown loss {name!r}")
 
 

@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/features"
+	"github.com/closecast/closecast/lstm"
+)
+
+// The quantile head's pipeline (config target log_return_ewma_z, loss
+// pinball): the network's outputs are the quantiles q_j of the next log
+// return standardised by its EWMA volatility σ (features.EWMAZ), made
+// non-crossing by the engine's cumulative softplus (lstm.Quantiles), so the
+// price quantiles are last close × exp(σ·q_j), ascending as the q_j are.
+// The target is unscaled (z is already on a unit scale): Output is unused.
+
+// QuantilesAt returns, for every i in idx, the quantiles of the close of
+// bars[i] forecast h days ahead from the bars before it: one price per
+// output of the quantile head, at its levels in ascending order. Only h = 1
+// is supported for now. σ is the EWMA volatility of features.EWMAZ over
+// bars, so bars should start where the training series started (the EWMA
+// seed reads the first returns). A NaN or ±Inf anywhere is a
+// *closecast.NonFiniteError.
+func (p *Pipeline) QuantilesAt(bars []closecast.Bar, idx []int, h int) ([][]float64, error) {
+	if h != 1 {
+		return nil, fmt.Errorf("pipeline: the quantile head forecasts 1 day ahead, not %d (multi-day quantiles are not implemented)", h)
+	}
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	_, sigma := features.EWMAZ(bars)
+	per := p.Window * len(p.Features)
+	x := make([]float32, len(idx)*per)
+	for k, i := range idx {
+		if i < p.History() || i > len(bars) {
+			return nil, fmt.Errorf("%w: bar %d needs %d bars before it", ErrShortHistory, i, p.History())
+		}
+		if err := p.Input(bars, i, x[k*per:(k+1)*per]); err != nil {
+			return nil, err
+		}
+	}
+	O := p.Net.Config().Outputs
+	raw := make([]float32, len(idx)*O)
+	p.Net.Predict(x, len(idx), p.Window, raw)
+	lstm.Quantiles(raw, O, raw)
+	out := make([][]float64, len(idx))
+	for k, i := range idx {
+		day := forecastDay(bars, i)
+		last := bars[i-1].Close
+		s := sigma[i]
+		if err := closecast.Finite("EWMA volatility", day, s); err != nil {
+			return nil, err
+		}
+		out[k] = make([]float64, O)
+		for j := range O {
+			v := last * math.Exp(s*float64(raw[k*O+j]))
+			if err := closecast.Finite("quantile price", day, v); err != nil {
+				return nil, err
+			}
+			out[k][j] = v
+		}
+	}
+	return out, nil
+}
