@@ -3,18 +3,15 @@ package artifact
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"testing/fstest"
 
 	"github.com/closecast/closecast"
 )
 
 // Files is an artifact directory as bytes: file name → contents. It is how
-// a model registry stores and returns a model whole.
-type Files map[string][]byte
+// a model registry stores and returns a model whole (closecast.Registry).
+type Files = closecast.ModelFiles
 
 // ReadFiles reads the regular files at the root of directory dir (an
 // artifact: model.json and what it checksums) without verifying them; pass
@@ -36,34 +33,6 @@ func ReadFiles(dir string) (Files, error) {
 		out[e.Name()] = b
 	}
 	return out, nil
-}
-
-// FS returns files as a read-only file system.
-func (f Files) FS() fs.FS {
-	m := make(fstest.MapFS, len(f))
-	for name, b := range f {
-		m[name] = &fstest.MapFile{Data: b, Mode: 0o644}
-	}
-	return m
-}
-
-// Names returns the file names, sorted.
-func (f Files) Names() []string {
-	out := make([]string, 0, len(f))
-	for name := range f {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Size returns the bytes of all files.
-func (f Files) Size() int64 {
-	var n int64
-	for _, b := range f {
-		n += int64(len(b))
-	}
-	return n
 }
 
 // Verify checks files as Read checks a directory (model.json's own checksum,

@@ -69,7 +69,7 @@ func Copy(ctx context.Context, dst, src DB) (CopyReport, error) {
 // copyLedger records in dst the forecasts of src that dst does not hold the
 // same, each with the time it was served.
 func copyLedger(ctx context.Context, dst, src DB) (int, error) {
-	have, err := dst.Ledger(ctx)
+	have, err := dst.LedgerEntries(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +82,7 @@ func copyLedger(ctx context.Context, dst, src DB) (int, error) {
 	for _, e := range have {
 		held[key{e.Symbol, e.Date, e.Model}] = e
 	}
-	entries, err := src.Ledger(ctx)
+	entries, err := src.LedgerEntries(ctx)
 	if err != nil {
 		return 0, err
 	}

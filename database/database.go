@@ -12,10 +12,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/postgres"
 	"github.com/closecast/closecast/sqlite"
 )
@@ -27,27 +25,7 @@ const URLEnv = "CLOSECAST_DATABASE_URL"
 // DB is a store opened by Open: bars, the fetch log, the ledger of live
 // forecasts and the model registry, with the same semantics on every
 // backend (internal/storetest checks them).
-type DB interface {
-	closecast.Store
-	UpsertFetched(ctx context.Context, symbol string, from, to closecast.Date, bars []closecast.Bar) (added, updated int, err error)
-	LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error
-	Fetches(ctx context.Context, symbol string, n int) ([]closecast.FetchRecord, error)
-	ImportFetches(ctx context.Context, rs []closecast.FetchRecord) (int, error)
-
-	Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error
-	Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error)
-	Pending(ctx context.Context, symbol string) (int, error)
-	Ledger(ctx context.Context) ([]closecast.LedgerEntry, error)
-
-	PutModel(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
-	PutChampion(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
-	Promote(ctx context.Context, version string) (closecast.ModelInfo, error)
-	Model(ctx context.Context, version string) (closecast.ModelInfo, artifact.Files, error)
-	Models(ctx context.Context, symbol string) ([]closecast.ModelInfo, error)
-	Champion(ctx context.Context, symbol string) (closecast.ModelInfo, error)
-
-	Close() error
-}
+type DB = closecast.Database
 
 var (
 	_ DB = (*sqlite.DB)(nil)

@@ -174,7 +174,7 @@ func read(t *testing.T, db DB) contents {
 	if c.Fetches, err = db.Fetches(ctx, "", 100); err != nil {
 		t.Fatal(err)
 	}
-	if c.Ledger, err = db.Ledger(ctx); err != nil {
+	if c.Ledger, err = db.LedgerEntries(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if c.Models, err = db.Models(ctx, ""); err != nil {

@@ -14,9 +14,9 @@ import (
 // the time each forecast was served, and the fetch log written back with
 // its own times.
 
-// Ledger returns every recorded forecast (scored or not) with the time it
+// LedgerEntries returns every recorded forecast (scored or not) with the time it
 // was last served, by symbol, target day and model version.
-func (s *DB) Ledger(ctx context.Context) ([]closecast.LedgerEntry, error) {
+func (s *DB) LedgerEntries(ctx context.Context) ([]closecast.LedgerEntry, error) {
 	var out []closecast.LedgerEntry
 	err := s.retry(ctx, true, func() error {
 		out = out[:0]

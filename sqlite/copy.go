@@ -12,9 +12,9 @@ import (
 // the time each forecast was served, and the fetch log written back with
 // its own times.
 
-// Ledger returns every recorded forecast (scored or not) with the time it
+// LedgerEntries returns every recorded forecast (scored or not) with the time it
 // was last served, by symbol, target day and model version.
-func (s *DB) Ledger(ctx context.Context) (_ []closecast.LedgerEntry, err error) {
+func (s *DB) LedgerEntries(ctx context.Context) (_ []closecast.LedgerEntry, err error) {
 	defer func() { err = s.classify(err) }()
 	rows, err := s.db.QueryContext(ctx, `SELECT requested_at, symbol, target_date, model_version, value, last_close, actual
 		FROM predictions ORDER BY symbol, target_date, model_version`)

@@ -232,7 +232,7 @@ func testExportImport(t *testing.T, b Backend) {
 	if err := s.Record(ctx, at.Add(time.Hour), []closecast.Prediction{pred("AAPL", day0, "m2", 50, 49)}); err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.Ledger(ctx)
+	es, err := s.LedgerEntries(ctx)
 	if err != nil || len(es) != 3 {
 		t.Fatalf("Ledger = %+v, %v; want 3 entries", es, err)
 	}

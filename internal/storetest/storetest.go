@@ -10,38 +10,14 @@
 package storetest
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/artifact"
 )
 
-// Store is what the suite tests: a closecast.Store with the fetch log, the
-// ledger and the model registry: what package database opens (its DB
-// interface, which this package cannot import: database's tests use it).
-type Store interface {
-	closecast.Store
-	UpsertFetched(ctx context.Context, symbol string, from, to closecast.Date, bars []closecast.Bar) (added, updated int, err error)
-	LogFetchError(ctx context.Context, symbol string, from, to closecast.Date, fetchErr error) error
-	Fetches(ctx context.Context, symbol string, n int) ([]closecast.FetchRecord, error)
-	ImportFetches(ctx context.Context, rs []closecast.FetchRecord) (int, error)
-
-	Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error
-	Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error)
-	Pending(ctx context.Context, symbol string) (int, error)
-	Ledger(ctx context.Context) ([]closecast.LedgerEntry, error)
-
-	PutModel(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
-	PutChampion(ctx context.Context, files artifact.Files) (closecast.ModelInfo, error)
-	Promote(ctx context.Context, version string) (closecast.ModelInfo, error)
-	Model(ctx context.Context, version string) (closecast.ModelInfo, artifact.Files, error)
-	Models(ctx context.Context, symbol string) ([]closecast.ModelInfo, error)
-	Champion(ctx context.Context, symbol string) (closecast.ModelInfo, error)
-
-	Close() error
-}
+// Store is what the suite tests: the root package's Database seam (bars,
+// fetch log, ledger, model registry), what package database opens.
+type Store = closecast.Database
 
 // Backend makes stores of one kind for the suite.
 type Backend struct {
