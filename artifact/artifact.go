@@ -181,16 +181,12 @@ type Predictions struct {
 // directories left by a killed writer are removed by the next Write. extras, if not nil, is called with the temporary
 // directory to add files (plots); they are checksummed like the rest.
 // Write fills m.Meta's Version, Files, Checksum and pipeline fields.
-func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
-	tmp, err := atomicfile.TempDir(dir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
+func Write(dir string, m *Model, extras func(tmp string) error) error {
+	return atomicfile.WriteDir(dir, func(tmp string) error { return m.write(tmp, extras) })
+}
+
+// write fills the temporary directory tmp with m's files.
+func (m *Model) write(tmp string, extras func(tmp string) error) error {
 	var weights bytes.Buffer
 	if err := m.Pipeline.Net.WriteSafetensors(&weights); err != nil {
 		return fmt.Errorf("artifact: encoding weights: %w", err)
@@ -213,13 +209,7 @@ func Write(dir string, m *Model, extras func(tmp string) error) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.Write(filepath.Join(tmp, MetadataFile), doc); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.ReplaceDir(tmp, dir)
+	return atomicfile.Write(filepath.Join(tmp, MetadataFile), doc)
 }
 
 // fillMeta copies the pipeline's parameters into the metadata so that

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/internal/atomicfile"
 )
 
 // Files is an artifact directory as bytes: file name → contents. It is how
@@ -33,6 +34,19 @@ func ReadFiles(dir string) (Files, error) {
 		out[e.Name()] = b
 	}
 	return out, nil
+}
+
+// WriteFiles writes files, an artifact as a registry returns it, as
+// directory dir, replacing dir atomically for readers as Write does.
+func WriteFiles(dir string, files Files) error {
+	return atomicfile.WriteDir(dir, func(tmp string) error {
+		for _, name := range files.Names() {
+			if err := atomicfile.Write(filepath.Join(tmp, name), files[name]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Verify checks files as Read checks a directory (model.json's own checksum,

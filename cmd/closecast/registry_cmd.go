@@ -6,14 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/database"
-	"github.com/closecast/closecast/internal/atomicfile"
 )
 
 var modelsCmd = &command{
@@ -208,7 +205,7 @@ func modelsPull(ctx context.Context, e *env, o *modelsOpts, args []string) error
 	if err != nil {
 		return err
 	}
-	if err := writeFiles(o.out, files); err != nil {
+	if err := artifact.WriteFiles(o.out, files); err != nil {
 		return fmt.Errorf("writing %s: %w", o.out, err)
 	}
 	if o.asJSON {
@@ -216,30 +213,6 @@ func modelsPull(ctx context.Context, e *env, o *modelsOpts, args []string) error
 	}
 	fmt.Fprintf(e.stdout, "pulled %s (%s) into %s\n", info.Version, info.Symbol, o.out)
 	return nil
-}
-
-// writeFiles writes an artifact's files as directory dir, replacing it
-// atomically as artifact.Write does: a reader sees the old or the new
-// model, never half.
-func writeFiles(dir string, files artifact.Files) (err error) {
-	tmp, err := atomicfile.TempDir(dir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	for _, name := range files.Names() {
-		if err := atomicfile.Write(filepath.Join(tmp, name), files[name]); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return err
-	}
-	return atomicfile.ReplaceDir(tmp, dir)
 }
 
 func modelsPromote(ctx context.Context, e *env, o *modelsOpts, args []string) error {

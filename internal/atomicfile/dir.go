@@ -56,6 +56,29 @@ func TempDir(dir string) (string, error) {
 	return os.MkdirTemp(parent, "."+base+tmpPrefix)
 }
 
+// WriteDir fills a new temporary directory beside dir with fill and then
+// replaces dir with it (ReplaceDir): readers see the old directory or the
+// whole new one. If fill or the swap fails, the temporary directory is
+// removed and dir is left as it was.
+func WriteDir(dir string, fill func(tmp string) error) (err error) {
+	tmp, err := TempDir(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := fill(tmp); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	return ReplaceDir(tmp, dir)
+}
+
 // ReplaceDir makes dir show the complete directory tmp (from TempDir): tmp
 // becomes a version directory and dir a link to it, swapped in atomically.
 // Version directories older than the previous one and temporary entries

@@ -77,3 +77,40 @@ func TestReplaceDirIsAtomicForReaders(t *testing.T) {
 		t.Fatalf("entries beside the link: %d, want 3", len(entries))
 	}
 }
+
+// A WriteDir whose fill fails leaves dir as it was and no temporary
+// directory behind; one that succeeds replaces dir whole.
+func TestWriteDirKeepsTheOldDirectoryOnFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "model")
+	fill := func(token string) func(string) error {
+		return func(tmp string) error { return Write(filepath.Join(tmp, "a"), []byte(token)) }
+	}
+	if err := WriteDir(dir, fill("v1")); err != nil {
+		t.Fatal(err)
+	}
+	boom := fmt.Errorf("fill failed")
+	err := WriteDir(dir, func(tmp string) error {
+		if err := fill("v2")(tmp); err != nil {
+			return err
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("WriteDir = %v, want the fill's error", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "a")); err != nil || string(b) != "v1" {
+		t.Fatalf("after a failed WriteDir dir holds %q (%v), want the old v1", b, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(dir))
+	for _, e := range entries {
+		if strings.Contains(e.Name(), tmpPrefix) {
+			t.Fatalf("a failed WriteDir left %s behind", e.Name())
+		}
+	}
+	if err := WriteDir(dir, fill("v3")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "a")); string(b) != "v3" {
+		t.Fatalf("dir holds %q after a successful WriteDir, want v3", b)
+	}
+}
