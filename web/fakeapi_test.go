@@ -2,12 +2,14 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,27 +18,37 @@ import (
 	"github.com/closecast/closecast"
 )
 
-// fakeAPI implements the closecast HTTP API contract (GET /api/model,
-// GET /api/history, POST /predict) over the real BTC-USD history shipped in
-// marketdata/data, with a stand-in "model" whose numbers are computed here.
-// The dashboard test runs against it because package server is written in
-// parallel; the lead's end-to-end test covers the real server.
+// fakeAPI implements the closecast HTTP API contract (GET /api/models,
+// GET /api/model, GET /api/history, POST /predict, GET /api/accuracy) over
+// the real daily history shipped in marketdata/data, with a stand-in "model"
+// whose numbers are computed here. The dashboard test runs against it
+// because package server is written in parallel; the lead's end-to-end test
+// covers the real server.
+//
+// A fakeAPI is one market (BTC-USD from newFakeAPI); withMarket adds
+// others, each a fakeAPI of its own that logs its own requests, and the
+// first one routes every request by its symbol as the multi-market
+// server does.
 type fakeAPI struct {
 	symbol string
 	bars   []closecast.Bar
 	window int
 	model  map[string]any // what GET /api/model answers
 
-	mu          sync.Mutex
-	unavailable bool            // when set, POST /predict answers 503
-	modelDown   bool            // when set, GET /api/model answers 503
-	historyDown bool            // when set, GET /api/history answers 503
-	ledger      string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
-	accuracyReq []string        // raw query strings of GET /api/accuracy
-	historyReqs []string        // raw query strings of GET /api/history
-	predictReqs []string        // raw bodies of POST /predict
-	lastPredict map[string]any  // last 200 body of POST /predict
-	answers     map[string]bool // "METHOD path" of every request seen
+	others   []*fakeAPI // the other markets served beside this one
+	noModels bool       // when set, GET /api/models answers 404, as a server older than it
+
+	mu            sync.Mutex
+	predictStatus int             // when set, POST /predict answers this status (503 or 500) for this market
+	unavailable   bool            // when set, POST /predict answers 503
+	modelDown     bool            // when set, GET /api/model answers 503
+	historyDown   bool            // when set, GET /api/history answers 503
+	ledger        string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
+	accuracyReq   []string        // raw query strings of GET /api/accuracy
+	historyReqs   []string        // raw query strings of GET /api/history
+	predictReqs   []string        // raw bodies of POST /predict
+	lastPredict   map[string]any  // last 200 body of POST /predict
+	answers       map[string]bool // "METHOD path" of every request seen
 }
 
 // loadBars reads the committed CSV (Date,Open,High,Low,Close,Volume).
@@ -136,9 +148,45 @@ func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	return e
 }
 
+// newFakeAPI is the fake serving BTC-USD alone.
 func newFakeAPI(t testing.TB) *fakeAPI {
-	bars := loadBars(t, "../marketdata/data/btc-usd-daily.csv")
-	f := &fakeAPI{symbol: closecast.DefaultSymbol, bars: bars, window: 60, answers: map[string]bool{}}
+	return newFakeMarket(t, closecast.DefaultSymbol, "../marketdata/data/btc-usd-daily.csv", "test-fake-1")
+}
+
+// withMarket adds the market of symbol, its history read from csv and its
+// model named version, and returns it.
+func (f *fakeAPI) withMarket(t testing.TB, symbol, csv, version string) *fakeAPI {
+	m := newFakeMarket(t, symbol, csv, version)
+	f.others = append(f.others, m)
+	return m
+}
+
+// market is the fake serving symbol ("" is this one, the default), or nil.
+func (f *fakeAPI) market(symbol string) *fakeAPI {
+	if symbol == "" || symbol == f.symbol {
+		return f
+	}
+	for _, m := range f.others {
+		if m.symbol == symbol {
+			return m
+		}
+	}
+	return nil
+}
+
+// symbols lists the served symbols, sorted, as the contract's /api/models does.
+func (f *fakeAPI) symbols() []string {
+	out := []string{f.symbol}
+	for _, m := range f.others {
+		out = append(out, m.symbol)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func newFakeMarket(t testing.TB, symbol, csv, version string) *fakeAPI {
+	bars := loadBars(t, csv)
+	f := &fakeAPI{symbol: symbol, bars: bars, window: 60, answers: map[string]bool{}}
 	closes := make([]float64, len(bars))
 	for i, b := range bars {
 		closes[i] = b.Close
@@ -177,7 +225,7 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 		val = append(val, 0.025+0.07*math.Exp(-float64(e)/8)+0.002*math.Sin(float64(e)))
 	}
 	f.model = map[string]any{
-		"version": "test-fake-1", "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
+		"version": version, "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
 		"window": f.window, "features": []string{"close"}, "target": "close",
 		"train_range": map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
 		"training":    map[string]any{"epochs_trained": len(train)},
@@ -206,9 +254,68 @@ func apiError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg, "code": code})
 }
 
+// models is the fake's GET /api/models answer.
+func (f *fakeAPI) models() map[string]any {
+	var list []map[string]any
+	for _, s := range f.symbols() {
+		m := f.market(s)
+		h := m.model["metrics"].(map[string]any)["holdout"].(map[string]any)
+		list = append(list, map[string]any{
+			"symbol": s, "version": m.model["version"], "window": m.window,
+			"last_known": m.lastDate(), "last_close": m.bars[len(m.bars)-1].Close,
+			"holdout": map[string]any{"from": h["from"], "to": h["to"], "model": h["model"], "persistence": h["persistence"]},
+		})
+	}
+	return map[string]any{"default": f.symbol, "models": list}
+}
+
+// requestSymbol is the market a request asks for: ?symbol= or, on POST
+// /predict, the body's "symbol" (the body is put back for the handler).
+func requestSymbol(r *http.Request) string {
+	if r.Method != http.MethodPost {
+		return r.URL.Query().Get("symbol")
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		Symbol string `json:"symbol"`
+	}
+	json.Unmarshal(body, &req) // a bad body is the handler's to refuse
+	return req.Symbol
+}
+
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.answers[r.Method+" "+r.URL.Path] = true
+	f.mu.Unlock()
+	switch r.URL.Path {
+	case "/api/models":
+		if f.noModels {
+			apiError(w, http.StatusNotFound, "not_found", "no such route")
+			return
+		}
+		writeJSON(w, http.StatusOK, f.models())
+	case "/api/model", "/api/history", "/predict", "/api/accuracy":
+		s := requestSymbol(r)
+		m := f.market(s)
+		if m == nil {
+			writeJSON(w, http.StatusNotFound, map[string]any{
+				"error": fmt.Sprintf("unknown symbol: %s (served: %s)", s, strings.Join(f.symbols(), ", ")),
+				"code":  "unknown_symbol", "symbols": f.symbols(),
+			})
+			return
+		}
+		m.serveMarket(w, r)
+	case "/openapi.json":
+		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
+	default:
+		http.FileServerFS(FS).ServeHTTP(w, r)
+	}
+}
+
+// serveMarket answers this market's routes.
+func (f *fakeAPI) serveMarket(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
 	modelDown, historyDown := f.modelDown, f.historyDown
 	f.mu.Unlock()
 	switch r.URL.Path {
@@ -229,10 +336,6 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.predict(w, r)
 	case "/api/accuracy":
 		f.accuracy(w, r)
-	case "/openapi.json":
-		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
-	default:
-		http.FileServerFS(FS).ServeHTTP(w, r)
 	}
 }
 
@@ -241,10 +344,6 @@ func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
 	f.historyReqs = append(f.historyReqs, r.URL.RawQuery)
 	f.mu.Unlock()
 	q := r.URL.Query()
-	if s := q.Get("symbol"); s != "" && s != f.symbol {
-		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", s))
-		return
-	}
 	to := f.lastDate()
 	from := to.AddDays(-364)
 	for _, p := range []struct {
@@ -366,8 +465,17 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid_horizon", fmt.Sprintf("'horizon' must be a whole number of days from 1 to 30, got %d", horizon))
 		return
 	}
-	if req.Symbol != "" && req.Symbol != f.symbol {
-		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", req.Symbol))
+	f.mu.Lock()
+	status := f.predictStatus
+	f.mu.Unlock()
+	switch status {
+	case 0:
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "30")
+		apiError(w, status, "unavailable", "the "+f.symbol+" model is not loaded: try again later")
+		return
+	default:
+		apiError(w, status, "internal", "internal error forecasting "+f.symbol)
 		return
 	}
 	if unavailable {

@@ -15,11 +15,12 @@ export const STRINGS = {
   en: {
     'doc.title': '{coin} next-day close forecast · closecast',
     'skip': 'Skip to the forecast form',
-    'title': '{coin} ($) price forecast',
+    'title': '{coin} ({sign}) price forecast',
     'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in US dollars.',
     'lang.button': 'Português',
     'lang.label': 'Mudar o idioma para português',
     'model.heading': 'Model',
+    'market.label': 'Market',
     'model.version': 'Version',
     'model.trained': 'Trained on',
     'model.window': 'Input window',
@@ -147,11 +148,12 @@ export const STRINGS = {
   'pt-BR': {
     'doc.title': 'Previsão do fechamento de amanhã, {coin} · closecast',
     'skip': 'Pular para o formulário de previsão',
-    'title': 'Previsão da moeda {coin} ($)',
+    'title': 'Previsão da moeda {coin} ({sign})',
     'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em dólares.',
     'lang.button': 'English',
     'lang.label': 'Switch the language to English',
     'model.heading': 'Modelo',
+    'market.label': 'Mercado',
     'model.version': 'Versão',
     'model.trained': 'Treinado com',
     'model.window': 'Janela de entrada',
@@ -354,19 +356,48 @@ function nf(opts) {
   return cache.get(k);
 }
 
-// money formats US dollars with cents: "$107,123.45" / "US$ 107.123,45".
-export function money(v) {
-  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+// quoteCurrency is the currency a market's prices are in: the quote of a
+// Yahoo pair ("ETH-EUR" → EUR), US dollars for a "-USD" pair and for any
+// symbol that names no ISO 4217 code (a stock ticker, an index).
+export function quoteCurrency(symbol) {
+  const m = /-([A-Za-z]{3})$/.exec(String(symbol || ''));
+  if (!m) return 'USD';
+  const code = m[1].toUpperCase();
+  try {
+    const ok = typeof Intl.supportedValuesOf !== 'function' || Intl.supportedValuesOf('currency').includes(code);
+    return ok ? code : 'USD';
+  } catch (_) {
+    return 'USD';
+  }
 }
 
-// money0 formats whole US dollars: "$107,123".
+// currency is the ISO code money formats in (setCurrency), US dollars until
+// a market says otherwise.
+let currency = 'USD';
+
+// setCurrency makes money, money0, signedMoney and currencySign use code.
+export function setCurrency(code) { currency = code || 'USD'; }
+
+// currencySign is the currency's short sign, "$" for dollars in every
+// language (the title's "($)"), "€" for euros.
+export function currencySign() {
+  const p = nf({ style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).formatToParts(0).find((x) => x.type === 'currency');
+  return p ? p.value : currency;
+}
+
+// money formats the market's currency with cents: "$107,123.45" / "US$ 107.123,45".
+export function money(v) {
+  return nf({ style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
+// money0 formats whole units of the market's currency: "$107,123".
 export function money0(v) {
-  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(v);
+  return nf({ style: 'currency', currency, minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(v);
 }
 
 // signedMoney is money with an explicit sign, for changes.
 export function signedMoney(v) {
-  return nf({ style: 'currency', currency: 'USD', signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+  return nf({ style: 'currency', currency, signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
 }
 
 // num formats a plain number with the given number of decimals.
