@@ -16,7 +16,7 @@
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
 import * as api from './api.js';
-import { PriceChart, COLORS } from './chart.js';
+import { PriceChart, COLORS, quantilesOf, bandsOf } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const DAY = 86400000;
@@ -236,28 +236,45 @@ function bandNote(iv) {
 }
 
 // horizonBlock is the table of a multi-day answer (p.forecasts): one row per
-// day with the forecast, the p10..p90 band and the actual close when known,
-// then what the band means. Null for a one-day answer without a band.
+// day with the forecast, the low and high end of every central band the
+// answer carries (p10..p90, and p2.5..p97.5, p25..p75 of a fan) and the
+// actual close when known, then what the bands mean. Null for a one-day
+// answer without a band.
 function horizonBlock(p) {
   const days = Array.isArray(p.forecasts) ? p.forecasts.filter((f) => f && isISODate(f.date) && Number.isFinite(f.prediction)) : [];
   if (!days.length) return null;
-  const band = days.some((f) => Number.isFinite(f.p10) && Number.isFinite(f.p90));
-  const cols = [['prediction', 'horizon.prediction'], ...(band ? [['p10', 'horizon.p10'], ['p90', 'horizon.p90']] : []), ['actual', 'horizon.actual']];
+  const bands = bandsOf(days);
+  const band = bands.length > 0;
+  // Quantile columns from the lowest level to the highest: p2.5, p10, p25, p75, p90, p97.5.
+  const levels = [...bands.map((b) => b.lo), ...bands.map((b) => b.hi).reverse()];
+  const cols = [
+    ['prediction', t('horizon.prediction'), (f) => f.prediction],
+    ...levels.map((lv) => ['p' + lv, t(lv < 50 ? 'horizon.low' : 'horizon.high', { q: lv }), (f, q) => q.get(lv)]),
+    ['actual', t('horizon.actual'), (f) => f.actual],
+  ];
   const body = el('tbody');
   for (const f of days) {
+    const q = quantilesOf(f);
     body.append(el('tr', {}, el('th', { scope: 'row' }, i18n.date(f.date)),
-      ...cols.map(([k]) => el('td', { 'data-key': k, class: k === 'actual' && !Number.isFinite(f[k]) ? 'muted' : null },
-        Number.isFinite(f[k]) ? i18n.money(f[k]) : '—'))));
+      ...cols.map(([k, , get]) => {
+        const v = get(f, q);
+        return el('td', { 'data-key': k, class: k === 'actual' && !Number.isFinite(v) ? 'muted' : null },
+          Number.isFinite(v) ? i18n.money(v) : '—');
+      })));
   }
   const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
+  if (bands.length > 1) {
+    notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
+      t('horizon.fan', { bands: bands.map((b) => i18n.pct(b.coverage, 0)).join(', ') })));
+  }
   if (days.length > 1) notes.push(el('p', { class: 'hint', id: 'horizon-steps' }, t(p.steps === 'direct' ? 'horizon.direct' : 'horizon.recursive')));
   return el('div', { class: 'metrics-block horizon' },
     el('h3', { id: 'horizon-cap' }, cap),
     el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'horizon-cap' },
       el('table', { id: 'horizon-table', 'aria-labelledby': 'horizon-cap' },
-        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('horizon.date')), ...cols.map(([, label]) => el('th', { scope: 'col' }, t(label))))),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('horizon.date')), ...cols.map(([, label]) => el('th', { scope: 'col' }, label)))),
         body)),
     ...notes);
 }
@@ -327,7 +344,6 @@ function renderChartText() {
     // only take width there; the result panel shows the exact values.
     chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), i18n.date, {
       holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
-      p10: t('series.p10'), p90: t('series.p90'),
     });
   }
   for (const b of document.querySelectorAll('[data-style]')) b.setAttribute('aria-pressed', String(b.dataset.style === state.style));

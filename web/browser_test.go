@@ -676,6 +676,70 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitFor(t, "the band gone", `(() => { const p = `+bandPixels+`; return p < 5; })()`)
 	})
 
+	t.Run("fan", func(t *testing.T) {
+		api.mu.Lock()
+		api.fan = true
+		api.mu.Unlock()
+		defer func() {
+			api.mu.Lock()
+			api.fan = false
+			api.mu.Unlock()
+		}()
+		b.do(t, "choose 7 days", chromedp.SetValue(chromedp.CSS("#horizon"), "7"))
+		predictAt(t, last.AddDays(-3).String())
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "done" {
+			t.Fatalf("form state %q, error shown: %q", st, text(t, b, "#predict-error"))
+		}
+		api.mu.Lock()
+		days, _ := api.lastPredict["forecasts"].([]map[string]any)
+		api.mu.Unlock()
+		// Every band of the answer is drawn, widest first, on every day.
+		pts := eval[[]string](t, b, `['forecastPoints', 'bandPoints', 'bands'].map((k) => document.getElementById('chart').dataset[k])`)
+		if strings.Join(pts, " ") != "7 7 95,80,50" {
+			t.Errorf("chart forecast points, band points, bands = %q, want 7 7 95,80,50", pts)
+		}
+		// The table has each band's ends, lowest level first, with the API's values.
+		keys := eval[[]string](t, b, `[...document.querySelectorAll('#horizon-table tbody tr:first-child td')].map((td) => td.dataset.key)`)
+		if strings.Join(keys, ",") != "prediction,p2.5,p10,p25,p75,p90,p97.5,actual" {
+			t.Errorf("horizon table columns %q", keys)
+		}
+		if got := text(t, b, "#horizon-table thead th:nth-child(3)"); got != "Low (p2.5)" {
+			t.Errorf("first band column headed %q, want Low (p2.5)", got)
+		}
+		for i, f := range days {
+			q := f["quantiles"].(map[string]float64)
+			for _, k := range []string{"2.5", "10", "25", "75", "90", "97.5"} {
+				got := text(t, b, fmt.Sprintf("#horizon-table tbody tr:nth-child(%d) td[data-key='p%s']", i+1, k))
+				if !showsCents(got, q[k]) {
+					t.Errorf("day %d p%s shown %q, API answered %v", i+1, k, got, q[k])
+				}
+			}
+		}
+		if got := text(t, b, "#horizon-fan"); !strings.Contains(got, "95%, 80%, 50%") {
+			t.Errorf("fan note %q does not list the bands", got)
+		}
+		b.waitFor(t, "the bands on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
+		b.screenshot(t, shots, "fan.png")
+
+		// Without the map, the answer's p10/p90 alone: one band, no fan note.
+		api.mu.Lock()
+		api.fan = false
+		api.mu.Unlock()
+		predictAt(t, last.AddDays(-3).String())
+		pts = eval[[]string](t, b, `['forecastPoints', 'bandPoints', 'bands'].map((k) => document.getElementById('chart').dataset[k])`)
+		if strings.Join(pts, " ") != "7 7 80" {
+			t.Errorf("chart forecast points, band points, bands = %q, want 7 7 80", pts)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-fan').length`); n != 0 {
+			t.Errorf("a fan note for a single band")
+		}
+		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+		predictAt(t, next.String())
+		if got := eval[string](t, b, `document.getElementById('chart').dataset.bands`); got != "" {
+			t.Errorf("bands after a one-day answer: %q", got)
+		}
+	})
+
 	t.Run("422 out of range", func(t *testing.T) {
 		predictAt(t, "2001-01-01")
 		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "error" {

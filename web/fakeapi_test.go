@@ -41,6 +41,7 @@ type fakeAPI struct {
 	mu            sync.Mutex
 	predictStatus int             // when set, POST /predict answers this status (503 or 500) for this market
 	unavailable   bool            // when set, POST /predict answers 503
+	fan           bool            // when set, each day of a horizon also carries a "quantiles" map (2.5…97.5)
 	modelDown     bool            // when set, GET /api/model answers 503
 	historyDown   bool            // when set, GET /api/history answers 503
 	ledger        string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
@@ -434,7 +435,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	f.mu.Lock()
 	f.predictReqs = append(f.predictReqs, string(body))
-	unavailable := f.unavailable
+	unavailable, fan := f.unavailable, f.fan
 	f.mu.Unlock()
 	var req struct {
 		Date    *string `json:"date"`
@@ -514,7 +515,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		resp["actual"] = f.bars[i].Close
 	}
 	if horizon > 1 || samples > 0 {
-		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p)
+		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
 		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
@@ -531,7 +532,9 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 // day, the band widens as the square root of the days ahead (1.5 % on day
 // 1), and days the history has carry their actual close. The numbers are
 // irregular enough (cents everywhere) that the page must show the API's.
-func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples int, first float64) []map[string]any {
+// With fan, each day also has a "quantiles" map, percent level → value,
+// for the 50, 80 and 95 % central bands, asymmetric like p10/p90.
+func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples int, first float64, fan bool) []map[string]any {
 	out := make([]map[string]any, horizon)
 	v := first
 	for k := range horizon {
@@ -539,6 +542,12 @@ func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples
 		if samples > 0 {
 			w := 0.015 * math.Sqrt(float64(k+1))
 			f["p10"], f["p50"], f["p90"] = v*(1-w), v*(1+w/7), v*(1+w*1.1)
+			if fan {
+				f["quantiles"] = map[string]float64{
+					"2.5": v * (1 - 1.9*w), "10": f["p10"].(float64), "25": v * (1 - 0.52*w),
+					"50": f["p50"].(float64), "75": v * (1 + 0.61*w), "90": f["p90"].(float64), "97.5": v * (1 + 2.05*w),
+				}
+			}
 		}
 		if i+k < len(bars) {
 			f["actual"] = bars[i+k].Close
