@@ -1192,6 +1192,12 @@ func TestDashboardMarkets(t *testing.T) {
 	srv := httptest.NewServer(btc)
 	defer srv.Close()
 	b := newBrowser(t)
+	shots := os.Getenv("CLOSECAST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	load := func(t *testing.T, path string) {
 		t.Helper()
 		b.do(t, "load "+path, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+path))
@@ -1314,6 +1320,7 @@ func TestDashboardMarkets(t *testing.T) {
 		if got := text(t, b, "#result-prediction"); got != usd(pred) {
 			t.Errorf("ETH forecast shown %q, want %s", got, usd(pred))
 		}
+		b.screenshot(t, shots, "markets-eth.png")
 		if q := query(t); q.Get("symbol") != "ETH-USD" || q.Get("date") != day.String() {
 			t.Errorf("address after the forecast %q", eval[string](t, b, `location.search`))
 		}

@@ -128,7 +128,7 @@ export class PriceChart {
         level,
         series: this.chart.addSeries(LineSeries, {
           ...bandStyle(coverage), priceLineVisible: false, lastValueVisible: false,
-          crosshairMarkerVisible: false, title: 'p' + level,
+          crosshairMarkerVisible: false,
         }),
       };
       this.bandLines.push(b);
@@ -192,8 +192,12 @@ export class PriceChart {
     // Each band starts at the last close too, where the uncertainty is nil.
     const qs = days.map(quantilesOf);
     const bands = bandsOf(days);
+    // Only one band's lines are named on the price scale, the 80 % band
+    // when there is one: six labels would bury the forecast's.
+    const named = bands.some((b) => b.coverage === 80) ? 80 : bands.length ? bands[0].coverage : null;
     for (const { lo, hi, coverage } of bands) {
       for (const lv of [lo, hi]) {
+        this.bandLine(lv, coverage).applyOptions({ title: coverage === named ? 'p' + lv : '' });
         const pts = [];
         days.forEach((f, i) => { if (qs[i].has(lv)) pts.push({ time: f.date, value: qs[i].get(lv) }); });
         if (pts.length && start) pts.unshift({ time: p.inputs.to, value: p.last_close });
