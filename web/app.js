@@ -465,8 +465,12 @@ function renderLive() {
   sec.hidden = false;
   if (e) { box.append(el('p', { class: 'error' }, t('live.unavailable', { reason: errorText(e) }))); return; }
   const rows = Array.isArray(a.rows) ? a.rows.filter((r) => r && isISODate(r.date) && Number.isFinite(r.actual)) : [];
+  // The ledger's forecasts whose close is not known yet (a server older
+  // than the count sends none).
+  const pending = Number.isInteger(a.pending) && a.pending > 0
+    ? el('p', { class: 'hint', id: 'live-pending' }, t('live.pending', { n: a.pending })) : '';
   if (!rows.length || !a.model || !a.persistence) {
-    box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')));
+    box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')), pending);
     return;
   }
   const sum = { model: a.model, persistence: a.persistence };
@@ -493,7 +497,7 @@ function renderLive() {
     el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'live-summary-cap' },
       el('table', { id: 'live-summary', 'aria-labelledby': 'live-summary-cap' },
         el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')), ...cols.map((c) => el('th', { scope: 'col' }, t(c.label))))),
-        tbody))));
+        tbody)), pending));
   // The days themselves, newest first, as the server sends them.
   const body = el('tbody');
   for (const r of rows) {

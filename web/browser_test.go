@@ -539,6 +539,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		if first := text(t, b, "#live-rows tbody tr:nth-child(1) th"); !strings.Contains(first, fmt.Sprint(last.Time().Day())) {
 			t.Errorf("newest live row is %q; want %s first", first, last)
 		}
+		if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", want["pending"]); got != want {
+			t.Errorf("pending forecasts shown %q, want %q", got, want)
+		}
 	})
 
 	t.Run("default date", func(t *testing.T) {
@@ -976,6 +979,9 @@ func TestDashboardDegraded(t *testing.T) {
 	if hidden, got := eval[bool](t, b, `document.getElementById('live').hidden`), text(t, b, "#live-empty"); hidden || !strings.HasPrefix(got, "No live predictions scored yet") {
 		t.Errorf("live panel with an empty ledger: hidden %v, %q", hidden, got)
 	}
+	if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", api.accuracyBody(true)["pending"]); got != want {
+		t.Errorf("pending forecasts with an empty ledger shown %q, want %q", got, want)
+	}
 	b.do(t, "predict", chromedp.SetValue(chromedp.CSS("#date"), api.lastDate().String()), chromedp.Click(chromedp.CSS("#predict-btn")))
 	b.waitFor(t, "answer", `document.getElementById('predict-form').dataset.state === 'done'`)
 	if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "$") {
@@ -1289,6 +1295,18 @@ func TestDashboardMarkets(t *testing.T) {
 			t.Errorf("switcher options %q", opts)
 		}
 		shows(t, btc, "Bitcoin")
+		for _, m := range eval[[]string](t, b, a11yProblems) {
+			t.Error(m)
+		}
+		// Keyboard order: the switcher comes before the language toggle.
+		var order []string
+		for range 3 {
+			b.do(t, "tab", chromedp.KeyEvent("\t"))
+			order = append(order, eval[string](t, b, `document.activeElement.id`))
+		}
+		if strings.Join(order, ",") != ",market,lang-toggle" {
+			t.Errorf("tab order %q, want the skip link, market, lang-toggle", order)
+		}
 		// The page must not reload: a mark left on window survives the switch.
 		b.do(t, "mark the window", chromedp.Evaluate[chromedp.Void](`window.closecastMark = 1`))
 		choose(t, "ETH-USD")

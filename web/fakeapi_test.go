@@ -402,7 +402,13 @@ func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
 			pmape += math.Abs(a-last) / a
 		}
 	}
-	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows}
+	// The forecasts of the day after the last bar and of the one after it
+	// wait for their close; a ledger that has scored nothing yet holds one.
+	pending := 2
+	if empty {
+		pending = 1
+	}
+	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows, "pending": pending}
 	if k := float64(len(rows)); k > 0 {
 		body["model"] = map[string]any{"mae": mae / k, "mape": 100 * mape / k}
 		body["persistence"] = map[string]any{"mae": pmae / k, "mape": 100 * pmape / k}
