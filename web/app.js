@@ -86,7 +86,7 @@ function errorText(e) {
 
 function renderStatic() {
   const coin = coinName(state.symbol);
-  const vars = { coin, symbol: state.symbol || '', sign: i18n.currencySign() };
+  const vars = { coin, symbol: state.symbol || '', sign: i18n.currencySign(), currency: i18n.currencyName() };
   document.documentElement.lang = i18n.lang();
   document.title = t('doc.title', vars);
   for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n, vars);

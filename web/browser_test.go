@@ -1275,11 +1275,11 @@ func TestDashboardMarkets(t *testing.T) {
 		got := eval[[]string](t, b, `import('./i18n.js').then((m) => {
 			const codes = ['BTC-USD', 'ETH-EUR', 'BTC-gbp', 'AAPL', '^GSPC', 'BTC-XYZ', ''].map(m.quoteCurrency);
 			m.setCurrency('EUR');
-			const eur = [m.money(1234.5), m.currencySign()];
+			const eur = [m.money(1234.5), m.currencySign(), m.currencyName()];
 			m.setCurrency('USD');
-			return [...codes, ...eur, m.money(1234.5), m.currencySign()];
+			return [...codes, ...eur, m.money(1234.5), m.currencySign(), m.currencyName()];
 		})`)
-		want := []string{"USD", "EUR", "GBP", "USD", "USD", "USD", "USD", "€1,234.50", "€", "$1,234.50", "$"}
+		want := []string{"USD", "EUR", "GBP", "USD", "USD", "USD", "USD", "€1,234.50", "€", "Euro", "$1,234.50", "$", "US dollars"}
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("quote currencies and money %q, want %q", got, want)
 		}

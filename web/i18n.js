@@ -16,7 +16,8 @@ export const STRINGS = {
     'doc.title': '{coin} next-day close forecast · closecast',
     'skip': 'Skip to the forecast form',
     'title': '{coin} ({sign}) price forecast',
-    'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in US dollars.',
+    'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in {currency}.',
+    'currency.USD': 'US dollars',
     'lang.button': 'Português',
     'lang.label': 'Mudar o idioma para português',
     'model.heading': 'Model',
@@ -149,7 +150,8 @@ export const STRINGS = {
     'doc.title': 'Previsão do fechamento de amanhã, {coin} · closecast',
     'skip': 'Pular para o formulário de previsão',
     'title': 'Previsão da moeda {coin} ({sign})',
-    'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em dólares.',
+    'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em {currency}.',
+    'currency.USD': 'dólares',
     'lang.button': 'English',
     'lang.label': 'Switch the language to English',
     'model.heading': 'Modelo',
@@ -383,6 +385,17 @@ export function setCurrency(code) { currency = code || 'USD'; }
 export function currencySign() {
   const p = nf({ style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).formatToParts(0).find((x) => x.type === 'currency');
   return p ? p.value : currency;
+}
+
+// currencyName names the market's currency in a sentence: the page's own
+// words for US dollars, Intl's name of any other ("euro", "British pound").
+export function currencyName() {
+  if (has('currency.' + currency)) return t('currency.' + currency);
+  try {
+    return new Intl.DisplayNames(current, { type: 'currency' }).of(currency) || currency;
+  } catch (_) {
+    return currency;
+  }
 }
 
 // money formats the market's currency with cents: "$107,123.45" / "US$ 107.123,45".
