@@ -7,8 +7,10 @@
 //   POST predict {date, symbol?, horizon?} → {prediction, symbol, date, model, inputs {from, to, days},
 //                                         last_close, change, change_pct, actual?}; with horizon N > 1
 //                                         also forecasts: [{date, prediction, p10?, p50?, p90?, actual?}]
-//                                         (N consecutive days) and interval {method, samples, seed, quantiles}
-//   GET  api/accuracy?symbol&days      → {symbol, days, n, model: {mae, mape}|null, persistence: {mae, mape}|null,
+//                                         (N consecutive days; a day may also carry quantiles {"2.5": v, …, "97.5": v})
+//                                         and interval {method, samples, seed, quantiles}
+//   an unserved symbol                 → 404 {error, code: "unknown_symbol", symbols: [served…]}
+//   GET  api/accuracy?symbol&days      → {symbol, days, n, pending?, model: {mae, mape}|null, persistence: {mae, mape}|null,
 //                                         rows: [{date, predicted, actual, last_close, error, persistence_error, model}]}
 //                                         (404 no_ledger on a server that keeps no ledger, the Lambda)
 //   errors                             → {error: "<sentence>", code: "<code>", valid?: {from, to}}
