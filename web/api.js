@@ -1,12 +1,16 @@
 // api.js: the calls the dashboard makes to the closecast server, and the one
 // error type they fail with. The contract (shared with package server):
-//   GET  api/model                     → model metadata
+//   GET  api/models                    → {default, models: [{symbol, version, window, last_known, last_close, holdout}]}
+//                                         (404 on a server older than multi-market serving)
+//   GET  api/model?symbol              → model metadata
 //   GET  api/history?symbol&from&to    → {symbol, bars: [{date, open, high, low, close, volume}]}
 //   POST predict {date, symbol?, horizon?} → {prediction, symbol, date, model, inputs {from, to, days},
 //                                         last_close, change, change_pct, actual?}; with horizon N > 1
 //                                         also forecasts: [{date, prediction, p10?, p50?, p90?, actual?}]
-//                                         (N consecutive days) and interval {method, samples, seed, quantiles}
-//   GET  api/accuracy?symbol&days      → {symbol, days, n, model: {mae, mape}|null, persistence: {mae, mape}|null,
+//                                         (N consecutive days; a day may also carry quantiles {"2.5": v, …, "97.5": v})
+//                                         and interval {method, samples, seed, quantiles}
+//   an unserved symbol                 → 404 {error, code: "unknown_symbol", symbols: [served…]}
+//   GET  api/accuracy?symbol&days      → {symbol, days, n, pending?, model: {mae, mape}|null, persistence: {mae, mape}|null,
 //                                         rows: [{date, predicted, actual, last_close, error, persistence_error, model}]}
 //                                         (404 no_ledger on a server that keeps no ledger, the Lambda)
 //   errors                             → {error: "<sentence>", code: "<code>", valid?: {from, to}}
@@ -53,7 +57,14 @@ async function call(url, init) {
   return body;
 }
 
-export function getModel() { return call('api/model'); }
+// getModels lists the served markets (GET api/models).
+export function getModels() { return call('api/models'); }
+
+// getModel asks for one market's model; without a symbol, the server's default
+// (a server older than multi-market serving knows no ?symbol=).
+export function getModel(symbol) {
+  return call('api/model' + (symbol ? '?' + new URLSearchParams({ symbol }) : ''));
+}
 
 export function getHistory({ symbol, from, to } = {}) {
   const q = new URLSearchParams();

@@ -5,12 +5,18 @@
 //
 // For tests and scripts the page exposes its progress as attributes:
 // body[data-state] is "loading" then "ready" once the first render is done;
-// #predict-form[data-state] is "idle", "busy", "done" or "error".
+// #predict-form[data-state] is "idle", "busy", "done" or "error";
+// body[data-market] is the market whose data the page shows, set once it
+// is drawn (also after a switch, when data-state is "ready" again).
+//
+// The address keeps the view: ?symbol= the market (when the server serves
+// several, GET api/models), ?date= the day forecast, ?lang= the language, so
+// that a copied link reopens the same view.
 
 import * as i18n from './i18n.js';
 import { t } from './i18n.js';
 import * as api from './api.js';
-import { PriceChart, COLORS } from './chart.js';
+import { PriceChart, COLORS, quantilesOf, bandsOf } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
 const DAY = 86400000;
@@ -19,6 +25,7 @@ const state = {
   model: null, modelError: null,
   history: null, historyError: null,
   symbol: null,
+  markets: null, // GET api/models' list when the server serves several markets, else null (no switcher)
   prediction: null, predictError: null,
   live: null, liveError: null, // GET api/accuracy; liveError no_ledger hides the panel
   style: 'candles',
@@ -79,7 +86,7 @@ function errorText(e) {
 
 function renderStatic() {
   const coin = coinName(state.symbol);
-  const vars = { coin, symbol: state.symbol || '' };
+  const vars = { coin, symbol: state.symbol || '', sign: i18n.currencySign(), currency: i18n.currencyName() };
   document.documentElement.lang = i18n.lang();
   document.title = t('doc.title', vars);
   for (const n of document.querySelectorAll('[data-i18n]')) n.textContent = t(n.dataset.i18n, vars);
@@ -90,6 +97,19 @@ function renderStatic() {
   lb.lang = other;
   lb.setAttribute('aria-label', t('lang.label'));
   $('symbol').textContent = state.symbol || '';
+  renderMarkets();
+}
+
+// renderMarkets fills the market switcher, shown only when the server
+// serves more than one market.
+function renderMarkets() {
+  const box = $('market-box');
+  const sel = $('market');
+  const ms = state.markets;
+  box.hidden = !ms;
+  if (!ms) return;
+  sel.replaceChildren(...ms.map((m) => el('option', { value: m.symbol }, `${coinName(m.symbol)} (${m.symbol})`)));
+  sel.value = state.symbol;
 }
 
 // ---- header: the model ----------------------------------------------------
@@ -216,28 +236,45 @@ function bandNote(iv) {
 }
 
 // horizonBlock is the table of a multi-day answer (p.forecasts): one row per
-// day with the forecast, the p10..p90 band and the actual close when known,
-// then what the band means. Null for a one-day answer without a band.
+// day with the forecast, the low and high end of every central band the
+// answer carries (p10..p90, and p2.5..p97.5, p25..p75 of a fan) and the
+// actual close when known, then what the bands mean. Null for a one-day
+// answer without a band.
 function horizonBlock(p) {
   const days = Array.isArray(p.forecasts) ? p.forecasts.filter((f) => f && isISODate(f.date) && Number.isFinite(f.prediction)) : [];
   if (!days.length) return null;
-  const band = days.some((f) => Number.isFinite(f.p10) && Number.isFinite(f.p90));
-  const cols = [['prediction', 'horizon.prediction'], ...(band ? [['p10', 'horizon.p10'], ['p90', 'horizon.p90']] : []), ['actual', 'horizon.actual']];
+  const bands = bandsOf(days);
+  const band = bands.length > 0;
+  // Quantile columns from the lowest level to the highest: p2.5, p10, p25, p75, p90, p97.5.
+  const levels = [...bands.map((b) => b.lo), ...bands.map((b) => b.hi).reverse()];
+  const cols = [
+    ['prediction', t('horizon.prediction'), (f) => f.prediction],
+    ...levels.map((lv) => ['p' + lv, t(lv < 50 ? 'horizon.low' : 'horizon.high', { q: lv }), (f, q) => q.get(lv)]),
+    ['actual', t('horizon.actual'), (f) => f.actual],
+  ];
   const body = el('tbody');
   for (const f of days) {
+    const q = quantilesOf(f);
     body.append(el('tr', {}, el('th', { scope: 'row' }, i18n.date(f.date)),
-      ...cols.map(([k]) => el('td', { 'data-key': k, class: k === 'actual' && !Number.isFinite(f[k]) ? 'muted' : null },
-        Number.isFinite(f[k]) ? i18n.money(f[k]) : '—'))));
+      ...cols.map(([k, , get]) => {
+        const v = get(f, q);
+        return el('td', { 'data-key': k, class: k === 'actual' && !Number.isFinite(v) ? 'muted' : null },
+          Number.isFinite(v) ? i18n.money(v) : '—');
+      })));
   }
   const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
+  if (bands.length > 1) {
+    notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
+      t('horizon.fan', { bands: bands.map((b) => i18n.pct(b.coverage, 0)).join(', ') })));
+  }
   if (days.length > 1) notes.push(el('p', { class: 'hint', id: 'horizon-steps' }, t(p.steps === 'direct' ? 'horizon.direct' : 'horizon.recursive')));
   return el('div', { class: 'metrics-block horizon' },
     el('h3', { id: 'horizon-cap' }, cap),
     el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'horizon-cap' },
       el('table', { id: 'horizon-table', 'aria-labelledby': 'horizon-cap' },
-        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('horizon.date')), ...cols.map(([, label]) => el('th', { scope: 'col' }, t(label))))),
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('horizon.date')), ...cols.map(([, label]) => el('th', { scope: 'col' }, label)))),
         body)),
     ...notes);
 }
@@ -259,15 +296,19 @@ async function onPredict(ev) {
     $('date').focus();
     return;
   }
+  setURL({ date });
   form.dataset.state = 'busy';
   btn.disabled = true;
   btn.textContent = t('forecast.busy');
+  const gen = loadGen;
   try {
     const p = await api.predict(date, state.symbol, Number($('horizon').value) || 1);
+    if (gen !== loadGen) return; // the market changed meanwhile: this answer is not for it
     state.prediction = p;
     state.predictError = null;
     form.dataset.state = 'done';
   } catch (e) {
+    if (gen !== loadGen) return;
     state.predictError = e;
     if (e instanceof api.ApiError && e.valid) {
       $('date').min = e.valid.from;
@@ -278,6 +319,7 @@ async function onPredict(ev) {
     btn.disabled = false;
     btn.textContent = t('forecast.button');
   }
+  if (gen !== loadGen) return;
   renderError();
   renderResult();
   if (chart && !state.predictError) chart.setForecast(state.prediction);
@@ -302,21 +344,29 @@ function renderChartText() {
     // only take width there; the result panel shows the exact values.
     chart.setLocale(i18n.lang(), (v) => (Math.abs(v) >= 1000 ? i18n.money0(v) : i18n.money(v)), i18n.date, {
       holdout: t('series.holdout'), validation: t('series.validation'), forecast: t('series.forecast'),
-      p10: t('series.p10'), p90: t('series.p90'),
     });
   }
   for (const b of document.querySelectorAll('[data-style]')) b.setAttribute('aria-pressed', String(b.dataset.style === state.style));
 }
 
-function initChart() {
+// drawChart shows the market's bars and the model's predictions, creating
+// the chart on the first market that has bars.
+function drawChart() {
   const bars = (state.history && state.history.bars) || [];
-  if (!bars.length) return;
-  chart = new PriceChart($('chart'));
+  if (!chart) {
+    if (!bars.length) return;
+    initChart();
+  }
   chart.setBars(bars);
   const pr = state.model && state.model.predictions;
-  if (pr) chart.setPredictions(pr.holdout, pr.validation);
+  chart.setPredictions(pr && pr.holdout, pr && pr.validation);
+  chart.setForecast(null);
   renderChartText();
   chart.showDays(365);
+}
+
+function initChart() {
+  chart = new PriceChart($('chart'));
   for (const b of document.querySelectorAll('[data-style]')) {
     b.addEventListener('click', () => { state.style = b.dataset.style; chart.setStyle(state.style); renderChartText(); });
   }
@@ -415,8 +465,12 @@ function renderLive() {
   sec.hidden = false;
   if (e) { box.append(el('p', { class: 'error' }, t('live.unavailable', { reason: errorText(e) }))); return; }
   const rows = Array.isArray(a.rows) ? a.rows.filter((r) => r && isISODate(r.date) && Number.isFinite(r.actual)) : [];
+  // The ledger's forecasts whose close is not known yet (a server older
+  // than the count sends none).
+  const pending = Number.isInteger(a.pending) && a.pending > 0
+    ? el('p', { class: 'hint', id: 'live-pending' }, t('live.pending', { n: a.pending })) : '';
   if (!rows.length || !a.model || !a.persistence) {
-    box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')));
+    box.append(el('p', { class: 'muted', id: 'live-empty' }, t('live.none')), pending);
     return;
   }
   const sum = { model: a.model, persistence: a.persistence };
@@ -443,7 +497,7 @@ function renderLive() {
     el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'live-summary-cap' },
       el('table', { id: 'live-summary', 'aria-labelledby': 'live-summary-cap' },
         el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')), ...cols.map((c) => el('th', { scope: 'col' }, t(c.label))))),
-        tbody))));
+        tbody)), pending));
   // The days themselves, newest first, as the server sends them.
   const body = el('tbody');
   for (const r of rows) {
@@ -552,6 +606,119 @@ function historyFrom(model) {
   return first ? addDays(first, -30) : null;
 }
 
+// urlState reads the view the address asks for: ?symbol= and ?date=.
+function urlState() {
+  const q = new URL(window.location.href).searchParams;
+  const date = q.get('date');
+  return { symbol: (q.get('symbol') || '').trim().toUpperCase(), date: isISODate(date) ? date : null };
+}
+
+// setURL writes the view into the address (null removes a parameter) without
+// a reload; push adds a history entry, so that Back returns to the previous
+// market, else the current entry is replaced.
+function setURL(vals, push) {
+  const u = new URL(window.location.href);
+  for (const [k, v] of Object.entries(vals)) {
+    if (v) u.searchParams.set(k, v); else u.searchParams.delete(k);
+  }
+  if (u.href === window.location.href) return;
+  if (push) window.history.pushState(null, '', u);
+  else window.history.replaceState(window.history.state, '', u);
+}
+
+// loadMarkets asks which markets the server serves. A server that serves
+// one, or predates GET api/models (404), gets the page as it always was:
+// no switcher, and the model's own symbol.
+async function loadMarkets() {
+  try {
+    const r = await api.getModels();
+    const ms = Array.isArray(r.models) ? r.models.filter((m) => m && typeof m.symbol === 'string' && m.symbol) : [];
+    if (ms.length < 2) return;
+    state.markets = ms;
+    state.defaultSymbol = ms.some((m) => m.symbol === r.default) ? r.default : ms[0].symbol;
+  } catch (_) {
+    state.markets = null;
+  }
+}
+
+// chooseSymbol is the market to show: the address's when served, else the
+// server's default; null without a market list (the server decides).
+function chooseSymbol(want) {
+  if (!state.markets) return null;
+  return state.markets.some((m) => m.symbol === want) ? want : state.defaultSymbol;
+}
+
+// loadGen counts market loads: an answer that arrives after the user chose
+// another market belongs to the old one and is dropped.
+let loadGen = 0;
+
+// loadMarket fetches one market's model, history and live accuracy, draws
+// them, and forecasts date when one is given (a deep link, or the day the
+// previous market was showing).
+async function loadMarket(symbol, date) {
+  const gen = ++loadGen;
+  document.body.dataset.state = 'loading';
+  Object.assign(state, {
+    symbol, model: null, modelError: null, history: null, historyError: null,
+    live: null, liveError: null, prediction: null, predictError: null,
+  });
+  i18n.setCurrency(i18n.quoteCurrency(symbol));
+  $('predict-form').dataset.state = 'idle';
+  render();
+  // One after the other: the history's range depends on the model's predictions.
+  try {
+    const m = await api.getModel(symbol);
+    if (gen !== loadGen) return;
+    state.model = m;
+    if (!state.symbol && typeof m.symbol === 'string' && m.symbol) state.symbol = m.symbol;
+  } catch (e) {
+    if (gen !== loadGen) return;
+    state.modelError = e;
+  }
+  try {
+    const h = await api.getHistory({ symbol: state.symbol, from: historyFrom(state.model) });
+    if (!Array.isArray(h.bars)) throw new api.ApiError({ status: 200, code: 'bad_response', message: 'history has no bars' });
+    h.bars = h.bars.filter((b) => b && isISODate(b.date)).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+    if (gen !== loadGen) return;
+    state.history = h;
+    if (!state.symbol && h.symbol) state.symbol = h.symbol;
+  } catch (e) {
+    if (gen !== loadGen) return;
+    state.historyError = e;
+  }
+  try {
+    const a = await api.getAccuracy({ symbol: state.symbol, days: LIVE_DAYS });
+    if (gen !== loadGen) return;
+    state.live = a;
+  } catch (e) {
+    if (gen !== loadGen) return;
+    state.liveError = e;
+  }
+  i18n.setCurrency(i18n.quoteCurrency(state.symbol));
+  const last = lastBarDate();
+  $('date').min = '';
+  $('date').max = last ? addDays(last, 1) : '';
+  $('date').value = date || (last ? addDays(last, 1) : '');
+  try {
+    drawChart();
+  } catch (e) {
+    state.historyError = e;
+  }
+  render();
+  document.body.dataset.market = state.symbol || '';
+  // Time from navigation start to the first fully rendered page, logged by the tests.
+  if (!document.body.dataset.readyMs) document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.state = 'ready';
+  if (date) $('predict-form').requestSubmit();
+}
+
+// switchMarket shows another market, keeping the day being forecast.
+function switchMarket(symbol, push) {
+  const { date } = urlState();
+  setURL({ symbol }, push);
+  return loadMarket(symbol, date);
+}
+
 async function main() {
   i18n.initLang();
   $('lang-toggle').addEventListener('click', () => {
@@ -559,48 +726,23 @@ async function main() {
     render();
   });
   $('predict-form').addEventListener('submit', onPredict);
+  $('market').addEventListener('change', () => switchMarket($('market').value, true));
+  window.addEventListener('popstate', () => {
+    const want = chooseSymbol(urlState().symbol);
+    if (state.markets && want !== state.symbol) loadMarket(want, urlState().date);
+  });
   let resizeTimer = 0;
   window.addEventListener('resize', () => {
     clearTimeout(resizeTimer);
     resizeTimer = setTimeout(renderLoss, 150);
   });
   render();
-
-  try {
-    state.model = await api.getModel();
-    if (typeof state.model.symbol === 'string' && state.model.symbol) state.symbol = state.model.symbol;
-  } catch (e) {
-    state.modelError = e;
-  }
-  try {
-    const from = historyFrom(state.model);
-    state.history = await api.getHistory({ symbol: state.symbol, from });
-    if (!Array.isArray(state.history.bars)) throw new api.ApiError({ status: 200, code: 'bad_response', message: 'history has no bars' });
-    state.history.bars = state.history.bars.filter((b) => b && isISODate(b.date)).sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
-    if (!state.symbol && state.history.symbol) state.symbol = state.history.symbol;
-  } catch (e) {
-    state.historyError = e;
-    state.history = null;
-  }
-  try {
-    state.live = await api.getAccuracy({ symbol: state.symbol, days: LIVE_DAYS });
-  } catch (e) {
-    state.liveError = e;
-  }
-  const last = lastBarDate();
-  if (last) {
-    $('date').value = addDays(last, 1);
-    $('date').max = addDays(last, 1);
-  }
-  try {
-    initChart();
-  } catch (e) {
-    state.historyError = e;
-  }
-  render();
-  // Time from navigation start to a fully rendered page, for the tests' budget.
-  document.body.dataset.readyMs = String(Math.round(performance.now()));
-  document.body.dataset.state = 'ready';
+  await loadMarkets();
+  const want = urlState();
+  const symbol = chooseSymbol(want.symbol);
+  // An unserved ?symbol= falls back to the default market, and the address says so.
+  if (state.markets && want.symbol && want.symbol !== symbol) setURL({ symbol });
+  await loadMarket(symbol, want.date);
 }
 
 main().catch((e) => {

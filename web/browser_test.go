@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -376,6 +377,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got := text(t, b, "#model-version"); got != "test-fake-1" {
 			t.Errorf("model version shown %q, want test-fake-1", got)
 		}
+		// One market served: no switcher, and the address stays as it was.
+		if !eval[bool](t, b, `document.getElementById('market-box').hidden`) {
+			t.Error("the market switcher is shown with one market served")
+		}
+		if got := eval[string](t, b, `location.search`); got != "" {
+			t.Errorf("address %q after loading /, want it untouched", got)
+		}
 		h := api.model["metrics"].(map[string]any)["holdout"].(map[string]any)
 		m, p := h["model"].(map[string]any)["mae"].(float64), h["persistence"].(map[string]any)["mae"].(float64)
 		got := text(t, b, "#model-holdout")
@@ -531,6 +539,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		if first := text(t, b, "#live-rows tbody tr:nth-child(1) th"); !strings.Contains(first, fmt.Sprint(last.Time().Day())) {
 			t.Errorf("newest live row is %q; want %s first", first, last)
 		}
+		if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", want["pending"]); got != want {
+			t.Errorf("pending forecasts shown %q, want %q", got, want)
+		}
 	})
 
 	t.Run("default date", func(t *testing.T) {
@@ -666,6 +677,70 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("band points after a one-day answer: %q", got)
 		}
 		b.waitFor(t, "the band gone", `(() => { const p = `+bandPixels+`; return p < 5; })()`)
+	})
+
+	t.Run("fan", func(t *testing.T) {
+		api.mu.Lock()
+		api.fan = true
+		api.mu.Unlock()
+		defer func() {
+			api.mu.Lock()
+			api.fan = false
+			api.mu.Unlock()
+		}()
+		b.do(t, "choose 7 days", chromedp.SetValue(chromedp.CSS("#horizon"), "7"))
+		predictAt(t, last.AddDays(-3).String())
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "done" {
+			t.Fatalf("form state %q, error shown: %q", st, text(t, b, "#predict-error"))
+		}
+		api.mu.Lock()
+		days, _ := api.lastPredict["forecasts"].([]map[string]any)
+		api.mu.Unlock()
+		// Every band of the answer is drawn, widest first, on every day.
+		pts := eval[[]string](t, b, `['forecastPoints', 'bandPoints', 'bands'].map((k) => document.getElementById('chart').dataset[k])`)
+		if strings.Join(pts, " ") != "7 7 95,80,50" {
+			t.Errorf("chart forecast points, band points, bands = %q, want 7 7 95,80,50", pts)
+		}
+		// The table has each band's ends, lowest level first, with the API's values.
+		keys := eval[[]string](t, b, `[...document.querySelectorAll('#horizon-table tbody tr:first-child td')].map((td) => td.dataset.key)`)
+		if strings.Join(keys, ",") != "prediction,p2.5,p10,p25,p75,p90,p97.5,actual" {
+			t.Errorf("horizon table columns %q", keys)
+		}
+		if got := text(t, b, "#horizon-table thead th:nth-child(3)"); got != "Low (p2.5)" {
+			t.Errorf("first band column headed %q, want Low (p2.5)", got)
+		}
+		for i, f := range days {
+			q := f["quantiles"].(map[string]float64)
+			for _, k := range []string{"2.5", "10", "25", "75", "90", "97.5"} {
+				got := text(t, b, fmt.Sprintf("#horizon-table tbody tr:nth-child(%d) td[data-key='p%s']", i+1, k))
+				if !showsCents(got, q[k]) {
+					t.Errorf("day %d p%s shown %q, API answered %v", i+1, k, got, q[k])
+				}
+			}
+		}
+		if got := text(t, b, "#horizon-fan"); !strings.Contains(got, "95%, 80%, 50%") {
+			t.Errorf("fan note %q does not list the bands", got)
+		}
+		b.waitFor(t, "the bands on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
+		b.screenshot(t, shots, "fan.png")
+
+		// Without the map, the answer's p10/p90 alone: one band, no fan note.
+		api.mu.Lock()
+		api.fan = false
+		api.mu.Unlock()
+		predictAt(t, last.AddDays(-3).String())
+		pts = eval[[]string](t, b, `['forecastPoints', 'bandPoints', 'bands'].map((k) => document.getElementById('chart').dataset[k])`)
+		if strings.Join(pts, " ") != "7 7 80" {
+			t.Errorf("chart forecast points, band points, bands = %q, want 7 7 80", pts)
+		}
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-fan').length`); n != 0 {
+			t.Errorf("a fan note for a single band")
+		}
+		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+		predictAt(t, next.String())
+		if got := eval[string](t, b, `document.getElementById('chart').dataset.bands`); got != "" {
+			t.Errorf("bands after a one-day answer: %q", got)
+		}
 	})
 
 	t.Run("422 out of range", func(t *testing.T) {
@@ -845,6 +920,8 @@ func TestDashboardDegraded(t *testing.T) {
 	api := newFakeAPI(t)
 	api.modelDown = true
 	api.ledger = "none" // a server without a ledger (the Lambda)
+	api.noModels = true // and older than GET /api/models
+	api.withMarket(t, "ETH-USD", "../marketdata/data/eth-usd-daily.csv", "test-fake-eth-1")
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	b := newBrowser(t)
@@ -856,6 +933,10 @@ func TestDashboardDegraded(t *testing.T) {
 	}
 	if !eval[bool](t, b, `document.getElementById('live').hidden`) {
 		t.Error("the live accuracy panel is shown by a server without a ledger")
+	}
+	// Without GET /api/models the page is the single-market one it always was.
+	if !eval[bool](t, b, `document.getElementById('market-box').hidden`) {
+		t.Error("the market switcher is shown by a server without GET /api/models")
 	}
 	// Behind an API Gateway that was not given the route, the same.
 	api.mu.Lock()
@@ -898,12 +979,15 @@ func TestDashboardDegraded(t *testing.T) {
 	if hidden, got := eval[bool](t, b, `document.getElementById('live').hidden`), text(t, b, "#live-empty"); hidden || !strings.HasPrefix(got, "No live predictions scored yet") {
 		t.Errorf("live panel with an empty ledger: hidden %v, %q", hidden, got)
 	}
+	if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", api.accuracyBody(true)["pending"]); got != want {
+		t.Errorf("pending forecasts with an empty ledger shown %q, want %q", got, want)
+	}
 	b.do(t, "predict", chromedp.SetValue(chromedp.CSS("#date"), api.lastDate().String()), chromedp.Click(chromedp.CSS("#predict-btn")))
 	b.waitFor(t, "answer", `document.getElementById('predict-form').dataset.state === 'done'`)
 	if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "$") {
 		t.Errorf("prediction without history: %q", got)
 	}
-	for _, m := range b.consoleErrors(t, "/api/model", "/api/history", "/api/accuracy") {
+	for _, m := range b.consoleErrors(t, "/api/models", "/api/model", "/api/history", "/api/accuracy") {
 		t.Errorf("console: %s", m)
 	}
 }
@@ -1101,4 +1185,260 @@ func TestDashboardLanguage(t *testing.T) {
 	for _, m := range b.consoleErrors(t) {
 		t.Errorf("console: %s", m)
 	}
+}
+
+// TestDashboardMarkets drives the page against a fake serving BTC-USD and
+// ETH-USD: the switcher changes every figure to the other market's and the
+// address with it, a deep link opens a market and a day's forecast, and a
+// market whose forecast fails shows the error where the forecast would while
+// the rest of the page keeps working.
+func TestDashboardMarkets(t *testing.T) {
+	btc := newFakeAPI(t)
+	eth := btc.withMarket(t, "ETH-USD", "../marketdata/data/eth-usd-daily.csv", "test-fake-eth-1")
+	srv := httptest.NewServer(btc)
+	defer srv.Close()
+	b := newBrowser(t)
+	shots := os.Getenv("CLOSECAST_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	load := func(t *testing.T, path string) {
+		t.Helper()
+		b.do(t, "load "+path, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(srv.URL+path))
+		b.waitReady(t, "page ready at "+path)
+	}
+	// choose picks a market in the switcher as a person would (a change
+	// event) and waits until the page shows it.
+	choose := func(t *testing.T, symbol string) {
+		t.Helper()
+		b.do(t, "choose "+symbol, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+			`(() => { const s = document.getElementById('market'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, symbol)))
+		b.waitFor(t, symbol+" shown", fmt.Sprintf(`document.body.dataset.market === %q && document.body.dataset.state === 'ready'`, symbol))
+	}
+	query := func(t *testing.T) url.Values {
+		t.Helper()
+		q, err := url.ParseQuery(strings.TrimPrefix(eval[string](t, b, `location.search`), "?"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	lastClose := func(f *fakeAPI) float64 { return f.bars[len(f.bars)-1].Close }
+	// shows checks that every part of the page is f's market's.
+	shows := func(t *testing.T, f *fakeAPI, coin string) {
+		t.Helper()
+		if got, want := text(t, b, "h1"), coin+" ($) price forecast "+f.symbol; got != want {
+			t.Errorf("h1 = %q, want %q", got, want)
+		}
+		if got := eval[string](t, b, `document.getElementById('market').value`); got != f.symbol {
+			t.Errorf("switcher shows %q, want %s", got, f.symbol)
+		}
+		if got := text(t, b, "#model-version"); got != f.model["version"] {
+			t.Errorf("model version %q, want %v", got, f.model["version"])
+		}
+		h := f.model["metrics"].(map[string]any)["holdout"].(map[string]any)
+		mae := h["model"].(map[string]any)["mae"].(float64)
+		if got := strings.TrimSuffix(text(t, b, "#metrics-holdout tbody tr:nth-child(1) td[data-key=mae]"), " (best)"); got != strings.TrimPrefix(usd(mae), "$") {
+			t.Errorf("hold-out MAE shown %q, want %s's %s", got, f.symbol, usd(mae))
+		}
+		if got := eval[float64](t, b, `document.getElementById('chart').priceChart.bars.at(-1).close`); got != lastClose(f) {
+			t.Errorf("the chart's last close is %v, want %s's %v", got, f.symbol, lastClose(f))
+		}
+		epochs := len(f.model["loss_curve"].(map[string]any)["train"].([]float64))
+		if got := eval[int](t, b, `document.querySelector('#loss-chart polyline.train').points.length`); got != epochs {
+			t.Errorf("loss curve has %d points, want %s's %d", got, f.symbol, epochs)
+		}
+		if got := text(t, b, "#model-epochs"); got != strconv.Itoa(epochs) {
+			t.Errorf("epochs shown %q, want %d", got, epochs)
+		}
+		live := f.accuracyBody(false)["rows"].([]map[string]any)[0]
+		if got := text(t, b, "#live-rows tbody tr:nth-child(1) td[data-key=predicted]"); got != usd(live["predicted"].(float64)) {
+			t.Errorf("newest live forecast shown %q, want %s's %s", got, f.symbol, usd(live["predicted"].(float64)))
+		}
+		if got := eval[string](t, b, `document.getElementById('date').max`); got != f.lastDate().AddDays(1).String() {
+			t.Errorf("date max %q, want the day after %s's last bar", got, f.symbol)
+		}
+	}
+	lastReq := func(f *fakeAPI, reqs *[]string) string {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(*reqs) == 0 {
+			return ""
+		}
+		return (*reqs)[len(*reqs)-1]
+	}
+
+	t.Run("quote currency", func(t *testing.T) {
+		load(t, "/")
+		got := eval[[]string](t, b, `import('./i18n.js').then((m) => {
+			const codes = ['BTC-USD', 'ETH-EUR', 'BTC-gbp', 'AAPL', '^GSPC', 'BTC-XYZ', ''].map(m.quoteCurrency);
+			m.setCurrency('EUR');
+			const eur = [m.money(1234.5), m.currencySign(), m.currencyName()];
+			m.setCurrency('USD');
+			return [...codes, ...eur, m.money(1234.5), m.currencySign(), m.currencyName()];
+		})`)
+		want := []string{"USD", "EUR", "GBP", "USD", "USD", "USD", "USD", "€1,234.50", "€", "Euro", "$1,234.50", "$", "US dollars"}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("quote currencies and money %q, want %q", got, want)
+		}
+	})
+
+	t.Run("switch", func(t *testing.T) {
+		load(t, "/")
+		if eval[bool](t, b, `document.getElementById('market-box').hidden`) {
+			t.Fatal("the switcher is hidden although two markets are served")
+		}
+		opts := eval[[]string](t, b, `[...document.querySelectorAll('#market option')].map((o) => o.value + '|' + o.textContent)`)
+		if strings.Join(opts, ",") != "BTC-USD|Bitcoin (BTC-USD),ETH-USD|Ethereum (ETH-USD)" {
+			t.Errorf("switcher options %q", opts)
+		}
+		shows(t, btc, "Bitcoin")
+		for _, m := range eval[[]string](t, b, a11yProblems) {
+			t.Error(m)
+		}
+		// Keyboard order: the switcher comes before the language toggle.
+		var order []string
+		for range 3 {
+			b.do(t, "tab", chromedp.KeyEvent("\t"))
+			order = append(order, eval[string](t, b, `document.activeElement.id`))
+		}
+		if strings.Join(order, ",") != ",market,lang-toggle" {
+			t.Errorf("tab order %q, want the skip link, market, lang-toggle", order)
+		}
+		// The page must not reload: a mark left on window survives the switch.
+		b.do(t, "mark the window", chromedp.Evaluate[chromedp.Void](`window.closecastMark = 1`))
+		choose(t, "ETH-USD")
+		shows(t, eth, "Ethereum")
+		if !eval[bool](t, b, `window.closecastMark === 1`) {
+			t.Error("switching markets reloaded the page")
+		}
+		if q := query(t); q.Get("symbol") != "ETH-USD" || eval[string](t, b, `location.pathname`) != "/" {
+			t.Errorf("address after the switch %q, want /?symbol=ETH-USD", eval[string](t, b, `location.href`))
+		}
+		for what, reqs := range map[string]*[]string{"history": &eth.historyReqs, "accuracy": &eth.accuracyReq} {
+			if q, _ := url.ParseQuery(lastReq(eth, reqs)); q.Get("symbol") != "ETH-USD" {
+				t.Errorf("%s request %q does not ask for ETH-USD", what, lastReq(eth, reqs))
+			}
+		}
+		// A forecast on ETH asks ETH and shows its answer; the day goes into the address.
+		day := eth.lastDate().AddDays(-2)
+		b.do(t, "predict on ETH", chromedp.SetValue(chromedp.CSS("#date"), day.String()),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById('predict-form').dataset.state = 'idle'`),
+			chromedp.Click(chromedp.CSS("#predict-btn")))
+		b.waitFor(t, "answer", `['done', 'error'].includes(document.getElementById('predict-form').dataset.state)`)
+		var body map[string]any
+		if err := json.Unmarshal([]byte(lastReq(eth, &eth.predictReqs)), &body); err != nil || body["symbol"] != "ETH-USD" || body["date"] != day.String() {
+			t.Errorf("POST /predict body %q, want ETH-USD on %s", lastReq(eth, &eth.predictReqs), day)
+		}
+		eth.mu.Lock()
+		pred := eth.lastPredict["prediction"].(float64)
+		eth.mu.Unlock()
+		if got := text(t, b, "#result-prediction"); got != usd(pred) {
+			t.Errorf("ETH forecast shown %q, want %s", got, usd(pred))
+		}
+		b.screenshot(t, shots, "markets-eth.png")
+		if q := query(t); q.Get("symbol") != "ETH-USD" || q.Get("date") != day.String() {
+			t.Errorf("address after the forecast %q", eval[string](t, b, `location.search`))
+		}
+		// Back to Bitcoin with the switcher: the same day is forecast for it.
+		choose(t, "BTC-USD")
+		b.waitFor(t, "BTC forecast", `document.getElementById('predict-form').dataset.state === 'done' && !!document.getElementById('result-prediction')`)
+		shows(t, btc, "Bitcoin")
+		btc.mu.Lock()
+		bp, bd := btc.lastPredict["prediction"].(float64), btc.lastPredict["date"]
+		btc.mu.Unlock()
+		if got := text(t, b, "#result-prediction"); got != usd(bp) || bd != day {
+			t.Errorf("after switching back, forecast shown %q for %v, want BTC's %s for %s", got, bd, usd(bp), day)
+		}
+		if q := query(t); q.Get("symbol") != "BTC-USD" || q.Get("date") != day.String() {
+			t.Errorf("address after switching back %q", eval[string](t, b, `location.search`))
+		}
+		// The browser's Back button returns to the previous market.
+		b.do(t, "back", chromedp.Evaluate[chromedp.Void](`history.back()`))
+		b.waitFor(t, "ETH again", `document.body.dataset.market === 'ETH-USD' && document.body.dataset.state === 'ready'`)
+		shows(t, eth, "Ethereum")
+		if got := text(t, b, "#result-heading"); !strings.Contains(got, day.Time().Format("Jan 2, 2006")) {
+			t.Errorf("after Back, the forecast heading %q does not name %s", got, day)
+		}
+	})
+
+	t.Run("deep link", func(t *testing.T) {
+		day := eth.lastDate().AddDays(-5)
+		load(t, "/?symbol=ETH-USD&date="+day.String())
+		b.waitFor(t, "the linked forecast", `document.getElementById('predict-form').dataset.state === 'done' && !!document.getElementById('result-prediction')`)
+		shows(t, eth, "Ethereum")
+		i := int(day - eth.bars[0].Date)
+		closes := make([]float64, i)
+		for k := range closes {
+			closes[k] = eth.bars[k].Close
+		}
+		want := fakePredict(closes, day)
+		if got := text(t, b, "#result-prediction"); got != usd(want) {
+			t.Errorf("linked forecast shown %q, want ETH's %s for %s", got, usd(want), day)
+		}
+		if got := eval[string](t, b, `document.getElementById('date').value`); got != day.String() {
+			t.Errorf("date field %q, want the linked %s", got, day)
+		}
+		// With a language too.
+		load(t, "/?symbol=ETH-USD&date="+day.String()+"&lang=pt-BR")
+		b.waitFor(t, "the linked forecast", `document.getElementById('predict-form').dataset.state === 'done' && !!document.getElementById('result-prediction')`)
+		if got := eval[string](t, b, `document.documentElement.lang`); got != "pt-BR" {
+			t.Errorf("html lang %q, want pt-BR", got)
+		}
+		if got := strings.ReplaceAll(text(t, b, "#result-prediction"), "\u00a0", " "); got != ptUSD(want) {
+			t.Errorf("linked forecast in Portuguese %q, want %s", got, ptUSD(want))
+		}
+		// An unserved symbol opens the default market and says so in the address.
+		load(t, "/?symbol=XRP-USD")
+		shows(t, btc, "Bitcoin")
+		if q := query(t); q.Get("symbol") != "BTC-USD" {
+			t.Errorf("address for an unserved symbol %q, want symbol=BTC-USD", eval[string](t, b, `location.search`))
+		}
+	})
+
+	t.Run("forecast fails", func(t *testing.T) {
+		day := eth.lastDate().AddDays(-1)
+		for _, c := range []struct {
+			status int
+			want   []string
+		}{
+			{http.StatusServiceUnavailable, []string{"the ETH-USD model is not loaded", "Try again in 30 s."}},
+			{http.StatusInternalServerError, []string{"internal error forecasting ETH-USD"}},
+		} {
+			eth.mu.Lock()
+			eth.predictStatus = c.status
+			eth.mu.Unlock()
+			load(t, "/?symbol=ETH-USD&date="+day.String())
+			b.waitFor(t, "the failed forecast", `document.getElementById('predict-form').dataset.state === 'error'`)
+			got := text(t, b, "#predict-error")
+			for _, w := range c.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("%d: error shown %q, want %q in it", c.status, got, w)
+				}
+			}
+			if eval[bool](t, b, `document.getElementById('predict-error').hidden`) {
+				t.Errorf("%d: the error is hidden", c.status)
+			}
+			if eval[bool](t, b, `!!document.getElementById('result-prediction')`) {
+				t.Errorf("%d: a forecast is shown beside the error: %q", c.status, text(t, b, "#result-prediction"))
+			}
+			// The rest of the page is ETH's and works.
+			shows(t, eth, "Ethereum")
+			b.waitFor(t, "candles", `(() => { const p = `+chartPixels+`; return p.up > 200 && p.down > 200; })()`)
+		}
+		// Bitcoin still forecasts, and the error goes.
+		choose(t, "BTC-USD")
+		b.waitFor(t, "BTC forecast", `document.getElementById('predict-form').dataset.state === 'done' && !!document.getElementById('result-prediction')`)
+		if !eval[bool](t, b, `document.getElementById('predict-error').hidden`) {
+			t.Errorf("ETH's error still shown on BTC: %q", text(t, b, "#predict-error"))
+		}
+		eth.mu.Lock()
+		eth.predictStatus = 0
+		eth.mu.Unlock()
+		for _, m := range b.consoleErrors(t, "/predict") {
+			t.Errorf("console: %s", m)
+		}
+	})
 }

@@ -3,13 +3,14 @@
 // line, the model's one-step-ahead predictions on the hold-out and validation
 // ranges, and the forecast for the chosen date as a dashed line from the
 // last known close through the predicted close of every day of the horizon,
-// between two thin lines, p10 and p90, the Monte-Carlo dropout band (the
-// library draws no filled band between two series; two lines stay readable
-// over candles where a filled area would hide them).
+// between the thin lines of its bands: p10 and p90 (an 80 % band), and a fan
+// of every other central band the answer carries (50 %, 95 %…). The
+// library draws no filled band between two series; lines stay readable over
+// candles where a filled area would hide them.
 //
-// For tests and scripts, #chart carries data-forecast-points and
-// data-band-points: how many points the forecast line and each band line
-// were given.
+// For tests and scripts, #chart carries data-forecast-points,
+// data-band-points (how many days have a band) and data-bands (the central
+// bands drawn, in percent, widest first: "95,80,50").
 //
 // Times are ISO days ("YYYY-MM-DD"), which the library treats as business
 // days, so no time zone ever moves a bar to the neighbouring day.
@@ -26,9 +27,52 @@ export const COLORS = {
   validation: '#7b1fa2',
   forecast: '#d81b60',
   band: '#00897b',
+  bandWide: 'rgba(0, 137, 123, 0.55)',
   grid: '#e6e9ef',
   text: '#1f2430',
 };
+
+// quantilesOf is a forecast day's quantiles, percent level → value: its
+// p10/p50/p90 fields and its "quantiles" map ({"2.5": v, "97.5": v, …}),
+// keeping only finite values at levels strictly between 0 and 100.
+export function quantilesOf(f) {
+  const q = new Map();
+  for (const [k, lv] of [['p10', 10], ['p50', 50], ['p90', 90]]) if (Number.isFinite(f[k])) q.set(lv, f[k]);
+  const m = f.quantiles;
+  if (m && typeof m === 'object' && !Array.isArray(m)) {
+    for (const [k, v] of Object.entries(m)) {
+      const lv = Number(k);
+      if (Number.isFinite(lv) && lv > 0 && lv < 100 && Number.isFinite(v)) q.set(lv, v);
+    }
+  }
+  return q;
+}
+
+// bandsOf lists the central bands that days carry: the pairs of levels
+// lo and 100 − lo both present on some day, as {lo, hi, coverage}, widest
+// first (2.5/97.5 is the 95 % band).
+export function bandsOf(days) {
+  const seen = new Map();
+  for (const f of days) {
+    const q = quantilesOf(f);
+    for (const lo of q.keys()) {
+      const hi = +(100 - lo).toPrecision(12);
+      if (lo < 50 && q.has(hi)) seen.set(lo, { lo, hi, coverage: +(hi - lo).toPrecision(12) });
+    }
+  }
+  return [...seen.values()].sort((a, b) => b.coverage - a.coverage);
+}
+
+// bandStyle is how a band's two lines look: the 80 % band (or a narrower
+// one) in the full band colour, wider ones lighter and dotted, the
+// narrowest (50 % or less) thicker, so that the fan reads from the centre out.
+function bandStyle(coverage) {
+  return {
+    color: coverage <= 80 ? COLORS.band : COLORS.bandWide,
+    lineWidth: coverage <= 50 ? 2 : 1,
+    lineStyle: coverage > 80 ? LineStyle.Dotted : LineStyle.Solid,
+  };
+}
 
 export class PriceChart {
   // el: the container; it must have a height from CSS (autoSize follows it).
@@ -72,12 +116,24 @@ export class PriceChart {
       lastValueVisible: true,
     });
     this.forecastMarkers = createSeriesMarkers(this.forecast, []);
-    const band = () => this.chart.addSeries(LineSeries, {
-      color: COLORS.band, lineWidth: 1, lineStyle: LineStyle.Solid, priceLineVisible: false,
-      lastValueVisible: false, crosshairMarkerVisible: false,
-    });
-    this.p10 = band();
-    this.p90 = band();
+    this.bandLines = []; // [{level, series}], one per quantile of the bands drawn
+  }
+
+  // bandLine is the series drawing quantile level, created on first use
+  // (its look from the band's coverage) and reused by later forecasts.
+  bandLine(level, coverage) {
+    let b = this.bandLines.find((x) => x.level === level);
+    if (!b) {
+      b = {
+        level,
+        series: this.chart.addSeries(LineSeries, {
+          ...bandStyle(coverage), priceLineVisible: false, lastValueVisible: false,
+          crosshairMarkerVisible: false,
+        }),
+      };
+      this.bandLines.push(b);
+    }
+    return b.series;
   }
 
   // setLocale makes the axis and crosshair labels follow the page language:
@@ -94,8 +150,6 @@ export class PriceChart {
     this.validation.applyOptions({ title: labels.validation });
     this.forecastLabel = labels.forecast;
     this.forecast.applyOptions({ title: labels.forecast });
-    this.p10.applyOptions({ title: labels.p10 });
-    this.p90.applyOptions({ title: labels.p90 });
   }
 
   // setBars takes bars [{date, open, high, low, close}] in ascending date order.
@@ -115,14 +169,16 @@ export class PriceChart {
 
   // setForecast marks the forecast p (a /predict answer): a dashed line
   // from the input window's last close to the predicted close of each day
-  // (p.forecasts when the answer has a horizon, else p itself), the p10 and
-  // p90 lines of the days that have them, and a marker on the first day.
+  // (p.forecasts when the answer has a horizon, else p itself), the lines
+  // of every central band the days carry, and a marker on the first day.
   setForecast(p) {
+    for (const b of this.bandLines) b.series.setData([]);
     if (!p) {
-      for (const s of [this.forecast, this.p10, this.p90]) s.setData([]);
+      this.forecast.setData([]);
       this.forecastMarkers.setMarkers([]);
       this.el.dataset.forecastPoints = '0';
       this.el.dataset.bandPoints = '0';
+      this.el.dataset.bands = '';
       return;
     }
     const days = Array.isArray(p.forecasts) && p.forecasts.length
@@ -133,17 +189,24 @@ export class PriceChart {
     if (start) data.push({ time: p.inputs.to, value: p.last_close });
     for (const f of days) data.push({ time: f.date, value: f.prediction });
     this.forecast.setData(data);
-    // The band starts at the last close too, where the uncertainty is nil.
-    const band = (k) => {
-      const pts = days.filter((f) => Number.isFinite(f[k])).map((f) => ({ time: f.date, value: f[k] }));
-      if (pts.length && start) pts.unshift({ time: p.inputs.to, value: p.last_close });
-      return pts;
-    };
-    const lo = band('p10'), hi = band('p90');
-    this.p10.setData(lo);
-    this.p90.setData(hi);
+    // Each band starts at the last close too, where the uncertainty is nil.
+    const qs = days.map(quantilesOf);
+    const bands = bandsOf(days);
+    // Only one band's lines are named on the price scale, the 80 % band
+    // when there is one: six labels would bury the forecast's.
+    const named = bands.some((b) => b.coverage === 80) ? 80 : bands.length ? bands[0].coverage : null;
+    for (const { lo, hi, coverage } of bands) {
+      for (const lv of [lo, hi]) {
+        this.bandLine(lv, coverage).applyOptions({ title: coverage === named ? 'p' + lv : '' });
+        const pts = [];
+        days.forEach((f, i) => { if (qs[i].has(lv)) pts.push({ time: f.date, value: qs[i].get(lv) }); });
+        if (pts.length && start) pts.unshift({ time: p.inputs.to, value: p.last_close });
+        this.bandLine(lv, coverage).setData(pts);
+      }
+    }
     this.el.dataset.forecastPoints = String(days.length);
-    this.el.dataset.bandPoints = String(days.filter((f) => Number.isFinite(f.p10) && Number.isFinite(f.p90)).length);
+    this.el.dataset.bandPoints = String(qs.filter((q) => bands.some((b) => q.has(b.lo) && q.has(b.hi))).length);
+    this.el.dataset.bands = bands.map((b) => b.coverage).join(',');
     this.forecastMarkers.setMarkers([{
       time: days[0].date, position: 'aboveBar', shape: 'arrowDown', color: COLORS.forecast,
       text: '',

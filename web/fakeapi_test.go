@@ -2,12 +2,14 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,27 +18,38 @@ import (
 	"github.com/closecast/closecast"
 )
 
-// fakeAPI implements the closecast HTTP API contract (GET /api/model,
-// GET /api/history, POST /predict) over the real BTC-USD history shipped in
-// marketdata/data, with a stand-in "model" whose numbers are computed here.
-// The dashboard test runs against it because package server is written in
-// parallel; the lead's end-to-end test covers the real server.
+// fakeAPI implements the closecast HTTP API contract (GET /api/models,
+// GET /api/model, GET /api/history, POST /predict, GET /api/accuracy) over
+// the real daily history shipped in marketdata/data, with a stand-in "model"
+// whose numbers are computed here. The dashboard test runs against it
+// because package server is written in parallel; the lead's end-to-end test
+// covers the real server.
+//
+// A fakeAPI is one market (BTC-USD from newFakeAPI); withMarket adds
+// others, each a fakeAPI of its own that logs its own requests, and the
+// first one routes every request by its symbol as the multi-market
+// server does.
 type fakeAPI struct {
 	symbol string
 	bars   []closecast.Bar
 	window int
 	model  map[string]any // what GET /api/model answers
 
-	mu          sync.Mutex
-	unavailable bool            // when set, POST /predict answers 503
-	modelDown   bool            // when set, GET /api/model answers 503
-	historyDown bool            // when set, GET /api/history answers 503
-	ledger      string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
-	accuracyReq []string        // raw query strings of GET /api/accuracy
-	historyReqs []string        // raw query strings of GET /api/history
-	predictReqs []string        // raw bodies of POST /predict
-	lastPredict map[string]any  // last 200 body of POST /predict
-	answers     map[string]bool // "METHOD path" of every request seen
+	others   []*fakeAPI // the other markets served beside this one
+	noModels bool       // when set, GET /api/models answers 404, as a server older than it
+
+	mu            sync.Mutex
+	predictStatus int             // when set, POST /predict answers this status (503 or 500) for this market
+	unavailable   bool            // when set, POST /predict answers 503
+	fan           bool            // when set, each day of a horizon also carries a "quantiles" map (2.5…97.5)
+	modelDown     bool            // when set, GET /api/model answers 503
+	historyDown   bool            // when set, GET /api/history answers 503
+	ledger        string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
+	accuracyReq   []string        // raw query strings of GET /api/accuracy
+	historyReqs   []string        // raw query strings of GET /api/history
+	predictReqs   []string        // raw bodies of POST /predict
+	lastPredict   map[string]any  // last 200 body of POST /predict
+	answers       map[string]bool // "METHOD path" of every request seen
 }
 
 // loadBars reads the committed CSV (Date,Open,High,Low,Close,Volume).
@@ -136,9 +149,45 @@ func score(bars []closecast.Bar, i0, i1 int, pred func(i int) float64) errs {
 	return e
 }
 
+// newFakeAPI is the fake serving BTC-USD alone.
 func newFakeAPI(t testing.TB) *fakeAPI {
-	bars := loadBars(t, "../marketdata/data/btc-usd-daily.csv")
-	f := &fakeAPI{symbol: closecast.DefaultSymbol, bars: bars, window: 60, answers: map[string]bool{}}
+	return newFakeMarket(t, closecast.DefaultSymbol, "../marketdata/data/btc-usd-daily.csv", "test-fake-1")
+}
+
+// withMarket adds the market of symbol, its history read from csv and its
+// model named version, and returns it.
+func (f *fakeAPI) withMarket(t testing.TB, symbol, csv, version string) *fakeAPI {
+	m := newFakeMarket(t, symbol, csv, version)
+	f.others = append(f.others, m)
+	return m
+}
+
+// market is the fake serving symbol ("" is this one, the default), or nil.
+func (f *fakeAPI) market(symbol string) *fakeAPI {
+	if symbol == "" || symbol == f.symbol {
+		return f
+	}
+	for _, m := range f.others {
+		if m.symbol == symbol {
+			return m
+		}
+	}
+	return nil
+}
+
+// symbols lists the served symbols, sorted, as the contract's /api/models does.
+func (f *fakeAPI) symbols() []string {
+	out := []string{f.symbol}
+	for _, m := range f.others {
+		out = append(out, m.symbol)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func newFakeMarket(t testing.TB, symbol, csv, version string) *fakeAPI {
+	bars := loadBars(t, csv)
+	f := &fakeAPI{symbol: symbol, bars: bars, window: 60, answers: map[string]bool{}}
 	closes := make([]float64, len(bars))
 	for i, b := range bars {
 		closes[i] = b.Close
@@ -171,13 +220,19 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 		}
 		preds[name] = ps
 	}
+	// The markets' loss curves differ in length, so that a test can tell
+	// whose curve the page draws.
+	epochs := 40
+	if symbol != closecast.DefaultSymbol {
+		epochs = 30
+	}
 	var train, val []float64
-	for e := range 40 {
+	for e := range epochs {
 		train = append(train, 0.02+0.08*math.Exp(-float64(e)/6))
 		val = append(val, 0.025+0.07*math.Exp(-float64(e)/8)+0.002*math.Sin(float64(e)))
 	}
 	f.model = map[string]any{
-		"version": "test-fake-1", "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
+		"version": version, "symbol": f.symbol, "created": "2026-04-01T12:00:00Z",
 		"window": f.window, "features": []string{"close"}, "target": "close",
 		"train_range": map[string]any{"from": bars[0].Date, "to": bars[n-421].Date},
 		"training":    map[string]any{"epochs_trained": len(train)},
@@ -206,9 +261,68 @@ func apiError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": msg, "code": code})
 }
 
+// models is the fake's GET /api/models answer.
+func (f *fakeAPI) models() map[string]any {
+	var list []map[string]any
+	for _, s := range f.symbols() {
+		m := f.market(s)
+		h := m.model["metrics"].(map[string]any)["holdout"].(map[string]any)
+		list = append(list, map[string]any{
+			"symbol": s, "version": m.model["version"], "window": m.window,
+			"last_known": m.lastDate(), "last_close": m.bars[len(m.bars)-1].Close,
+			"holdout": map[string]any{"from": h["from"], "to": h["to"], "model": h["model"], "persistence": h["persistence"]},
+		})
+	}
+	return map[string]any{"default": f.symbol, "models": list}
+}
+
+// requestSymbol is the market a request asks for: ?symbol= or, on POST
+// /predict, the body's "symbol" (the body is put back for the handler).
+func requestSymbol(r *http.Request) string {
+	if r.Method != http.MethodPost {
+		return r.URL.Query().Get("symbol")
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var req struct {
+		Symbol string `json:"symbol"`
+	}
+	json.Unmarshal(body, &req) // a bad body is the handler's to refuse
+	return req.Symbol
+}
+
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.answers[r.Method+" "+r.URL.Path] = true
+	f.mu.Unlock()
+	switch r.URL.Path {
+	case "/api/models":
+		if f.noModels {
+			apiError(w, http.StatusNotFound, "not_found", "no such route")
+			return
+		}
+		writeJSON(w, http.StatusOK, f.models())
+	case "/api/model", "/api/history", "/predict", "/api/accuracy":
+		s := requestSymbol(r)
+		m := f.market(s)
+		if m == nil {
+			writeJSON(w, http.StatusNotFound, map[string]any{
+				"error": fmt.Sprintf("unknown symbol: %s (served: %s)", s, strings.Join(f.symbols(), ", ")),
+				"code":  "unknown_symbol", "symbols": f.symbols(),
+			})
+			return
+		}
+		m.serveMarket(w, r)
+	case "/openapi.json":
+		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
+	default:
+		http.FileServerFS(FS).ServeHTTP(w, r)
+	}
+}
+
+// serveMarket answers this market's routes.
+func (f *fakeAPI) serveMarket(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
 	modelDown, historyDown := f.modelDown, f.historyDown
 	f.mu.Unlock()
 	switch r.URL.Path {
@@ -229,10 +343,6 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.predict(w, r)
 	case "/api/accuracy":
 		f.accuracy(w, r)
-	case "/openapi.json":
-		writeJSON(w, http.StatusOK, map[string]any{"openapi": "3.1.0"})
-	default:
-		http.FileServerFS(FS).ServeHTTP(w, r)
 	}
 }
 
@@ -241,10 +351,6 @@ func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
 	f.historyReqs = append(f.historyReqs, r.URL.RawQuery)
 	f.mu.Unlock()
 	q := r.URL.Query()
-	if s := q.Get("symbol"); s != "" && s != f.symbol {
-		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", s))
-		return
-	}
 	to := f.lastDate()
 	from := to.AddDays(-364)
 	for _, p := range []struct {
@@ -296,7 +402,13 @@ func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
 			pmape += math.Abs(a-last) / a
 		}
 	}
-	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows}
+	// The forecasts of the day after the last bar and of the one after it
+	// wait for their close; a ledger that has scored nothing yet holds one.
+	pending := 2
+	if empty {
+		pending = 1
+	}
+	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows, "pending": pending}
 	if k := float64(len(rows)); k > 0 {
 		body["model"] = map[string]any{"mae": mae / k, "mape": 100 * mape / k}
 		body["persistence"] = map[string]any{"mae": pmae / k, "mape": 100 * pmape / k}
@@ -329,7 +441,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	f.mu.Lock()
 	f.predictReqs = append(f.predictReqs, string(body))
-	unavailable := f.unavailable
+	unavailable, fan := f.unavailable, f.fan
 	f.mu.Unlock()
 	var req struct {
 		Date    *string `json:"date"`
@@ -366,8 +478,17 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid_horizon", fmt.Sprintf("'horizon' must be a whole number of days from 1 to 30, got %d", horizon))
 		return
 	}
-	if req.Symbol != "" && req.Symbol != f.symbol {
-		apiError(w, http.StatusNotFound, "unknown_symbol", fmt.Sprintf("unknown symbol %q", req.Symbol))
+	f.mu.Lock()
+	status := f.predictStatus
+	f.mu.Unlock()
+	switch status {
+	case 0:
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "30")
+		apiError(w, status, "unavailable", "the "+f.symbol+" model is not loaded: try again later")
+		return
+	default:
+		apiError(w, status, "internal", "internal error forecasting "+f.symbol)
 		return
 	}
 	if unavailable {
@@ -400,7 +521,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		resp["actual"] = f.bars[i].Close
 	}
 	if horizon > 1 || samples > 0 {
-		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p)
+		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
 		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
@@ -417,7 +538,9 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 // day, the band widens as the square root of the days ahead (1.5 % on day
 // 1), and days the history has carry their actual close. The numbers are
 // irregular enough (cents everywhere) that the page must show the API's.
-func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples int, first float64) []map[string]any {
+// With fan, each day also has a "quantiles" map, percent level → value,
+// for the 50, 80 and 95 % central bands, asymmetric like p10/p90.
+func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples int, first float64, fan bool) []map[string]any {
 	out := make([]map[string]any, horizon)
 	v := first
 	for k := range horizon {
@@ -425,6 +548,12 @@ func fakeHorizon(bars []closecast.Bar, i int, d closecast.Date, horizon, samples
 		if samples > 0 {
 			w := 0.015 * math.Sqrt(float64(k+1))
 			f["p10"], f["p50"], f["p90"] = v*(1-w), v*(1+w/7), v*(1+w*1.1)
+			if fan {
+				f["quantiles"] = map[string]float64{
+					"2.5": v * (1 - 1.9*w), "10": f["p10"].(float64), "25": v * (1 - 0.52*w),
+					"50": f["p50"].(float64), "75": v * (1 + 0.61*w), "90": f["p90"].(float64), "97.5": v * (1 + 2.05*w),
+				}
+			}
 		}
 		if i+k < len(bars) {
 			f["actual"] = bars[i+k].Close

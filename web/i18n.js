@@ -15,11 +15,13 @@ export const STRINGS = {
   en: {
     'doc.title': '{coin} next-day close forecast · closecast',
     'skip': 'Skip to the forecast form',
-    'title': '{coin} ($) price forecast',
-    'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in US dollars.',
+    'title': '{coin} ({sign}) price forecast',
+    'lead': 'Pick a day: closecast takes the closing prices of the days before it (the model\u2019s input window) and predicts that day\u2019s close in {currency}.',
+    'currency.USD': 'US dollars',
     'lang.button': 'Português',
     'lang.label': 'Mudar o idioma para português',
     'model.heading': 'Model',
+    'market.label': 'Market',
     'model.version': 'Version',
     'model.trained': 'Trained on',
     'model.window': 'Input window',
@@ -47,8 +49,9 @@ export const STRINGS = {
     'horizon.heading': '{n}-day forecast from {from} to {to}',
     'horizon.date': 'Date',
     'horizon.prediction': 'Forecast',
-    'horizon.p10': 'Low (p10)',
-    'horizon.p90': 'High (p90)',
+    'horizon.low': 'Low (p{q})',
+    'horizon.high': 'High (p{q})',
+    'horizon.fan': 'The chart draws each band as a pair of lines, widest lightest: the {bands} central intervals.',
     'horizon.actual': 'Actual',
     'horizon.band': 'The band from p10 to p90 is the model’s uncertainty from Monte-Carlo dropout ({samples} passes); it is not calibrated: see closecast evaluate’s coverage before trusting it.',
     'horizon.bandConformal': 'The band from p10 to p90 is a conformal 80 % interval: the forecast widened by the model’s own errors on {days} days it was not fitted on ({from} – {to}), scaled by the last 30 days’ volatility. closecast evaluate reports how often it held the actual close.',
@@ -84,8 +87,6 @@ export const STRINGS = {
     'series.holdout': 'hold-out',
     'series.validation': 'validation',
     'series.forecast': 'forecast',
-    'series.p10': 'p10',
-    'series.p90': 'p90',
     'metrics.heading': 'Accuracy',
     'metrics.intro': 'One-step-ahead errors on days the model never trained on, beside two baselines: persistence (tomorrow = today) and the 7-day moving average. Lower is better, except direction.',
     'metrics.holdout': 'Hold-out: {from} to {to}, {n} days',
@@ -107,6 +108,7 @@ export const STRINGS = {
     'live.intro': 'Forecasts this server answered before the day closed, scored against the close that followed, beside persistence (tomorrow = today) on the same days.',
     'live.summary': 'Last {n} scored forecasts, {from} to {to}',
     'live.rows': 'Scored forecasts, newest first',
+    'live.pending': 'Forecasts waiting for their day\u2019s close: {n}.',
     'live.none': 'No live predictions scored yet: forecasts of days not closed yet are scored once their close is fetched.',
     'live.unavailable': 'Live accuracy is unavailable: {reason}',
     'live.date': 'Day',
@@ -147,11 +149,13 @@ export const STRINGS = {
   'pt-BR': {
     'doc.title': 'Previsão do fechamento de amanhã, {coin} · closecast',
     'skip': 'Pular para o formulário de previsão',
-    'title': 'Previsão da moeda {coin} ($)',
-    'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em dólares.',
+    'title': 'Previsão da moeda {coin} ({sign})',
+    'lead': 'Escolha um dia: o closecast usa os preços de fechamento dos dias anteriores (a janela de entrada do modelo) e prevê o fechamento desse dia em {currency}.',
+    'currency.USD': 'dólares',
     'lang.button': 'English',
     'lang.label': 'Switch the language to English',
     'model.heading': 'Modelo',
+    'market.label': 'Mercado',
     'model.version': 'Versão',
     'model.trained': 'Treinado com',
     'model.window': 'Janela de entrada',
@@ -179,8 +183,9 @@ export const STRINGS = {
     'horizon.heading': 'Previsão de {n} dias, de {from} a {to}',
     'horizon.date': 'Data',
     'horizon.prediction': 'Previsão',
-    'horizon.p10': 'Baixa (p10)',
-    'horizon.p90': 'Alta (p90)',
+    'horizon.low': 'Baixa (p{q})',
+    'horizon.high': 'Alta (p{q})',
+    'horizon.fan': 'O gráfico desenha cada faixa como um par de linhas, a mais larga mais clara: os intervalos centrais de {bands}.',
     'horizon.actual': 'Real',
     'horizon.band': 'A faixa de p10 a p90 é a incerteza do modelo por Monte-Carlo dropout ({samples} passadas); ela não é calibrada: veja a cobertura no closecast evaluate antes de confiar nela.',
     'horizon.bandConformal': 'A faixa de p10 a p90 é um intervalo conformal de 80 %: a previsão alargada pelos erros do próprio modelo em {days} dias em que ele não foi ajustado ({from} – {to}), escalados pela volatilidade dos últimos 30 dias. O closecast evaluate mostra com que frequência ela conteve o fechamento real.',
@@ -216,8 +221,6 @@ export const STRINGS = {
     'series.holdout': 'teste',
     'series.validation': 'validação',
     'series.forecast': 'previsão',
-    'series.p10': 'p10',
-    'series.p90': 'p90',
     'metrics.heading': 'Precisão',
     'metrics.intro': 'Erros da previsão um passo à frente em dias que o modelo nunca viu no treino, ao lado de duas referências: persistência (amanhã = hoje) e média móvel de 7 dias. Menor é melhor, exceto em direção.',
     'metrics.holdout': 'Teste: {from} a {to}, {n} dias',
@@ -239,6 +242,7 @@ export const STRINGS = {
     'live.intro': 'Previsões que este servidor respondeu antes do fechamento do dia, comparadas com o fechamento que veio depois, ao lado da persistência (amanhã = hoje) nos mesmos dias.',
     'live.summary': 'Últimas {n} previsões avaliadas, de {from} a {to}',
     'live.rows': 'Previsões avaliadas, da mais recente à mais antiga',
+    'live.pending': 'Previsões à espera do fechamento do seu dia: {n}.',
     'live.none': 'Nenhuma previsão ao vivo avaliada ainda: as previsões de dias ainda não fechados são avaliadas quando o fechamento é buscado.',
     'live.unavailable': 'Precisão ao vivo indisponível: {reason}',
     'live.date': 'Dia',
@@ -354,19 +358,59 @@ function nf(opts) {
   return cache.get(k);
 }
 
-// money formats US dollars with cents: "$107,123.45" / "US$ 107.123,45".
-export function money(v) {
-  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+// quoteCurrency is the currency a market's prices are in: the quote of a
+// Yahoo pair ("ETH-EUR" → EUR), US dollars for a "-USD" pair and for any
+// symbol that names no ISO 4217 code (a stock ticker, an index).
+export function quoteCurrency(symbol) {
+  const m = /-([A-Za-z]{3})$/.exec(String(symbol || ''));
+  if (!m) return 'USD';
+  const code = m[1].toUpperCase();
+  try {
+    const ok = typeof Intl.supportedValuesOf !== 'function' || Intl.supportedValuesOf('currency').includes(code);
+    return ok ? code : 'USD';
+  } catch (_) {
+    return 'USD';
+  }
 }
 
-// money0 formats whole US dollars: "$107,123".
+// currency is the ISO code money formats in (setCurrency), US dollars until
+// a market says otherwise.
+let currency = 'USD';
+
+// setCurrency makes money, money0, signedMoney and currencySign use code.
+export function setCurrency(code) { currency = code || 'USD'; }
+
+// currencySign is the currency's short sign, "$" for dollars in every
+// language (the title's "($)"), "€" for euros.
+export function currencySign() {
+  const p = nf({ style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).formatToParts(0).find((x) => x.type === 'currency');
+  return p ? p.value : currency;
+}
+
+// currencyName names the market's currency in a sentence: the page's own
+// words for US dollars, Intl's name of any other ("euro", "British pound").
+export function currencyName() {
+  if (has('currency.' + currency)) return t('currency.' + currency);
+  try {
+    return new Intl.DisplayNames(current, { type: 'currency' }).of(currency) || currency;
+  } catch (_) {
+    return currency;
+  }
+}
+
+// money formats the market's currency with cents: "$107,123.45" / "US$ 107.123,45".
+export function money(v) {
+  return nf({ style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
+// money0 formats whole units of the market's currency: "$107,123".
 export function money0(v) {
-  return nf({ style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(v);
+  return nf({ style: 'currency', currency, minimumFractionDigits: 0, maximumFractionDigits: 0 }).format(v);
 }
 
 // signedMoney is money with an explicit sign, for changes.
 export function signedMoney(v) {
-  return nf({ style: 'currency', currency: 'USD', signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+  return nf({ style: 'currency', currency, signDisplay: 'exceptZero', minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
 }
 
 // num formats a plain number with the given number of decimals.
