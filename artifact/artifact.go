@@ -129,6 +129,21 @@ type Evaluation struct {
 	Model       metrics.Metrics `json:"model"`
 	Persistence metrics.Metrics `json:"persistence"`
 	MA7         metrics.Metrics `json:"ma7"`
+	// VersusPersistence tests the model against persistence on these days;
+	// nil in model.json files written before the test was stored (readers
+	// then fall back to metrics.LevelTolerance) or when it is undefined.
+	VersusPersistence *Versus `json:"versus_persistence,omitempty"`
+}
+
+// Versus is a Diebold–Mariano test (h = 1) of the model's daily absolute
+// errors against a baseline's on the same days: whether the data can tell
+// their accuracy apart. Verdict is metrics.Tested(DM, P), stored for readers
+// of model.json that do not compute it.
+type Versus struct {
+	DM      float64 `json:"dm"`      // HLN-corrected statistic; negative: the model's errors are lower
+	P       float64 `json:"p"`       // two-sided p-value
+	N       int     `json:"n"`       // days compared
+	Verdict string  `json:"verdict"` // "level" when P ≥ metrics.Significance, else "better" or "worse"
 }
 
 // undefinePersistenceDirection marks persistence's direction hit rate

@@ -306,6 +306,7 @@ func assemble(cfg config.Config, series closecast.Series, k int, folds []Fold, f
 		Folds:        folds,
 		Days:         days,
 	}
+	r.VersusPersistence = evaluate.Versus(actual, pred, persistence)
 	if banded == len(days) {
 		r.Coverage = percent(inside, banded)
 	}

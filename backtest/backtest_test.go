@@ -13,6 +13,7 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/metrics"
 )
@@ -145,6 +146,11 @@ func TestBacktestMetricsRecomputedIndependently(t *testing.T) {
 		checkMetrics(t, what+" model", score(c.actual, c.pred, c.prev), six(ev.Model))
 		checkMetrics(t, what+" persistence", score(c.actual, c.pers, c.prev), six(ev.Persistence))
 		checkMetrics(t, what+" ma7", score(c.actual, c.ma7, c.prev), six(ev.MA7))
+		// The verdict against persistence is the Diebold–Mariano test on
+		// these days, overall as in every fold.
+		if want := evaluate.Versus(c.actual, c.pred, c.pers); want == nil || ev.VersusPersistence == nil || *ev.VersusPersistence != *want {
+			t.Errorf("%s: versus persistence %+v, want %+v", what, ev.VersusPersistence, want)
+		}
 	}
 	check("overall", r.Evaluation, all)
 	for k, f := range r.Folds {

@@ -57,6 +57,7 @@ func OneStep(p *pipeline.Pipeline, bars []closecast.Bar, from, to closecast.Date
 		Persistence: metrics.Compute(actual, persistence, prev),
 		MA7:         metrics.Compute(actual, ma7, prev),
 	}
+	ev.VersusPersistence = Versus(actual, pred, persistence)
 	return ev, pts, nil
 }
 

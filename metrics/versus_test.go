@@ -54,3 +54,24 @@ func TestSame(t *testing.T) {
 		t.Error("different MAE reported the same")
 	}
 }
+
+func TestTested(t *testing.T) {
+	for _, c := range []struct {
+		stat, p float64
+		want    Verdict
+	}{
+		{-0.48, 0.63, Level}, // the shipped BTC-USD model's hold-out
+		{-3, 0.003, Better},
+		{3, 0.003, Worse},
+		{-2, Significance, Level}, // p = 0.05 is level, not better
+		{2, Significance - 1e-9, Worse},
+		{0, 1, Level},
+		{math.NaN(), 0.5, Undefined},
+		{-3, math.NaN(), Undefined},
+		{math.Inf(-1), 0, Undefined},
+	} {
+		if got := Tested(c.stat, c.p); got != c.want {
+			t.Errorf("Tested(%v, %v) = %v, want %v", c.stat, c.p, got, c.want)
+		}
+	}
+}

@@ -56,9 +56,25 @@ func Evaluation(w io.Writer, name string, ev artifact.Evaluation) {
 	row(w, "model", ev.Model)
 	row(w, "persistence", ev.Persistence)
 	row(w, "ma7", ev.MA7)
-	if line := Versus(ev.Model.MAE, ev.Persistence.MAE); line != "" {
+	if line := VersusPersistence(ev); line != "" {
 		fmt.Fprintf(w, "  model %s\n", line)
 	}
+}
+
+// VersusPersistence says how an evaluation's model compares with
+// persistence: by the Diebold–Mariano test stored with it, "level with
+// persistence (MAE 1381.59 against 1382.93; Diebold–Mariano p = 0.43)" when
+// p ≥ metrics.Significance, else "better than persistence by 3.1 % (…; …)"
+// or "worse …"; an evaluation stored without the test (an older model.json)
+// is judged by Versus's threshold instead.
+func VersusPersistence(ev artifact.Evaluation) string {
+	vp := ev.VersusPersistence
+	if vp == nil {
+		return Versus(ev.Model.MAE, ev.Persistence.MAE)
+	}
+	_, rel := metrics.Versus(ev.Model.MAE, ev.Persistence.MAE)
+	figures := fmt.Sprintf("(MAE %.2f against %.2f; Diebold–Mariano p = %s)", ev.Model.MAE, ev.Persistence.MAE, strconv.FormatFloat(vp.P, 'g', 2, 64))
+	return versusLine(metrics.Tested(vp.DM, vp.P), rel, figures, "")
 }
 
 // Versus says how a model's MAE compares with persistence's: "level with
@@ -68,9 +84,16 @@ func Evaluation(w io.Writer, name string, ev artifact.Evaluation) {
 func Versus(model, persistence float64) string {
 	v, rel := metrics.Versus(model, persistence)
 	figures := fmt.Sprintf("(MAE %.2f against %.2f)", model, persistence)
+	return versusLine(v, rel, figures, fmt.Sprintf(": under %g %% apart", 100*metrics.LevelTolerance))
+}
+
+// versusLine words verdict v of a model against persistence, rel apart
+// (model/persistence − 1), with the figures that back it; why is appended
+// to a level verdict.
+func versusLine(v metrics.Verdict, rel float64, figures, why string) string {
 	switch v {
 	case metrics.Level:
-		return fmt.Sprintf("level with persistence %s: under %g %% apart", figures, 100*metrics.LevelTolerance)
+		return "level with persistence " + figures + why
 	case metrics.Better:
 		return fmt.Sprintf("better than persistence by %.1f %% %s", -100*rel, figures)
 	case metrics.Worse:

@@ -101,3 +101,31 @@ func TestEvaluationDashesUndefinedAndCallsTiesLevel(t *testing.T) {
 		t.Errorf("repeat summary does not dash persistence's direction:\n%s", b.String())
 	}
 }
+
+// With the Diebold–Mariano test stored, the verdict is the test's, not the
+// threshold's, and the line shows its p-value: 0.1 % apart with p = 0.63 is
+// level, and 1.2 % apart (inside the 2 % threshold) with p = 0.003 is
+// better.
+func TestEvaluationVerdictFromDieboldMariano(t *testing.T) {
+	ev := artifact.Evaluation{N: 524, From: closecast.MustParseDate("2023-11-24"), To: closecast.MustParseDate("2025-04-30"),
+		Model:             metrics.Metrics{MAE: 1381.588918},
+		Persistence:       metrics.Metrics{MAE: 1382.927354},
+		VersusPersistence: &artifact.Versus{DM: -0.48, P: 0.6312, N: 524, Verdict: "level"}}
+	for _, c := range []struct {
+		model float64
+		vp    artifact.Versus
+		want  string
+	}{
+		{1381.588918, artifact.Versus{DM: -0.48, P: 0.6312}, "level with persistence (MAE 1381.59 against 1382.93; Diebold–Mariano p = 0.63)"},
+		{1366.33, artifact.Versus{DM: -2.98, P: 0.003}, "better than persistence by 1.2 % (MAE 1366.33 against 1382.93; Diebold–Mariano p = 0.003)"},
+		{1500, artifact.Versus{DM: 4.1, P: 4.8e-5}, "worse than persistence by 8.5 % (MAE 1500.00 against 1382.93; Diebold–Mariano p = 4.8e-05)"},
+		{1500, artifact.Versus{DM: 1.2, P: 0.23}, "level with persistence (MAE 1500.00 against 1382.93; Diebold–Mariano p = 0.23)"},
+	} {
+		ev.Model.MAE, ev.VersusPersistence = c.model, &c.vp
+		var b bytes.Buffer
+		Evaluation(&b, "hold-out", ev)
+		if want := "  model " + c.want + "\n"; !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

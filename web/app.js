@@ -117,8 +117,19 @@ function renderMarkets() {
 // LEVEL_TOLERANCE is metrics.LevelTolerance (package metrics documents why
 // 2 %; a Go test keeps the two equal): a model whose MAE is within it of
 // persistence's is called level with persistence, neither better nor worse,
-// until the Diebold–Mariano test replaces it.
+// when the model stores no Diebold–Mariano test (an older model.json).
 const LEVEL_TOLERANCE = 0.02;
+
+// DM_SIGNIFICANCE is metrics.Significance (a Go test keeps the two equal):
+// an evaluation's stored Diebold–Mariano test against persistence
+// (versus_persistence) with p at or above it calls the model level.
+const DM_SIGNIFICANCE = 0.05;
+
+// dmTest returns the Diebold–Mariano test stored with evaluation r, or null.
+function dmTest(r) {
+  const v = r && r.versus_persistence;
+  return v && Number.isFinite(v.p) ? { p: v.p >= 0.001 ? '= ' + i18n.num(v.p, v.p >= 0.01 ? 2 : 3) : '< ' + i18n.num(0.001, 3), level: v.p >= DM_SIGNIFICANCE } : null;
+}
 
 function renderModel() {
   const box = $('model-info');
@@ -142,10 +153,12 @@ function renderModel() {
   if (h && h.model && h.persistence && Number.isFinite(h.model.mae) && Number.isFinite(h.persistence.mae) && h.persistence.mae > 0) {
     const maes = { model: i18n.money(h.model.mae), persistence: i18n.money(h.persistence.mae) };
     const rel = (h.model.mae / h.persistence.mae - 1) * 100;
-    if (Math.abs(rel) < LEVEL_TOLERANCE * 100) {
-      add('model.holdout', el('span', { class: 'level' }, t('model.level', maes)), 'model-holdout');
+    const dm = dmTest(h);
+    if (dm ? dm.level : Math.abs(rel) < LEVEL_TOLERANCE * 100) {
+      add('model.holdout', el('span', { class: 'level' }, dm ? t('model.levelDM', { ...maes, p: dm.p }) : t('model.level', maes)), 'model-holdout');
     } else {
-      const verdict = rel < 0 ? t('model.better', { pct: i18n.pct(-rel, 1) }) : t('model.worse', { pct: i18n.pct(rel, 1) });
+      const verdict = (rel < 0 ? t('model.better', { pct: i18n.pct(-rel, 1) }) : t('model.worse', { pct: i18n.pct(rel, 1) })) +
+        (dm ? '; ' + t('model.dm', { p: dm.p }) : '');
       add('model.holdout', el('span', {}, t('model.vsPersistence', maes),
         ' ', el('span', { class: rel < 0 ? 'good' : 'bad' }, `(${verdict})`)), 'model-holdout');
     }
@@ -442,7 +455,10 @@ function renderMetrics() {
     box.append(metricsTable('metrics-' + k, t(label, { from: i18n.date(r.from), to: i18n.date(r.to), n: r.n }), r));
   }
   if (!any) box.append(el('p', { class: 'muted' }, state.model ? t('metrics.none') : (state.modelError ? '—' : t('model.loading'))));
-  else box.append(el('p', { class: 'hint', id: 'metrics-level' }, t('metrics.level', { pct: i18n.pct(LEVEL_TOLERANCE * 100, 0) })));
+  else {
+    const dm = dmTest(mm.holdout);
+    box.append(el('p', { class: 'hint', id: 'metrics-level' }, t(dm ? 'metrics.levelDM' : 'metrics.level', { pct: i18n.pct(LEVEL_TOLERANCE * 100, 0), p: dm && dm.p })));
+  }
 }
 
 // ---- live accuracy: the server's own past forecasts, scored -------------

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/internal/atomicfile"
 	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/metrics"
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
 	"github.com/closecast/closecast/server"
@@ -58,12 +60,19 @@ func TestDashboardOnRealServer(t *testing.T) {
 		t.Errorf("default date %q, want the day after the embedded data, 2026-04-01", got)
 	}
 	// The shipped model is 0.1 % from persistence on the hold-out: level,
-	// not better. Persistence's direction hit rate, stored as 0 in the
-	// shipped model.json, is undefined on the page, and no cell of that
-	// column is best but the highest defined one.
+	// not better, by the Diebold–Mariano test stored with it, whose p-value
+	// the header shows and the explanation names. Persistence's direction
+	// hit rate is undefined on the page, and no cell of that column is best
+	// but the highest defined one.
 	h := m.Meta.Metrics.Holdout
-	if want, got := "level with persistence (MAE "+usd(h.Model.MAE)+" against "+usd(h.Persistence.MAE)+")", text(t, b, "#model-holdout"); got != want {
+	if h.VersusPersistence == nil || h.VersusPersistence.P < metrics.Significance {
+		t.Fatalf("the shipped model's hold-out stores no level Diebold–Mariano test: %+v", h.VersusPersistence)
+	}
+	if want, got := fmt.Sprintf("level with persistence (MAE %s against %s; Diebold–Mariano p = %.2f)", usd(h.Model.MAE), usd(h.Persistence.MAE), h.VersusPersistence.P), text(t, b, "#model-holdout"); got != want {
 		t.Errorf("hold-out header %q, want %q", got, want)
+	}
+	if got := text(t, b, "#metrics-level"); !strings.Contains(got, "Diebold–Mariano test") || !strings.Contains(got, fmt.Sprintf("p = %.2f", h.VersusPersistence.P)) {
+		t.Errorf("the explanation does not name the test that decided: %q", got)
 	}
 	if got := text(t, b, "#metrics-holdout tbody tr:nth-child(2) td[data-key=direction]"); got != "–" {
 		t.Errorf("persistence's direction hit rate shown %q, want –", got)

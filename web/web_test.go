@@ -122,18 +122,21 @@ func TestNoExternalURLsLoaded(t *testing.T) {
 }
 
 // TestLevelToleranceMatchesMetrics keeps the dashboard's "level with
-// persistence" threshold equal to the CLI's, metrics.LevelTolerance: the
-// page and `closecast evaluate` must not disagree on the same model.
+// persistence" rules equal to the CLI's, metrics.LevelTolerance and
+// metrics.Significance: the page and `closecast evaluate` must not disagree
+// on the same model.
 func TestLevelToleranceMatchesMetrics(t *testing.T) {
 	app, err := fs.ReadFile(FS, "app.js")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^const LEVEL_TOLERANCE = ([0-9.]+);`).FindSubmatch(app)
-	if m == nil {
-		t.Fatal("app.js defines no `const LEVEL_TOLERANCE = …;`")
-	}
-	if got, err := strconv.ParseFloat(string(m[1]), 64); err != nil || got != metrics.LevelTolerance {
-		t.Errorf("app.js LEVEL_TOLERANCE = %s, metrics.LevelTolerance = %v", m[1], metrics.LevelTolerance)
+	for name, want := range map[string]float64{"LEVEL_TOLERANCE": metrics.LevelTolerance, "DM_SIGNIFICANCE": metrics.Significance} {
+		m := regexp.MustCompile(`(?m)^const ` + name + ` = ([0-9.]+);`).FindSubmatch(app)
+		if m == nil {
+			t.Fatalf("app.js defines no `const %s = …;`", name)
+		}
+		if got, err := strconv.ParseFloat(string(m[1]), 64); err != nil || got != want {
+			t.Errorf("app.js %s = %s, package metrics has %v", name, m[1], want)
+		}
 	}
 }
