@@ -12,7 +12,6 @@ import (
 	"github.com/closecast/closecast/evaluate"
 )
 
-
 // distributionReports runs issue 15's comparison (evaluate.Lineup: the
 // model's conformal quantiles, the model adapted by ACI and FACI, the five
 // baselines and GARCH-t+ACI) one step ahead over one walk from the first

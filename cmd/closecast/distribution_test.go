@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-		"github.com/closecast/closecast/evaluate"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
 )
