@@ -51,3 +51,13 @@ func formatTest(t *Test) string {
 	}
 	return fmt.Sprintf("%+.2f (%.3f)", t.Stat, t.P)
 }
+
+// Method returns the scores of the named method, or nil if r has none.
+func (r *Report) Method(name string) *MethodScore {
+	for i := range r.Methods {
+		if r.Methods[i].Method == name {
+			return &r.Methods[i]
+		}
+	}
+	return nil
+}

@@ -84,11 +84,7 @@ func writeCalibration(dir string, ranges []evalRange, results []evaluationJSON) 
 		}
 		p := chart.CalibrationPanel{Title: fmt.Sprintf("%s %s..%s (%d days)", r.name, rep.From, rep.To, rep.N)}
 		for _, name := range []string{evaluate.NameModel, rep.Reference} {
-			for _, s := range rep.Methods {
-				if s.Method == name {
-					p.Methods = append(p.Methods, calibrationOf(s))
-				}
-			}
+			p.Methods = append(p.Methods, calibrationOf(*rep.Method(name)))
 		}
 		panels = append(panels, p)
 	}
