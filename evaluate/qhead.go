@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/config"
@@ -30,6 +31,11 @@ type QuantileHeadFit struct {
 	// Holdout is the first target day of the hold-out, the first day the
 	// model never saw.
 	Holdout closecast.Date
+	// TrainFrom is the first training target day, TailFrom the tail's.
+	TrainFrom, TailFrom closecast.Date
+	// TrainLoss and TailLosses are the mean pinball loss per epoch on the
+	// training windows (as the trainer reports it) and on the tail.
+	TrainLoss, TailLosses []float64
 }
 
 // TrainQuantileHead trains cfg's quantile head on s with the default
@@ -70,7 +76,7 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 		return nil, err
 	}
 	p := &pipeline.Pipeline{Features: cfg.Features, Target: features.TargetLogReturn, Window: cfg.WindowSize,
-		Warmup: warmup, Inputs: features.FitMinMax(rows)}
+		Warmup: warmup, Inputs: features.FitMinMax(rows), Quantiles: slices.Clone(Levels[:])}
 	z, _ := features.EWMAZ(bars)
 	per := cfg.WindowSize * len(cfg.Features)
 	x := make([]float32, nTrain*per)
@@ -101,15 +107,19 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 	}
 	fit := nTrain - tail
 	fx, fy, tx, ty := x[:fit*per], y[:fit], x[fit*per:], y[fit:]
-	res := &QuantileHeadFit{Windows: n, Train: nTrain, Tail: tail, Holdout: bars[first+nTrain].Date, TailLoss: math.Inf(1)}
+	res := &QuantileHeadFit{Windows: n, Train: nTrain, Tail: tail, Holdout: bars[first+nTrain].Date, TailLoss: math.Inf(1),
+		TrainFrom: bars[first].Date, TailFrom: bars[first+fit].Date}
 	best := net.Clone()
 	stale := 0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		if _, err := tr.EpochContext(ctx, fx, fy, fit, cfg.WindowSize); err != nil {
+		loss, err := tr.EpochContext(ctx, fx, fy, fit, cfg.WindowSize)
+		if err != nil {
 			return nil, err
 		}
 		res.Epochs = epoch
-		if l := tr.Evaluate(tx, ty, tail, cfg.WindowSize); l < res.TailLoss {
+		l := tr.Evaluate(tx, ty, tail, cfg.WindowSize)
+		res.TrainLoss, res.TailLosses = append(res.TrainLoss, float64(loss)), append(res.TailLosses, l)
+		if l < res.TailLoss {
 			res.TailLoss, res.BestEpoch, stale = l, epoch, 0
 			best = net.Clone()
 		} else if stale++; cfg.EarlyStopping.Patience > 0 && stale >= cfg.EarlyStopping.Patience {

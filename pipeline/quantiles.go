@@ -3,6 +3,7 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/features"
@@ -61,6 +62,46 @@ func (p *Pipeline) QuantilesAt(bars []closecast.Bar, idx []int, h int) ([][]floa
 			}
 			out[k][j] = v
 		}
+	}
+	return out, nil
+}
+
+// medianAt returns a quantile head's median close of bars[i] for every i
+// in idx: its point forecast.
+func (p *Pipeline) medianAt(bars []closecast.Bar, idx []int) ([]float64, error) {
+	m := slices.Index(p.Quantiles, 0.5)
+	if m < 0 {
+		return nil, fmt.Errorf("pipeline: the quantile head has no 0.5 level among %v, so no point forecast", p.Quantiles)
+	}
+	qs, err := p.QuantilesAt(bars, idx, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(qs))
+	for k, q := range qs {
+		out[k] = q[m]
+	}
+	return out, nil
+}
+
+// QuantileLevels returns the quantiles of the close of bars[i] (i ≤
+// len(bars), the day after the last bar when equal) at the given levels,
+// each one of p.Quantiles: a quantile head's own forecast, no
+// interpolation.
+func (p *Pipeline) QuantileLevels(bars []closecast.Bar, i int, levels []float64) ([]float64, error) {
+	cols := make([]int, len(levels))
+	for k, l := range levels {
+		if cols[k] = slices.Index(p.Quantiles, l); cols[k] < 0 {
+			return nil, fmt.Errorf("pipeline: the quantile head forecasts the levels %v, not %v", p.Quantiles, l)
+		}
+	}
+	qs, err := p.QuantilesAt(bars, []int{i}, 1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(levels))
+	for k, c := range cols {
+		out[k] = qs[0][c]
 	}
 	return out, nil
 }
