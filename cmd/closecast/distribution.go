@@ -35,7 +35,7 @@ func distributionReports(m *artifact.Model, series closecast.Series, ranges []ev
 		fail(err)
 		return nil
 	}
-	methods, err := w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
+	methods, err := lineup(w, m)
 	if err != nil {
 		fail(err)
 		return nil
@@ -53,6 +53,29 @@ func distributionReports(m *artifact.Model, series closecast.Series, ranges []ev
 		results[k].Distribution = rep
 	}
 	return nil
+}
+
+// lineup is the walk's comparison around m: a quantile head's own
+// quantiles (out of sample from the day after its training range), else
+// the model's conformal ones.
+func lineup(w *evaluate.Walk, m *artifact.Model) ([]evaluate.Method, error) {
+	if m.Pipeline.Quantiles == nil {
+		return w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
+	}
+	fit := &evaluate.QuantileHeadFit{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1}
+	model, err := w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Fit: fit})
+	if err != nil {
+		return nil, err
+	}
+	return w.LineupOf(model)
+}
+
+// modelName is the name of m's forecasts in its comparison.
+func modelName(m *artifact.Model) string {
+	if m.Pipeline.Quantiles != nil {
+		return evaluate.NameQuantileHead
+	}
+	return evaluate.NameModel
 }
 
 // printDistribution prints one range's distribution scores: the table of
@@ -75,7 +98,7 @@ func printDistribution(w io.Writer, rep *evaluate.Report, why string) error {
 // writeCalibration draws dir/calibration.png for each range's report: the
 // PIT histogram and the reliability diagram of the model and the best
 // baseline, a panel pair per range. It returns the file written.
-func writeCalibration(dir string, ranges []evalRange, results []evaluationJSON) (string, error) {
+func writeCalibration(dir, model string, ranges []evalRange, results []evaluationJSON) (string, error) {
 	var panels []chart.CalibrationPanel
 	for k, r := range ranges {
 		rep := results[k].Distribution
@@ -83,7 +106,7 @@ func writeCalibration(dir string, ranges []evalRange, results []evaluationJSON) 
 			continue
 		}
 		p := chart.CalibrationPanel{Title: fmt.Sprintf("%s %s..%s (%d days)", r.name, rep.From, rep.To, rep.N)}
-		for _, name := range []string{evaluate.NameModel, rep.Reference} {
+		for _, name := range []string{model, rep.Reference} {
 			p.Methods = append(p.Methods, calibrationOf(*rep.Method(name)))
 		}
 		panels = append(panels, p)

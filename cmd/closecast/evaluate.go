@@ -110,6 +110,9 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if m.Pipeline.Quantiles != nil && *horizon > 1 {
+		return fmt.Errorf("%w: --horizon %d: a quantile head forecasts one day ahead", errUsage, *horizon)
+	}
 	if !isFlagSet(fs, "symbol") {
 		data.symbol = m.Meta.Symbol
 	}
@@ -154,7 +157,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	if *plotDir != "" {
-		path, err := writeCalibration(*plotDir, ranges, results)
+		path, err := writeCalibration(*plotDir, modelName(m), ranges, results)
 		if err != nil {
 			return err
 		}
@@ -213,7 +216,7 @@ func printEvaluation(e *env, m *artifact.Model, symbol string, ranges []evalRang
 	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, symbol)
 	for k, r := range ranges {
 		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
-		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, samples)
+		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil || m.Pipeline.Quantiles != nil, noDropout, samples) // a quantile head has its own quantiles, below
 		printHorizon(e.stdout, results[k].Horizon, m.Pipeline.Outputs() > 1)
 		if err := printDistribution(e.stdout, results[k].Distribution, results[k].DistributionError); err != nil {
 			return err
