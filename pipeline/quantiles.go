@@ -105,3 +105,38 @@ func (p *Pipeline) QuantileLevels(bars []closecast.Bar, i int, levels []float64)
 	}
 	return out, nil
 }
+
+// IntervalQuantileHead is Horizon.Interval when the quantiles are a
+// quantile head's own outputs.
+const IntervalQuantileHead = "quantile_head"
+
+// quantileForecast is Forecast for a quantile head: one day ahead, its
+// median as the value and, unless no interval is asked for, its own
+// quantiles at opt.Levels (each one of p.Quantiles). Conformal and
+// Monte-Carlo intervals are a point model's; asking for them is an error.
+func (p *Pipeline) quantileForecast(bars []closecast.Bar, i int, start closecast.Date, opt HorizonOptions) (closecast.Horizon, error) {
+	if opt.Horizon != 1 {
+		return closecast.Horizon{}, fmt.Errorf("%w: a quantile head forecasts 1 day ahead, not %d", ErrHorizonTooLong, opt.Horizon)
+	}
+	if day := forecastDay(bars, i); day != start {
+		return closecast.Horizon{}, fmt.Errorf("pipeline: the forecast after %s falls on %s, not %s", bars[i-1].Date, day, start)
+	}
+	med, err := p.medianAt(bars, []int{i})
+	if err != nil {
+		return closecast.Horizon{}, err
+	}
+	out := closecast.Horizon{Days: []closecast.HorizonDay{{Date: start, Value: med[0]}}}
+	switch opt.Interval {
+	case "":
+		return out, nil
+	case IntervalAuto, IntervalQuantileHead:
+	default:
+		return closecast.Horizon{}, fmt.Errorf("pipeline: a quantile head has no %s interval: its quantiles are its own (interval auto)", opt.Interval)
+	}
+	q, err := p.QuantileLevels(bars, i, opt.Levels)
+	if err != nil {
+		return closecast.Horizon{}, err
+	}
+	out.Interval, out.Levels, out.Days[0].Quantiles = IntervalQuantileHead, slices.Clone(opt.Levels), q
+	return out, nil
+}
