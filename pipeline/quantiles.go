@@ -21,9 +21,10 @@ import (
 // bars[i] forecast h days ahead from the bars before it: one price per
 // output of the quantile head, at its levels in ascending order. Only h = 1
 // is supported for now. σ is the EWMA volatility of features.EWMAZ over
-// bars, so bars should start where the training series started (the EWMA
-// seed reads the first returns). A NaN or ±Inf anywhere is a
-// *closecast.NonFiniteError.
+// the QuantileHistory bars before bars[i] (all of them when fewer): the
+// seed's weight is gone by then, and any caller holding that many bars
+// (Lookback) gets the same quantiles as one holding the whole series. A
+// NaN or ±Inf anywhere is a *closecast.NonFiniteError.
 func (p *Pipeline) QuantilesAt(bars []closecast.Bar, idx []int, h int) ([][]float64, error) {
 	if h != 1 {
 		return nil, fmt.Errorf("pipeline: the quantile head forecasts 1 day ahead, not %d (multi-day quantiles are not implemented)", h)
@@ -31,7 +32,6 @@ func (p *Pipeline) QuantilesAt(bars []closecast.Bar, idx []int, h int) ([][]floa
 	if len(idx) == 0 {
 		return nil, nil
 	}
-	_, sigma := features.EWMAZ(bars)
 	per := p.Window * len(p.Features)
 	x := make([]float32, len(idx)*per)
 	for k, i := range idx {
@@ -50,7 +50,9 @@ func (p *Pipeline) QuantilesAt(bars []closecast.Bar, idx []int, h int) ([][]floa
 	for k, i := range idx {
 		day := forecastDay(bars, i)
 		last := bars[i-1].Close
-		s := sigma[i]
+		from := max(0, i-QuantileHistory)
+		_, sigma := features.EWMAZ(bars[from:i])
+		s := sigma[i-from]
 		if err := closecast.Finite("EWMA volatility", day, s); err != nil {
 			return nil, err
 		}
@@ -139,4 +141,19 @@ func (p *Pipeline) quantileForecast(bars []closecast.Bar, i int, start closecast
 	}
 	out.Interval, out.Levels, out.Days[0].Quantiles = IntervalQuantileHead, slices.Clone(opt.Levels), q
 	return out, nil
+}
+
+// QuantileHistory is how many bars before its day a quantile head's
+// forecast reads for its EWMA volatility: the seed's weight after them,
+// 0.94^(QuantileHistory − EWMASeedDays), is below 1e-12.
+const QuantileHistory = 500
+
+// Lookback returns how many bars before its day a forecast should be
+// given: History() for a point model, at least QuantileHistory for a
+// quantile head (its volatility scale reads further back than its window).
+func (p *Pipeline) Lookback() int {
+	if p.Quantiles != nil {
+		return max(p.History(), QuantileHistory)
+	}
+	return p.History()
 }
