@@ -40,7 +40,7 @@ func (r *Result) ScoreDistribution(series closecast.Series) error {
 	if err != nil {
 		return fmt.Errorf("backtest distribution: %w", err)
 	}
-	methods, err := w.Lineup(folds...)
+	methods, err := r.lineup(w, folds)
 	if err != nil {
 		return fmt.Errorf("backtest distribution: %w", err)
 	}
@@ -67,6 +67,24 @@ func (r *Result) ScoreDistribution(series closecast.Series) error {
 	return nil
 }
 
+// lineup is the walk's comparison around the fold models: quantile heads'
+// own quantiles (Walk.QuantileHead, each out of sample from the day after
+// its training range), else conformal quantiles (Walk.Model).
+func (r *Result) lineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluate.Method, error) {
+	if folds[0].Pipeline.Quantiles == nil {
+		return w.Lineup(folds...)
+	}
+	heads := make([]evaluate.QuantileHeadFold, len(folds))
+	for k, f := range folds {
+		heads[k] = evaluate.QuantileHeadFold{From: f.From, Fit: &evaluate.QuantileHeadFit{Pipeline: f.Pipeline, Holdout: r.Folds[k].TrainedTo + 1}}
+	}
+	model, err := w.QuantileHead(evaluate.NameModel, heads...)
+	if err != nil {
+		return nil, err
+	}
+	return w.LineupOf(model)
+}
+
 // WriteText prints the overall tables (evaluate.Report.WriteTable and the
 // Diebold–Mariano comparisons), then one line per fold: the model's 80 %
 // coverage, mean pinball loss and 80 % Winkler score beside the fold's
@@ -74,7 +92,7 @@ func (r *Result) ScoreDistribution(series closecast.Series) error {
 // model against that baseline.
 func (d *Distribution) WriteText(w io.Writer) error {
 	o := d.Overall
-	fmt.Fprintf(w, "\ndistribution scores, one step ahead, %d days, each fold's model its own conformal quantiles (losses in %% of the last close; best baseline by pinball: %s):\n", o.N, o.Reference)
+	fmt.Fprintf(w, "\ndistribution scores, one step ahead, %d days, each fold's own model (its conformal quantiles, or a quantile head's own; losses in %% of the last close; best baseline by pinball: %s):\n", o.N, o.Reference)
 	if err := o.WriteTable(w); err != nil {
 		return err
 	}

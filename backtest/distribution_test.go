@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/evaluate"
 )
 
@@ -81,5 +82,47 @@ func TestScoreDistributionUsesEachFoldsModel(t *testing.T) {
 	}
 	if firstRep.Methods[0].PinballPct == d.Folds[1].Method(evaluate.NameModel).PinballPct {
 		t.Error("fold 1 scored as fold 0's model")
+	}
+}
+
+// TestScoreDistributionOfQuantileHeads: a quantile config backtests as
+// retrained quantile heads, and the distribution scores are the heads'
+// own quantiles, each fold's from its own head.
+func TestScoreDistributionOfQuantileHeads(t *testing.T) {
+	s := btc(t)
+	cfg, err := shipped.Load("quantile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Data.From = closecast.MustParseDate("2022-01-01")
+	cfg.Units, cfg.Epochs = 4, 2
+	r, err := Run(t.Context(), cfg, s, Options{From: btFrom, To: btTo, RetrainEvery: 10, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ScoreDistribution(s); err != nil {
+		t.Fatal(err)
+	}
+	w, err := evaluate.NewWalk(s, btFrom, btTo, 1, evaluate.MinReturns(evaluate.NewBaselines()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var heads []evaluate.QuantileHeadFold
+	for _, f := range r.Folds {
+		if f.Pipeline.Quantiles == nil {
+			t.Fatal("fold model is not a quantile head")
+		}
+		heads = append(heads, evaluate.QuantileHeadFold{From: f.From, Fit: &evaluate.QuantileHeadFit{Pipeline: f.Pipeline, Holdout: f.From}})
+	}
+	own, err := w.QuantileHead("own", heads...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone, err := evaluate.Score(w.Days, []evaluate.Method{own}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Distribution.Overall.Method(evaluate.NameModel).PinballPct, alone.Methods[0].PinballPct; got != want || r.Distribution.Overall.N != 20 {
+		t.Errorf("pinball %v over %d days, the heads' own %v", got, r.Distribution.Overall.N, want)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // short for the 95 % interval's quantiles) r keeps its point scores and
 // DistributionError says why.
 func backtestDistribution(r *backtest.Result, series closecast.Series) {
-	if r.Coverage == nil {
+	if r.Coverage == nil && (len(r.Folds) == 0 || r.Folds[0].Pipeline.Quantiles == nil) {
 		r.DistributionError = "the fold models are not calibrated (the config holds back no training tail)"
 		return
 	}
