@@ -76,7 +76,7 @@ func (r *Result) lineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluat
 	}
 	heads := make([]evaluate.QuantileHeadFold, len(folds))
 	for k, f := range folds {
-		heads[k] = evaluate.QuantileHeadFold{From: f.From, Fit: &evaluate.QuantileHeadFit{Pipeline: f.Pipeline, Holdout: r.Folds[k].TrainedTo + 1}}
+		heads[k] = evaluate.QuantileHeadFold{From: f.From, Pipeline: f.Pipeline, Holdout: r.Folds[k].TrainedTo + 1}
 	}
 	model, err := w.QuantileHead(evaluate.NameModel, heads...)
 	if err != nil {

@@ -112,7 +112,7 @@ func TestScoreDistributionOfQuantileHeads(t *testing.T) {
 		if f.Pipeline.Quantiles == nil {
 			t.Fatal("fold model is not a quantile head")
 		}
-		heads = append(heads, evaluate.QuantileHeadFold{From: f.From, Fit: &evaluate.QuantileHeadFit{Pipeline: f.Pipeline, Holdout: f.From}})
+		heads = append(heads, evaluate.QuantileHeadFold{From: f.From, Pipeline: f.Pipeline, Holdout: f.From})
 	}
 	own, err := w.QuantileHead("own", heads...)
 	if err != nil {

@@ -11,14 +11,14 @@ import (
 )
 
 // runQuantileHead trains cfg's quantile head (target log_return_ewma_z,
-// loss pinball: evaluate.TrainQuantileHead, with the default recipe's
+// loss pinball: train.TrainQuantileHead, with the default recipe's
 // split and early stopping on the training tail) on series and returns
 // its artifact: the pipeline with its levels (model.json's quantile_head),
 // and the point scores of its median on the tail, the hold-out and the
 // validation window, like a point model's.
 func runQuantileHead(ctx context.Context, cfg config.Config, series closecast.Series, opt Options) (*Result, error) {
 	t0 := time.Now()
-	fit, err := evaluate.TrainQuantileHead(ctx, cfg, series)
+	fit, err := TrainQuantileHead(ctx, cfg, series)
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func quickQuantile(t *testing.T) config.Config {
 }
 
 // TestRunTrainsTheQuantileHead: train.Run on the quantile config trains
-// the head exactly as evaluate.TrainQuantileHead does, scores its median
+// the head exactly as TrainQuantileHead does, scores its median
 // on the tail, hold-out and validation window, and writes an artifact that
 // records its levels and target and reads back to the same forecasts.
 func TestRunTrainsTheQuantileHead(t *testing.T) {
@@ -44,7 +44,7 @@ func TestRunTrainsTheQuantileHead(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := res.Model
-	fit, err := evaluate.TrainQuantileHead(context.Background(), cfg, s)
+	fit, err := TrainQuantileHead(context.Background(), cfg, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestRunTrainsTheQuantileHead(t *testing.T) {
 	fit.Pipeline.Net.WriteSafetensors(&wantW)
 	m.Pipeline.Net.WriteSafetensors(&gotW)
 	if !bytes.Equal(wantW.Bytes(), gotW.Bytes()) {
-		t.Error("train.Run's head differs from evaluate.TrainQuantileHead's")
+		t.Error("train.Run's head differs from TrainQuantileHead's")
 	}
 	if !slices.Equal(m.Pipeline.Quantiles, evaluate.Levels[:]) {
 		t.Errorf("levels %v, want %v", m.Pipeline.Quantiles, evaluate.Levels)

@@ -62,8 +62,7 @@ func lineup(w *evaluate.Walk, m *artifact.Model) ([]evaluate.Method, error) {
 	if m.Pipeline.Quantiles == nil {
 		return w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
 	}
-	fit := &evaluate.QuantileHeadFit{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1}
-	model, err := w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Fit: fit})
+	model, err := w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1})
 	if err != nil {
 		return nil, err
 	}

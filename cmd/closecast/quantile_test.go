@@ -74,7 +74,7 @@ func TestQuantileHeadThroughTheCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	own, err := w.QuantileHead("q", evaluate.QuantileHeadFold{Fit: &evaluate.QuantileHeadFit{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1}})
+	own, err := w.QuantileHead("q", evaluate.QuantileHeadFold{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1})
 	if err != nil {
 		t.Fatal(err)
 	}
