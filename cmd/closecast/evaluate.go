@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
@@ -47,8 +48,8 @@ windows recorded in model.json, and --json prints {"holdout": …, "validation":
 Distributions (issue 15): every day is also forecast as 21 quantiles, one
 step ahead, by the model (its conformal quantiles; a quantile model's own),
 the model adapted online by ACI and FACI, five walk-forward baselines
-(gauss_persistence, ewma_t, garch_t, empirical_250, filtered_empirical) and
-garch_t+aci, and scored on the same days: coverage of the 50/80/90/95 %
+(` + strings.Join(evaluate.BaselineNames(), ", ") + `) and
+` + evaluate.NameGARCHACI + `, and scored on the same days: coverage of the 50/80/90/95 %
 intervals and of 80 % per volatility tercile, mean pinball loss, Winkler
 80/95, Kupiec and Christoffersen p-values, and Diebold-Mariano tests of
 each model against each baseline (on pinball loss and on absolute error).
@@ -56,7 +57,8 @@ One walk runs from the first range's first day to the last range's last,
 so the adaptation has its history; a range the model saw in training gets
 no distribution scores and says why. --plot DIR writes DIR/calibration.png:
 the PIT histogram and the reliability diagram of the model and the best
-baseline. --json carries the comparison under "distribution":
+baseline. --json carries the comparison under "distribution" (or why it
+is missing under "distribution_error"):
 
 ` + evaluate.JSONHelp,
 	run: runEvaluate,
