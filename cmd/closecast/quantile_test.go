@@ -39,8 +39,9 @@ func TestQuantileHeadThroughTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "model")
-	if code, _, errOut := cli(t, nil, "train", "--config", cfg, "--out", out, "--quiet"); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, errOut)
+	code, stdout, errOut := cli(t, nil, "train", "--config", cfg, "--out", out, "--quiet")
+	if code != 0 || !strings.Contains(stdout, "quantiles: the head's own, 21 levels 0.025..0.975 of log_return_ewma_z") {
+		t.Fatalf("train: exit %d: %s\n%s", code, errOut, stdout)
 	}
 	m, err := artifact.Read(out)
 	if err != nil {
@@ -50,7 +51,7 @@ func TestQuantileHeadThroughTheCLI(t *testing.T) {
 		t.Fatalf("model.json quantile_head %+v", m.Meta.QuantileHead)
 	}
 
-	code, stdout, errOut := cli(t, nil, "evaluate", "--model", out, "--from", "2025-06-01", "--to", "2025-07-16", "--json")
+	code, stdout, errOut = cli(t, nil, "evaluate", "--model", out, "--from", "2025-06-01", "--to", "2025-07-16", "--json")
 	if code != 0 {
 		t.Fatalf("evaluate: exit %d: %s", code, errOut)
 	}
