@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -73,6 +74,9 @@ type Metadata struct {
 	// Calibration holds the model's volatility-scaled errors on the
 	// held-back tail, for conformal intervals; absent without a tail.
 	Calibration *pipeline.Calibration `json:"calibration,omitempty"`
+	// QuantileHead describes a quantile head's outputs; absent for a point
+	// model (and in every artifact written before quantile heads).
+	QuantileHead *QuantileHead `json:"quantile_head,omitempty"`
 
 	Config     config.Config `json:"config"`
 	TrainRange config.Range  `json:"train_range"` // dates of the first and last training target
@@ -99,6 +103,15 @@ type Architecture struct {
 	Dropout  float32 `json:"dropout"`
 	Outputs  int     `json:"outputs"`
 	Params   int     `json:"params"`
+}
+
+// QuantileHead describes the outputs of a quantile head: one per level,
+// ascending, quantiles of Target (the next log return standardised by its
+// EWMA volatility, config.TargetLogReturnEWMAZ), unscaled (no target
+// scaler).
+type QuantileHead struct {
+	Levels []float64 `json:"levels"`
+	Target string    `json:"target"`
 }
 
 // Scaler is a MinMax scaler's parameters, one entry per column.
@@ -244,6 +257,10 @@ func (m *Model) fillMeta(weights []byte) {
 	m.Meta.Scaler = Scaler{Min: p.Inputs.Min, Max: p.Inputs.Max}
 	m.Meta.TargetScaler = Scaler{Min: p.Output.Min, Max: p.Output.Max}
 	m.Meta.Calibration = p.Calibration
+	m.Meta.QuantileHead = nil
+	if p.Quantiles != nil {
+		m.Meta.QuantileHead = &QuantileHead{Levels: p.Quantiles, Target: config.TargetLogReturnEWMAZ}
+	}
 }
 
 // encode returns model.json with its checksum filled in.
@@ -339,6 +356,9 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 		Net:         net,
 		Calibration: md.Calibration,
 	}
+	if md.QuantileHead != nil {
+		p.Quantiles = md.QuantileHead.Levels
+	}
 	return &Model{Meta: md, Pipeline: p}, nil
 }
 
@@ -351,10 +371,15 @@ func (md *Metadata) check(net *lstm.Network) error {
 		return fmt.Errorf("weights take %d inputs, metadata lists %d features", cfg.Features, len(md.Features))
 	case len(md.Scaler.Min) != len(md.Features) || len(md.Scaler.Max) != len(md.Features):
 		return fmt.Errorf("scaler has %d/%d columns for %d features", len(md.Scaler.Min), len(md.Scaler.Max), len(md.Features))
-	case len(md.TargetScaler.Min) != cfg.Outputs || len(md.TargetScaler.Max) != cfg.Outputs:
+	case md.QuantileHead == nil && (len(md.TargetScaler.Min) != cfg.Outputs || len(md.TargetScaler.Max) != cfg.Outputs):
 		return fmt.Errorf("target scaler has %d/%d columns for the head's %d outputs", len(md.TargetScaler.Min), len(md.TargetScaler.Max), cfg.Outputs)
 	case md.Window < 1:
 		return fmt.Errorf("window %d", md.Window)
+	}
+	if q := md.QuantileHead; q != nil {
+		if err := q.check(cfg.Outputs); err != nil {
+			return err
+		}
 	}
 	if c := md.Calibration; c != nil {
 		if err := c.Validate(); err != nil {
@@ -365,6 +390,9 @@ func (md *Metadata) check(net *lstm.Network) error {
 		}
 	}
 	for name, sc := range map[string]Scaler{"scaler": md.Scaler, "target_scaler": md.TargetScaler} {
+		if name == "target_scaler" && md.QuantileHead != nil {
+			continue // a quantile head's outputs are unscaled
+		}
 		if err := (features.MinMaxScaler{Min: sc.Min, Max: sc.Max}).Validate(); err != nil {
 			return fmt.Errorf("%s: %v", name, err)
 		}
@@ -425,4 +453,25 @@ func (md Metadata) Summary() Summary {
 		s.Calibration = &CalibrationSummary{From: c.From, To: c.To, Days: len(c.Scores[0]), Horizon: c.Horizon()}
 	}
 	return s
+}
+
+// check verifies a quantile head's description against its network's
+// outputs: one level per output, strictly ascending inside (0, 1), a
+// median among them (the point forecast), and a target this build knows.
+func (q *QuantileHead) check(outputs int) error {
+	if len(q.Levels) != outputs {
+		return fmt.Errorf("quantile head lists %d levels for the network's %d outputs", len(q.Levels), outputs)
+	}
+	for k, l := range q.Levels {
+		if !(l > 0 && l < 1) || k > 0 && !(l > q.Levels[k-1]) {
+			return fmt.Errorf("quantile head levels %v are not strictly ascending inside (0, 1)", q.Levels)
+		}
+	}
+	if !slices.Contains(q.Levels, 0.5) {
+		return fmt.Errorf("quantile head levels %v lack the median 0.5", q.Levels)
+	}
+	if q.Target != config.TargetLogReturnEWMAZ {
+		return fmt.Errorf("quantile head target %q, this build knows %q", q.Target, config.TargetLogReturnEWMAZ)
+	}
+	return nil
 }

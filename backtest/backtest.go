@@ -85,6 +85,9 @@ type Fold struct {
 	// Coverage is the percentage of the fold's days whose actual close lay
 	// in the conformal 80 % interval; nil for an uncalibrated model.
 	Coverage *float64 `json:"coverage,omitempty"`
+	// Pipeline is the fold's trained model, handed back for scores that
+	// need its forecasts (ScoreDistribution); not part of the JSON.
+	Pipeline *pipeline.Pipeline `json:"-"`
 }
 
 // Result is a backtest. Its embedded Evaluation scores every forecast day
@@ -101,6 +104,11 @@ type Result struct {
 	Coverage *float64 `json:"coverage,omitempty"`
 	Folds    []Fold   `json:"folds"`
 	Days     []Day    `json:"days"`
+	// Distribution is issue 15's comparison of the fold models'
+	// distributions with the baselines, once ScoreDistribution ran.
+	Distribution *Distribution `json:"distribution,omitempty"`
+	// DistributionError says why Distribution is missing.
+	DistributionError string `json:"distribution_error,omitempty"`
 }
 
 // Plan returns the folds' first and last forecast day for the bars of
@@ -228,6 +236,7 @@ func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k 
 		TrainedTo:  m.Meta.DataRange.To,
 		Training:   m.Meta.Training,
 		Evaluation: ev,
+		Pipeline:   p,
 	}
 	days := make([]Day, len(pts))
 	inside := 0

@@ -36,6 +36,14 @@ func (w *Walk) Lineup(folds ...ModelFold) ([]Method, error) {
 	if err != nil {
 		return nil, err
 	}
+	return w.LineupOf(model)
+}
+
+// LineupOf is Lineup around any model's forecasts of w's targets (e.g. a
+// quantile head's, Walk.QuantileHead) instead of conformal ones: model,
+// model adapted by ACI and FACI (named after model), the five baselines
+// and GARCH(1,1)-t adapted by ACI.
+func (w *Walk) LineupOf(model Method) ([]Method, error) {
 	base, err := w.Run(NewBaselines())
 	if err != nil {
 		return nil, err

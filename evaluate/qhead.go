@@ -1,132 +1,24 @@
 package evaluate
 
 import (
-	"context"
 	"fmt"
-	"math"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/config"
-	"github.com/closecast/closecast/features"
-	"github.com/closecast/closecast/lstm"
 	"github.com/closecast/closecast/pipeline"
 )
 
 // NameQuantileHead names the quantile head's forecasts in a comparison.
 const NameQuantileHead = "quantile_head"
 
-// QuantileHeadFit is a trained quantile head (config/shipped/quantile.yaml: loss
-// pinball, target log_return_ewma_z) and how its training went.
-type QuantileHeadFit struct {
-	Pipeline *pipeline.Pipeline
-	// TailLoss is the best mean pinball loss (in EWMA-standardised units,
-	// over the 21 Levels) on the training tail, which early stopping and
-	// the choice of settings watch.
-	TailLoss          float64
-	Epochs, BestEpoch int
-	// Windows, Train and Tail count the windows of the data range, the
-	// training part's (the rest is the hold-out) and its tail.
-	Windows, Train, Tail int
-	// Holdout is the first target day of the hold-out, the first day the
-	// model never saw.
-	Holdout closecast.Date
-}
-
-// TrainQuantileHead trains cfg's quantile head on s with the default
-// recipe's split: the windows whose targets lie in cfg.Data, the first
-// TrainFraction of them for training, of which the last TailFraction are
-// held back for early stopping (Patience epochs; the best epoch's weights
-// are kept); the rest of the data range is the hold-out. Inputs are cfg's
-// features, MinMax-scaled on the bars the training windows read; the
-// target is features.EWMAZ's z over s from its first bar, the same bars a
-// Walk over s forecasts from (the EWMA seed reads them).
-//
-// It lives here rather than in train/ while train/ is being restructured;
-// it reuses the same pieces (features.Matrix, pipeline.Input, lstm).
-func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Series) (*QuantileHeadFit, error) {
-	if cfg.Loss != "pinball" || cfg.Target != config.TargetLogReturnEWMAZ || cfg.Horizon != 1 {
-		return nil, fmt.Errorf("quantile head: config %s has loss %q, target %q, horizon %d; want pinball, %s, 1",
-			cfg.Name, cfg.Loss, cfg.Target, cfg.Horizon, config.TargetLogReturnEWMAZ)
-	}
-	if cfg.EarlyStopping.Monitor != config.MonitorTail {
-		return nil, fmt.Errorf("quantile head: early_stopping.monitor %q, want %q (never the hold-out)", cfg.EarlyStopping.Monitor, config.MonitorTail)
-	}
-	warmup, err := features.Warmup(cfg.Features)
-	if err != nil {
-		return nil, err
-	}
-	bars := s.Bars
-	i0, iEnd := s.Search(cfg.Data.From), s.Search(cfg.Data.To+1)
-	first := max(i0+cfg.WindowSize, cfg.WindowSize+warmup, features.EWMASeedDays+1)
-	n := iEnd - first
-	nTrain := int(math.Floor(cfg.TrainFraction * float64(n)))
-	tail := int(math.Ceil(cfg.EarlyStopping.TailFraction * float64(nTrain)))
-	if n < 2 || nTrain < 2 || tail < 1 || tail >= nTrain || nTrain >= n {
-		return nil, fmt.Errorf("quantile head: %d windows of %s in %s..%s (train %d, tail %d) are too few", n, s.Symbol, cfg.Data.From, cfg.Data.To, nTrain, tail)
-	}
-	// Input scaler: the bars the training windows read (scaler_fit train).
-	rows, _, err := features.Matrix(bars[max(0, i0-warmup):first+nTrain], cfg.Features)
-	if err != nil {
-		return nil, err
-	}
-	p := &pipeline.Pipeline{Features: cfg.Features, Target: features.TargetLogReturn, Window: cfg.WindowSize,
-		Warmup: warmup, Inputs: features.FitMinMax(rows)}
-	z, _ := features.EWMAZ(bars)
-	per := cfg.WindowSize * len(cfg.Features)
-	x := make([]float32, nTrain*per)
-	y := make([]float32, nTrain)
-	for k := range nTrain {
-		if err := p.Input(bars, first+k, x[k*per:(k+1)*per]); err != nil {
-			return nil, err
-		}
-		y[k] = float32(z[first+k])
-	}
-	units := make([]int, cfg.Layers)
-	for i := range units {
-		units[i] = cfg.Units
-	}
-	net, err := lstm.New(lstm.Config{Features: len(cfg.Features), Units: units, Dropout: float32(cfg.Dropout), Outputs: NumLevels}, cfg.Seed)
-	if err != nil {
-		return nil, err
-	}
-	tc := lstm.DefaultTrainConfig()
-	tc.Loss, tc.LearningRate, tc.ClipNorm = lstm.Pinball, cfg.LearningRate, float32(cfg.ClipNorm)
-	tc.BatchSize, tc.Shuffle, tc.Threads, tc.Seed = cfg.BatchSize, cfg.Shuffle, cfg.Threads, cfg.Seed
-	for _, l := range Levels {
-		tc.Quantiles = append(tc.Quantiles, float32(l))
-	}
-	tr, err := lstm.NewTrainer(net, tc)
-	if err != nil {
-		return nil, err
-	}
-	fit := nTrain - tail
-	fx, fy, tx, ty := x[:fit*per], y[:fit], x[fit*per:], y[fit:]
-	res := &QuantileHeadFit{Windows: n, Train: nTrain, Tail: tail, Holdout: bars[first+nTrain].Date, TailLoss: math.Inf(1)}
-	best := net.Clone()
-	stale := 0
-	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
-		if _, err := tr.EpochContext(ctx, fx, fy, fit, cfg.WindowSize); err != nil {
-			return nil, err
-		}
-		res.Epochs = epoch
-		if l := tr.Evaluate(tx, ty, tail, cfg.WindowSize); l < res.TailLoss {
-			res.TailLoss, res.BestEpoch, stale = l, epoch, 0
-			best = net.Clone()
-		} else if stale++; cfg.EarlyStopping.Patience > 0 && stale >= cfg.EarlyStopping.Patience {
-			break
-		}
-	}
-	p.Net = best
-	res.Pipeline = p
-	return res, nil
-}
-
-// QuantileHeadFold is a trained quantile head and the first target day it
-// forecasts: in Walk.QuantileHead it forecasts every target from From up to
-// the next fold's From.
+// QuantileHeadFold is a trained quantile head (a pipeline with Quantiles,
+// as train.TrainQuantileHead makes it) and the first target day it
+// forecasts: in Walk.QuantileHead it forecasts every target from From up
+// to the next fold's From. Holdout is the first day the head never saw in
+// training; no target before it may be scored.
 type QuantileHeadFold struct {
-	From closecast.Date
-	Fit  *QuantileHeadFit
+	From     closecast.Date
+	Pipeline *pipeline.Pipeline
+	Holdout  closecast.Date
 }
 
 // QuantileHead returns the walk's targets forecast by quantile-head
@@ -157,10 +49,10 @@ func (w *Walk) QuantileHead(name string, folds ...QuantileHeadFold) (Method, err
 		if len(idx) == 0 {
 			continue
 		}
-		if first := w.Days.Dates[ks[0]]; first < fold.Fit.Holdout {
-			return Method{}, fmt.Errorf("model %s was trained on days up to %s, so its forecast for %s is not out of sample", name, fold.Fit.Holdout-1, first)
+		if first := w.Days.Dates[ks[0]]; first < fold.Holdout {
+			return Method{}, fmt.Errorf("model %s was trained on days up to %s, so its forecast for %s is not out of sample", name, fold.Holdout-1, first)
 		}
-		qs, err := fold.Fit.Pipeline.QuantilesAt(w.Bars, idx, 1)
+		qs, err := fold.Pipeline.QuantilesAt(w.Bars, idx, 1)
 		if err != nil {
 			return Method{}, fmt.Errorf("model %s: %w", name, err)
 		}
@@ -175,33 +67,4 @@ func (w *Walk) QuantileHead(name string, folds ...QuantileHeadFold) (Method, err
 		return Method{}, fmt.Errorf("model %s: no model forecasts %s (the first from %s)", name, w.Days.Dates[0], folds[0].From)
 	}
 	return m, nil
-}
-
-// QuantileHeadBacktest trains one quantile head per fold of every bars of
-// s dated from..to (k days each, as `closecast backtest --retrain-every
-// k`): fold j's head is trained by TrainQuantileHead with cfg's data.to
-// moved to the day before its first day and on the bars before that day
-// alone, so nothing later reaches weights, scaler or early stopping.
-func QuantileHeadBacktest(ctx context.Context, cfg config.Config, s closecast.Series, from, to closecast.Date, k int) ([]QuantileHeadFold, error) {
-	if k < 1 {
-		return nil, fmt.Errorf("quantile head backtest: retrain every %d days, want ≥ 1", k)
-	}
-	days := s.Between(from, to).Bars
-	if len(days) == 0 {
-		return nil, fmt.Errorf("quantile head backtest: no bars of %s in %s..%s", s.Symbol, from, to)
-	}
-	var folds []QuantileHeadFold
-	for i := 0; i < len(days); i += k {
-		first := days[i].Date
-		fc := cfg
-		fc.Data.To = first - 1
-		past := s
-		past.Bars = s.Bars[:s.Search(first)]
-		fit, err := TrainQuantileHead(ctx, fc, past)
-		if err != nil {
-			return nil, fmt.Errorf("quantile head backtest, fold from %s: %w", first, err)
-		}
-		folds = append(folds, QuantileHeadFold{From: first, Fit: fit})
-	}
-	return folds, nil
 }

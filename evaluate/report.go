@@ -125,9 +125,24 @@ func Score(days Days, methods []Method, reference string) (*Report, error) {
 // Reference: each Comparison has the method as Model and the best
 // baseline as Baseline, so a negative statistic favours the method.
 func ScoreAgainstBest(days Days, methods []Method, baselines []string) (*Report, error) {
-	rep, losses, err := scoreAll(days, methods)
+	rep, losses, best, err := scoreWithBest(days, methods, baselines)
 	if err != nil {
 		return nil, err
+	}
+	for m, meth := range methods {
+		if !slices.Contains(baselines, meth.Name) {
+			rep.Comparisons = append(rep.Comparisons, compare(meth.Name, rep.Reference, losses[m], losses[best], days.Horizon))
+		}
+	}
+	return rep, nil
+}
+
+// scoreWithBest scores methods and makes the best of baselines by mean
+// pinball loss (the first on a tie) the Reference, returning its index.
+func scoreWithBest(days Days, methods []Method, baselines []string) (*Report, []dayLosses, int, error) {
+	rep, losses, err := scoreAll(days, methods)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	best := -1
 	for m, s := range rep.Methods {
@@ -136,15 +151,10 @@ func ScoreAgainstBest(days Days, methods []Method, baselines []string) (*Report,
 		}
 	}
 	if best < 0 {
-		return nil, fmt.Errorf("none of the baselines %v is among the methods", baselines)
+		return nil, nil, 0, fmt.Errorf("none of the baselines %v is among the methods", baselines)
 	}
 	rep.Reference = methods[best].Name
-	for m, meth := range methods {
-		if !slices.Contains(baselines, meth.Name) {
-			rep.Comparisons = append(rep.Comparisons, compare(meth.Name, rep.Reference, losses[m], losses[best], days.Horizon))
-		}
-	}
-	return rep, nil
+	return rep, losses, best, nil
 }
 
 // dayLosses are one method's per-day losses, in percent of the last close.

@@ -30,7 +30,7 @@ func ParseTarget(s string) (Target, error) {
 	case TargetLogReturnEWMAZ:
 		// Its value and price need the EWMA volatility, which Value and
 		// Price do not carry: the quantile head has its own pipeline.
-		return "", fmt.Errorf("target %q is the quantile head's (EWMAZ, pipeline.QuantilesAt, evaluate.TrainQuantileHead); a point model cannot learn it", s)
+		return "", fmt.Errorf("target %q is the quantile head's (EWMAZ, pipeline.QuantilesAt, train.TrainQuantileHead); a point model cannot learn it", s)
 	}
 	return "", fmt.Errorf("unknown target %q: want %q or %q", s, TargetClose, TargetLogReturn)
 }

@@ -61,6 +61,9 @@ func (p *Pipeline) ForecastContext(ctx context.Context, bars []closecast.Bar, i 
 	if err := opt.Validate(); err != nil {
 		return closecast.Horizon{}, err
 	}
+	if p.Quantiles != nil {
+		return p.quantileForecast(bars, i, start, opt)
+	}
 	det, err := p.paths(ctx, bars, i, start, opt.Horizon, 1, false, 0)
 	if err != nil {
 		return closecast.Horizon{}, err

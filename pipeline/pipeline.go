@@ -69,6 +69,9 @@ type Pipeline struct {
 	// Calibration makes conformal intervals possible; nil when the model
 	// was trained without a held-back tail.
 	Calibration *Calibration
+	// Quantiles are the levels of a quantile head's outputs, ascending
+	// (QuantilesAt); nil for a point model.
+	Quantiles []float64
 }
 
 // History returns how many bars before the forecast day the pipeline reads.
@@ -144,9 +147,14 @@ var ErrShortHistory = errors.New("not enough history before the forecast day")
 // batched pass of the network (output 0 of a multi-output head). Every i
 // must be ≥ History(). A NaN or ±Inf anywhere — input, network output or
 // price — is a *closecast.NonFiniteError, never a number.
+//
+// A quantile head's forecast is its median (QuantilesAt at level 0.5).
 func (p *Pipeline) PredictAt(bars []closecast.Bar, idx []int) ([]float64, error) {
 	if len(idx) == 0 {
 		return nil, nil
+	}
+	if p.Quantiles != nil {
+		return p.medianAt(bars, idx)
 	}
 	per := p.Window * len(p.Features)
 	x := make([]float32, len(idx)*per)

@@ -36,10 +36,10 @@ func New(m *artifact.Model, src closecast.Source) *Service {
 // Model returns the artifact the service predicts with.
 func (s *Service) Model() *artifact.Model { return s.model }
 
-// lookback is how many calendar days of bars are requested to find History()
+// lookback is how many calendar days of bars are requested to find Lookback()
 // bars: weekends and holidays make exchange-traded symbols need more days
 // than bars (5 trading days per 7, plus holidays).
-func (s *Service) lookback() int { return s.model.Pipeline.History()*7/5 + 15 }
+func (s *Service) lookback() int { return s.model.Pipeline.Lookback()*7/5 + 15 }
 
 // Predict implements closecast.Predictor.
 func (s *Service) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {

@@ -27,7 +27,9 @@ func Training(w io.Writer, m *artifact.Model) {
 		md.Name, md.Symbol, md.Target, md.Architecture.Params, t.EpochsTrained, t.Stopped, t.BestEpoch,
 		t.SecondsEpoch, t.Seconds, t.Threads, t.Windows)
 	Evaluations(w, md.Metrics)
-	if c := md.Calibration; c != nil {
+	if q := md.QuantileHead; q != nil {
+		fmt.Fprintf(w, "quantiles: the head's own, %d levels %g..%g of %s (closecast evaluate scores them)\n", len(q.Levels), q.Levels[0], q.Levels[len(q.Levels)-1], q.Target)
+	} else if c := md.Calibration; c != nil {
 		fmt.Fprintf(w, "conformal intervals: calibrated on %d days, %s .. %s, for 1..%d days ahead (closecast evaluate reports their coverage)\n",
 			len(c.Scores[0]), c.From, c.To, c.Horizon())
 	} else {

@@ -217,6 +217,9 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if cfg.Target == config.TargetLogReturnEWMAZ {
+		return runQuantileHead(ctx, cfg, series, opt)
+	}
 	ds, err := Prepare(cfg, series)
 	if err != nil {
 		return nil, err

@@ -76,6 +76,9 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	var r *backtest.Result
 	err = untilDone(ctx, func() (err error) {
 		r, err = backtest.Run(ctx, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
+		if err == nil {
+			backtestDistribution(r, series)
+		}
 		return err
 	})
 	if err != nil {
@@ -93,6 +96,9 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s on %s\n", cfg.Name, cfg.Symbol)
 	r.WriteText(e.stdout)
+	if err := printBacktestDistribution(e.stdout, r); err != nil {
+		return err
+	}
 	if *plot != "" {
 		fmt.Fprintf(e.stdout, "chart: %s\n", *plot)
 	}

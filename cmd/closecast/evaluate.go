@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
@@ -16,7 +17,7 @@ import (
 var evaluateCmd = &command{
 	name:    "evaluate",
 	summary: "Walk-forward evaluation of a model over a date range, beside naive baselines, with interval coverage",
-	usage:   "[--model DIR] [--from D --to D] [--horizon N] [--samples K] [--seed S] [--csv FILE] [--json]",
+	usage:   "[--model DIR] [--from D --to D] [--horizon N] [--samples K] [--seed S] [--csv FILE] [--plot DIR] [--json]",
 	example: `  closecast evaluate --from 2025-06-01 --to 2025-07-16
   closecast evaluate --model out/reference --from 2023-11-24 --to 2025-04-30 --json
   closecast evaluate --model out/eth --csv eth.csv --from 2025-01-01 --to 2025-03-31
@@ -42,7 +43,24 @@ persistence from the origin (the last known close) and with the conformal
 interval's coverage.
 
 Without --from and --to, the ranges are the model's hold-out and validation
-windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.`,
+windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.
+
+Distributions (issue 15): every day is also forecast as 21 quantiles, one
+step ahead, by the model (its conformal quantiles; a quantile model's own),
+the model adapted online by ACI and FACI, five walk-forward baselines
+(` + strings.Join(evaluate.BaselineNames(), ", ") + `) and
+` + evaluate.NameGARCHACI + `, and scored on the same days: coverage of the 50/80/90/95 %
+intervals and of 80 % per volatility tercile, mean pinball loss, Winkler
+80/95, Kupiec and Christoffersen p-values, and Diebold-Mariano tests of
+each model against each baseline (on pinball loss and on absolute error).
+One walk runs from the first range's first day to the last range's last,
+so the adaptation has its history; a range the model saw in training gets
+no distribution scores and says why. --plot DIR writes DIR/calibration.png:
+the PIT histogram and the reliability diagram of the model and the best
+baseline. --json carries the comparison under "distribution" (or why it
+is missing under "distribution_error"):
+
+` + evaluate.JSONHelp,
 	run: runEvaluate,
 }
 
@@ -54,6 +72,10 @@ type evaluationJSON struct {
 	artifact.Evaluation
 	Intervals []evaluate.Interval    `json:"intervals,omitempty"`
 	Horizon   []evaluate.HorizonStep `json:"horizon,omitempty"`
+	// Distribution is issue 15's comparison of distributions, one step
+	// ahead (evaluate.JSONHelp); DistributionError says why it is missing.
+	Distribution      *evaluate.Report `json:"distribution,omitempty"`
+	DistributionError string           `json:"distribution_error,omitempty"`
 }
 
 // evalRange is one range to evaluate.
@@ -73,6 +95,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")
 	horizon := fs.Int("horizon", 1, "also score forecasts 2..N `days` ahead")
+	plotDir := fs.String("plot", "", "write calibration.png (PIT histogram and reliability diagram) to this `directory`")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -88,6 +111,9 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	m, err := loadModel(*modelDir)
 	if err != nil {
 		return err
+	}
+	if m.Pipeline.Quantiles != nil && *horizon > 1 {
+		return fmt.Errorf("%w: --horizon %d: a quantile head forecasts one day ahead", errUsage, *horizon)
 	}
 	if !isFlagSet(fs, "symbol") {
 		data.symbol = m.Meta.Symbol
@@ -111,8 +137,10 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	for _, r := range ranges {
 		lo, hi = min(lo, r.from), max(hi, r.to)
 	}
-	// The bars before the first target that its forecast reads.
-	data.from.d, data.from.set = lo.AddDays(-(max(m.Pipeline.History(), pipeline.VolatilityDays+1)*7/5 + 15)), true
+	// Every bar from the first: the baselines of the distribution scores
+	// fit on all the returns before each origin (EWMA-t's ν, GARCH), so
+	// their forecasts depend on where the series starts.
+	data.from.set = false
 	data.to.d, data.to.set = hi, true
 	series, err := data.load(ctx, e, false)
 	if err != nil {
@@ -122,8 +150,20 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "evaluating %s on %s: %d range(s)\n", m.Meta.Version, data.symbol, len(ranges))
 	// The scoring is pure computation (minutes with many MC-dropout
 	// samples): untilDone lets Ctrl-C or SIGTERM end the command at once.
-	if err := untilDone(ctx, func() error { return evaluateRanges(m, series, ranges, results, *samples, *seed, *horizon) }); err != nil {
+	if err := untilDone(ctx, func() error {
+		if err := evaluateRanges(m, series, ranges, results, *samples, *seed, *horizon); err != nil {
+			return err
+		}
+		return distributionReports(m, series, ranges, results)
+	}); err != nil {
 		return err
+	}
+	if *plotDir != "" {
+		path, err := writeCalibration(*plotDir, modelName(m), ranges, results)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "chart: %s\n", path)
 	}
 	return printEvaluation(e, m, data.symbol, ranges, results, *asJSON, *samples)
 }
@@ -178,8 +218,11 @@ func printEvaluation(e *env, m *artifact.Model, symbol string, ranges []evalRang
 	fmt.Fprintf(e.stdout, "%s on %s\n", m.Meta.Version, symbol)
 	for k, r := range ranges {
 		report.Evaluation(e.stdout, r.name, results[k].Evaluation)
-		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil, noDropout, samples)
+		printIntervals(e.stdout, results[k].Intervals, m.Pipeline.Calibration != nil || m.Pipeline.Quantiles != nil, noDropout, samples) // a quantile head has its own quantiles, below
 		printHorizon(e.stdout, results[k].Horizon, m.Pipeline.Outputs() > 1)
+		if err := printDistribution(e.stdout, results[k].Distribution, results[k].DistributionError); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ Every forecast gets quantiles (default p10, p50, p90), made by --interval:
               far too narrow for the market's daily moves.
   auto        conformal when the model is calibrated, else mc_dropout
               (the default); none prints no interval.
+A quantile head (closecast train --config quantile) forecasts one day ahead
+and prints its own quantiles (interval auto): --quantiles may pick any of
+its levels, 2.5, 5, 10, 15, ..., 90, 95, 97.5; its forecast is the median.
 Check how often an interval covers the actual close with 'closecast
 evaluate' before trusting it.`,
 	run: runPredict,
@@ -214,6 +217,9 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		out.Forecasts = append(out.Forecasts, f)
 	}
 	out.Interval = server.NewInterval(h, levels)
+	if h.Interval == pipeline.IntervalQuantileHead { // the head's own quantiles: nothing more to describe
+		out.Interval = &server.Interval{Method: h.Interval, Quantiles: levels}
+	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
@@ -256,6 +262,8 @@ func printForecasts(w io.Writer, fs []forecastJSON, levels []float64, h closecas
 	switch h.Interval {
 	case pipeline.IntervalMCDropout:
 		fmt.Fprintf(w, "  quantiles of %d Monte-Carlo dropout paths (seed %d)", h.Samples, h.Seed)
+	case pipeline.IntervalQuantileHead:
+		fmt.Fprint(w, "  the quantile head's own quantiles (pinball-trained, EWMA-volatility scaled)")
 	case pipeline.IntervalConformal:
 		c := h.Calibration
 		fmt.Fprintf(w, "  conformal quantiles, calibrated on %d days (%s .. %s) the model was not fitted on", len(c.Scores[0]), c.From, c.To)

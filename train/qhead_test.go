@@ -1,4 +1,4 @@
-package evaluate
+package train
 
 import (
 	"context"
@@ -9,8 +9,20 @@ import (
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/config/shipped"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/marketdata"
 )
+
+// The three evaluation ranges of BTC-USD (evaluate's btc_test.go).
+var btcRanges = []struct {
+	name     string
+	from, to string
+	days     int
+}{
+	{"hold-out", "2023-11-24", "2025-04-30", 524},
+	{"validation", "2025-06-01", "2025-07-16", 46},
+	{"backtest", "2025-05-01", "2026-03-31", 335},
+}
 
 // fit0Config is config/shipped/quantile.yaml.
 func fit0Config(t *testing.T) config.Config {
@@ -43,7 +55,7 @@ func trainQuantileHead(t *testing.T) (*QuantileHeadFit, closecast.Series) {
 // the validation window, and a head retrained every 30 days on the
 // 2025-05-01..2026-03-31 backtest, each forecast from the closes before
 // its day. It
-// logs the tables (go test ./evaluate/ -run QuantileHeadOnBTC -v) and
+// logs the tables (go test ./train/ -run QuantileHeadOnBTC -v) and
 // asserts the set-up: the split, every day scored with a valid forecast,
 // the comparison made with the best baseline, a plausible 80 % band
 // (60–95 %); not the figures themselves.
@@ -54,15 +66,15 @@ func TestQuantileHeadOnBTC(t *testing.T) {
 	}
 	t.Logf("trained %d epochs (best %d), tail pinball %.5f (z units), %d windows, %d training, %d tail",
 		fit.Epochs, fit.BestEpoch, fit.TailLoss, fit.Windows, fit.Train, fit.Tail)
-	w, err := NewWalk(s, fit.Holdout, closecast.MustParseDate("2025-07-16"), 1, MinReturns(NewBaselines()))
+	w, err := evaluate.NewWalk(s, fit.Holdout, closecast.MustParseDate("2025-07-16"), 1, evaluate.MinReturns(evaluate.NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	qm, err := w.QuantileHead(NameQuantileHead, QuantileHeadFold{From: fit.Holdout, Fit: fit})
+	qm, err := w.QuantileHead(evaluate.NameQuantileHead, fit.Fold(fit.Holdout))
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := w.Run(NewBaselines())
+	base, err := w.Run(evaluate.NewBaselines())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,35 +85,35 @@ func TestQuantileHeadOnBTC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wb, err := NewWalk(s, btFrom, btTo, 1, MinReturns(NewBaselines()))
+	wb, err := evaluate.NewWalk(s, btFrom, btTo, 1, evaluate.MinReturns(evaluate.NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	qb, err := wb.QuantileHead(NameQuantileHead, folds...)
+	qb, err := wb.QuantileHead(evaluate.NameQuantileHead, folds...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bb, err := wb.Run(NewBaselines())
+	bb, err := wb.Run(evaluate.NewBaselines())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range btcRanges {
-		days, methods := w.Days, append([]Method{qm}, base...)
+		days, methods := w.Days, append([]evaluate.Method{qm}, base...)
 		if r.name == "backtest" {
-			days, methods = wb.Days, append([]Method{qb}, bb...)
+			days, methods = wb.Days, append([]evaluate.Method{qb}, bb...)
 		}
-		days, ms, err := Between(days, methods, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to))
+		days, ms, err := evaluate.Between(days, methods, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to))
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := ScoreAgainstBest(days, ms, BaselineNames())
+		rep, err := evaluate.ScoreAgainstBest(days, ms, evaluate.BaselineNames())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rep.N != r.days {
 			t.Errorf("%s: %d days scored, want %d", r.name, rep.N, r.days)
 		}
-		if len(rep.Comparisons) != 1 || rep.Comparisons[0].Model != NameQuantileHead {
+		if len(rep.Comparisons) != 1 || rep.Comparisons[0].Model != evaluate.NameQuantileHead {
 			t.Errorf("%s: comparisons %+v, want the quantile head against the best baseline", r.name, rep.Comparisons)
 		}
 		var b strings.Builder
@@ -119,18 +131,18 @@ func TestQuantileHeadOnBTC(t *testing.T) {
 // recipes are errors that say why.
 func TestQuantileHeadRefuses(t *testing.T) {
 	fit, s := trainQuantileHead(t)
-	w, err := NewWalk(s, closecast.MustParseDate("2023-11-20"), closecast.MustParseDate("2023-12-01"), 1, MinReturns(NewBaselines()))
+	w, err := evaluate.NewWalk(s, closecast.MustParseDate("2023-11-20"), closecast.MustParseDate("2023-12-01"), 1, evaluate.MinReturns(evaluate.NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.QuantileHead(NameQuantileHead, QuantileHeadFold{From: closecast.MustParseDate("2023-11-20"), Fit: fit}); err == nil || !strings.Contains(err.Error(), "not out of sample") {
+	if _, err := w.QuantileHead(evaluate.NameQuantileHead, fit.Fold(closecast.MustParseDate("2023-11-20"))); err == nil || !strings.Contains(err.Error(), "not out of sample") {
 		t.Errorf("a walk over training days: error %v", err)
 	}
-	w2, err := NewWalk(s, fit.Holdout+1, closecast.MustParseDate("2023-12-10"), 2, MinReturns(NewBaselines()))
+	w2, err := evaluate.NewWalk(s, fit.Holdout+1, closecast.MustParseDate("2023-12-10"), 2, evaluate.MinReturns(evaluate.NewBaselines()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w2.QuantileHead(NameQuantileHead, QuantileHeadFold{From: fit.Holdout, Fit: fit}); err == nil || !strings.Contains(err.Error(), "1 day ahead") {
+	if _, err := w2.QuantileHead(evaluate.NameQuantileHead, fit.Fold(fit.Holdout)); err == nil || !strings.Contains(err.Error(), "1 day ahead") {
 		t.Errorf("horizon 2: error %v", err)
 	}
 	cfg, err := shipped.Load("default")
@@ -170,7 +182,7 @@ func TestQuantileHeadBacktestSeesOnlyThePast(t *testing.T) {
 		t.Fatal(err)
 	}
 	for f := range clean {
-		a, b := clean[f].Fit.Pipeline.Net.Params(), dirty[f].Fit.Pipeline.Net.Params()
+		a, b := clean[f].Pipeline.Net.Params(), dirty[f].Pipeline.Net.Params()
 		if !slices.Equal(a, b) {
 			t.Errorf("fold %d: the weights changed with bars after its first day", f)
 		}
