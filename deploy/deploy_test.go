@@ -29,16 +29,26 @@ func normalize(cmd string) string {
 	return outRE.ReplaceAllString(strings.Join(strings.Fields(cmd), " "), "-o OUT")
 }
 
+// goBuildLines returns the `go build` commands of a Dockerfile's RUN lines.
+func goBuildLines(dockerfile string) []string {
+	var runs []string
+	for _, line := range strings.Split(dockerfile, "\n") {
+		if strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build") {
+			runs = append(runs, strings.TrimPrefix(line, "RUN "))
+		}
+	}
+	return runs
+}
+
 func TestDockerfileIsMultiStageNonRootOnProvidedAL2023(t *testing.T) {
 	df := read(t, "Dockerfile")
-	var froms, runs []string
+	var froms []string
 	var user string
+	runs := goBuildLines(df)
 	for _, line := range strings.Split(df, "\n") {
 		switch {
 		case strings.HasPrefix(line, "FROM "):
 			froms = append(froms, line)
-		case strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build"):
-			runs = append(runs, strings.TrimPrefix(line, "RUN "))
 		case strings.HasPrefix(line, "USER "):
 			user = strings.TrimPrefix(line, "USER ")
 		}
@@ -121,8 +131,21 @@ func TestSAMTemplate(t *testing.T) {
 		t.Error("log group without retention")
 	}
 	stmts := node(&doc, "Resources", "PredictRole", "Properties", "Policies")
-	if stmts == nil || len(stmts.Content) != 1 {
-		t.Fatal("role must have exactly one inline policy")
+	if stmts == nil || len(stmts.Content) != 2 {
+		t.Fatal("role must have exactly two inline policies: its logs, and in a VPC its network interfaces")
+	}
+	// The second exists only in a VPC, and allows only what Lambda needs to
+	// attach the function to it.
+	vpc := stmts.Content[1]
+	if vpc.Tag != "!If" || len(vpc.Content) != 3 || vpc.Content[0].Value != "InVpc" || vpc.Content[2].Tag != "!Ref" || vpc.Content[2].Value != "AWS::NoValue" {
+		t.Fatalf("second policy %v: want !If [InVpc, policy, !Ref AWS::NoValue]", vpc)
+	}
+	for _, st := range node(vpc.Content[1], "PolicyDocument", "Statement").Content {
+		for _, a := range node(st, "Action").Content {
+			if !strings.HasPrefix(a.Value, "ec2:") || !strings.Contains(a.Value, "NetworkInterface") && !strings.Contains(a.Value, "PrivateIpAddresses") {
+				t.Errorf("VPC policy allows %s", a.Value)
+			}
+		}
 	}
 	for _, st := range node(stmts.Content[0], "PolicyDocument", "Statement").Content {
 		for _, a := range node(st, "Action").Content {
