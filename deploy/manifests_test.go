@@ -276,4 +276,3 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("Indexed Job runs %v, want closecast backtest … --results DIR", cl)
 	}
 }
-
