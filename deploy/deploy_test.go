@@ -188,3 +188,52 @@ func TestSAMTemplateLints(t *testing.T) {
 		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
 	}
 }
+
+// TestSAMTemplateOptionalParts checks that the database, the VPC and the
+// scheduled retrain are optional (empty defaults) and wired only under
+// their conditions.
+func TestSAMTemplateOptionalParts(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(read(t, "template.yaml")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"DatabaseSecretArn", "SubnetIds", "SecurityGroupIds", "RetrainSchedule", "RetrainImage"} {
+		if d := node(&doc, "Parameters", p, "Default"); d == nil || d.Value != "" {
+			t.Errorf("parameter %s: want an empty default (optional)", p)
+		}
+	}
+	fn := node(&doc, "Resources", "PredictFunction", "Properties")
+	if v := node(fn, "VpcConfig"); v == nil || v.Tag != "!If" || v.Content[0].Value != "InVpc" {
+		t.Errorf("VpcConfig %v: want !If [InVpc, …]", v)
+	}
+	url := node(fn, "Environment", "Variables", "CLOSECAST_DATABASE_URL")
+	if url == nil || url.Tag != "!If" || url.Content[0].Value != "HasDatabase" || !strings.Contains(url.Content[1].Value, "{{resolve:secretsmanager:${DatabaseSecretArn}:SecretString}}") {
+		t.Errorf("CLOSECAST_DATABASE_URL %v: want the secret, only with HasDatabase", url)
+	}
+	timer := node(&doc, "Resources", "RetrainTimer")
+	if timer == nil || node(timer, "Condition").Value != "ScheduleRetrain" || node(timer, "Type").Value != "AWS::Scheduler::Schedule" {
+		t.Fatal("no RetrainTimer schedule under the ScheduleRetrain condition")
+	}
+	if e := node(timer, "Properties", "ScheduleExpression"); e == nil || e.Value != "RetrainSchedule" {
+		t.Error("the schedule's expression is not the RetrainSchedule parameter")
+	}
+	for name, r := range resourcesOf(&doc) {
+		if strings.HasPrefix(name, "Retrain") && (node(r, "Condition") == nil || node(r, "Condition").Value != "ScheduleRetrain") {
+			t.Errorf("%s exists without a RetrainSchedule", name)
+		}
+	}
+	secret := node(&doc, "Resources", "RetrainTask", "Properties", "ContainerDefinitions").Content[0]
+	if s := node(secret, "Secrets").Content[0]; node(s, "Name").Value != "CLOSECAST_DATABASE_URL" || node(s, "ValueFrom").Value != "DatabaseSecretArn" {
+		t.Error("the retrain task does not read CLOSECAST_DATABASE_URL from the secret")
+	}
+}
+
+// resourcesOf returns the template's resources by name.
+func resourcesOf(doc *yaml.Node) map[string]*yaml.Node {
+	rs := node(doc, "Resources")
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(rs.Content); i += 2 {
+		out[rs.Content[i].Value] = rs.Content[i+1]
+	}
+	return out
+}

@@ -140,3 +140,33 @@ func TestBacktestThreeShardsEqualOneProcess(t *testing.T) {
 		t.Errorf("charts differ (%d vs %d bytes)", len(a), len(b))
 	}
 }
+
+// FuzzShardSpec: any --shard value or engine index either resolves to a
+// shard with 0 ≤ I < N or is a usage error; never a panic.
+func FuzzShardSpec(f *testing.F) {
+	for _, s := range []string{"0/1", "2/3", "3/3", "-1/2", "1/0", "a/b", "/", "", " 1/2", "1/2/3", "99999999999999999999/1"} {
+		f.Add(s, "1", "3")
+	}
+	f.Fuzz(func(t *testing.T, spec, index, count string) {
+		for _, fl := range []shardFlags{{spec: spec, results: "r"}, {results: "r", shards: 3}} {
+			s, err := fl.resolve(func(k string) string {
+				switch k {
+				case envBatchIndex:
+					return index
+				case envShards:
+					return count
+				}
+				return ""
+			})
+			if err != nil {
+				if !errors.Is(err, errUsage) {
+					t.Fatalf("%q: error %v is not a usage error", spec, err)
+				}
+				continue
+			}
+			if s.Count > 0 && (s.Index < 0 || s.Index >= s.Count) {
+				t.Fatalf("%q %q %q: shard %v out of range", spec, index, count, s)
+			}
+		}
+	})
+}
