@@ -326,7 +326,8 @@ func (tr *trainer) one(ctx context.Context, i int, t trainTask, progress io.Writ
 	if tr.symbols {
 		r.Symbol = t.symbol
 	}
-	if tr.sh.Count > 0 {
+	// A task cut short is not a result: its shard reruns it.
+	if tr.sh.Count > 0 && !res.Interrupted {
 		if err := writeTask(tr.results, tr.job, i, tr.ntasks, r); err != nil {
 			return nil, false, err
 		}
