@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/models"
 )
 
@@ -86,5 +87,44 @@ func TestRetrainShardNeedsSymbols(t *testing.T) {
 	_, _, err := runCmdDirect(t, retrainCmd, t.TempDir(), "--config", "reference", "--shard", "0/2", "--results", t.TempDir(), "--offline")
 	if err == nil || !strings.Contains(err.Error(), "shards its --symbols") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestRetrainSymbolsFromDirectory: with --model DIR, each symbol's champion
+// is DIR/<SYMBOL> and its decision lands beside it.
+func TestRetrainSymbolsFromDirectory(t *testing.T) {
+	cfg := writeSmallConfig(t, "threads: 1\n")
+	dir := t.TempDir()
+	for _, sym := range []string{"BTC-USD", "ETH-USD"} {
+		m, err := models.Embedded(sym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := artifact.Write(filepath.Join(dir, sym), m, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, errOut, err := runCmdDirect(t, retrainCmd, t.TempDir(), "--config", cfg, "--symbols", "ETH-USD,BTC-USD", "--model", dir, "--offline", "--recent", "10", "--quiet")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	for _, sym := range []string{"ETH-USD", "BTC-USD"} {
+		var rep retrainReport
+		b, err := os.ReadFile(filepath.Join(dir, sym, retrainFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		if rep.Symbol != sym || rep.Champion.Source != filepath.Join(dir, sym) {
+			t.Errorf("%s: decision of %s against %s", sym, rep.Symbol, rep.Champion.Source)
+		}
+		if !strings.Contains(stdout, sym+" ") {
+			t.Errorf("summary lacks %s:\n%s", sym, stdout)
+		}
+	}
+	if !strings.Contains(stdout, "of 2 challengers promoted") {
+		t.Errorf("summary:\n%s", stdout)
 	}
 }
