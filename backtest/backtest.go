@@ -148,6 +148,20 @@ func FoldConfig(cfg config.Config, first closecast.Date) config.Config {
 // training between batches; the first failing fold cancels the others and
 // its error is returned.
 func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Options) (*Result, error) {
+	plan, err := checkedPlan(cfg, series, opt)
+	if err != nil {
+		return nil, err
+	}
+	folds, days, err := runFolds(ctx, cfg, series, opt, plan, nil)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(cfg, series, opt.RetrainEvery, folds, days)
+}
+
+// checkedPlan is Plan for opt, refused when its first fold has nothing to
+// train on.
+func checkedPlan(cfg config.Config, series closecast.Series, opt Options) ([]config.Range, error) {
 	plan, err := Plan(series, opt.From, opt.To, opt.RetrainEvery)
 	if err != nil {
 		return nil, err
@@ -155,11 +169,24 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	if plan[0].From <= cfg.Data.From {
 		return nil, fmt.Errorf("backtest: first forecast day %s is not after the config's data.from %s: nothing to train on", plan[0].From, cfg.Data.From)
 	}
+	return plan, nil
+}
+
+// runFolds trains and forecasts the folds of plan for which keep holds
+// (every fold when keep is nil), opt.Workers at a time; the others are
+// left zero.
+func runFolds(ctx context.Context, cfg config.Config, series closecast.Series, opt Options, plan []config.Range, keep func(k int) bool) ([]Fold, [][]Day, error) {
+	var todo []int
+	for k := range plan {
+		if keep == nil || keep(k) {
+			todo = append(todo, k)
+		}
+	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	workers = min(workers, len(plan))
+	workers = max(1, min(workers, len(todo)))
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -186,7 +213,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 					progressMu.Lock()
 					done++
 					fmt.Fprintf(opt.Progress, "fold %d (%d/%d done): trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s MAPE %.3f%% (persistence %.3f%%)\n",
-						k, done, len(plan), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
+						k, done, len(todo), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
 						time.Since(t0).Seconds(), f.From, f.To, f.Model.MAPE, f.Persistence.MAPE)
 					progressMu.Unlock()
 				}
@@ -194,7 +221,7 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		}()
 	}
 feed:
-	for k := range plan {
+	for _, k := range todo {
 		select {
 		case next <- k:
 		case <-ctx.Done():
@@ -207,9 +234,9 @@ feed:
 	// cause (their own errors are consequences); else the caller may have
 	// cancelled.
 	if err := context.Cause(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return assemble(cfg, series, opt.RetrainEvery, folds, days)
+	return folds, days, nil
 }
 
 // runFold trains fold k on the bars before its first day and forecasts its

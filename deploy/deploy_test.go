@@ -29,16 +29,26 @@ func normalize(cmd string) string {
 	return outRE.ReplaceAllString(strings.Join(strings.Fields(cmd), " "), "-o OUT")
 }
 
+// goBuildLines returns the `go build` commands of a Dockerfile's RUN lines.
+func goBuildLines(dockerfile string) []string {
+	var runs []string
+	for _, line := range strings.Split(dockerfile, "\n") {
+		if strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build") {
+			runs = append(runs, strings.TrimPrefix(line, "RUN "))
+		}
+	}
+	return runs
+}
+
 func TestDockerfileIsMultiStageNonRootOnProvidedAL2023(t *testing.T) {
 	df := read(t, "Dockerfile")
-	var froms, runs []string
+	var froms []string
 	var user string
+	runs := goBuildLines(df)
 	for _, line := range strings.Split(df, "\n") {
 		switch {
 		case strings.HasPrefix(line, "FROM "):
 			froms = append(froms, line)
-		case strings.HasPrefix(line, "RUN ") && strings.Contains(line, "go build"):
-			runs = append(runs, strings.TrimPrefix(line, "RUN "))
 		case strings.HasPrefix(line, "USER "):
 			user = strings.TrimPrefix(line, "USER ")
 		}
@@ -121,8 +131,21 @@ func TestSAMTemplate(t *testing.T) {
 		t.Error("log group without retention")
 	}
 	stmts := node(&doc, "Resources", "PredictRole", "Properties", "Policies")
-	if stmts == nil || len(stmts.Content) != 1 {
-		t.Fatal("role must have exactly one inline policy")
+	if stmts == nil || len(stmts.Content) != 2 {
+		t.Fatal("role must have exactly two inline policies: its logs, and in a VPC its network interfaces")
+	}
+	// The second exists only in a VPC, and allows only what Lambda needs to
+	// attach the function to it.
+	vpc := stmts.Content[1]
+	if vpc.Tag != "!If" || len(vpc.Content) != 3 || vpc.Content[0].Value != "InVpc" || vpc.Content[2].Tag != "!Ref" || vpc.Content[2].Value != "AWS::NoValue" {
+		t.Fatalf("second policy %v: want !If [InVpc, policy, !Ref AWS::NoValue]", vpc)
+	}
+	for _, st := range node(vpc.Content[1], "PolicyDocument", "Statement").Content {
+		for _, a := range node(st, "Action").Content {
+			if !strings.HasPrefix(a.Value, "ec2:") || !strings.Contains(a.Value, "NetworkInterface") && !strings.Contains(a.Value, "PrivateIpAddresses") {
+				t.Errorf("VPC policy allows %s", a.Value)
+			}
+		}
 	}
 	for _, st := range node(stmts.Content[0], "PolicyDocument", "Statement").Content {
 		for _, a := range node(st, "Action").Content {
@@ -164,4 +187,53 @@ func TestSAMTemplateLints(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cfn-lint template.yaml: %v\n%s", err, out)
 	}
+}
+
+// TestSAMTemplateOptionalParts checks that the database, the VPC and the
+// scheduled retrain are optional (empty defaults) and wired only under
+// their conditions.
+func TestSAMTemplateOptionalParts(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(read(t, "template.yaml")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"DatabaseSecretArn", "SubnetIds", "SecurityGroupIds", "RetrainSchedule", "RetrainImage"} {
+		if d := node(&doc, "Parameters", p, "Default"); d == nil || d.Value != "" {
+			t.Errorf("parameter %s: want an empty default (optional)", p)
+		}
+	}
+	fn := node(&doc, "Resources", "PredictFunction", "Properties")
+	if v := node(fn, "VpcConfig"); v == nil || v.Tag != "!If" || v.Content[0].Value != "InVpc" {
+		t.Errorf("VpcConfig %v: want !If [InVpc, …]", v)
+	}
+	url := node(fn, "Environment", "Variables", "CLOSECAST_DATABASE_URL")
+	if url == nil || url.Tag != "!If" || url.Content[0].Value != "HasDatabase" || !strings.Contains(url.Content[1].Value, "{{resolve:secretsmanager:${DatabaseSecretArn}:SecretString}}") {
+		t.Errorf("CLOSECAST_DATABASE_URL %v: want the secret, only with HasDatabase", url)
+	}
+	timer := node(&doc, "Resources", "RetrainTimer")
+	if timer == nil || node(timer, "Condition").Value != "ScheduleRetrain" || node(timer, "Type").Value != "AWS::Scheduler::Schedule" {
+		t.Fatal("no RetrainTimer schedule under the ScheduleRetrain condition")
+	}
+	if e := node(timer, "Properties", "ScheduleExpression"); e == nil || e.Value != "RetrainSchedule" {
+		t.Error("the schedule's expression is not the RetrainSchedule parameter")
+	}
+	for name, r := range resourcesOf(&doc) {
+		if strings.HasPrefix(name, "Retrain") && (node(r, "Condition") == nil || node(r, "Condition").Value != "ScheduleRetrain") {
+			t.Errorf("%s exists without a RetrainSchedule", name)
+		}
+	}
+	secret := node(&doc, "Resources", "RetrainTask", "Properties", "ContainerDefinitions").Content[0]
+	if s := node(secret, "Secrets").Content[0]; node(s, "Name").Value != "CLOSECAST_DATABASE_URL" || node(s, "ValueFrom").Value != "DatabaseSecretArn" {
+		t.Error("the retrain task does not read CLOSECAST_DATABASE_URL from the secret")
+	}
+}
+
+// resourcesOf returns the template's resources by name.
+func resourcesOf(doc *yaml.Node) map[string]*yaml.Node {
+	rs := node(doc, "Resources")
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(rs.Content); i += 2 {
+		out[rs.Content[i].Value] = rs.Content[i+1]
+	}
+	return out
 }

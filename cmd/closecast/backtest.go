@@ -14,7 +14,7 @@ import (
 var backtestCmd = &command{
 	name:    "backtest",
 	summary: "Walk-forward backtest: retrain a config every K days, forecast one step ahead in between",
-	usage:   "--config FILE|NAME --from D --to D --retrain-every K [--threads N] [--plot FILE.svg|png] [--csv FILE] [--json] [--quiet]",
+	usage:   "--config FILE|NAME --from D --to D --retrain-every K [--threads N] [--plot FILE.svg|png] [--csv FILE] [--json] [--quiet] [--shard I/N --results DIR | --collect --results DIR]",
 	example: `  closecast backtest --config default --from 2025-05-01 --to 2025-07-31 --retrain-every 30
   closecast backtest --config my.yaml --from 2025-01-01 --to 2025-03-31 --retrain-every 7 --plot bt.svg
   closecast backtest --config default --from 2025-05-01 --to 2025-05-31 --retrain-every 10 --json
@@ -27,7 +27,13 @@ sMAPE, MASE, direction) is reported over all forecast days and per fold,
 beside persistence and the 7-day moving average on the same days.
 
 Folds train in parallel, --threads at a time, each on one thread: the result
-is the same for any --threads (the config's own threads setting is ignored).`,
+is the same for any --threads (the config's own threads setting is ignored).
+
+As an array job: each fold is a task. Shard I of N trains folds I, I+N, …
+and writes each to --results (a directory all shards share); --collect then
+prints (and plots) exactly what one process would have.
+  closecast backtest --config default --from 2025-01-01 --to 2025-06-30 --retrain-every 10 --shard 0/3 --results /shared/bt
+  closecast backtest --config default --from 2025-01-01 --to 2025-06-30 --retrain-every 10 --collect --results /shared/bt --json`,
 	run: runBacktest,
 }
 
@@ -43,6 +49,7 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	csv := fs.String("csv", "", "read bars from this CSV `file` (Date,Open,High,Low,Close,Volume) instead of the embedded data and store")
 	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","retrain_every","config","folds":[…],"days":[…]} (MAPE in percent)`)
 	quiet := fs.Bool("quiet", false, "no per-fold progress lines on stderr")
+	sf := addShardFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -73,15 +80,11 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	if !*quiet {
 		progress = e.stderr
 	}
-	var r *backtest.Result
-	err = untilDone(ctx, func() (err error) {
-		r, err = backtest.Run(ctx, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
-		if err == nil {
-			backtestDistribution(r, series)
-		}
-		return err
-	})
-	if err != nil {
+	r, err := backtestShard(ctx, e, sf, cfg, series, backtest.Options{From: from.d, To: to.d, RetrainEvery: *every, Workers: *threads, Progress: progress})
+	if err == nil && r != nil {
+		backtestDistribution(r, series)
+	}
+	if err != nil || r == nil {
 		return err
 	}
 	if *plot != "" {

@@ -13,6 +13,12 @@ import (
 // short for the 95 % interval's quantiles) r keeps its point scores and
 // DistributionError says why.
 func backtestDistribution(r *backtest.Result, series closecast.Series) {
+	for _, f := range r.Folds {
+		if f.Pipeline == nil {
+			r.DistributionError = "the fold models are not kept across shards: run the backtest in one process for its distribution scores"
+			return
+		}
+	}
 	if r.Coverage == nil && (len(r.Folds) == 0 || r.Folds[0].Pipeline.Quantiles == nil) {
 		r.DistributionError = "the fold models are not calibrated (the config holds back no training tail)"
 		return

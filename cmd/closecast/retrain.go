@@ -26,7 +26,7 @@ import (
 var retrainCmd = &command{
 	name:    "retrain",
 	summary: "Fetch new bars, train a challenger, promote it only if it beats the champion on the recent days",
-	usage:   "--config FILE|NAME [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--db URL] [--json] [--quiet]",
+	usage:   "--config FILE|NAME [--symbols LIST] [--model DIR] [--out DIR] [--recent N] [--offline] [--yahoo-url URL] [--db URL] [--json] [--quiet] [--shard I/N --results DIR | --collect --results DIR]",
 	example: `  closecast retrain --config default --model /var/lib/closecast/btc-usd
   closecast retrain --config default --out out/challenger --recent 90 --json
   closecast retrain --config my.yaml --model out/my --offline
@@ -52,7 +52,15 @@ replaces the directory: the champion is the registry's champion of the
 symbol (--model or the embedded model until it has one), the challenger is
 stored in the registry either way and made champion in the same transaction
 when it wins; --out receives retrain.json only.
-  closecast retrain --config default --db postgres://closecast@db.internal/closecast --out /var/log/closecast`,
+  closecast retrain --config default --db postgres://closecast@db.internal/closecast --out /var/log/closecast
+
+Many markets: --symbols retrains each symbol's champion in turn (the config
+trained on each symbol's bars) and prints one summary. The champions are
+--model/<SYMBOL> directories (written by train --symbols), the embedded
+models, or the registry's with --db; decisions go to <out>/<SYMBOL>/retrain.json.
+  closecast retrain --config default --symbols BTC-USD,ETH-USD --model /var/lib/closecast/models --json
+As an array job each symbol is a task (--shard I/N, or the engine's index)
+recorded in --results; --collect prints the summary of them all.`,
 	run: runRetrain,
 }
 
@@ -102,12 +110,14 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	cfgPath := fs.String("config", "", "training config of the challenger: a YAML `file`, or the name of an embedded one ("+joinNames()+")")
 	modelDir := modelFlag(fs)
 	out := fs.String("out", "", "`directory` the challenger is promoted to, and retrain.json written in (default: --model, else out/<config name>)")
+	symbolsFlag := fs.String("symbols", "", "retrain one champion per symbol (`LIST`, comma-separated), the config's symbol replaced: each champion is --model/<SYMBOL> (default the embedded model of the symbol), each decision in <out>/<SYMBOL>; one summary")
 	recent := fs.Int("recent", 60, "score both models on the last `N` known days; the challenger trains on data up to the day before them")
 	offline := fs.Bool("offline", false, "do not fetch from Yahoo; use the bars already in the store and the embedded data")
 	yahooURLFlag(fs, e)
 	dbFlag(fs, e)
-	asJSON := fs.Bool("json", false, "print the decision as JSON (the content of retrain.json)")
+	asJSON := fs.Bool("json", false, "print the decision as JSON (the content of retrain.json; with --symbols, the summary)")
 	quiet := fs.Bool("quiet", false, "no per-epoch progress lines")
+	sf := addShardFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -117,57 +127,30 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	case *recent < 1:
 		return fmt.Errorf("%w: --recent must be ≥ 1", errUsage)
 	}
-	cfg, err := shipped.Load(*cfgPath)
+	symbols, err := parseSymbols(*symbolsFlag)
 	if err != nil {
 		return err
 	}
-	champion, source, err := retrainChampion(ctx, e, *modelDir, cfg.Symbol)
+	sh, err := sf.resolve(e.getenv)
 	if err != nil {
-		return fmt.Errorf("champion: %w", err)
+		return err
 	}
-	if !strings.EqualFold(champion.Meta.Symbol, cfg.Symbol) {
-		return fmt.Errorf("champion %s forecasts %s, the config %s: a duel needs one symbol", champion.Meta.Version, champion.Meta.Symbol, cfg.Symbol)
+	if len(symbols) == 0 && (sh.Count > 0 || sf.collect) {
+		return fmt.Errorf("%w: retrain shards its --symbols: name them", errUsage)
 	}
-	if *out == "" {
-		*out = *modelDir
-		if *out == "" {
-			*out = filepath.Join("out", cfg.Name)
-		}
+	cfg, err := shipped.Load(*cfgPath)
+	if err != nil {
+		return err
 	}
 	progress := e.stderr
 	if *quiet {
 		progress = io.Discard
 	}
-
-	rep := retrainReport{Config: cfg.Name, Symbol: cfg.Symbol, RecentDays: *recent, Out: *out}
-	if !*offline {
-		if rep.Fetch, err = retrainFetchNew(ctx, e, cfg.Symbol, progress); err != nil {
-			return err
-		}
+	o := retrainOptions{modelDir: *modelDir, out: *out, recent: *recent, offline: *offline, progress: progress}
+	if len(symbols) > 0 {
+		return retrainSymbols(ctx, e, cfg, symbols, o, sh, sf, *asJSON)
 	}
-	series, err := (&dataFlags{symbol: cfg.Symbol}).load(ctx, e, false)
-	if err != nil {
-		return err
-	}
-	rep.LastKnown, _ = series.Last()
-	rep.Window = config.Range{From: rep.LastKnown.AddDays(1 - *recent), To: rep.LastKnown}
-
-	chall, err := trainChallenger(ctx, cfg, series, rep.Window, *recent, progress)
-	if err != nil {
-		return err
-	}
-	var duel backtest.Duel
-	err = untilDone(ctx, func() (err error) {
-		duel, err = backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if err := rep.decide(champion, source, chall, duel); err != nil {
-		return err
-	}
-	doc, err := rep.record(ctx, e, chall)
+	rep, duel, doc, err := retrainOne(ctx, e, cfg, o)
 	if err != nil {
 		return err
 	}
@@ -177,6 +160,66 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	rep.print(e.stdout, duel)
 	return nil
+}
+
+// retrainOptions are the settings of one symbol's duel.
+type retrainOptions struct {
+	modelDir, out string
+	recent        int
+	offline       bool
+	progress      io.Writer
+}
+
+// retrainOne runs the duel of cfg's symbol: fetch, train the challenger,
+// score both, keep the challenger (retrainKeep) and write retrain.json,
+// which it returns.
+func retrainOne(ctx context.Context, e *env, cfg config.Config, o retrainOptions) (*retrainReport, backtest.Duel, []byte, error) {
+	var duel backtest.Duel
+	champion, source, err := retrainChampion(ctx, e, o.modelDir, cfg.Symbol)
+	if err != nil {
+		return nil, duel, nil, fmt.Errorf("champion: %w", err)
+	}
+	if !strings.EqualFold(champion.Meta.Symbol, cfg.Symbol) {
+		return nil, duel, nil, fmt.Errorf("champion %s forecasts %s, the config %s: a duel needs one symbol", champion.Meta.Version, champion.Meta.Symbol, cfg.Symbol)
+	}
+	if o.out == "" {
+		o.out = o.modelDir
+		if o.out == "" {
+			o.out = filepath.Join("out", cfg.Name)
+		}
+	}
+	rep := &retrainReport{Config: cfg.Name, Symbol: cfg.Symbol, RecentDays: o.recent, Out: o.out}
+	if !o.offline {
+		if rep.Fetch, err = retrainFetchNew(ctx, e, cfg.Symbol, o.progress); err != nil {
+			return nil, duel, nil, err
+		}
+	}
+	series, err := (&dataFlags{symbol: cfg.Symbol}).load(ctx, e, false)
+	if err != nil {
+		return nil, duel, nil, err
+	}
+	rep.LastKnown, _ = series.Last()
+	rep.Window = config.Range{From: rep.LastKnown.AddDays(1 - o.recent), To: rep.LastKnown}
+
+	chall, err := trainChallenger(ctx, cfg, series, rep.Window, o.recent, o.progress)
+	if err != nil {
+		return nil, duel, nil, err
+	}
+	err = untilDone(ctx, func() (err error) {
+		duel, err = backtest.Compare(champion.Pipeline, chall.Pipeline, series.Bars, rep.Window.From, rep.Window.To)
+		return err
+	})
+	if err != nil {
+		return nil, duel, nil, err
+	}
+	if err := rep.decide(champion, source, chall, duel); err != nil {
+		return nil, duel, nil, err
+	}
+	doc, err := rep.record(ctx, e, chall)
+	if err != nil {
+		return nil, duel, nil, err
+	}
+	return rep, duel, doc, nil
 }
 
 // trainChallenger trains the challenger: cfg up to the day before window

@@ -9,6 +9,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/report"
 )
 
@@ -49,12 +50,12 @@ func retrainChampion(ctx context.Context, e *env, modelDir, symbol string) (*art
 		// No champion yet: the first retrain duels --model or the
 		// embedded model, and a winning challenger becomes the first.
 	}
-	m, err := loadModel(modelDir)
-	source := modelDir
-	if source == "" {
-		source = "embedded"
+	if modelDir == "" {
+		m, err := models.Embedded(symbol)
+		return m, "embedded", err
 	}
-	return m, source, err
+	m, err := loadModel(modelDir)
+	return m, modelDir, err
 }
 
 // retrainKeep keeps the challenger: in the registry (promoted when it won,
