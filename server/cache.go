@@ -72,3 +72,17 @@ func (c *predictCache) put(k cacheKey, body []byte, now time.Time) {
 	c.m[k] = cacheEntry{body: body, expires: now.Add(c.ttl)}
 	c.mu.Unlock()
 }
+
+// dropSymbol forgets every cached answer of sym (its model changed).
+func (c *predictCache) dropSymbol(sym string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	for k := range c.m {
+		if k.symbol == sym {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+}

@@ -42,7 +42,7 @@ func TestPredictCache(t *testing.T) {
 	if e.pred.calls != 5 {
 		t.Errorf("%d calls after expiry, want 5", e.pred.calls)
 	}
-	if w := e.do("GET", "/metrics", ""); !strings.Contains(w.Body.String(), "closecast_prediction_cache_hits_total 2\n") {
+	if w := e.do("GET", "/metrics", ""); !strings.Contains(w.Body.String(), "closecast_prediction_cache_hits_total{symbol=\"BTC-USD\"} 2\n") {
 		t.Errorf("cache hits not counted:\n%s", w.Body)
 	}
 }

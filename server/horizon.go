@@ -126,8 +126,8 @@ func NewHorizonResponse(h closecast.Horizon) HorizonResponse {
 // Answers are cached like plain ones (per horizon and samples: they cost
 // up to a few hundred milliseconds); the first day, when live, goes to the
 // ledger as a plain forecast would.
-func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams) {
-	hp, ok := s.cfg.Predictor.(closecast.HorizonPredictor)
+func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams, pr closecast.Predictor) {
+	hp, ok := pr.(closecast.HorizonPredictor)
 	if !ok {
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
