@@ -51,12 +51,12 @@ func TestPredictCacheIsBounded(t *testing.T) {
 	c := newPredictCache(time.Hour)
 	now := time.Now()
 	for i := range maxCacheEntries + 10 {
-		c.put(cacheKey{symbol: "X", date: d("2000-01-01").AddDays(i)}, []byte("{}"), now)
+		c.put(cacheKey{symbol: "X", date: d("2000-01-01").AddDays(i)}, []byte("{}"), now, nil)
 	}
 	if n := len(c.m); n > maxCacheEntries {
 		t.Fatalf("%d entries, bound %d", n, maxCacheEntries)
 	}
-	if newPredictCache(0) != nil || newPredictCache(0).get(cacheKey{}, now) != nil {
+	if newPredictCache(0) != nil || newPredictCache(0).get(cacheKey{}, now, nil) != nil {
 		t.Fatal("a zero TTL must disable the cache")
 	}
 }

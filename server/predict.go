@@ -400,10 +400,10 @@ func tooLarge() *apiError {
 // for; past it the answer is a 503 rather than a hung client.
 const predictTimeout = 20 * time.Second
 
-// serveCached writes the cached answer to key, counting the hit, and
+// serveCached writes the cached answer to key made by m, counting the hit, and
 // reports whether there was one.
-func (s *Server) serveCached(w http.ResponseWriter, key cacheKey) bool {
-	body := s.cache.get(key, s.now())
+func (s *Server) serveCached(w http.ResponseWriter, key cacheKey, m *market) bool {
+	body := s.cache.get(key, s.now(), m)
 	if body == nil {
 		return false
 	}
@@ -456,11 +456,11 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !p.plain() {
-		s.predictHorizon(w, r, p, m.Predictor)
+		s.predictHorizon(w, r, p, m)
 		return
 	}
 	key := cacheKey{symbol: p.symbol, date: p.date}
-	if s.serveCached(w, key) {
+	if s.serveCached(w, key, m) {
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
@@ -486,7 +486,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body = append(body, '\n')
-	s.cache.put(key, body, s.now())
+	s.cache.put(key, body, s.now(), m)
 	// A live forecast (its day's close not known yet) goes to the ledger, to
 	// be scored when the close arrives; a day already closed is a backtest.
 	if s.ledger != nil && pred.Actual == nil {
