@@ -46,6 +46,11 @@ func (s *DB) Bars(ctx context.Context, symbol string, from, to closecast.Date) (
 		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM bars WHERE symbol = $1)`, symbol).Scan(&known)
 	})
 	if err != nil {
+		if lostConn(err) {
+			// The database is down or unreachable: a caller with other
+			// data (history's embedded bars) serves from it meanwhile.
+			return closecast.Series{}, fmt.Errorf("postgres: bars of %s: %w: %w", symbol, closecast.ErrUnavailable, err)
+		}
 		return closecast.Series{}, fmt.Errorf("postgres: bars of %s: %w", symbol, err)
 	}
 	if len(bars) == 0 {

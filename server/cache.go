@@ -32,6 +32,10 @@ type cacheKey struct {
 type cacheEntry struct {
 	body    []byte // the JSON answer, shared read-only by every hit
 	expires time.Time
+	// model is the market whose model made the answer: after a swap a
+	// forecast still running on the old model may store its answer, which
+	// must not be served for the new one.
+	model *market
 }
 
 // maxCacheEntries bounds the cache: dates are client-chosen, so without a
@@ -46,22 +50,23 @@ func newPredictCache(ttl time.Duration) *predictCache {
 	return &predictCache{ttl: ttl, m: make(map[cacheKey]cacheEntry)}
 }
 
-// get returns the cached answer for k, if any and fresh. A nil cache has none.
-func (c *predictCache) get(k cacheKey, now time.Time) []byte {
+// get returns the cached answer for k made by model, if any and fresh. A
+// nil cache has none.
+func (c *predictCache) get(k cacheKey, now time.Time, model *market) []byte {
 	if c == nil {
 		return nil
 	}
 	c.mu.RLock()
 	e, ok := c.m[k]
 	c.mu.RUnlock()
-	if !ok || !now.Before(e.expires) {
+	if !ok || !now.Before(e.expires) || e.model != model {
 		return nil
 	}
 	return e.body
 }
 
-// put keeps body as the answer for k until now+ttl.
-func (c *predictCache) put(k cacheKey, body []byte, now time.Time) {
+// put keeps body, made by model, as the answer for k until now+ttl.
+func (c *predictCache) put(k cacheKey, body []byte, now time.Time, model *market) {
 	if c == nil {
 		return
 	}
@@ -69,6 +74,20 @@ func (c *predictCache) put(k cacheKey, body []byte, now time.Time) {
 	if len(c.m) >= maxCacheEntries {
 		clear(c.m)
 	}
-	c.m[k] = cacheEntry{body: body, expires: now.Add(c.ttl)}
+	c.m[k] = cacheEntry{body: body, expires: now.Add(c.ttl), model: model}
+	c.mu.Unlock()
+}
+
+// dropSymbol forgets every cached answer of sym (its model changed).
+func (c *predictCache) dropSymbol(sym string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	for k := range c.m {
+		if k.symbol == sym {
+			delete(c.m, k)
+		}
+	}
 	c.mu.Unlock()
 }

@@ -42,7 +42,7 @@ func TestPredictCache(t *testing.T) {
 	if e.pred.calls != 5 {
 		t.Errorf("%d calls after expiry, want 5", e.pred.calls)
 	}
-	if w := e.do("GET", "/metrics", ""); !strings.Contains(w.Body.String(), "closecast_prediction_cache_hits_total 2\n") {
+	if w := e.do("GET", "/metrics", ""); !strings.Contains(w.Body.String(), "closecast_prediction_cache_hits_total{symbol=\"BTC-USD\"} 2\n") {
 		t.Errorf("cache hits not counted:\n%s", w.Body)
 	}
 }
@@ -51,12 +51,12 @@ func TestPredictCacheIsBounded(t *testing.T) {
 	c := newPredictCache(time.Hour)
 	now := time.Now()
 	for i := range maxCacheEntries + 10 {
-		c.put(cacheKey{symbol: "X", date: d("2000-01-01").AddDays(i)}, []byte("{}"), now)
+		c.put(cacheKey{symbol: "X", date: d("2000-01-01").AddDays(i)}, []byte("{}"), now, nil)
 	}
 	if n := len(c.m); n > maxCacheEntries {
 		t.Fatalf("%d entries, bound %d", n, maxCacheEntries)
 	}
-	if newPredictCache(0) != nil || newPredictCache(0).get(cacheKey{}, now) != nil {
+	if newPredictCache(0) != nil || newPredictCache(0).get(cacheKey{}, now, nil) != nil {
 		t.Fatal("a zero TTL must disable the cache")
 	}
 }

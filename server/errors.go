@@ -44,6 +44,7 @@ type apiError struct {
 	Valid   *validRange // only for out_of_range
 	Allow   string      // only for 405
 	Retry   int         // Retry-After seconds, only for 503
+	Symbols []string    // the served symbols, only for unknown_symbol
 	cause   error       // logged, not sent
 }
 
@@ -59,6 +60,8 @@ type errorBody struct {
 	Error string      `json:"error"`
 	Code  string      `json:"code"`
 	Valid *validRange `json:"valid,omitempty"`
+	// Symbols lists the served symbols in an unknown_symbol answer.
+	Symbols []string `json:"symbols,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -139,5 +142,5 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	if rw, ok := w.(*recorder); ok {
 		rw.err = e
 	}
-	writeJSON(w, e.Status, errorBody{Error: e.Message, Code: e.Code, Valid: e.Valid})
+	writeJSON(w, e.Status, errorBody{Error: e.Message, Code: e.Code, Valid: e.Valid, Symbols: e.Symbols})
 }

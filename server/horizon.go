@@ -126,14 +126,14 @@ func NewHorizonResponse(h closecast.Horizon) HorizonResponse {
 // Answers are cached like plain ones (per horizon and samples: they cost
 // up to a few hundred milliseconds); the first day, when live, goes to the
 // ledger as a plain forecast would.
-func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams) {
-	hp, ok := s.cfg.Predictor.(closecast.HorizonPredictor)
+func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predictParams, m *market) {
+	hp, ok := m.Predictor.(closecast.HorizonPredictor)
 	if !ok {
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
 	}
 	key := cacheKey(p) // the same fields: a horizon answer is cached per all of them
-	if s.serveCached(w, key) {
+	if s.serveCached(w, key, m) {
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
@@ -176,7 +176,7 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		return
 	}
 	body = append(body, '\n')
-	s.cache.put(key, body, s.now())
+	s.cache.put(key, body, s.now(), m)
 	if s.ledger != nil && h.First.Actual == nil {
 		s.ledger.enqueue(h.First, s.now())
 	}

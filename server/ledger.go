@@ -242,12 +242,20 @@ const (
 	accuracyTimeout     = 5 * time.Second
 )
 
+// PendingLedger is a Ledger that counts the recorded forecasts of a symbol
+// whose close is not known yet (/api/accuracy's "pending"); sqlite.DB and
+// postgres.DB are.
+type PendingLedger interface {
+	Pending(ctx context.Context, symbol string) (int, error)
+}
+
 // accuracyResponse is the 200 body of /api/accuracy. Model and Persistence
 // are null when no forecast is scored (n = 0); Rows is never null.
 type accuracyResponse struct {
 	Symbol      string        `json:"symbol"`
 	Days        int           `json:"days"`
 	N           int           `json:"n"`
+	Pending     *int          `json:"pending"`
 	Model       *errorStats   `json:"model"`
 	Persistence *errorStats   `json:"persistence"`
 	Rows        []accuracyRow `json:"rows"`
@@ -332,6 +340,15 @@ func (s *Server) handleAccuracy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, fromDomain(err))
 		return
 	}
+	var pending *int
+	if pl, ok := s.cfg.Ledger.(PendingLedger); ok {
+		n, err := pl.Pending(ctx, sym)
+		if err != nil {
+			writeError(w, fromDomain(err))
+			return
+		}
+		pending = &n
+	}
 	rows, model, persistence := accuracyOf(ps)
-	writeJSON(w, http.StatusOK, accuracyResponse{Symbol: sym, Days: days, N: len(rows), Model: model, Persistence: persistence, Rows: rows})
+	writeJSON(w, http.StatusOK, accuracyResponse{Symbol: sym, Days: days, N: len(rows), Pending: pending, Model: model, Persistence: persistence, Rows: rows})
 }

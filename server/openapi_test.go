@@ -93,6 +93,8 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		{e, "POST", "/predict", `{"date":"2025-05-01","symbol":"DOWN-USD"}`, nil},
 		{e, "GET", "/api/model", "", nil},
 		{empty, "GET", "/api/model", "", nil},
+		{e, "GET", "/api/model?symbol=SOL-USD", "", nil},
+		{e, "GET", "/api/models", "", nil},
 		{e, "GET", "/api/history", "", nil},
 		{e, "GET", "/api/history?from=x", "", nil},
 		{e, "GET", "/api/history?symbol=ETH-USD", "", nil},

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -283,41 +282,28 @@ func ValidSymbol(s string) bool {
 }
 
 // symbolParam normalises a symbol query parameter; empty means the
-// server's default symbol.
+// server's default symbol. A symbol the server does not serve is a 404
+// unknown_symbol listing the served ones, before anything could fetch it.
 func (s *Server) symbolParam(raw string) (string, *apiError) {
+	sym, _, e := s.market(raw)
+	return sym, e
+}
+
+// market resolves a request's symbol (raw, "" for the default) against the
+// served set: the normalised symbol and the market that forecasts it.
+func (s *Server) market(raw string) (string, *market, *apiError) {
 	sym, e := normalizeSymbol(raw)
 	if e != nil {
-		return "", e
+		return "", nil, e
 	}
+	c := s.markets.Load()
 	if sym == "" {
-		sym = s.cfg.Symbol
+		sym = c.def
 	}
-	return sym, s.served(sym)
-}
-
-// served answers a symbol outside the server's allow-list (Config.Symbol and
-// Config.Symbols) with a 404 unknown_symbol, before anything could fetch it.
-func (s *Server) served(sym string) *apiError {
-	if s.symbols[sym] {
-		return nil
+	if !c.allow[sym] {
+		return "", nil, c.unknown(sym)
 	}
-	return &apiError{Status: http.StatusNotFound, Code: codeUnknownSymbol,
-		Message: fmt.Sprintf("unknown symbol %s: this server serves %s", quote(sym), s.servedList())}
-}
-
-// servedList names the served symbols for an error, the model's first.
-func (s *Server) servedList() string {
-	names := []string{s.cfg.Symbol}
-	for sym := range s.symbols {
-		if sym != s.cfg.Symbol {
-			names = append(names, sym)
-		}
-	}
-	slices.Sort(names[1:])
-	if len(names) > 10 {
-		names = append(names[:10], "…")
-	}
-	return strings.Join(names, ", ")
+	return sym, c.lookup(sym), nil
 }
 
 // predictQueryCodes are /predict's query fields and the code of each one's
@@ -414,14 +400,14 @@ func tooLarge() *apiError {
 // for; past it the answer is a 503 rather than a hung client.
 const predictTimeout = 20 * time.Second
 
-// serveCached writes the cached answer to key, counting the hit, and
+// serveCached writes the cached answer to key made by m, counting the hit, and
 // reports whether there was one.
-func (s *Server) serveCached(w http.ResponseWriter, key cacheKey) bool {
-	body := s.cache.get(key, s.now())
+func (s *Server) serveCached(w http.ResponseWriter, key cacheKey, m *market) bool {
+	body := s.cache.get(key, s.now(), m)
 	if body == nil {
 		return false
 	}
-	s.prom.cacheHits.Inc()
+	s.prom.cacheHit(key.symbol)
 	writeRawJSON(w, http.StatusOK, body)
 	return true
 }
@@ -459,22 +445,22 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if s.cfg.Predictor == nil {
-		writeError(w, unavailable("the model is not loaded yet; try again later", defaultRetryAfter, nil))
-		return
-	}
-	if p.symbol == "" {
-		p.symbol = s.cfg.Symbol
-	} else if e := s.served(p.symbol); e != nil {
+	sym, m, e := s.market(p.symbol)
+	if e != nil {
 		writeError(w, e)
 		return
 	}
+	p.symbol = sym
+	if m == nil || m.Predictor == nil {
+		writeError(w, unavailable("the model is not loaded yet; try again later", defaultRetryAfter, nil))
+		return
+	}
 	if !p.plain() {
-		s.predictHorizon(w, r, p)
+		s.predictHorizon(w, r, p, m)
 		return
 	}
 	key := cacheKey{symbol: p.symbol, date: p.date}
-	if s.serveCached(w, key) {
+	if s.serveCached(w, key, m) {
 		return
 	}
 	ctx, cancel := contextWithTimeout(r, predictTimeout)
@@ -487,9 +473,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	start := time.Now()
-	pred, err := s.cfg.Predictor.Predict(ctx, p.symbol, p.date)
+	pred, err := m.Predictor.Predict(ctx, p.symbol, p.date)
 	release()
-	s.prom.observePrediction(time.Since(start), err == nil)
+	s.prom.observePrediction(p.symbol, time.Since(start), err == nil)
 	if err != nil {
 		writeError(w, fromDomain(err))
 		return
@@ -500,7 +486,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body = append(body, '\n')
-	s.cache.put(key, body, s.now())
+	s.cache.put(key, body, s.now(), m)
 	// A live forecast (its day's close not known yet) goes to the ledger, to
 	// be scored when the close arrives; a day already closed is a backtest.
 	if s.ledger != nil && pred.Actual == nil {

@@ -67,10 +67,13 @@ type exposition struct {
 	// requests[route][code] is made on the route and code's first request,
 	// so series that never saw one are left out, keeping scrapes small.
 	requests    [][numCodes]atomic.Pointer[requestSeries]
-	predictions prometheus.Histogram // Predictor.Predict latency, successful calls
-	predictErrs prometheus.Counter   // Predictor.Predict calls that returned an error
-	cacheHits   prometheus.Counter   // /predict answers served from the cache
-	busy        prometheus.Counter   // forecasts refused (503) because no slot of the budget freed in time
+	predictions *prometheus.HistogramVec // Predictor.Predict latency, successful calls, by symbol
+	predictErrs *prometheus.CounterVec   // Predictor.Predict calls that returned an error, by symbol
+	cacheHits   *prometheus.CounterVec   // /predict answers served from the cache, by symbol
+	// bySymbol holds the per-symbol children of the served symbols only
+	// (serve), so the symbol label's cardinality is the served set's.
+	bySymbol atomic.Pointer[map[string]*symbolSeries]
+	busy     prometheus.Counter // forecasts refused (503) because no slot of the budget freed in time
 }
 
 func newExposition(provider func() ProviderStats) *exposition {
@@ -83,13 +86,13 @@ func newExposition(provider func() ProviderStats) *exposition {
 			Help:    "Time from routing a request to the end of its handler, by route and status code.",
 			Buckets: requestBuckets}, []string{"route", "code"}),
 		requests: make([][numCodes]atomic.Pointer[requestSeries], numRoutes),
-		predictions: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "closecast_prediction_duration_seconds",
-			Help:    "Time the predictor took for a successful forecast, bars lookup included.",
-			Buckets: predictionBuckets}),
-		predictErrs: prometheus.NewCounter(prometheus.CounterOpts{Name: "closecast_prediction_errors_total",
-			Help: "Forecasts the predictor refused or failed (out of range, unknown symbol, provider unavailable…)."}),
-		cacheHits: prometheus.NewCounter(prometheus.CounterOpts{Name: "closecast_prediction_cache_hits_total",
-			Help: "Forecasts answered from the cache without running the model."}),
+		predictions: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "closecast_prediction_duration_seconds",
+			Help:    "Time the predictor took for a successful forecast, bars lookup included, by symbol.",
+			Buckets: predictionBuckets}, []string{"symbol"}),
+		predictErrs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closecast_prediction_errors_total",
+			Help: "Forecasts the predictor refused or failed (out of range, provider unavailable…), by symbol."}, []string{"symbol"}),
+		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "closecast_prediction_cache_hits_total",
+			Help: "Forecasts answered from the cache without running the model, by symbol."}, []string{"symbol"}),
 		busy: prometheus.NewCounter(prometheus.CounterOpts{Name: "closecast_prediction_busy_total",
 			Help: "Forecasts answered 503 because every forecast slot stayed busy for the whole wait."}),
 	}
@@ -143,11 +146,56 @@ func (m *exposition) observeRequest(route, status int, d time.Duration) {
 	rs.duration.Observe(d.Seconds())
 }
 
-func (m *exposition) observePrediction(d time.Duration, ok bool) {
+// symbolSeries are one served symbol's forecast series.
+type symbolSeries struct {
+	predictions prometheus.Observer
+	errs        prometheus.Counter
+	cacheHits   prometheus.Counter
+}
+
+// serve makes the per-symbol series of symbols, the served set, dropping
+// those of symbols no longer served.
+func (m *exposition) serve(symbols []string) {
+	next := make(map[string]*symbolSeries, len(symbols))
+	for _, sym := range symbols {
+		next[sym] = &symbolSeries{predictions: m.predictions.WithLabelValues(sym),
+			errs: m.predictErrs.WithLabelValues(sym), cacheHits: m.cacheHits.WithLabelValues(sym)}
+	}
+	if old := m.bySymbol.Load(); old != nil {
+		for sym := range *old {
+			if next[sym] == nil {
+				m.predictions.DeleteLabelValues(sym)
+				m.predictErrs.DeleteLabelValues(sym)
+				m.cacheHits.DeleteLabelValues(sym)
+			}
+		}
+	}
+	m.bySymbol.Store(&next)
+}
+
+// symbol returns sym's series, nil for a symbol not served.
+func (m *exposition) symbol(sym string) *symbolSeries {
+	if p := m.bySymbol.Load(); p != nil {
+		return (*p)[sym]
+	}
+	return nil
+}
+
+func (m *exposition) observePrediction(sym string, d time.Duration, ok bool) {
+	ss := m.symbol(sym)
+	if ss == nil {
+		return
+	}
 	if ok {
-		m.predictions.Observe(d.Seconds())
+		ss.predictions.Observe(d.Seconds())
 	} else {
-		m.predictErrs.Inc()
+		ss.errs.Inc()
+	}
+}
+
+func (m *exposition) cacheHit(sym string) {
+	if ss := m.symbol(sym); ss != nil {
+		ss.cacheHits.Inc()
 	}
 }
 

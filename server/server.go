@@ -48,7 +48,12 @@ import (
 // Config is what a Server serves. Predictor and Model nil mean "not ready":
 // /readyz and /predict answer 503 until a Server with them is built.
 type Config struct {
-	// Predictor makes the forecasts (a *predict.Service in production).
+	// Markets are the served symbols, one model each; SetMarkets swaps
+	// them at run time. Empty: the one market of Predictor, Model and
+	// Symbol.
+	Markets []Market
+	// Predictor makes the forecasts (a *predict.Service in production)
+	// when Markets is empty.
 	Predictor closecast.Predictor
 	// History gives the bars of /api/history (a *history.Layered in production).
 	History closecast.Source
@@ -56,7 +61,9 @@ type Config struct {
 	// encodes to JSON (an artifact.Metadata, a json.RawMessage…). It is
 	// encoded once, in New.
 	Model any
-	// Symbol is the default symbol of /predict and /api/history, the model's.
+	// Symbol is the default symbol of /predict and the /api/ routes: the
+	// model's with Predictor; with Markets, BTC-USD when served, else the
+	// first served (sorted).
 	Symbol string
 	// Dashboard, when set, is served at "/": an fs.FS with index.html at its
 	// root (package web's FS).
@@ -109,19 +116,18 @@ type ProviderStats struct {
 // Server is the closecast HTTP API, an http.Handler. It is safe for
 // concurrent use.
 type Server struct {
-	cfg       Config
-	log       *slog.Logger
-	prom      *exposition // /metrics
-	modelJSON []byte      // Config.Model encoded, nil when not ready
-	static    *static
-	mux       *http.ServeMux // routes
-	budget    *budget        // slots for model work
-	symbols   map[string]bool
-	cache     *predictCache // nil when Config.CacheTTL is 0
-	ledger    *ledgerWriter // nil when Config.Ledger is nil
-	now       func() time.Time
-	idPrefix  string        // random per process, so ids from two instances differ
-	idSeq     atomic.Uint64 // counter after the prefix
+	cfg      Config
+	log      *slog.Logger
+	prom     *exposition             // /metrics
+	markets  atomic.Pointer[catalog] // the served set, swapped whole (SetMarkets)
+	static   *static
+	mux      *http.ServeMux // routes
+	budget   *budget        // slots for model work
+	cache    *predictCache  // nil when Config.CacheTTL is 0
+	ledger   *ledgerWriter  // nil when Config.Ledger is nil
+	now      func() time.Time
+	idPrefix string        // random per process, so ids from two instances differ
+	idSeq    atomic.Uint64 // counter after the prefix
 	// readHeaderTimeout is the http.Server's; a field so that a test can
 	// check the cut-off without waiting seconds.
 	readHeaderTimeout time.Duration
@@ -135,21 +141,21 @@ func New(cfg Config) *Server {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.cfg.Symbol == "" {
-		s.cfg.Symbol = closecast.DefaultSymbol
-	}
 	if cfg.Ledger != nil {
 		s.ledger = newLedgerWriter(cfg.Ledger, s.log)
 		s.prom.watchLedger(s.ledger)
 	}
-	if cfg.Model != nil {
-		b, err := json.Marshal(cfg.Model)
-		if err != nil {
-			s.log.Error("model metadata cannot be encoded as JSON; /api/model and /readyz will answer 503", "err", err)
-		} else if !bytes.Equal(b, []byte("null")) {
-			s.modelJSON = b
+	ms := cfg.Markets
+	if len(ms) == 0 {
+		sym := cfg.Symbol
+		if sym == "" {
+			sym = closecast.DefaultSymbol
 		}
+		ms = []Market{{Symbol: sym, Predictor: cfg.Predictor, Model: cfg.Model}}
 	}
+	c := newCatalog(ms, cfg.Symbol, cfg.Symbols, s.log)
+	s.markets.Store(c)
+	s.prom.serve(c.allowed)
 	if cfg.Dashboard != nil {
 		st, err := newStatic(cfg.Dashboard)
 		if err != nil {
@@ -160,20 +166,19 @@ func New(cfg Config) *Server {
 	}
 	s.mux = s.newMux()
 	s.budget = newBudget(cfg.MaxForecasts, cfg.ForecastWait)
-	s.symbols = map[string]bool{s.cfg.Symbol: true}
-	for _, sym := range cfg.Symbols {
-		if n, e := normalizeSymbol(sym); e == nil && n != "" {
-			s.symbols[n] = true
-		}
-	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	s.idPrefix = hex.EncodeToString(b[:]) + "-"
 	return s
 }
 
-// ready reports whether the server can forecast: the model is loaded.
-func (s *Server) ready() bool { return s.cfg.Predictor != nil && s.modelJSON != nil }
+// ready reports whether the server can forecast: the default symbol's
+// model is loaded.
+func (s *Server) ready() bool {
+	c := s.markets.Load()
+	m := c.markets[c.def]
+	return m != nil && m.Predictor != nil && m.modelJSON != nil
+}
 
 // routeSpec is one route of the API: its path, the methods it serves (GET
 // also answers HEAD, as RFC 9110 asks) and its handler. The path is also the
@@ -192,6 +197,7 @@ type routeSpec struct {
 var routes = [...]routeSpec{
 	{"/predict", []string{http.MethodGet, http.MethodPost}, (*Server).handlePredict},
 	{"/api/model", []string{http.MethodGet}, (*Server).handleModel},
+	{"/api/models", []string{http.MethodGet}, (*Server).handleModels},
 	{"/api/history", []string{http.MethodGet}, (*Server).handleHistory},
 	{"/api/accuracy", []string{http.MethodGet}, (*Server).handleAccuracy},
 	{"/healthz", []string{http.MethodGet}, (*Server).handleHealthz},
@@ -542,18 +548,29 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// handleModel serves the model's metadata, encoded once in New.
+// handleModel serves GET /api/model?symbol=: the symbol's model metadata,
+// encoded once when the served set was built.
 func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
-	if s.modelJSON == nil {
+	q, e := parseQuery(r.URL.RawQuery, historyQueryCodes)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	_, m, e := s.market(q.Get("symbol"))
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	if m == nil || m.modelJSON == nil {
 		writeError(w, unavailable("the model is not loaded yet", defaultRetryAfter, nil))
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(s.modelJSON)))
+	h.Set("Content-Length", strconv.Itoa(len(m.modelJSON)))
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(s.modelJSON)
+	_, _ = w.Write(m.modelJSON)
 }
 
 // handleOpenAPI serves the embedded OpenAPI 3 document.

@@ -45,7 +45,7 @@ func TestOnlyServedSymbolsReachTheProvider(t *testing.T) {
 	} {
 		w := e.do("GET", target, "")
 		b := decodeBody[errorBody](t, w)
-		if w.Code != 404 || b.Code != codeUnknownSymbol || !strings.Contains(b.Error, "BTC-USD, ADA-USD, ETH-USD") {
+		if w.Code != 404 || b.Code != codeUnknownSymbol || !strings.Contains(b.Error, "served: ADA-USD, BTC-USD, ETH-USD") {
 			t.Errorf("%s: %d %s, want 404 unknown_symbol naming the served symbols", target, w.Code, w.Body)
 		}
 	}

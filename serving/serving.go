@@ -6,12 +6,13 @@
 //
 // The parts come in through Options rather than being opened here, so a
 // caller may pass any closecast.Store (SQLite or PostgreSQL, chosen by
-// URL) and its ledger. The served model sits behind one Predictor value,
-// the place where serving several models (one per symbol) or swapping one
-// at run time would go.
+// URL) and its ledger. A chain serves one model per symbol; Chain.Swap
+// swaps the whole set at run time (a registry promotion).
 package serving
 
 import (
+	"encoding/json"
+
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/history"
@@ -23,8 +24,11 @@ import (
 
 // Options are the parts of a serving chain.
 type Options struct {
-	// Model is the model served (models.Load).
+	// Model is the model served (models.Load) when Models is empty.
 	Model *artifact.Model
+	// Models are the models served, one per symbol (a later one replaces
+	// an earlier one of the same symbol).
+	Models []*artifact.Model
 	// Store caches bars between the embedded data and Live; nil keeps none
 	// (the Lambda, whose disk does not outlive its instance).
 	Store closecast.Store
@@ -40,15 +44,29 @@ type Options struct {
 	Server server.Config
 }
 
-// New wires the chain: the embedded data under o.Store under o.Live,
-// o.Model forecasting from them, and a server answering with both.
-func New(o Options) *server.Server {
+// Chain is a wired server and the bars it forecasts from: Swap swaps the
+// served models.
+type Chain struct {
+	*server.Server
+	bars *history.Layered
+}
+
+// New wires the chain: the embedded data under o.Store under o.Live, each
+// model of o.Models (or o.Model) forecasting its symbol from them, and a
+// server answering with all of them.
+func New(o Options) *Chain {
 	bars := history.New(marketdata.Embedded(), o.Store, o.Live, o.History...)
 	cfg := o.Server
-	cfg.Predictor = predict.New(o.Model, bars)
+	ms := o.Models
+	if len(ms) == 0 && o.Model != nil {
+		ms = []*artifact.Model{o.Model}
+	}
+	cfg.Markets = Markets(ms, bars)
+	cfg.Predictor, cfg.Model = nil, nil
 	cfg.History = bars
-	cfg.Model = o.Model.Meta.Summary()
-	cfg.Symbol = o.Model.Meta.Symbol
+	if len(ms) == 1 {
+		cfg.Symbol = ms[0].Meta.Symbol
+	}
 	if cfg.Dashboard == nil {
 		cfg.Dashboard = web.FS
 	}
@@ -56,5 +74,48 @@ func New(o Options) *server.Server {
 		st := bars.Stats()
 		return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
 	}
-	return server.New(cfg)
+	return &Chain{Server: server.New(cfg), bars: bars}
+}
+
+// Swap replaces the served models with ms, atomically: a request sees the
+// old set or the new one, never a mix.
+func (c *Chain) Swap(ms []*artifact.Model) { c.SetMarkets(Markets(ms, c.bars)) }
+
+// Markets makes the server's markets of ms, each forecasting from bars; a
+// later model replaces an earlier one of the same symbol.
+func Markets(ms []*artifact.Model, bars closecast.Source) []server.Market {
+	idx := map[string]int{}
+	var out []server.Market
+	for _, m := range ms {
+		mk := server.Market{Symbol: m.Meta.Symbol, Predictor: predict.New(m, bars), Model: m.Meta.Summary(), Info: Info(m)}
+		if i, ok := idx[m.Meta.Symbol]; ok {
+			out[i] = mk
+			continue
+		}
+		idx[m.Meta.Symbol] = len(out)
+		out = append(out, mk)
+	}
+	return out
+}
+
+// holdout is /api/models' hold-out summary: the model's errors beside
+// persistence's on the same days.
+type holdout struct {
+	From        closecast.Date  `json:"from"`
+	To          closecast.Date  `json:"to"`
+	Model       json.RawMessage `json:"model"`
+	Persistence json.RawMessage `json:"persistence"`
+}
+
+// Info is m's row of /api/models (the server adds the last known close).
+func Info(m *artifact.Model) server.ModelInfo {
+	info := server.ModelInfo{Symbol: m.Meta.Symbol, Version: m.Meta.Version, Window: m.Meta.Window}
+	if ev := m.Meta.Metrics.Holdout; ev != nil {
+		mj, err1 := json.Marshal(ev.Model)
+		pj, err2 := json.Marshal(ev.Persistence)
+		if err1 == nil && err2 == nil {
+			info.Holdout = holdout{From: ev.From, To: ev.To, Model: mj, Persistence: pj}
+		}
+	}
+	return info
 }

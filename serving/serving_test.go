@@ -109,7 +109,7 @@ func TestNewWithAStore(t *testing.T) {
 		name string
 		srv  *server.Server
 		want int
-	}{{"with a ledger", with, http.StatusOK}, {"without", without, http.StatusNotFound}} {
+	}{{"with a ledger", with.Server, http.StatusOK}, {"without", without.Server, http.StatusNotFound}} {
 		w := httptest.NewRecorder()
 		tc.srv.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/accuracy", nil))
 		if w.Code != tc.want {

@@ -21,15 +21,24 @@ const maxForecastsLimit = 256
 var serveCmd = &command{
 	name:    "serve",
 	summary: "Serve forecasts over HTTP: POST /predict, the dashboard at /, metrics, OpenAPI",
-	usage:   "[--addr :8080] [--model DIR] [--offline] [--symbols S,S] [--cache-ttl 1m] [--max-forecasts N] [--forecast-wait 1s] [--one-window-threads 1|2] [--yahoo-url URL]",
+	usage:   "[--addr :8080] [--model DIR] [--models DIR] [--db URL] [--offline] [--symbols S,S] [--cache-ttl 1m] [--max-forecasts N] [--forecast-wait 1s] [--one-window-threads 1|2] [--yahoo-url URL]",
 	example: `  closecast serve                       # embedded model and data, dashboard at http://localhost:8080/
   closecast serve --addr 127.0.0.1:9000 --model out/default --offline
+  closecast serve --models out/default   # one model per symbol: out/default/BTC-USD, out/default/ETH-USD…
+  closecast serve --db postgres://closecast@db/closecast   # the registry's champions, shared ledger and bars
   curl -X POST localhost:8080/predict -H 'Content-Type: application/json' -d '{"date": "2025-07-20"}'
 
 Routes: POST|GET /predict, GET /api/model, /api/history, /api/accuracy,
 /healthz, /readyz, /metrics (Prometheus), /openapi.json, and the dashboard at
-/. Only the model's symbol and those of --symbols are served: any other is a
-404 unknown_symbol, never fetched. Days the store lacks are fetched from Yahoo
+/, GET /api/models. Every embedded model is served (BTC-USD, ETH-USD), one
+per symbol, replaced by --model, by the artifact directories of --models and,
+with --db (or $CLOSECAST_DATABASE_URL), by the registry's champions: a
+promotion is served within 30 s without a restart (LISTEN closecast_models on
+PostgreSQL, and a poll every 15 s). A request without a symbol gets BTC-USD.
+Only served symbols and those of --symbols are answered: any other is a 404
+unknown_symbol listing the served ones, never fetched. With a PostgreSQL --db
+the server starts while the database is down (degraded: /readyz says so) and
+migrates and loads the champions when it appears. Days the store lacks are fetched from Yahoo
 once (shared by concurrent requests) unless --offline. At most
 --max-forecasts forecasts run at once; a request that finds none free within
 --forecast-wait is answered 503 with Retry-After (cached answers and probes
@@ -45,6 +54,8 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	fs := c.flags(e)
 	addr := fs.String("addr", ":8080", "listen `address`")
 	modelDir := modelFlag(fs)
+	modelsDir := fs.String("models", "", "a `directory` of artifact directories, one model per symbol, served besides (and over) the embedded ones")
+	dbFlag(fs, e)
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; serve from the store and the embedded data only")
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "keep each successful /predict answer this long (0 = compute every request); a day's forecast only changes when its bars do")
 	oneThreads := fs.Int("one-window-threads", 2, "goroutines one forecast's network pass may use: 2 pipelines the layers of a model with 2 or more over both cores (faster on an idle machine), 1 keeps each forecast on one core (for a machine busy with other work)")
@@ -78,19 +89,20 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	if *oneThreads < 1 || *oneThreads > 2 {
 		return fmt.Errorf("%w: --one-window-threads %d: want 1 or 2", errUsage, *oneThreads)
 	}
-	m, err := loadModel(*modelDir)
+	base, err := servedModels(*modelDir, *modelsDir)
 	if err != nil {
 		return err
 	}
-	m.Pipeline.Net.SetOneWindowThreads(*oneThreads)
+	for _, m := range base {
+		m.Pipeline.Net.SetOneWindowThreads(*oneThreads)
+	}
 	// The store is both the bars' cache and the ledger of live forecasts
-	// (/api/accuracy): opened here rather than through openHistory, which
-	// does not hand the store out.
-	store, err := openStore(e, false)
+	// (/api/accuracy), and with --db the model registry.
+	st, err := openServeStore(ctx, e, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer st.db.Close()
 	var live closecast.Source
 	if !*offline {
 		live = yahooClient(e)
@@ -100,16 +112,17 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	srv := serving.New(serving.Options{
-		Model:   m,
-		Store:   store,
+		Models:  base,
+		Store:   st.db,
 		Live:    live,
 		History: []history.Option{history.WithLogger(logger), history.WithMaxJump(maxJump)},
 		Server: server.Config{
-			// A damaged store is reported by /readyz (found at open or later).
-			StoreHealth:  store.Damaged,
+			// A damaged SQLite store, or a PostgreSQL database not
+			// reachable, is reported by /readyz.
+			StoreHealth:  st.health,
 			Logger:       logger,
 			CacheTTL:     *cacheTTL,
-			Ledger:       store,
+			Ledger:       st.db,
 			Symbols:      allowed,
 			MaxForecasts: *maxForecasts,
 			ForecastWait: *forecastWait,
@@ -118,10 +131,19 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	// Serve flushes the ledger on a graceful shutdown; this covers a
 	// listener that fails, before the store closes.
 	defer srv.Close(context.Background())
+	if dbURL(e) != "" {
+		wctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go st.serveChampions(wctx, srv, base, logger)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "closecast %s serving model %s on http://%s/\n", closecast.Version, m.Meta.Version, ln.Addr())
+	versions := make([]string, len(base))
+	for i, m := range base {
+		versions[i] = m.Meta.Version
+	}
+	fmt.Fprintf(e.stderr, "closecast %s serving model %s on http://%s/\n", closecast.Version, strings.Join(versions, ", "), ln.Addr())
 	return srv.Serve(ctx, ln)
 }

@@ -45,28 +45,30 @@ var servingRE = regexp.MustCompile(`on http://([^/\s]+)/`)
 // shuts it down gracefully and returns its exit status.
 func startServe(t *testing.T, home string, srv *yahootest.Server) (string, func() int) {
 	t.Helper()
+	base, _, stop := startServeWith(t, map[string]string{"CLOSECAST_HOME": home, yahooURLEnv: srv.URL},
+		func(c *yahoo.Client) { c.Now = srv.Now }, "--cache-ttl", "0")
+	return base, stop
+}
+
+// startServeWith runs `closecast serve --offline` on a loopback port with
+// the environment vars and the extra args, and returns its base URL, its
+// stderr and a stop function as startServe does.
+func startServeWith(t *testing.T, vars map[string]string, tune func(*yahoo.Client), args ...string) (string, *lockedBuffer, func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
 	e := &env{stdout: io.Discard, stderr: stderr,
-		getenv: func(k string) string {
-			switch k {
-			case "CLOSECAST_HOME":
-				return home
-			case yahooURLEnv:
-				return srv.URL
-			}
-			return ""
-		},
-		tuneYahoo: func(c *yahoo.Client) { c.Now = srv.Now },
+		getenv:    func(k string) string { return vars[k] },
+		tuneYahoo: tune,
 	}
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, []string{"serve", "--offline", "--addr", "127.0.0.1:0", "--cache-ttl", "0"}, e)
+		code <- run(ctx, append([]string{"serve", "--offline", "--addr", "127.0.0.1:0"}, args...), e)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := servingRE.FindStringSubmatch(stderr.String()); m != nil {
-			return "http://" + m[1], func() int { cancel(); return <-code }
+			return "http://" + m[1], stderr, func() int { cancel(); return <-code }
 		}
 		select {
 		case c := <-code:

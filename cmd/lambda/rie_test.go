@@ -221,44 +221,10 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	dir := t.TempDir()
 	bootstrap := buildBootstrap(t, dir)
 
-	addr, apiAddr := freePort(t), freePort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
-	cmd.Dir = dir
 	// Offline: the bootstrap must answer from what is embedded, and a test
 	// never reaches the Internet. The Yahoo URL points at a closed loopback
 	// port in case anything tried.
-	cmd.Env = append(os.Environ(), "CLOSECAST_OFFLINE=1", "CLOSECAST_YAHOO_URL=http://"+freePort(t),
-		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_FUNCTION_TIMEOUT=15")
-	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("RIE output:\n%s", logs.String())
-		}
-	}()
-	waitListening(t, addr)
-
-	invokeURL := "http://" + addr + "/2015-03-31/functions/function/invocations"
-	invoke := func(payload string) lambdaReply {
-		t.Helper()
-		resp, err := http.Post(invokeURL, "application/json", strings.NewReader(payload))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var r lambdaReply
-		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
-			t.Fatalf("RIE answered %d with a body that is not JSON: %v", resp.StatusCode, err)
-		}
-		return r
-	}
+	invoke, logs, pid := startRIE(t, rie, dir, bootstrap, "CLOSECAST_OFFLINE=1", "CLOSECAST_YAHOO_URL=http://"+freePort(t))
 
 	// What the model says in-process, for the same day.
 	model, err := models.Load(os.Getenv("CLOSECAST_MODEL_DIR"))
@@ -368,7 +334,7 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	if initMs <= 0 {
 		t.Errorf("no INIT REPORT duration in RIE's output")
 	}
-	rss := peakRSS(cmd.Process.Pid)
+	rss := peakRSS(pid)
 	t.Logf("RIE: init (process start → runtime ready, model load included) %.2f ms; REPORT \"Init Duration\" %s; bootstrap peak RSS %.1f MB", initMs, reportInit, float64(rss)/(1<<20))
 	if !strings.Contains(out, `"msg":"request"`) || !strings.Contains(out, `"request_id":"rie-v2-POST"`) {
 		t.Errorf("the bootstrap's JSON request logs with API Gateway's request id are missing")
@@ -465,4 +431,45 @@ func peakRSS(rie int) int64 {
 		}
 	}
 	return 0
+}
+
+// startRIE runs bootstrap (in dir) under the emulator rie with the extra
+// environment, until the test ends, and returns a function invoking it
+// with an event, the emulator's output and its process id.
+func startRIE(t *testing.T, rie, dir, bootstrap string, env ...string) (func(payload string) lambdaReply, *syncBuffer, int) {
+	t.Helper()
+	addr, apiAddr := freePort(t), freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", apiAddr, bootstrap)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), env...), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_FUNCTION_TIMEOUT=15")
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("RIE output:\n%s", logs.String())
+		}
+	})
+	waitListening(t, addr)
+
+	invokeURL := "http://" + addr + "/2015-03-31/functions/function/invocations"
+	return func(payload string) lambdaReply {
+		t.Helper()
+		resp, err := http.Post(invokeURL, "application/json", strings.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r lambdaReply
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			t.Fatalf("RIE answered %d with a body that is not JSON: %v", resp.StatusCode, err)
+		}
+		return r
+	}, logs, cmd.Process.Pid
 }
