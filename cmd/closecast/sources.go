@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -98,21 +96,6 @@ func (d *dataFlags) source(e *env, live bool) (closecast.Source, func(), error) 
 		return history.New(marketdata.Embedded(), nil, liveSrc, history.WithMaxJump(maxJump)), func() {}, nil
 	}
 	return history.New(marketdata.Embedded(), store, liveSrc, history.WithMaxJump(maxJump)), func() { store.Close() }, nil
-}
-
-// openStore opens the SQLite store under $CLOSECAST_HOME (nil, nil when
-// onlyIfExists and there is none yet).
-func openStore(e *env, onlyIfExists bool) (*sqlite.DB, error) {
-	path, err := storePath(e)
-	if err != nil {
-		return nil, err
-	}
-	if onlyIfExists {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-	}
-	return sqlite.Open(path)
 }
 
 func storePath(e *env) (string, error) {
