@@ -215,11 +215,11 @@ func Write(dir string, m *Model, extras func(tmp string) error) error {
 
 // write fills the temporary directory tmp with m's files.
 func (m *Model) write(tmp string, extras func(tmp string) error) error {
-	var weights bytes.Buffer
-	if err := m.Pipeline.Net.WriteSafetensors(&weights); err != nil {
-		return fmt.Errorf("artifact: encoding weights: %w", err)
+	weights, err := m.weights()
+	if err != nil {
+		return err
 	}
-	if err := atomicfile.Write(filepath.Join(tmp, WeightsFile), weights.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(tmp, WeightsFile), weights); err != nil {
 		return err
 	}
 	if extras != nil {
@@ -227,17 +227,50 @@ func (m *Model) write(tmp string, extras func(tmp string) error) error {
 			return err
 		}
 	}
-	m.fillMeta(weights.Bytes())
-	files, err := checksums(os.DirFS(tmp))
-	if err != nil {
-		return err
-	}
-	m.Meta.Files = files
-	doc, err := m.Meta.encode()
+	doc, err := m.seal(os.DirFS(tmp), weights)
 	if err != nil {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(tmp, MetadataFile), doc)
+}
+
+// Encode returns m as the files Write would store without extras, in
+// memory: a model handed to another process (a backtest shard's fold)
+// travels in the artifact format and Verify loads it back. Like Write, it
+// fills m.Meta's Version, Files, Checksum and pipeline fields.
+func Encode(m *Model) (Files, error) {
+	weights, err := m.weights()
+	if err != nil {
+		return nil, err
+	}
+	files := Files{WeightsFile: weights}
+	doc, err := m.seal(files.FS(), weights)
+	if err != nil {
+		return nil, err
+	}
+	files[MetadataFile] = doc
+	return files, nil
+}
+
+// weights returns m's network as safetensors.
+func (m *Model) weights() ([]byte, error) {
+	var b bytes.Buffer
+	if err := m.Pipeline.Net.WriteSafetensors(&b); err != nil {
+		return nil, fmt.Errorf("artifact: encoding weights: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// seal fills m.Meta for weights and the files of fsys (every file of the
+// artifact but model.json) and returns model.json.
+func (m *Model) seal(fsys fs.FS, weights []byte) ([]byte, error) {
+	m.fillMeta(weights)
+	files, err := checksums(fsys)
+	if err != nil {
+		return nil, err
+	}
+	m.Meta.Files = files
+	return m.Meta.encode()
 }
 
 // fillMeta copies the pipeline's parameters into the metadata so that

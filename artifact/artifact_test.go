@@ -208,3 +208,49 @@ func TestReadUndefinesPersistenceDirection(t *testing.T) {
 		t.Errorf("/api/model view %s (%v), want persistence's direction null", js, err)
 	}
 }
+
+// TestEncodeIsWhatWriteStores: Encode's files are, byte for byte, the
+// directory Write stores for the same model, and Verify loads them back
+// into a pipeline that forecasts as the original does.
+func TestEncodeIsWhatWriteStores(t *testing.T) {
+	m := testModel(t)
+	files, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "m")
+	if err := Write(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := ReadFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || len(stored) != len(files) {
+		t.Fatalf("Encode gave %v, Write stored %v", files.Names(), stored.Names())
+	}
+	for name, b := range stored {
+		if !bytes.Equal(files[name], b) {
+			t.Errorf("%s: Encode's %d bytes differ from Write's %d", name, len(files[name]), len(b))
+		}
+	}
+	got, err := Verify(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bars(30)
+	idx := []int{6, 17, 29}
+	want, err := m.Pipeline.PredictAt(b, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have, err := got.Pipeline.PredictAt(b, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if want[i] != have[i] {
+			t.Fatalf("prediction %d: %v after Encode and Verify, %v before", i, have[i], want[i])
+		}
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
+	"github.com/closecast/closecast/pipeline"
 )
 
 // Part is one fold's outcome on its own: what a shard of a backtest run as
@@ -13,6 +15,11 @@ import (
 type Part struct {
 	Fold Fold  `json:"fold"`
 	Days []Day `json:"days"`
+	// Model is the fold's trained model as an artifact's files (Fold's
+	// Pipeline is not JSON), so that Merge restores it for the scores that
+	// need its forecasts (ScoreDistribution). Absent from the parts of an
+	// older closecast.
+	Model artifact.Files `json:"model,omitempty"`
 }
 
 // Folds returns the number of folds Run would train for opt: the task
@@ -35,11 +42,38 @@ func RunPart(ctx context.Context, cfg config.Config, series closecast.Series, op
 	}
 	var parts []Part
 	for k := range plan {
-		if keep(k) {
-			parts = append(parts, Part{Fold: folds[k], Days: days[k]})
+		if !keep(k) {
+			continue
 		}
+		f := folds[k]
+		model, err := artifact.Encode(&artifact.Model{
+			Meta:     artifact.Metadata{Name: cfg.Name, Symbol: series.Symbol, Config: FoldConfig(cfg, f.From), Training: f.Training},
+			Pipeline: f.Pipeline,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("backtest: fold %d: %w", k, err)
+		}
+		parts = append(parts, Part{Fold: f, Days: days[k], Model: model})
 	}
 	return parts, nil
+}
+
+// partModel verifies p's model (as a registry verifies one) and returns
+// its pipeline: nil for a part without one, whose Result then lacks
+// distribution scores. A model trained on other data than p's fold is
+// refused.
+func partModel(p Part) (*pipeline.Pipeline, error) {
+	if p.Model == nil {
+		return nil, nil
+	}
+	m, err := artifact.Verify(p.Model)
+	if err != nil {
+		return nil, fmt.Errorf("backtest: fold %d's model: %w", p.Fold.Index, err)
+	}
+	if got := m.Meta.Config.Data; got != p.Fold.Train {
+		return nil, fmt.Errorf("backtest: fold %d was trained on %s..%s, its model on %s..%s", p.Fold.Index, p.Fold.Train.From, p.Fold.Train.To, got.From, got.To)
+	}
+	return m.Pipeline, nil
 }
 
 // Merge assembles every fold's Part, from however many RunPart calls, into
@@ -65,6 +99,9 @@ func Merge(cfg config.Config, series closecast.Series, opt Options, parts []Part
 		}
 		seen[k] = true
 		folds[k], days[k] = p.Fold, p.Days
+		if folds[k].Pipeline, err = partModel(p); err != nil {
+			return nil, err
+		}
 	}
 	for k, ok := range seen {
 		if !ok {

@@ -3,8 +3,14 @@ package backtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
 )
 
 // TestRunPartMergeEqualsRun splits a backtest's folds over three parts,
@@ -54,5 +60,74 @@ func TestRunPartMergeEqualsRun(t *testing.T) {
 	}
 	if _, err := Merge(small(), s, opt, append(parts, parts[0])); err == nil || !strings.Contains(err.Error(), "given twice") {
 		t.Errorf("merge with a fold twice: %v", err)
+	}
+}
+
+// TestMergedPartsScoreTheirDistribution: each Part carries its fold's
+// model through JSON, Merge restores it, and the merged Result's
+// distribution scores are Run's. A model damaged in transit or belonging
+// to another fold is refused; a part without one (an older task file)
+// merges without its model.
+func TestMergedPartsScoreTheirDistribution(t *testing.T) {
+	s := btc(t)
+	cfg := small()
+	cfg.Data.From = closecast.MustParseDate("2023-01-01")
+	opt := Options{From: btFrom, To: btTo, RetrainEvery: 10, Workers: 2}
+	want, err := Run(t.Context(), cfg, s, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []Part
+	for i := range 2 {
+		got, err := RunPart(t.Context(), cfg, s, opt, func(k int) bool { return k%2 == i })
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back []Part
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, back...)
+	}
+	got, err := Merge(cfg, s, opt, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Result{want, got} {
+		if err := r.ScoreDistribution(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, _ := json.Marshal(got.Distribution)
+	w, _ := json.Marshal(want.Distribution)
+	if len(got.Folds) != 2 || want.Distribution.Overall.N != 20 || string(g) != string(w) {
+		t.Fatalf("merged distribution:\n%s\nRun's:\n%s", g, w)
+	}
+
+	swapped := slices.Clone(parts)
+	swapped[0].Model, swapped[1].Model = parts[1].Model, parts[0].Model
+	if _, err := Merge(cfg, s, opt, swapped); err == nil || !strings.Contains(err.Error(), "its model on") {
+		t.Errorf("merge with another fold's model: %v", err)
+	}
+	damaged := slices.Clone(parts)
+	damaged[0].Model = maps.Clone(parts[0].Model)
+	weights := slices.Clone(damaged[0].Model[artifact.WeightsFile])
+	weights[len(weights)-1] ^= 1
+	damaged[0].Model[artifact.WeightsFile] = weights
+	if _, err := Merge(cfg, s, opt, damaged); !errors.Is(err, artifact.ErrCorrupt) {
+		t.Errorf("merge with a damaged model: %v", err)
+	}
+	old := slices.Clone(parts)
+	old[0].Model = nil
+	r, err := Merge(cfg, s, opt, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Folds[old[0].Fold.Index].Pipeline != nil || r.Folds[old[1].Fold.Index].Pipeline == nil {
+		t.Errorf("a part without a model merged with one, or the other part lost its own")
 	}
 }

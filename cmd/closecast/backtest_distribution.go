@@ -15,7 +15,9 @@ import (
 func backtestDistribution(r *backtest.Result, series closecast.Series) {
 	for _, f := range r.Folds {
 		if f.Pipeline == nil {
-			r.DistributionError = "the fold models are not kept across shards: run the backtest in one process for its distribution scores"
+			// Only a task file written before shards carried their fold's
+			// model (backtest.Part.Model) merges without one.
+			r.DistributionError = fmt.Sprintf("fold %d's task file carries no model (written by an older closecast): rerun its shard for the distribution scores", f.Index)
 			return
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/backtest"
+	"github.com/closecast/closecast/pipeline"
 )
 
 // TestBacktestCommandDistribution: with fold models calibrated on a long
@@ -50,5 +52,16 @@ func TestBacktestCommandDistribution(t *testing.T) {
 	}
 	if !strings.Contains(out, "no distribution scores:") || !strings.Contains(out, "calibration days are too few") {
 		t.Errorf("short tail: no reason given:\n%s", out)
+	}
+}
+
+// TestBacktestDistributionNamesAnOldTaskFile: a merged fold without its
+// model (a task file from before shards carried one) keeps the point
+// scores and says which fold's shard to rerun.
+func TestBacktestDistributionNamesAnOldTaskFile(t *testing.T) {
+	r := &backtest.Result{Folds: []backtest.Fold{{Index: 0, Pipeline: &pipeline.Pipeline{}}, {Index: 1}}}
+	backtestDistribution(r, closecast.Series{})
+	if r.Distribution != nil || !strings.Contains(r.DistributionError, "fold 1's task file carries no model") {
+		t.Errorf("distribution %+v, error %q", r.Distribution, r.DistributionError)
 	}
 }
