@@ -63,6 +63,43 @@ type browser struct {
 // the defaults.
 func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	path := chromiumPath(t)
+	// A Chromium process now and then exits before it answers (seen about
+	// once in twenty test binaries on a loaded machine, with no output).
+	// That is the browser failing to start, not the page failing a check,
+	// so a fresh process with a fresh profile is tried, a few times.
+	const attempts = 3
+	var ctx context.Context
+	for i := 1; ; i++ {
+		var err error
+		if ctx, err = startBrowser(t, path, extra); err == nil {
+			break
+		}
+		if i == attempts {
+			t.Fatalf("starting Chromium, %d attempts: %v", attempts, err)
+		}
+		t.Logf("starting Chromium (attempt %d of %d): %v", i, attempts, err)
+	}
+	b := &browser{ctx: ctx}
+	msgs := chromedp.Console(ctx) // subscribes before any page loads
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.log = append(b.log, m)
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+// startBrowser starts one Chromium process with its own profile and
+// returns its context, stopped at the test's end. It starts the browser
+// before returning: an allocation that failed would otherwise be retried
+// by the next action on the same context, and chromedp would then close
+// that context's channel twice (a panic).
+func startBrowser(t *testing.T, path string, extra []chromedp.ExecAllocatorOption) (context.Context, error) {
 	profile := t.TempDir() // registered before the cancels, so removed after the browser exits
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -80,19 +117,10 @@ func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Cleanup(cancelA)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	b := &browser{ctx: ctx}
-	msgs := chromedp.Console(ctx) // starts the browser and subscribes before any page loads
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.log = append(b.log, m)
-			b.mu.Unlock()
-		}
-	}()
-	return b
+	if err := chromedp.Do(ctx); err != nil {
+		return nil, err
+	}
+	return ctx, nil
 }
 
 // consoleErrors returns the console errors and uncaught exceptions so far,
