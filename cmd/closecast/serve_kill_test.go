@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -24,11 +23,12 @@ import (
 var recordedRE = regexp.MustCompile(`(?m)^closecast_ledger_recorded_total (\d+)$`)
 
 // TestServeDBSIGKILLLosesNothingRecorded runs the real `closecast serve
-// --db postgres://…` binary, asks /predict for live forecasts (each
-// embedded symbol's next day, distinct ledger rows), waits until /metrics counts them as recorded (the ledger batch
-// committed), kills the process with SIGKILL (no flush, no shutdown) and
-// checks that PostgreSQL holds every one of those forecasts, with the value
-// that was answered. The waits are hang guards only.
+// --db postgres://…` binary, asks /predict for live forecasts (each embedded
+// symbol's next day: distinct ledger rows), waits until /metrics counts them
+// as recorded (the ledger batch committed), kills the process with SIGKILL
+// (no flush, no shutdown) and checks that PostgreSQL holds every one of
+// those forecasts, with the model and value that were answered. The waits
+// are hang guards only.
 func TestServeDBSIGKILLLosesNothingRecorded(t *testing.T) {
 	bin, err := buildBinary()
 	if err != nil {
@@ -38,10 +38,8 @@ func TestServeDBSIGKILLLosesNothingRecorded(t *testing.T) {
 	cmd := exec.Command(bin, "serve", "--offline", "--addr", "127.0.0.1:0", "--db", url)
 	cmd.Env = append(os.Environ(), "CLOSECAST_HOME="+t.TempDir())
 	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var tail lockedBuffer
+	cmd.Stderr = &tail
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -52,24 +50,15 @@ func TestServeDBSIGKILLLosesNothingRecorded(t *testing.T) {
 			cmd.Wait()
 		}
 	}()
-	addr := make(chan string, 1)
-	var tail lockedBuffer
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			tail.Write([]byte(sc.Text() + "\n"))
-			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				addr <- "http://" + m[1]
-				sent = true
-			}
-		}
-	}()
 	var base string
-	select {
-	case base = <-addr:
-	case <-time.After(2 * time.Minute): // hang guard only
-		t.Fatalf("serve never listened: %s", tail.String())
+	for guard := time.Now().Add(2 * time.Minute); base == ""; { // hang guard only
+		if m := servingRE.FindStringSubmatch(tail.String()); m != nil {
+			base = "http://" + m[1]
+		} else if time.Now().After(guard) {
+			t.Fatalf("serve never listened: %s", tail.String())
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 
 	// Live forecasts (no actual close yet): the one day past each embedded
