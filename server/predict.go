@@ -21,7 +21,7 @@ const maxBody = 64 << 10
 
 // predictRequest is the body of POST /predict: {"date": "YYYY-MM-DD",
 // "symbol": "BTC-USD", "horizon": 7, "interval": "conformal", "samples":
-// 100}. Pointers tell a missing field from an empty one; horizon, samples
+// 100, "quantiles": [5, 50, 95]}. Pointers tell a missing field from an empty one; horizon, samples
 // and interval are kept raw so that a value of the wrong type is an
 // invalid_horizon/invalid_samples/invalid_interval naming the field, like
 // an out-of-range one. Other members are ignored, for forward
@@ -109,7 +109,8 @@ func NewPredictResponse(p closecast.Prediction) PredictResponse {
 
 // decodePredict parses a POST /predict body (at most maxBody bytes, already
 // read). Exactly one JSON value is accepted; members other than "date",
-// "symbol", "horizon" and "samples" are ignored, but "date" or "symbol" of
+// "symbol", "horizon", "interval", "samples" and "quantiles" are ignored,
+// but "date" or "symbol" of
 // the wrong type is a bad_json. The error, when not nil, is an *apiError
 // ready to send.
 func decodePredict(body []byte) (predictParams, *apiError) {
