@@ -27,6 +27,9 @@ const (
 	// IntervalAuto is conformal for a calibrated model, else Monte-Carlo
 	// dropout, else none (a model without dropout or calibration).
 	IntervalAuto = "auto"
+	// IntervalQuantileHead is Horizon.Interval when the quantiles are a
+	// quantile head's own outputs (a model trained with pinball loss).
+	IntervalQuantileHead = "quantile_head"
 )
 
 // Default and limit settings of a multi-day forecast.

@@ -110,7 +110,7 @@ func (p *Pipeline) QuantileLevels(bars []closecast.Bar, i int, levels []float64)
 
 // IntervalQuantileHead is Horizon.Interval when the quantiles are a
 // quantile head's own outputs.
-const IntervalQuantileHead = "quantile_head"
+const IntervalQuantileHead = closecast.IntervalQuantileHead
 
 // quantileForecast is Forecast for a quantile head: one day ahead, its
 // median as the value and, unless no interval is asked for, its own

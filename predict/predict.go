@@ -36,6 +36,11 @@ func New(m *artifact.Model, src closecast.Source) *Service {
 // Model returns the artifact the service predicts with.
 func (s *Service) Model() *artifact.Model { return s.model }
 
+// QuantileLevels returns the levels (in (0, 1), ascending) a quantile
+// head forecasts, or nil for a point model: the only levels its
+// PredictHorizon can answer.
+func (s *Service) QuantileLevels() []float64 { return s.model.Pipeline.Quantiles }
+
 // lookback is how many calendar days of bars are requested to find Lookback()
 // bars: weekends and holidays make exchange-traded symbols need more days
 // than bars (5 trading days per 7, plus holidays).

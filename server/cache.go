@@ -27,6 +27,9 @@ type cacheKey struct {
 	horizon  int
 	interval string
 	samples  int
+	// quantiles are the asked levels in percent as fmt.Sprint writes them
+	// ("[5 50 95]"), "" when none were asked.
+	quantiles string
 }
 
 type cacheEntry struct {

@@ -32,6 +32,7 @@ const (
 	codeInvalidHorizon   = "invalid_horizon"    // 400: /predict's horizon is not a whole number of days in 1..maxHorizon
 	codeInvalidSamples   = "invalid_samples"    // 400: /predict's samples is not 0 or 2..maxSamples, or the model has no dropout
 	codeInvalidInterval  = "invalid_interval"   // 400: /predict's interval is not auto, conformal, mc_dropout or none, or the model lacks that method
+	codeInvalidQuantiles = "invalid_quantiles"  // 400: /predict's quantiles are not ascending levels in (0, 100), too many, or levels the model's quantile head lacks
 )
 
 // apiError is an error answer: the JSON body {"error","code"[,"valid"]} and

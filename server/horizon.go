@@ -4,7 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/closecast/closecast"
 )
@@ -56,13 +60,17 @@ type HorizonForecast struct {
 	P10        *float64       `json:"p10,omitempty"`
 	P50        *float64       `json:"p50,omitempty"`
 	P90        *float64       `json:"p90,omitempty"`
-	Actual     *float64       `json:"actual,omitempty"`
+	// Quantiles holds the levels a request asked for ("quantiles": [5,
+	// 50, 95]), keyed by the level in percent as sent ("5", "2.5"); absent
+	// when none were asked.
+	Quantiles map[string]float64 `json:"quantiles,omitempty"`
+	Actual    *float64           `json:"actual,omitempty"`
 }
 
 // Interval says how the quantiles were made, as `closecast predict --json`
-// does: the method ("conformal" or "mc_dropout") and the levels in percent
-// ([10, 50, 90]); for mc_dropout the sample paths and the dropout seed, for
-// conformal the calibration behind it.
+// does: the method ("conformal", "mc_dropout" or "quantile_head") and the
+// levels in percent ([10, 50, 90]); for mc_dropout the sample paths and
+// the dropout seed, for conformal the calibration behind it.
 type Interval struct {
 	Method      string       `json:"method"`
 	Samples     int          `json:"samples,omitempty"`
@@ -92,6 +100,7 @@ func NewInterval(h closecast.Horizon, levels []float64) *Interval {
 		if c := h.Calibration; c != nil {
 			iv.Calibration = &Calibration{From: c.From, To: c.To, Days: len(c.Scores[0])}
 		}
+	case closecast.IntervalQuantileHead: // the head's own outputs: nothing more to describe
 	default:
 		return nil
 	}
@@ -101,18 +110,77 @@ func NewInterval(h closecast.Horizon, levels []float64) *Interval {
 // NewHorizonResponse describes a horizon as the API answers it. h's levels
 // must be intervalLevels when it has an interval.
 func NewHorizonResponse(h closecast.Horizon) HorizonResponse {
+	return newHorizonResponse(h, levelSet{levels: h.Levels})
+}
+
+// levelSet is the quantile levels one /predict asks of the forecaster:
+// intervalLevels (p10, p50, p90) and the request's own, merged.
+type levelSet struct {
+	levels []float64 // fractions in (0, 1), ascending: HorizonOptions.Levels
+	asked  []float64 // the request's "quantiles", in percent as sent
+	at     []int     // index in levels of each asked level
+}
+
+// newLevelSet merges intervalLevels with the asked levels (percent). head
+// is the levels a quantile head forecasts (nil for a point model): an
+// asked level must be one of them (within 1e-9 %), and is then asked
+// exactly as the head has it; the answer names the head's levels otherwise.
+func newLevelSet(asked, head []float64) (levelSet, *apiError) {
+	ls := levelSet{levels: slices.Clone(intervalLevels), asked: asked, at: make([]int, len(asked))}
+	frac := make([]float64, len(asked))
+	for k, pct := range asked {
+		frac[k] = pct / 100
+		if head == nil {
+			continue
+		}
+		j := slices.IndexFunc(head, func(l float64) bool { return math.Abs(l*100-pct) < 1e-9 })
+		if j < 0 {
+			have := make([]string, len(head))
+			for i, l := range head {
+				have[i] = strconv.FormatFloat(pctOf(l), 'f', -1, 64)
+			}
+			return levelSet{}, badRequest(codeInvalidQuantiles, "this model's quantile head forecasts the levels %s (percent) only; %s is not one of them",
+				strings.Join(have, ", "), strconv.FormatFloat(pct, 'f', -1, 64))
+		}
+		frac[k] = head[j]
+	}
+	ls.levels = append(ls.levels, frac...)
+	slices.Sort(ls.levels)
+	ls.levels = slices.Compact(ls.levels)
+	for k, f := range frac {
+		ls.at[k] = slices.Index(ls.levels, f)
+	}
+	return ls, nil
+}
+
+// pctOf writes a level as a percent rounded to 0.1: 0.1 → 10, not
+// 10.000000000000002.
+func pctOf(l float64) float64 { return float64(int(l*1000+0.5)) / 10 }
+
+// newHorizonResponse is NewHorizonResponse with the asked quantiles of ls
+// as each day's quantiles map; h's levels are ls.levels.
+func newHorizonResponse(h closecast.Horizon, ls levelSet) HorizonResponse {
 	resp := HorizonResponse{PredictResponse: NewPredictResponse(h.First), Forecasts: make([]HorizonForecast, len(h.Days))}
+	p10, p50, p90 := slices.Index(h.Levels, 0.1), slices.Index(h.Levels, 0.5), slices.Index(h.Levels, 0.9)
 	for k, d := range h.Days {
 		f := HorizonForecast{Date: d.Date, Prediction: d.Value, Actual: d.Actual}
-		if len(d.Quantiles) == 3 {
-			q := d.Quantiles
-			f.P10, f.P50, f.P90 = &q[0], &q[1], &q[2]
+		if q := d.Quantiles; len(q) == len(h.Levels) && p10 >= 0 && p50 >= 0 && p90 >= 0 {
+			f.P10, f.P50, f.P90 = &q[p10], &q[p50], &q[p90]
+			if len(ls.asked) > 0 {
+				f.Quantiles = make(map[string]float64, len(ls.asked))
+				for j, pct := range ls.asked {
+					f.Quantiles[strconv.FormatFloat(pct, 'f', -1, 64)] = q[ls.at[j]]
+				}
+			}
 		}
 		resp.Forecasts[k] = f
 	}
 	pct := make([]float64, len(h.Levels))
 	for k, l := range h.Levels {
-		pct[k] = float64(int(l*1000+0.5)) / 10 // 0.1 → 10, not 10.000000000000002
+		pct[k] = pctOf(l)
+		if j := slices.Index(ls.at, k); j >= 0 {
+			pct[k] = ls.asked[j] // as asked: 12.25, not 12.3
+		}
 	}
 	resp.Interval = NewInterval(h, pct)
 	resp.Steps = "recursive"
@@ -121,6 +189,10 @@ func NewHorizonResponse(h closecast.Horizon) HorizonResponse {
 	}
 	return resp
 }
+
+// quantileLeveler is what a Predictor serving a quantile head tells
+// (predict.Service does): the levels it forecasts, nil for a point model.
+type quantileLeveler interface{ QuantileLevels() []float64 }
 
 // predictHorizon answers a /predict request with a horizon or samples.
 // Answers are cached like plain ones (per horizon and samples: they cost
@@ -132,7 +204,25 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		writeError(w, badRequest(codeInvalidHorizon, "this server forecasts one day at a time; send no 'horizon', 'interval' or 'samples'"))
 		return
 	}
-	key := cacheKey(p) // the same fields: a horizon answer is cached per all of them
+	// A quantile head answers its own levels, one day ahead, with no other
+	// method: say so before asking it.
+	var head []float64
+	if ql, ok := hp.(quantileLeveler); ok {
+		head = ql.QuantileLevels()
+	}
+	if head != nil && (p.interval == closecast.IntervalConformal || p.interval == closecast.IntervalMCDropout) {
+		writeError(w, badRequest(codeInvalidInterval, "this model is a quantile head: its quantiles are its own, not %s; send 'interval': \"auto\" and no 'samples'", p.interval))
+		return
+	}
+	ls, e := newLevelSet(p.quantiles, head)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	key := cacheKey{symbol: p.symbol, date: p.date, horizon: p.horizon, interval: p.interval, samples: p.samples}
+	if p.quantiles != nil {
+		key.quantiles = fmt.Sprint(p.quantiles)
+	}
 	if s.serveCached(w, key, m) {
 		return
 	}
@@ -145,7 +235,7 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		return
 	}
 	defer release()
-	opt := closecast.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: closecast.DefaultSeed, Levels: intervalLevels}
+	opt := closecast.HorizonOptions{Horizon: p.horizon, Interval: p.interval, Samples: p.samples, Seed: closecast.DefaultSeed, Levels: ls.levels}
 	h, err := hp.PredictHorizon(ctx, p.symbol, p.date, opt)
 	release()
 	switch {
@@ -166,11 +256,15 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		writeError(w, fromDomain(err))
 		return
 	}
+	if len(p.quantiles) > 0 && h.Interval == "" {
+		writeError(w, badRequest(codeInvalidQuantiles, "this model has no interval (no conformal calibration, no dropout, no quantile head), so no quantiles; drop 'quantiles'"))
+		return
+	}
 	if len(h.Days) != p.horizon {
 		writeError(w, internal(fmt.Errorf("asked a %d-day horizon, got %d days", p.horizon, len(h.Days))))
 		return
 	}
-	body, err := json.Marshal(NewHorizonResponse(h))
+	body, err := json.Marshal(newHorizonResponse(h, ls))
 	if err != nil { // a NaN or infinite forecast: the model is broken, not the request
 		writeError(w, internal(fmt.Errorf("encoding the %d-day forecast from %s: %w", p.horizon, p.date, err)))
 		return

@@ -6,11 +6,15 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/closecast/closecast"
 )
 
 // openAPIDoc is the part of an OpenAPI 3 document this test reads.
@@ -261,5 +265,76 @@ func TestOpenAPIListsEveryErrorCode(t *testing.T) {
 	enum := slices.Sorted(slices.Values(schema.Properties.Code.Enum))
 	if len(declared) < 10 || !slices.Equal(declared, enum) {
 		t.Errorf("error codes in errors.go %v; openapi.json's enum %v", declared, enum)
+	}
+}
+
+// TestOpenAPIDocumentsPredictFields: the document lists exactly the
+// members POST /predict reads, the query fields GET /predict reads, and
+// every key of a horizon day and of interval.method, so a new field (such
+// as quantiles) cannot go undocumented.
+func TestOpenAPIDocumentsPredictFields(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+		} `json:"paths"`
+		Components struct {
+			Schemas struct {
+				PredictRequest struct {
+					Properties map[string]json.RawMessage `json:"properties"`
+				} `json:"PredictRequest"`
+				Prediction struct {
+					Properties struct {
+						Forecasts struct {
+							Items struct {
+								Properties map[string]json.RawMessage `json:"properties"`
+							} `json:"items"`
+						} `json:"forecasts"`
+						Interval struct {
+							Properties struct {
+								Method struct {
+									Enum []string `json:"enum"`
+								} `json:"method"`
+							} `json:"properties"`
+						} `json:"interval"`
+					} `json:"properties"`
+				} `json:"Prediction"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tags := func(v any) []string {
+		var out []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			if name, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+				out = append(out, name)
+			}
+		}
+		return slices.Sorted(slices.Values(out))
+	}
+	keys := func(m map[string]json.RawMessage) []string { return slices.Sorted(maps.Keys(m)) }
+
+	if got, want := keys(doc.Components.Schemas.PredictRequest.Properties), tags(predictRequest{}); !slices.Equal(got, want) {
+		t.Errorf("PredictRequest documents %v; the body's members are %v", got, want)
+	}
+	var params []string
+	for _, p := range doc.Paths["/predict"]["get"].Parameters {
+		params = append(params, p.Name)
+	}
+	if got, want := slices.Sorted(slices.Values(params)), slices.Sorted(maps.Keys(predictQueryCodes)); !slices.Equal(got, want) {
+		t.Errorf("GET /predict documents %v; the query fields are %v", got, want)
+	}
+	if got, want := keys(doc.Components.Schemas.Prediction.Properties.Forecasts.Items.Properties), tags(HorizonForecast{}); !slices.Equal(got, want) {
+		t.Errorf("a forecast day documents %v; HorizonForecast's keys are %v", got, want)
+	}
+	methods := doc.Components.Schemas.Prediction.Properties.Interval.Properties.Method.Enum
+	for _, m := range []string{closecast.IntervalConformal, closecast.IntervalMCDropout, closecast.IntervalQuantileHead} {
+		if !slices.Contains(methods, m) {
+			t.Errorf("interval.method documents %v, not %s", methods, m)
+		}
 	}
 }

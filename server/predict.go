@@ -21,7 +21,7 @@ const maxBody = 64 << 10
 
 // predictRequest is the body of POST /predict: {"date": "YYYY-MM-DD",
 // "symbol": "BTC-USD", "horizon": 7, "interval": "conformal", "samples":
-// 100}. Pointers tell a missing field from an empty one; horizon, samples
+// 100, "quantiles": [5, 50, 95]}. Pointers tell a missing field from an empty one; horizon, samples
 // and interval are kept raw so that a value of the wrong type is an
 // invalid_horizon/invalid_samples/invalid_interval naming the field, like
 // an out-of-range one. Other members are ignored, for forward
@@ -32,6 +32,8 @@ type predictRequest struct {
 	Horizon  json.RawMessage `json:"horizon"`
 	Samples  json.RawMessage `json:"samples"`
 	Interval json.RawMessage `json:"interval"`
+	// Quantiles are extra levels in percent, e.g. [5, 50, 95].
+	Quantiles json.RawMessage `json:"quantiles"`
 }
 
 // rawParams are a /predict request's fields as sent, from the JSON body or
@@ -39,6 +41,11 @@ type predictRequest struct {
 type rawParams struct {
 	date, symbol, horizon, samples, interval string
 	hasHorizon, hasSamples, hasInterval      bool
+	// quantiles are the levels in percent as sent: the query's
+	// comma-separated text, or a JSON body's array (quantilesJSON).
+	quantiles     string
+	quantilesJSON json.RawMessage
+	hasQuantiles  bool
 }
 
 // predictParams is a validated /predict request.
@@ -50,6 +57,9 @@ type predictParams struct {
 	// IntervalConformal or IntervalMCDropout.
 	interval string
 	samples  int // Monte-Carlo dropout paths asked for: 0 (the default) or 2..maxSamples
+	// quantiles are extra levels asked for, in percent, strictly
+	// ascending in (0, 100), at most maxQuantiles; nil when not asked.
+	quantiles []float64
 }
 
 // plain reports whether p asks for today's one-day forecast without an
@@ -99,7 +109,8 @@ func NewPredictResponse(p closecast.Prediction) PredictResponse {
 
 // decodePredict parses a POST /predict body (at most maxBody bytes, already
 // read). Exactly one JSON value is accepted; members other than "date",
-// "symbol", "horizon" and "samples" are ignored, but "date" or "symbol" of
+// "symbol", "horizon", "interval", "samples" and "quantiles" are ignored,
+// but "date" or "symbol" of
 // the wrong type is a bad_json. The error, when not nil, is an *apiError
 // ready to send.
 func decodePredict(body []byte) (predictParams, *apiError) {
@@ -127,7 +138,8 @@ func decodePredict(body []byte) (predictParams, *apiError) {
 	raw := rawParams{date: rawDate, symbol: rawSym,
 		horizon: string(req.Horizon), hasHorizon: present(req.Horizon),
 		samples: string(req.Samples), hasSamples: present(req.Samples),
-		interval: string(req.Interval), hasInterval: present(req.Interval)}
+		interval: string(req.Interval), hasInterval: present(req.Interval),
+		quantilesJSON: req.Quantiles, hasQuantiles: present(req.Quantiles)}
 	if raw.hasInterval {
 		// The method must be a JSON string; its text is checked below.
 		if err := json.Unmarshal(req.Interval, &raw.interval); err != nil {
@@ -170,7 +182,7 @@ func decodeMembers(body []byte, req *predictRequest) *apiError {
 			}
 		}
 	}
-	req.Horizon, req.Samples, req.Interval = members["horizon"], members["samples"], members["interval"]
+	req.Horizon, req.Samples, req.Interval, req.Quantiles = members["horizon"], members["samples"], members["interval"], members["quantiles"]
 	return nil
 }
 
@@ -236,7 +248,60 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 			return predictParams{}, badRequest(codeInvalidSamples, "'samples' applies to the mc_dropout interval only; drop it or send 'interval': \"mc_dropout\"")
 		}
 	}
+	if raw.hasQuantiles {
+		q, e := parseQuantiles(raw)
+		if e != nil {
+			return predictParams{}, e
+		}
+		if p.interval == "" {
+			if raw.hasInterval || raw.hasSamples { // "none" or samples 0, said outright
+				return predictParams{}, badRequest(codeInvalidQuantiles, "'quantiles' need an interval; drop 'interval': \"none\" or 'samples': 0")
+			}
+			p.interval = closecast.IntervalAuto
+		}
+		p.quantiles = q
+	}
 	return p, nil
+}
+
+// maxQuantiles is the most levels one /predict may ask for: the 21 a
+// quantile head forecasts (2.5, 5, 10, …, 95, 97.5).
+const maxQuantiles = 21
+
+// parseQuantiles reads the quantile levels of a request, in percent: a
+// JSON array of numbers or the query's comma-separated list, each strictly
+// between 0 and 100, strictly ascending, at most maxQuantiles.
+func parseQuantiles(raw rawParams) ([]float64, *apiError) {
+	var q []float64
+	if raw.quantilesJSON != nil {
+		if err := json.Unmarshal(raw.quantilesJSON, &q); err != nil {
+			return nil, badRequest(codeInvalidQuantiles, "'quantiles' must be an array of levels in percent such as [5, 50, 95], got %s", quote(string(raw.quantilesJSON)))
+		}
+	} else {
+		for part := range strings.SplitSeq(raw.quantiles, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+			if err != nil {
+				return nil, badRequest(codeInvalidQuantiles, "'quantiles' must be levels in percent separated by commas such as 5,50,95; %s is not a number", quote(part))
+			}
+			q = append(q, v)
+		}
+	}
+	switch {
+	case len(q) == 0:
+		return nil, badRequest(codeInvalidQuantiles, "'quantiles' must list at least one level in percent, such as [5, 50, 95]")
+	case len(q) > maxQuantiles:
+		return nil, badRequest(codeInvalidQuantiles, "'quantiles' may list at most %d levels, got %d", maxQuantiles, len(q))
+	}
+	for k, v := range q {
+		if !(v > 0 && v < 100) {
+			return nil, badRequest(codeInvalidQuantiles, "quantile level %s is not strictly between 0 and 100 (levels are in percent: 5 for the 5 %% quantile)", quote(strconv.FormatFloat(v, 'g', -1, 64)))
+		}
+		if k > 0 && v <= q[k-1] {
+			return nil, badRequest(codeInvalidQuantiles, "'quantiles' must be strictly ascending without repeats; %s follows %s",
+				quote(strconv.FormatFloat(v, 'g', -1, 64)), quote(strconv.FormatFloat(q[k-1], 'g', -1, 64)))
+		}
+	}
+	return q, nil
 }
 
 // parseCount reads a small whole number written in decimal digits: "7", not
@@ -309,7 +374,8 @@ func (s *Server) market(raw string) (string, *market, *apiError) {
 // predictQueryCodes are /predict's query fields and the code of each one's
 // errors.
 var predictQueryCodes = map[string]string{"date": codeInvalidDate, "symbol": codeUnknownSymbol,
-	"horizon": codeInvalidHorizon, "samples": codeInvalidSamples, "interval": codeInvalidInterval}
+	"horizon": codeInvalidHorizon, "samples": codeInvalidSamples, "interval": codeInvalidInterval,
+	"quantiles": codeInvalidQuantiles}
 
 // parseQuery parses a query string as url.ParseQuery does, but a pair of a
 // known field (a key of codes) that cannot be decoded (a bad percent-escape,
@@ -412,7 +478,7 @@ func (s *Server) serveCached(w http.ResponseWriter, key cacheKey, m *market) boo
 	return true
 }
 
-// handlePredict serves GET /predict?date=&symbol=&horizon=&interval=&samples=
+// handlePredict serves GET /predict?date=&symbol=&horizon=&interval=&samples=&quantiles=
 // and POST /predict. A plain request (no horizon beyond 1 day, no interval) is
 // the hot path: cached, recorded in the ledger, its body unchanged since
 // before horizons; others go to predictHorizon.
@@ -439,7 +505,8 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		p, e = parseParams(rawParams{date: q.Get("date"), symbol: q.Get("symbol"),
 			horizon: q.Get("horizon"), hasHorizon: q.Has("horizon"),
 			samples: q.Get("samples"), hasSamples: q.Has("samples"),
-			interval: q.Get("interval"), hasInterval: q.Has("interval")})
+			interval: q.Get("interval"), hasInterval: q.Has("interval"),
+			quantiles: q.Get("quantiles"), hasQuantiles: q.Has("quantiles")})
 	}
 	if e != nil {
 		writeError(w, e)

@@ -621,14 +621,15 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 // is a 400/404 with a known code and a non-empty message; never a panic.
 func FuzzDecodePredict(f *testing.F) {
 	for _, s := range []string{`{"DATE":"2025-07-20"}`, `{"date":"2025-07-20","Symbol":"ETH-USD"}`, `{"d\u0061te":"2025-07-20"}`, `{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
-		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`} {
+		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`,
+		`{"date":"2025-07-20","quantiles":[5,50,95]}`, `{"date":"2025-07-20","quantiles":[50,5]}`, `{"date":"2025-07-20","quantiles":"5,50"}`, `{"date":"2025-07-20","Quantiles":[2.5,97.5],"samples":0}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		p, e := decodePredict(body)
 		if e != nil {
 			switch e.Code {
-			case codeBadJSON, codeMissingDate, codeInvalidDate, codeInvalidHorizon, codeInvalidSamples:
+			case codeBadJSON, codeMissingDate, codeInvalidDate, codeInvalidHorizon, codeInvalidSamples, codeInvalidInterval, codeInvalidQuantiles:
 				if e.Status != 400 {
 					t.Fatalf("%s with status %d", e.Code, e.Status)
 				}
@@ -664,6 +665,15 @@ func FuzzDecodePredict(f *testing.F) {
 		}
 		if k, ok := m["samples"].(float64); ok && k != float64(p.samples) {
 			t.Fatalf("accepted %q → samples %d", body, p.samples)
+		}
+		// Accepted quantiles are ascending levels in (0, 100) and need an interval.
+		if len(p.quantiles) > maxQuantiles || p.quantiles != nil && p.interval == "" {
+			t.Fatalf("accepted %q → quantiles %v, interval %q", body, p.quantiles, p.interval)
+		}
+		for k, v := range p.quantiles {
+			if !(v > 0 && v < 100) || k > 0 && v <= p.quantiles[k-1] {
+				t.Fatalf("accepted %q → quantiles %v", body, p.quantiles)
+			}
 		}
 	})
 }
