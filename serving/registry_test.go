@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,13 +29,8 @@ const guard = 2 * time.Minute
 func variant(t *testing.T, m *artifact.Model, name string) artifact.Files {
 	t.Helper()
 	v := *m
-	v.Meta.Name = name
-	v.Meta.Version = m.Meta.Version + "-" + name
-	dir := filepath.Join(t.TempDir(), name)
-	if err := artifact.Write(dir, &v, nil); err != nil {
-		t.Fatal(err)
-	}
-	files, err := artifact.ReadFiles(dir)
+	v.Meta.Name = name // Encode names the version after it
+	files, err := artifact.Encode(&v)
 	if err != nil {
 		t.Fatal(err)
 	}

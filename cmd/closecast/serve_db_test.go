@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +31,8 @@ func get(url string) (int, string) {
 func renamed(t *testing.T, m *artifact.Model, name string) artifact.Files {
 	t.Helper()
 	v := *m
-	v.Meta.Name = name
-	v.Meta.Version = m.Meta.Version + "-" + name
-	dir := filepath.Join(t.TempDir(), name)
-	if err := artifact.Write(dir, &v, nil); err != nil {
-		t.Fatal(err)
-	}
-	files, err := artifact.ReadFiles(dir)
+	v.Meta.Name = name // Encode names the version after it
+	files, err := artifact.Encode(&v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -38,12 +37,8 @@ func TestBootstrapWithDatabaseUnderRIE(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := *btc
-	v.Meta.Name, v.Meta.Version = "champ", btc.Meta.Version+"-champ"
-	adir := filepath.Join(t.TempDir(), "champ")
-	if err := artifact.Write(adir, &v, nil); err != nil {
-		t.Fatal(err)
-	}
-	files, err := artifact.ReadFiles(adir)
+	v.Meta.Name = "champ" // Encode names the version after it
+	files, err := artifact.Encode(&v)
 	if err != nil {
 		t.Fatal(err)
 	}
