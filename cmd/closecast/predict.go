@@ -217,9 +217,6 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		out.Forecasts = append(out.Forecasts, f)
 	}
 	out.Interval = server.NewInterval(h, levels)
-	if h.Interval == pipeline.IntervalQuantileHead { // the head's own quantiles: nothing more to describe
-		out.Interval = &server.Interval{Method: h.Interval, Quantiles: levels}
-	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(out)
 	}
