@@ -1,6 +1,7 @@
 package shipped
 
 import (
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -64,5 +65,40 @@ func TestLoadUnknownNameSaysWhatExists(t *testing.T) {
 				t.Fatalf("Load(%q) error %q does not mention %q", arg, err, s)
 			}
 		}
+	}
+}
+
+// fullvars.yaml is the reference's multivariate notebook as its README
+// (shared/reference §13) describes it: every feature it lists, the close it
+// predicts, and its network and training settings.
+func TestFullvarsIsTheMultivariateNotebook(t *testing.T) {
+	c, err := Load("fullvars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"close", "log_return_1d", "momentum_3d", "momentum_7d", "rsi_14", "volume_spike", "position_in_range_30"}
+	for _, k := range []int{7, 30, 90, 180} {
+		for _, s := range []string{"mean", "std", "max", "min", "zscore"} {
+			want = append(want, fmt.Sprintf("rolling_%s_%d", s, k))
+		}
+	}
+	for _, f := range want {
+		if !slices.Contains(c.Features, f) {
+			t.Errorf("feature %s is missing", f)
+		}
+	}
+	if len(c.Features) != len(want) {
+		t.Errorf("%d features, want the notebook's %d: %v", len(c.Features), len(want), c.Features)
+	}
+	type recipe struct {
+		Target, ScalerFit, Loss                        string
+		Layers, Units, Epochs, Batch, Window, Patience int
+		LR, Dropout, TrainFraction                     float64
+	}
+	got := recipe{c.Target, c.ScalerFit, c.Loss, c.Layers, c.Units, c.Epochs, c.BatchSize, c.WindowSize,
+		c.EarlyStopping.Patience, c.LearningRate, c.Dropout, c.TrainFraction}
+	notebook := recipe{"close", "train", "mean_absolute_error", 2, 200, 100, 64, 60, 0, 1e-4, 0, 0.8}
+	if got != notebook {
+		t.Errorf("fullvars = %+v, want the notebook's %+v", got, notebook)
 	}
 }
