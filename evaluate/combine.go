@@ -84,7 +84,9 @@ func Combine(name string, methods []Method, weights []float64) (Method, error) {
 // 78.8 % (calm/mid/wild 81.1/77.8/77.5). The head gets weight 0: the best
 // vector giving it any weight scores 0.92142 %. ACI on top (γ = ACIGamma)
 // scored 0.92270 % there, with 80.5 % coverage (79.2/79.5/83.0): closer to
-// nominal in every tercile, at a small cost in pinball loss.
+// nominal in every tercile, at a small cost in pinball loss. On the
+// training tail's 210 days alone the ensemble scores 0.5324 % against
+// EWMA-t's 0.5317 % (DM p 0.67), the ensemble with ACI 0.5311 % (p 0.69).
 
 // NameEnsemble names the ensemble: EnsembleParts averaged with equal weights.
 const NameEnsemble = "ensemble"

@@ -1,6 +1,7 @@
 package evaluate_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -45,6 +46,19 @@ func simplexInts(n, total int) [][]int {
 	return out
 }
 
+// TestEnsembleTail reproduces the choice of the ensemble (evaluate's
+// combine.go says why and with what figures) on the training part alone:
+// quantile heads (config/shipped/quantile.yaml) retrained every 30 days
+// on the bars before each fold and the five walk-forward baselines
+// forecast every day of 2020-11-24..2023-11-23 one step ahead (the
+// training tail, 2023-04-28..2023-11-23, is its last 210 days; the
+// hold-out starts the day after), every quantile average of those six
+// with weights in multiples of 1/4 is scored by mean pinball loss, and the
+// best must be the equal-weight average of EnsembleParts. It logs the
+// grid's best 30 vectors, the single methods, and the training tail's
+// scores (go test ./evaluate/ -run EnsembleTail -v). Everything here is
+// deterministic (seeded training on the config's threads), so the result
+// does not change from run to run.
 func TestEnsembleTail(t *testing.T) {
 	cfg, err := shipped.Load("quantile")
 	if err != nil {
@@ -67,19 +81,26 @@ func TestEnsembleTail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, err := w.QuantileHead("head", folds...)
+	head, err := w.QuantileHead(evaluate.NameQuantileHead, folds...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	parts := append([]evaluate.Method{head}, base...)
-	names := []string{"head"}
-	for _, b := range base {
-		names = append(names, b.Name)
+	var names []string
+	for _, m := range parts {
+		names = append(names, m.Name)
+	}
+	// The chosen weights, in the order of parts.
+	chosen := make([]float64, len(parts))
+	for i, n := range names {
+		if slices.Contains(evaluate.EnsembleParts, n) {
+			chosen[i] = 1 / float64(len(evaluate.EnsembleParts))
+		}
 	}
 	methods := slices.Clone(parts)
 	grid := simplex(len(parts), 4)
 	for _, ws := range grid {
-		if slices.Contains(ws, 1) {
+		if slices.Contains(ws, 1) { // a single method, already in parts
 			continue
 		}
 		m, err := evaluate.Combine(fmt.Sprint(ws), parts, ws)
@@ -88,20 +109,46 @@ func TestEnsembleTail(t *testing.T) {
 		}
 		methods = append(methods, m)
 	}
-	rep, err := evaluate.ScoreAgainstBest(w.Days, methods, evaluate.BaselineNames())
+	rep, err := evaluate.Score(w.Days, methods, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms := slices.Clone(rep.Methods)
-	slices.SortStableFunc(ms, func(a, b evaluate.MethodScore) int {
-		return strings.Compare(fmt.Sprintf("%.9f", a.PinballPct), fmt.Sprintf("%.9f", b.PinballPct))
-	})
+	slices.SortStableFunc(ms, func(a, b evaluate.MethodScore) int { return cmp.Compare(a.PinballPct, b.PinballPct) })
 	var b strings.Builder
-	fmt.Fprintf(&b, "order %v\n", names)
+	fmt.Fprintf(&b, "weights in the order %v\n%-32s %9s %11s %6s %s\n", names, "weights", "pinball%", "winkler80%", "cov80", "calm/mid/wild")
 	for i, m := range ms {
 		if i < 30 || !strings.HasPrefix(m.Method, "[") {
-			fmt.Fprintf(&b, "%-40s %.6f %.4f %.1f %.1f/%.1f/%.1f\n", m.Method, m.PinballPct, m.Winkler80Pct, m.Interval(80).Coverage, m.Terciles[0].Coverage, m.Terciles[1].Coverage, m.Terciles[2].Coverage)
+			fmt.Fprintf(&b, "%-32s %9.5f %11.3f %6.1f %.1f/%.1f/%.1f\n", m.Method, m.PinballPct, m.Winkler80Pct, m.Interval(80).Coverage, m.Terciles[0].Coverage, m.Terciles[1].Coverage, m.Terciles[2].Coverage)
 		}
 	}
-	t.Logf("%s..%s %d days, %d weight vectors\n%s", rep.From, rep.To, rep.N, len(grid), b.String())
+	t.Logf("rolling-origin folds inside the training part, %s..%s, %d days, %d weight vectors, by mean pinball:\n%s", rep.From, rep.To, rep.N, len(grid), b.String())
+	if rep.N != 1095 || len(grid) != 126 {
+		t.Errorf("%d days, %d weight vectors; want 1095 and 126", rep.N, len(grid))
+	}
+	if best := ms[0].Method; best != fmt.Sprint(chosen) {
+		t.Errorf("the best weights on the training part are %s (%.5f %%), not the ensemble's %v", best, ms[0].PinballPct, chosen)
+	}
+
+	// The training tail alone, with the ensemble and its ACI row as the
+	// commands show them.
+	withE, err := evaluate.WithEnsemble(w.Days, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ name, from, to string }{{"rolling-origin folds", "2020-11-24", "2023-11-23"}, {"training tail", "2023-04-28", "2023-11-23"}} {
+		days, ms, err := evaluate.Between(w.Days, withE, closecast.MustParseDate(r.from), closecast.MustParseDate(r.to))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := evaluate.ScoreAgainstBest(days, ms, evaluate.BaselineNames())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := rep.WriteTable(&b); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s %s..%s, %d days; best baseline by pinball: %s\n%s", r.name, rep.From, rep.To, rep.N, rep.Reference, b.String())
+	}
 }
