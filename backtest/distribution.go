@@ -12,7 +12,8 @@ import (
 // retrained model as its conformal quantiles (each fold recalibrated on
 // its own training tail), adapted by ACI and FACI, beside the five
 // walk-forward baselines and GARCH-t+ACI, one step ahead on the same days
-// (evaluate.Lineup), every model against every baseline
+// (evaluate.Lineup), and the ensemble of four baselines with its ACI row
+// (evaluate.WithEnsemble), every model against every baseline
 // (evaluate.ScoreAgainstBaselines).
 type Distribution struct {
 	// Overall scores every forecast day of the backtest.
@@ -69,8 +70,18 @@ func (r *Result) ScoreDistribution(series closecast.Series) error {
 
 // lineup is the walk's comparison around the fold models: quantile heads'
 // own quantiles (Walk.QuantileHead, each out of sample from the day after
-// its training range), else conformal quantiles (Walk.Model).
+// its training range), else conformal quantiles (Walk.Model); then the
+// ensemble of four baselines and its ACI row (evaluate.WithEnsemble).
 func (r *Result) lineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluate.Method, error) {
+	methods, err := r.modelLineup(w, folds)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate.WithEnsemble(w.Days, methods)
+}
+
+// modelLineup is lineup without the ensemble rows.
+func (r *Result) modelLineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluate.Method, error) {
 	if folds[0].Pipeline.Quantiles == nil {
 		return w.Lineup(folds...)
 	}
