@@ -15,31 +15,29 @@ import (
 	"github.com/closecast/closecast/train"
 )
 
-// simplex returns every weight vector of n non-negative multiples of 1/steps summing to 1.
+// simplex returns every weight vector of n non-negative multiples of
+// 1/steps that sum to 1.
 func simplex(n, steps int) [][]float64 {
-	if n == 1 {
-		return [][]float64{{1}}
-	}
 	var out [][]float64
-	for k := 0; k <= steps; k++ {
-		for _, rest := range simplexInts(n-1, steps-k) {
-			w := []float64{float64(k) / float64(steps)}
-			for _, r := range rest {
-				w = append(w, float64(r)/float64(steps))
-			}
-			out = append(out, w)
+	for _, ks := range compositions(n, steps) {
+		w := make([]float64, n)
+		for i, k := range ks {
+			w[i] = float64(k) / float64(steps)
 		}
+		out = append(out, w)
 	}
 	return out
 }
 
-func simplexInts(n, total int) [][]int {
+// compositions returns every n-tuple of non-negative integers summing to
+// total, in lexicographic order.
+func compositions(n, total int) [][]int {
 	if n == 1 {
 		return [][]int{{total}}
 	}
 	var out [][]int
 	for k := 0; k <= total; k++ {
-		for _, rest := range simplexInts(n-1, total-k) {
+		for _, rest := range compositions(n-1, total-k) {
 			out = append(out, append([]int{k}, rest...))
 		}
 	}
