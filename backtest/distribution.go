@@ -97,10 +97,11 @@ func (r *Result) modelLineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]ev
 }
 
 // WriteText prints the overall tables (evaluate.Report.WriteTable and the
-// Diebold–Mariano comparisons), then one line per fold: the model's 80 %
+// Diebold–Mariano comparisons), then two lines per fold, one for the
+// model and one for the ensemble (evaluate.NameEnsemble): its 80 %
 // coverage, mean pinball loss and 80 % Winkler score beside the fold's
-// best baseline's, and the Diebold–Mariano test on pinball loss of the
-// model against that baseline.
+// best baseline's, and its Diebold–Mariano test on pinball loss against
+// that baseline.
 func (d *Distribution) WriteText(w io.Writer) error {
 	o := d.Overall
 	fmt.Fprintf(w, "\ndistribution scores, one step ahead, %d days, each fold's own model (its conformal quantiles, or a quantile head's own; losses in %% of the last close; best baseline by pinball: %s):\n", o.N, o.Reference)
@@ -111,22 +112,28 @@ func (d *Distribution) WriteText(w io.Writer) error {
 	if err := o.WriteComparisons(w); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nper fold, the model against the fold's best baseline:\n  %4s  %-23s %7s %9s %10s  %-20s %7s %9s %10s  %s\n",
-		"fold", "days", "cov80", "pinball%", "winkler80%", "best baseline", "cov80", "pinball%", "winkler80%", "DM pinball (p)")
+	fmt.Fprintf(w, "\nper fold, the model and the ensemble against the fold's best baseline:\n  %4s  %-23s %-9s %7s %9s %10s  %-20s %7s %9s %10s  %s\n",
+		"fold", "days", "method", "cov80", "pinball%", "winkler80%", "best baseline", "cov80", "pinball%", "winkler80%", "DM pinball (p)")
 	for k, rep := range d.Folds {
 		if rep == nil {
 			fmt.Fprintf(w, "  %4d  %s\n", k, d.FoldErrors[k])
 			continue
 		}
-		m, b := rep.Method(evaluate.NameModel), rep.Method(rep.Reference)
-		dm := "-"
-		for _, c := range rep.Comparisons {
-			if c.Model == evaluate.NameModel && c.Baseline == rep.Reference && c.Pinball != nil {
-				dm = fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P)
+		b := rep.Method(rep.Reference)
+		for _, name := range []string{evaluate.NameModel, evaluate.NameEnsemble} {
+			m := rep.Method(name)
+			if m == nil {
+				continue
 			}
+			dm := "-"
+			for _, c := range rep.Comparisons {
+				if c.Model == name && c.Baseline == rep.Reference && c.Pinball != nil {
+					dm = fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P)
+				}
+			}
+			fmt.Fprintf(w, "  %4d  %-23s %-9s %7.1f %9.4f %10.3f  %-20s %7.1f %9.4f %10.3f  %s\n", k, fmt.Sprintf("%s..%s", rep.From, rep.To), name,
+				m.Interval(80).Coverage, m.PinballPct, m.Winkler80Pct, rep.Reference, b.Interval(80).Coverage, b.PinballPct, b.Winkler80Pct, dm)
 		}
-		fmt.Fprintf(w, "  %4d  %-23s %7.1f %9.4f %10.3f  %-20s %7.1f %9.4f %10.3f  %s\n", k, fmt.Sprintf("%s..%s", rep.From, rep.To),
-			m.Interval(80).Coverage, m.PinballPct, m.Winkler80Pct, rep.Reference, b.Interval(80).Coverage, b.PinballPct, b.Winkler80Pct, dm)
 	}
 	return nil
 }

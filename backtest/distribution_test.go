@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/closecast/closecast"
@@ -82,6 +84,23 @@ func TestScoreDistributionUsesEachFoldsModel(t *testing.T) {
 	}
 	if firstRep.Methods[0].PinballPct == d.Folds[1].Method(evaluate.NameModel).PinballPct {
 		t.Error("fold 1 scored as fold 0's model")
+	}
+
+	// The text has a line per fold for the model and for the ensemble,
+	// each with its own pinball loss.
+	var out strings.Builder
+	if err := d.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	for k, rep := range d.Folds {
+		for _, name := range []string{evaluate.NameModel, evaluate.NameEnsemble} {
+			prefix := fmt.Sprintf("  %4d  %-23s %-9s", k, fmt.Sprintf("%s..%s", rep.From, rep.To), name)
+			pinball := fmt.Sprintf(" %.4f ", rep.Method(name).PinballPct)
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) && strings.Contains(l, pinball) }) {
+				t.Errorf("no line %q…%q in\n%s", prefix, pinball, out.String())
+			}
+		}
 	}
 }
 
