@@ -12,7 +12,8 @@ import (
 // retrained model as its conformal quantiles (each fold recalibrated on
 // its own training tail), adapted by ACI and FACI, beside the five
 // walk-forward baselines and GARCH-t+ACI, one step ahead on the same days
-// (evaluate.Lineup), every model against every baseline
+// (evaluate.Lineup), and the ensemble of four baselines with its ACI row
+// (evaluate.WithEnsemble), every model against every baseline
 // (evaluate.ScoreAgainstBaselines).
 type Distribution struct {
 	// Overall scores every forecast day of the backtest.
@@ -69,8 +70,18 @@ func (r *Result) ScoreDistribution(series closecast.Series) error {
 
 // lineup is the walk's comparison around the fold models: quantile heads'
 // own quantiles (Walk.QuantileHead, each out of sample from the day after
-// its training range), else conformal quantiles (Walk.Model).
+// its training range), else conformal quantiles (Walk.Model); then the
+// ensemble of four baselines and its ACI row (evaluate.WithEnsemble).
 func (r *Result) lineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluate.Method, error) {
+	methods, err := r.modelLineup(w, folds)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate.WithEnsemble(w.Days, methods)
+}
+
+// modelLineup is lineup without the ensemble rows.
+func (r *Result) modelLineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluate.Method, error) {
 	if folds[0].Pipeline.Quantiles == nil {
 		return w.Lineup(folds...)
 	}
@@ -86,10 +97,11 @@ func (r *Result) lineup(w *evaluate.Walk, folds []evaluate.ModelFold) ([]evaluat
 }
 
 // WriteText prints the overall tables (evaluate.Report.WriteTable and the
-// Diebold–Mariano comparisons), then one line per fold: the model's 80 %
+// Diebold–Mariano comparisons), then two lines per fold, one for the
+// model and one for the ensemble (evaluate.NameEnsemble): its 80 %
 // coverage, mean pinball loss and 80 % Winkler score beside the fold's
-// best baseline's, and the Diebold–Mariano test on pinball loss of the
-// model against that baseline.
+// best baseline's, and its Diebold–Mariano test on pinball loss against
+// that baseline.
 func (d *Distribution) WriteText(w io.Writer) error {
 	o := d.Overall
 	fmt.Fprintf(w, "\ndistribution scores, one step ahead, %d days, each fold's own model (its conformal quantiles, or a quantile head's own; losses in %% of the last close; best baseline by pinball: %s):\n", o.N, o.Reference)
@@ -100,22 +112,28 @@ func (d *Distribution) WriteText(w io.Writer) error {
 	if err := o.WriteComparisons(w); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nper fold, the model against the fold's best baseline:\n  %4s  %-23s %7s %9s %10s  %-20s %7s %9s %10s  %s\n",
-		"fold", "days", "cov80", "pinball%", "winkler80%", "best baseline", "cov80", "pinball%", "winkler80%", "DM pinball (p)")
+	fmt.Fprintf(w, "\nper fold, the model and the ensemble against the fold's best baseline:\n  %4s  %-23s %-9s %7s %9s %10s  %-20s %7s %9s %10s  %s\n",
+		"fold", "days", "method", "cov80", "pinball%", "winkler80%", "best baseline", "cov80", "pinball%", "winkler80%", "DM pinball (p)")
 	for k, rep := range d.Folds {
 		if rep == nil {
 			fmt.Fprintf(w, "  %4d  %s\n", k, d.FoldErrors[k])
 			continue
 		}
-		m, b := rep.Method(evaluate.NameModel), rep.Method(rep.Reference)
-		dm := "-"
-		for _, c := range rep.Comparisons {
-			if c.Model == evaluate.NameModel && c.Baseline == rep.Reference && c.Pinball != nil {
-				dm = fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P)
+		b := rep.Method(rep.Reference)
+		for _, name := range []string{evaluate.NameModel, evaluate.NameEnsemble} {
+			m := rep.Method(name)
+			if m == nil {
+				continue
 			}
+			dm := "-"
+			for _, c := range rep.Comparisons {
+				if c.Model == name && c.Baseline == rep.Reference && c.Pinball != nil {
+					dm = fmt.Sprintf("%+.2f (%.3f)", c.Pinball.Stat, c.Pinball.P)
+				}
+			}
+			fmt.Fprintf(w, "  %4d  %-23s %-9s %7.1f %9.4f %10.3f  %-20s %7.1f %9.4f %10.3f  %s\n", k, fmt.Sprintf("%s..%s", rep.From, rep.To), name,
+				m.Interval(80).Coverage, m.PinballPct, m.Winkler80Pct, rep.Reference, b.Interval(80).Coverage, b.PinballPct, b.Winkler80Pct, dm)
 		}
-		fmt.Fprintf(w, "  %4d  %-23s %7.1f %9.4f %10.3f  %-20s %7.1f %9.4f %10.3f  %s\n", k, fmt.Sprintf("%s..%s", rep.From, rep.To),
-			m.Interval(80).Coverage, m.PinballPct, m.Winkler80Pct, rep.Reference, b.Interval(80).Coverage, b.PinballPct, b.Winkler80Pct, dm)
 	}
 	return nil
 }

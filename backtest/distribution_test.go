@@ -1,7 +1,9 @@
 package backtest
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/closecast/closecast"
@@ -30,7 +32,7 @@ func TestScoreDistributionUsesEachFoldsModel(t *testing.T) {
 	if d.Overall.N != 20 || len(d.Folds) != 2 || d.FoldErrors != nil {
 		t.Fatalf("overall %d days, %d fold reports, errors %v", d.Overall.N, len(d.Folds), d.FoldErrors)
 	}
-	wantMethods := append([]string{evaluate.NameModel, evaluate.NameModelACI, evaluate.NameModelFACI}, append(evaluate.BaselineNames(), evaluate.NameGARCHACI)...)
+	wantMethods := append([]string{evaluate.NameModel, evaluate.NameModelACI, evaluate.NameModelFACI}, append(evaluate.BaselineNames(), evaluate.NameGARCHACI, evaluate.NameEnsemble, evaluate.NameEnsembleACI)...)
 	for k, f := range r.Folds {
 		if f.Pipeline == nil || f.Pipeline.Calibration == nil || f.Pipeline.Calibration.To >= f.From {
 			t.Fatalf("fold %d: model %+v not handed back, or calibrated into its days", k, f.Pipeline)
@@ -62,7 +64,7 @@ func TestScoreDistributionUsesEachFoldsModel(t *testing.T) {
 		if !slices.Equal(names, wantMethods) {
 			t.Errorf("fold %d methods %v, want %v", k, names, wantMethods)
 		}
-		if n := len(rep.Comparisons); n != 4*len(evaluate.BaselineNames()) {
+		if n := len(rep.Comparisons); n != 6*len(evaluate.BaselineNames()) {
 			t.Errorf("fold %d: %d comparisons", k, n)
 		}
 	}
@@ -82,6 +84,23 @@ func TestScoreDistributionUsesEachFoldsModel(t *testing.T) {
 	}
 	if firstRep.Methods[0].PinballPct == d.Folds[1].Method(evaluate.NameModel).PinballPct {
 		t.Error("fold 1 scored as fold 0's model")
+	}
+
+	// The text has a line per fold for the model and for the ensemble,
+	// each with its own pinball loss.
+	var out strings.Builder
+	if err := d.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	for k, rep := range d.Folds {
+		for _, name := range []string{evaluate.NameModel, evaluate.NameEnsemble} {
+			prefix := fmt.Sprintf("  %4d  %-23s %-9s", k, fmt.Sprintf("%s..%s", rep.From, rep.To), name)
+			pinball := fmt.Sprintf(" %.4f ", rep.Method(name).PinballPct)
+			if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) && strings.Contains(l, pinball) }) {
+				t.Errorf("no line %q…%q in\n%s", prefix, pinball, out.String())
+			}
+		}
 	}
 }
 
@@ -124,5 +143,24 @@ func TestScoreDistributionOfQuantileHeads(t *testing.T) {
 	}
 	if got, want := r.Distribution.Overall.Method(evaluate.NameModel).PinballPct, alone.Methods[0].PinballPct; got != want || r.Distribution.Overall.N != 20 {
 		t.Errorf("pinball %v over %d days, the heads' own %v", got, r.Distribution.Overall.N, want)
+	}
+	// The ensemble of baselines sits beside the heads, as beside a
+	// conformal model.
+	base, err := w.Run(evaluate.NewBaselines())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ens, err := evaluate.WithEnsemble(w.Days, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ensAlone, err := evaluate.Score(w.Days, ens[len(base):], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ensAlone.Methods {
+		if m := r.Distribution.Overall.Method(s.Method); m == nil || m.PinballPct != s.PinballPct {
+			t.Errorf("%s: %+v in the backtest, %v alone", s.Method, m, s.PinballPct)
+		}
 	}
 }

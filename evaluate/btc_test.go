@@ -20,7 +20,8 @@ var btcRanges = []struct {
 
 // TestComparisonOnBTC runs issue 15's comparison (Lineup: the shipped
 // model's conformal quantiles, the model adapted by ACI and FACI, the five
-// baselines and GARCH-t adapted by ACI) one step ahead over the embedded
+// baselines and GARCH-t adapted by ACI; WithEnsemble: the ensemble and it
+// adapted by ACI) one step ahead over the embedded
 // BTC-USD days from 2023-11-24, the first day the shipped model is out of
 // sample, to the end of the backtest range, each forecast made from the
 // closes before its day alone, and scores the issue's three ranges cut out
@@ -35,7 +36,10 @@ func TestComparisonOnBTC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append([]string{NameModel, NameModelACI, NameModelFACI}, append(BaselineNames(), NameGARCHACI)...)
+	if methods, err = WithEnsemble(w.Days, methods); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string{NameModel, NameModelACI, NameModelFACI}, append(BaselineNames(), NameGARCHACI, NameEnsemble, NameEnsembleACI)...)
 	for i, m := range methods {
 		if m.Name != want[i] {
 			t.Fatalf("lineup %d is %s, want %s", i, m.Name, want[i])
@@ -53,8 +57,8 @@ func TestComparisonOnBTC(t *testing.T) {
 		if rep.N != r.days {
 			t.Errorf("%s: %d days scored, want %d", r.name, rep.N, r.days)
 		}
-		if len(rep.Comparisons) != 4 {
-			t.Errorf("%s: %d comparisons with the best baseline, want 4", r.name, len(rep.Comparisons))
+		if len(rep.Comparisons) != 6 {
+			t.Errorf("%s: %d comparisons with the best baseline, want 6", r.name, len(rep.Comparisons))
 		}
 		var b strings.Builder
 		if err := rep.WriteTable(&b); err != nil {

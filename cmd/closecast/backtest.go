@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/closecast/closecast/backtest"
 	"github.com/closecast/closecast/config/shipped"
+	"github.com/closecast/closecast/evaluate"
 )
 
 var backtestCmd = &command{
@@ -29,11 +31,24 @@ beside persistence and the 7-day moving average on the same days.
 Folds train in parallel, --threads at a time, each on one thread: the result
 is the same for any --threads (the config's own threads setting is ignored).
 
+Distributions (issue 15): every forecast day is also forecast as 21
+quantiles by each fold's model (its conformal quantiles, or a quantile
+head's own), the model adapted by ACI and FACI, the walk-forward baselines
+(` + strings.Join(evaluate.BaselineNames(), ", ") + `),
+` + evaluate.NameGARCHACI + `, ` + evaluate.NameEnsemble + ` (the equal-weight quantile average of
+` + strings.Join(evaluate.EnsembleParts, ", ") + `) and ` + evaluate.NameEnsembleACI + `, and scored
+overall and per fold, each model against each baseline ('closecast evaluate
+--help' lists the scores). --json carries them under "distribution":
+{"overall": report, "folds": [report, …], "fold_errors": […]}, a report as
+evaluate's (below), or why they are missing under "distribution_error".
+
 As an array job: each fold is a task. Shard I of N trains folds I, I+N, …
 and writes each to --results (a directory all shards share); --collect then
 prints (and plots) exactly what one process would have.
   closecast backtest --config default --from 2025-01-01 --to 2025-06-30 --retrain-every 10 --shard 0/3 --results /shared/bt
-  closecast backtest --config default --from 2025-01-01 --to 2025-06-30 --retrain-every 10 --collect --results /shared/bt --json`,
+  closecast backtest --config default --from 2025-01-01 --to 2025-06-30 --retrain-every 10 --collect --results /shared/bt --json
+
+` + evaluate.JSONHelp,
 	run: runBacktest,
 }
 

@@ -40,7 +40,7 @@ func TestBacktestCommandDistribution(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"distribution scores, one step ahead, 20 days", "best baseline by pinball: " + d.Overall.Reference,
-		"per fold, the model against the fold's best baseline", "2025-06-11..2025-06-20", "model+faci", "DM abs error"} {
+		"per fold, the model and the ensemble against the fold's best baseline", "2025-06-11..2025-06-20", "model+faci", "DM abs error"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("text output lacks %q:\n%s", s, out)
 		}

@@ -14,7 +14,8 @@ import (
 
 // distributionReports runs issue 15's comparison (evaluate.Lineup: the
 // model's conformal quantiles, the model adapted by ACI and FACI, the five
-// baselines and GARCH-t+ACI) one step ahead over one walk from the first
+// baselines and GARCH-t+ACI; then the ensemble of four baselines and the
+// ensemble adapted by ACI) one step ahead over one walk from the first
 // range's first day to the last range's last, so the adaptation carries
 // its history from range to range as it would live, and scores each range
 // cut out of it against every baseline. A range the model cannot score
@@ -57,16 +58,24 @@ func distributionReports(m *artifact.Model, series closecast.Series, ranges []ev
 
 // lineup is the walk's comparison around m: a quantile head's own
 // quantiles (out of sample from the day after its training range), else
-// the model's conformal ones.
+// the model's conformal ones; then the ensemble of baselines and its ACI
+// row (evaluate.WithEnsemble).
 func lineup(w *evaluate.Walk, m *artifact.Model) ([]evaluate.Method, error) {
+	var methods []evaluate.Method
+	var err error
 	if m.Pipeline.Quantiles == nil {
-		return w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
+		methods, err = w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
+	} else {
+		var model evaluate.Method
+		model, err = w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1})
+		if err == nil {
+			methods, err = w.LineupOf(model)
+		}
 	}
-	model, err := w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1})
 	if err != nil {
 		return nil, err
 	}
-	return w.LineupOf(model)
+	return evaluate.WithEnsemble(w.Days, methods)
 }
 
 // modelName is the name of m's forecasts in its comparison.

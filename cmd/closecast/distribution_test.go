@@ -17,7 +17,8 @@ import (
 
 // TestEvaluateDistribution: evaluate --json, for the shipped model, carries issue 15's comparison
 // under "distribution", the very report evaluate.Lineup and
-// ScoreAgainstBaselines give for the model over the embedded series, next
+// ScoreAgainstBaselines give for the model over the embedded series (with
+// evaluate.WithEnsemble's two rows), next
 // to the unchanged point keys; --plot writes a PNG; the text output shows
 // both tables.
 func TestEvaluateDistribution(t *testing.T) {
@@ -55,6 +56,9 @@ func TestEvaluateDistribution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if methods, err = evaluate.WithEnsemble(w.Days, methods); err != nil {
+		t.Fatal(err)
+	}
 	want, err := evaluate.ScoreAgainstBaselines(w.Days, methods, evaluate.BaselineNames())
 	if err != nil {
 		t.Fatal(err)
@@ -66,8 +70,8 @@ func TestEvaluateDistribution(t *testing.T) {
 	if !reflect.DeepEqual(got.Distribution, wantJSON) {
 		t.Errorf("distribution\n%+v\nwant\n%+v", got.Distribution, wantJSON)
 	}
-	if n := len(got.Distribution.Comparisons); n != 4*len(evaluate.BaselineNames()) {
-		t.Errorf("%d comparisons, want each of 4 models against each of 5 baselines", n)
+	if n := len(got.Distribution.Comparisons); n != 6*len(evaluate.BaselineNames()) {
+		t.Errorf("%d comparisons, want each of 6 models (4 and the ensemble with its ACI row) against each of 5 baselines", n)
 	}
 
 	f, err := os.Open(filepath.Join(plots, "calibration.png"))
@@ -84,7 +88,7 @@ func TestEvaluateDistribution(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, s := range []string{"distribution scores, one step ahead, 46 days", "best baseline by pinball: " + want.Reference, "model+faci", "garch11_t+aci", "DM abs error"} {
+	for _, s := range []string{"distribution scores, one step ahead, 46 days", "best baseline by pinball: " + want.Reference, "model+faci", "garch11_t+aci", "ensemble+aci", "DM abs error"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("text output lacks %q:\n%s", s, out)
 		}

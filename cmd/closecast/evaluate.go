@@ -49,10 +49,14 @@ Distributions (issue 15): every day is also forecast as 21 quantiles, one
 step ahead, by the model (its conformal quantiles; a quantile model's own),
 the model adapted online by ACI and FACI, five walk-forward baselines
 (` + strings.Join(evaluate.BaselineNames(), ", ") + `) and
-` + evaluate.NameGARCHACI + `, and scored on the same days: coverage of the 50/80/90/95 %
-intervals and of 80 % per volatility tercile, mean pinball loss, Winkler
-80/95, Kupiec and Christoffersen p-values, and Diebold-Mariano tests of
-each model against each baseline (on pinball loss and on absolute error).
+` + evaluate.NameGARCHACI + `, then ` + evaluate.NameEnsemble + `, the quantile average (level by level,
+equal weights) of ` + strings.Join(evaluate.EnsembleParts, ", ") + `,
+the combination chosen on rolling-origin folds inside the training part,
+and ` + evaluate.NameEnsembleACI + `, it adapted by ACI. All are scored on the same days:
+coverage of the 50/80/90/95 % intervals and of 80 % per volatility
+tercile, mean pinball loss, Winkler 80/95, Kupiec and Christoffersen
+p-values, and Diebold-Mariano tests of each model against each baseline
+(on pinball loss and on absolute error).
 One walk runs from the first range's first day to the last range's last,
 so the adaptation has its history; a range the model saw in training gets
 no distribution scores and says why. --plot DIR writes DIR/calibration.png:
