@@ -49,6 +49,12 @@ type Config struct {
 	// windows only: no leakage; default) or "all" (every loaded row, as the
 	// reference did).
 	ScalerFit string `yaml:"scaler_fit" json:"scaler_fit"`
+	// ScalerRange is the range the MinMax scalers map to [0, 1]: "minmax"
+	// (the fitted rows' min..max; the default, written as nothing) or
+	// "symmetric" (widened to −a..a around zero, so a zero return scales
+	// to 0.5 in every market: a global model's markets then share the
+	// network's zero). Point models only.
+	ScalerRange string `yaml:"scaler_range,omitempty" json:"scaler_range,omitempty"`
 	// Horizon is the number of days the network's Dense head forecasts at
 	// once (a direct multi-output head): output j is the target of day
 	// t+j, the t-th day being the one after the window. 1 (default) is
@@ -173,6 +179,8 @@ const (
 	// pinball and horizon 1; the head outputs the 21 evaluate.Levels
 	// quantiles.
 	TargetLogReturnEWMAZ = "log_return_ewma_z"
+	RangeMinMax          = "minmax"
+	RangeSymmetric       = "symmetric"
 	FitTrain             = "train"
 	FitAll               = "all"
 	MonitorHoldout       = "holdout"
@@ -358,6 +366,10 @@ func (c Config) Validate() error {
 		return bad("target", "%q is not %q, %q or %q", c.Target, TargetClose, TargetLogReturn, TargetLogReturnEWMAZ)
 	case c.ScalerFit != FitTrain && c.ScalerFit != FitAll:
 		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
+	case c.ScalerRange != "" && c.ScalerRange != RangeMinMax && c.ScalerRange != RangeSymmetric:
+		return bad("scaler_range", "%q is not %q or %q", c.ScalerRange, RangeMinMax, RangeSymmetric)
+	case c.ScalerRange == RangeSymmetric && c.Target == TargetLogReturnEWMAZ:
+		return bad("scaler_range", "%q with target %q: the quantile head scales its inputs the default way", c.ScalerRange, c.Target)
 	case c.WindowSize < 1 || c.WindowSize > MaxWindowSize:
 		return bad("window_size", "%d must be in 1..%d", c.WindowSize, MaxWindowSize)
 	case len(c.Features) > MaxInputSize:

@@ -96,6 +96,9 @@ func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
 	if err := fitScalers(p, cfg.ScalerFit, bars, first+nTrain, O); err != nil {
 		return nil, err
 	}
+	if cfg.ScalerRange == config.RangeSymmetric {
+		p.Inputs, p.Output = p.Inputs.Symmetric(), p.Output.Symmetric()
+	}
 	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail, Outputs: O}
 	nf := len(cfg.Features)
 	per := cfg.WindowSize * nf
