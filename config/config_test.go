@@ -157,3 +157,28 @@ func TestGlobalConfigErrors(t *testing.T) {
 		t.Errorf("lower-case symbol: %v", err)
 	}
 }
+
+// scaler_range is symmetric or minmax; left out it is written as nothing,
+// so configs (and model.json files) written before it are unchanged.
+func TestScalerRange(t *testing.T) {
+	data := "symbol: BTC-USD\ndata: {from: 2018-01-01, to: 2019-01-01}\n"
+	for doc, want := range map[string]string{
+		"scaler_range: wide\n": `scaler_range: "wide" is not "minmax" or "symmetric"`,
+		"scaler_range: symmetric\nloss_function: pinball\ntarget: log_return_ewma_z\n": "the quantile head scales its inputs the default way",
+	} {
+		if _, err := Decode(strings.NewReader(data + doc)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", doc, err, want)
+		}
+	}
+	c, err := Decode(strings.NewReader(data + "scaler_range: symmetric\n"))
+	if err != nil || c.ScalerRange != RangeSymmetric || !strings.Contains(c.String(), "scaler_range: symmetric") {
+		t.Fatalf("symmetric: %v %q", err, c.ScalerRange)
+	}
+	def, err := Load(filepath.Join("shipped", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(def.String(), "scaler_range") {
+		t.Errorf("default.yaml encodes a scaler_range:\n%s", def)
+	}
+}

@@ -261,3 +261,35 @@ func TestRunGlobalScoresEachMarketAndRoundTrips(t *testing.T) {
 		t.Errorf("unknown market: %v", err)
 	}
 }
+
+// With scaler_range symmetric each market keeps its own scalers, widened
+// around zero, so a flat day scales to 0.5 in both markets (with the
+// data's min..max, BTC-USD's and ETH-USD's zero return lie at different
+// scaled levels, which one network must then tell apart).
+func TestPrepareGlobalSymmetricSharesTheZero(t *testing.T) {
+	cfg, series := smallGlobal(t)
+	plain, err := PrepareGlobal(cfg, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ScalerRange = config.RangeSymmetric
+	sym, err := PrepareGlobal(cfg, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := func(ds *Dataset) (float64, float64) {
+		return ds.Pipeline.Inputs.Scale(0, 0), ds.Pipeline.Output.Scale(0, 0)
+	}
+	a, b := zero(plain[0])
+	c, d := zero(plain[1])
+	if a == c || b == d {
+		t.Errorf("min..max scalers put both markets' zero at %v/%v and %v/%v", a, b, c, d)
+	}
+	for k, ds := range sym {
+		in, out := zero(ds)
+		want := plain[k].Pipeline.Output.Symmetric()
+		if in != 0.5 || out != 0.5 || !slices.Equal(ds.Pipeline.Output.Max, want.Max) {
+			t.Errorf("%s: zero scales to %v (input) and %v (target); target scaler %+v, want %+v", cfg.Symbols[k], in, out, ds.Pipeline.Output, want)
+		}
+	}
+}
