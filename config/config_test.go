@@ -182,3 +182,20 @@ func TestScalerRange(t *testing.T) {
 		t.Errorf("default.yaml encodes a scaler_range:\n%s", def)
 	}
 }
+
+// global-quantile.yaml is quantile.yaml's recipe on both markets.
+func TestGlobalQuantileConfigIsTheQuantileRecipe(t *testing.T) {
+	g, err := Load(filepath.Join("shipped", "global-quantile.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Load(filepath.Join("shipped", "quantile.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth := g.ForSymbol("ETH-USD")
+	eth.Name, q.Name, q.Symbol = "", "", "ETH-USD"
+	if eth.String() != q.String() || strings.Join(g.Markets(), ",") != "BTC-USD,ETH-USD" {
+		t.Errorf("global-quantile.yaml for ETH-USD\n%s\nwant quantile.yaml's recipe\n%s", eth, q)
+	}
+}

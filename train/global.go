@@ -19,10 +19,28 @@ import (
 // market's bars) are those a per-symbol model of the same recipe has.
 // series maps every market to its bars.
 func PrepareGlobal(cfg config.Config, series map[string]closecast.Series) ([]*Dataset, error) {
+	ss, err := marketSeries(cfg, series)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Dataset, len(ss))
+	for k, sym := range cfg.Symbols {
+		ds, err := Prepare(cfg.ForSymbol(sym), ss[k])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sym, err)
+		}
+		out[k] = ds
+	}
+	return out, nil
+}
+
+// marketSeries returns the bars of every market of a global config, in
+// cfg.Symbols order, from series.
+func marketSeries(cfg config.Config, series map[string]closecast.Series) ([]closecast.Series, error) {
 	if !cfg.Global() {
 		return nil, fmt.Errorf("train: config %s names one market (%s), not symbols", cfg.Name, cfg.Symbol)
 	}
-	out := make([]*Dataset, len(cfg.Symbols))
+	out := make([]closecast.Series, len(cfg.Symbols))
 	for k, sym := range cfg.Symbols {
 		s, ok := series[sym]
 		if !ok || len(s.Bars) == 0 {
@@ -31,11 +49,7 @@ func PrepareGlobal(cfg config.Config, series map[string]closecast.Series) ([]*Da
 		if s.Symbol != "" && s.Symbol != sym {
 			return nil, fmt.Errorf("train: the bars given for %s are %s's", sym, s.Symbol)
 		}
-		ds, err := Prepare(cfg.ForSymbol(sym), s)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sym, err)
-		}
-		out[k] = ds
+		out[k] = s
 	}
 	return out, nil
 }
@@ -65,15 +79,15 @@ func pool(parts []part) part {
 // series maps every market to its bars, covering the validation window
 // and the history before it as Run's series does.
 func RunGlobal(ctx context.Context, cfg config.Config, series map[string]closecast.Series, opt Options) (*Result, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	if cfg.Target == config.TargetLogReturnEWMAZ {
-		return nil, fmt.Errorf("train: config %s: a global quantile head is not supported yet; train it per symbol", cfg.Name)
+		return runGlobalQuantileHead(ctx, cfg, series, opt)
 	}
 	if cfg.EarlyStopping.Monitor != config.MonitorTail {
 		return nil, fmt.Errorf("train: config %s: a global model stops early on its markets' training tails (early_stopping.monitor %q), not %q",
 			cfg.Name, config.MonitorTail, cfg.EarlyStopping.Monitor)
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
 	}
 	sets, err := PrepareGlobal(cfg, series)
 	if err != nil {
@@ -97,32 +111,73 @@ func RunGlobal(ctx context.Context, cfg config.Config, series map[string]closeca
 	if err != nil {
 		return nil, err
 	}
-	var first *artifact.Model
-	markets := make([]artifact.Market, len(sets))
-	tail := 0
+	models := make([]*artifact.Model, len(sets))
+	windows := make([]int, len(sets))
 	for k, ds := range sets {
 		sym := cfg.Symbols[k]
 		ds.Pipeline.Net = f.net
-		m := newModel(cfg.ForSymbol(sym), ds, tc, f, fitPart.n, opt)
-		if err := score(m, cfg.ForSymbol(sym), ds, series[sym].Bars); err != nil {
+		models[k] = newModel(cfg.ForSymbol(sym), ds, tc, f, fitPart.n, opt)
+		if err := score(models[k], cfg.ForSymbol(sym), ds, series[sym].Bars); err != nil {
 			return nil, fmt.Errorf("%s: %w", sym, err)
 		}
-		md := m.Meta
-		markets[k] = artifact.Market{
-			Symbol: sym, Scaler: scalerOf(ds.Pipeline.Inputs.Min, ds.Pipeline.Inputs.Max),
-			TargetScaler: scalerOf(ds.Pipeline.Output.Min, ds.Pipeline.Output.Max), Calibration: ds.Pipeline.Calibration,
-			TrainRange: md.TrainRange, DataRange: md.DataRange, DataSHA256: md.DataSHA256,
-			Windows: fits[k].n, TailWindows: ds.Tail, Metrics: md.Metrics, Predictions: md.Predictions,
-		}
-		tail += ds.Tail
-		if k == 0 {
-			first = m
+		windows[k] = fits[k].n
+	}
+	return &Result{Model: assemble(cfg, models, windows), Interrupted: f.interrupted}, nil
+}
+
+// runGlobalQuantileHead trains a global quantile head (config/shipped/
+// quantile.yaml's recipe on several markets): each market's windows,
+// input scaler and EWMA-standardised targets exactly as TrainQuantileHead
+// builds them, pooled into one network, early stopping on the pooled
+// tails, then each market scored as runQuantileHead scores a per-symbol head.
+func runGlobalQuantileHead(ctx context.Context, cfg config.Config, series map[string]closecast.Series, opt Options) (*Result, error) {
+	ss, err := marketSeries(cfg, series)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	ws := make([]*quantileWindows, len(ss))
+	for k, sym := range cfg.Symbols {
+		if ws[k], err = quantileHeadWindows(cfg.ForSymbol(sym), ss[k]); err != nil {
+			return nil, fmt.Errorf("%s: %w", sym, err)
 		}
 	}
+	fits, err := fitQuantileHead(ctx, cfg, ws)
+	if err != nil {
+		return nil, err
+	}
+	seconds := time.Since(t0).Seconds()
+	models := make([]*artifact.Model, len(fits))
+	windows := make([]int, len(fits))
+	for k, fit := range fits {
+		if models[k], err = quantileModel(cfg.ForSymbol(cfg.Symbols[k]), ss[k], fit, seconds, opt); err != nil {
+			return nil, fmt.Errorf("%s: %w", cfg.Symbols[k], err)
+		}
+		windows[k] = fit.Train - fit.Tail
+	}
+	return &Result{Model: assemble(cfg, models, windows)}, nil
+}
+
+// assemble makes the per-market models of one global network (each
+// trained on windows[k] of its own windows) one artifact: the first
+// market's at the top level, every market in Meta.Markets, the pooled
+// window counts in Meta.Training.
+func assemble(cfg config.Config, models []*artifact.Model, windows []int) *artifact.Model {
+	first := models[0]
+	fit, tail := 0, 0
+	for k, m := range models {
+		md, p := m.Meta, m.Pipeline
+		first.Meta.Markets = append(first.Meta.Markets, artifact.Market{
+			Symbol: md.Symbol, Scaler: scalerOf(p.Inputs.Min, p.Inputs.Max),
+			TargetScaler: scalerOf(p.Output.Min, p.Output.Max), Calibration: p.Calibration,
+			TrainRange: md.TrainRange, DataRange: md.DataRange, DataSHA256: md.DataSHA256,
+			Windows: windows[k], TailWindows: md.Training.TailWindows, Metrics: md.Metrics, Predictions: md.Predictions,
+		})
+		fit, tail = fit+windows[k], tail+md.Training.TailWindows
+	}
 	first.Meta.Config = cfg
-	first.Meta.Training.TailWindows = tail
-	first.Meta.Markets = markets
-	return &Result{Model: first, Interrupted: f.interrupted}, nil
+	first.Meta.Training.Windows, first.Meta.Training.TailWindows = fit, tail
+	return first
 }
 
 // scalerOf is a scaler's parameters as model.json stores them (copies, so

@@ -128,13 +128,64 @@ func TestPrepareGlobalErrors(t *testing.T) {
 	if _, err := Run(context.Background(), cfg, series["BTC-USD"], Options{}); err == nil || !strings.Contains(err.Error(), "RunGlobal") {
 		t.Errorf("Run of a global config: %v", err)
 	}
-	q, err := shipped.Load("quantile")
+}
+
+// A global quantile head: each market's windows, input scaler and targets
+// are TrainQuantileHead's on that market alone; the network is one, and
+// each market's quantiles come out in its own price range.
+func TestRunGlobalQuantileHead(t *testing.T) {
+	_, series := smallGlobal(t)
+	cfg, err := shipped.Load("quantile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	q.Symbols, q.Symbol = []string{"BTC-USD", "ETH-USD"}, "BTC-USD"
-	if _, err := RunGlobal(context.Background(), q, series, Options{}); err == nil || !strings.Contains(err.Error(), "quantile head") {
-		t.Errorf("global quantile head: %v", err)
+	cfg.Name, cfg.Symbols = "gq", []string{"BTC-USD", "ETH-USD"}
+	cfg.Data = config.Range{From: closecast.MustParseDate("2021-01-01"), To: closecast.MustParseDate("2023-12-31")}
+	cfg.Validation = config.Validation{From: closecast.MustParseDate("2024-02-01"), To: closecast.MustParseDate("2024-02-20")}
+	cfg.Units, cfg.Epochs, cfg.Threads, cfg.EarlyStopping.Patience = 4, 2, 1, 2
+	r, err := RunGlobal(context.Background(), cfg, series, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := artifact.Encode(r.Model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := artifact.Verify(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pooled := 0
+	for _, sym := range cfg.Symbols {
+		own, err := quantileHeadWindows(cfg.ForSymbol(sym), series[sym])
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := m.For(sym)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pooled += own.fit.Train - own.fit.Tail
+		p := v.Pipeline
+		if p.Quantiles == nil || !slices.Equal(p.Inputs.Min, own.fit.Pipeline.Inputs.Min) || !slices.Equal(p.Inputs.Max, own.fit.Pipeline.Inputs.Max) {
+			t.Errorf("%s: input scaler %+v, want its own market's %+v", sym, p.Inputs, own.fit.Pipeline.Inputs)
+		}
+		if v.Meta.Metrics.Holdout == nil || v.Meta.Metrics.Holdout.From != own.fit.Holdout {
+			t.Errorf("%s: hold-out %+v, want from %s", sym, v.Meta.Metrics.Holdout, own.fit.Holdout)
+		}
+		s := series[sym]
+		i := s.Index(cfg.Validation.From)
+		qs, err := p.QuantilesAt(s.Bars, []int{i}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := s.Bars[i-1].Close
+		if lo, hi := qs[0][0], qs[0][len(qs[0])-1]; !(lo < hi && lo > 0.7*last && hi < 1.3*last) {
+			t.Errorf("%s: quantiles %v..%v around a last close of %v", sym, lo, hi, last)
+		}
+	}
+	if m.Meta.Training.Windows != pooled {
+		t.Errorf("the model fitted %d windows, the markets have %d", m.Meta.Training.Windows, pooled)
 	}
 }
 
