@@ -98,10 +98,14 @@ func TestGlobalConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The recipe is default.yaml's but for its name and markets: the same
-	// split, so that scores are comparable day by day.
+	// The recipe is default.yaml's but for its name, markets and symmetric
+	// scalers (chosen on the tail): the same split, so that scores are
+	// comparable day by day.
+	if c.ScalerRange != RangeSymmetric {
+		t.Errorf("global.yaml scaler_range %q", c.ScalerRange)
+	}
 	eth := c.ForSymbol("ETH-USD")
-	eth.Name, def.Name, def.Symbol = "", "", "ETH-USD"
+	eth.Name, def.Name, def.Symbol, def.ScalerRange = "", "", "ETH-USD", RangeSymmetric
 	if eth.String() != def.String() {
 		t.Errorf("global.yaml for ETH-USD\n%s\nwant default.yaml's recipe\n%s", eth, def)
 	}
