@@ -319,6 +319,7 @@ func TestRunGlobalScoresEachMarketAndRoundTrips(t *testing.T) {
 // scaled levels, which one network must then tell apart).
 func TestPrepareGlobalSymmetricSharesTheZero(t *testing.T) {
 	cfg, series := smallGlobal(t)
+	cfg.ScalerRange = config.RangeMinMax
 	plain, err := PrepareGlobal(cfg, series)
 	if err != nil {
 		t.Fatal(err)
