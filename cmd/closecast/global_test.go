@@ -165,3 +165,22 @@ func TestEvaluateGlobalAgainstPerSymbol(t *testing.T) {
 		t.Errorf("evaluate --symbol unknown market: %v", err)
 	}
 }
+
+// serve --model with a global model serves each of its markets with that
+// market's scalers, over the embedded models.
+func TestServedModelsExpandsAGlobalModel(t *testing.T) {
+	dir, _ := trainTiny(t, tinyGlobalYAML)
+	ms, err := servedModels(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]string{}
+	for _, m := range ms {
+		last[m.Meta.Symbol] = m.Meta.Version // later models win, as serving does
+	}
+	for _, sym := range []string{"BTC-USD", "ETH-USD"} {
+		if !strings.HasPrefix(last[sym], strings.ToLower(sym)+"-tiny-global-") {
+			t.Errorf("%s is served by %q, want the global model's market", sym, last[sym])
+		}
+	}
+}
