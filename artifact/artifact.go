@@ -7,6 +7,15 @@
 //	                   loss curve, hold-out/validation predictions, file checksums
 //	*.svg, *.png       plots written by `closecast train`
 //
+// A global model (config symbols: one network trained on several markets)
+// is the same directory: model.json's top-level symbol, scalers,
+// calibration, ranges, metrics and predictions are its first market's, so
+// a reader that knows one market reads it as that market's model, and
+// "markets" lists every market, the first included, each with its own
+// scalers, calibration, data range and checksum, metrics and predictions.
+// Model.For picks one. Its schema version is GlobalSchemaVersion, so an
+// older build refuses it instead of reading the first market alone.
+//
 // A directory is written to a temporary sibling and renamed into place, so a
 // reader never sees half of one. Read verifies every checksum and the schema
 // version, and says which check failed.
@@ -23,6 +32,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +52,11 @@ import (
 // added the direct head (config horizon, one target scaler column per
 // output) and the conformal calibration.
 const SchemaVersion = 2
+
+// GlobalSchemaVersion is the model.json layout of a global model: version
+// 2 plus "markets". Single-market models keep SchemaVersion, so their
+// files are unchanged.
+const GlobalSchemaVersion = 3
 
 // File names inside an artifact directory.
 const (
@@ -78,6 +93,10 @@ type Metadata struct {
 	// model (and in every artifact written before quantile heads).
 	QuantileHead *QuantileHead `json:"quantile_head,omitempty"`
 
+	// Markets lists every market of a global model, the first being the
+	// one the top-level fields describe; absent for a single-market model.
+	Markets []Market `json:"markets,omitempty"`
+
 	Config     config.Config `json:"config"`
 	TrainRange config.Range  `json:"train_range"` // dates of the first and last training target
 	DataRange  config.Range  `json:"data_range"`  // bars loaded
@@ -93,6 +112,25 @@ type Metadata struct {
 	Files map[string]string `json:"files"`
 	// Checksum is the SHA-256 of this document encoded with Checksum empty.
 	Checksum string `json:"checksum"`
+}
+
+// Market is one market of a global model: what is its own beside the
+// shared network. The fields mean what Metadata's of the same name mean
+// for a single-market model.
+type Market struct {
+	Symbol       string                `json:"symbol"`
+	Scaler       Scaler                `json:"scaler"`
+	TargetScaler Scaler                `json:"target_scaler"`
+	Calibration  *pipeline.Calibration `json:"calibration,omitempty"`
+	TrainRange   config.Range          `json:"train_range"`
+	DataRange    config.Range          `json:"data_range"`
+	DataSHA256   string                `json:"data_sha256"`
+	// Windows and TailWindows are this market's share of the pooled
+	// training windows and of the tail early stopping watched.
+	Windows     int         `json:"windows"`
+	TailWindows int         `json:"tail_windows"`
+	Metrics     Metrics     `json:"metrics"`
+	Predictions Predictions `json:"predictions"`
 }
 
 // Architecture describes the network.
@@ -163,6 +201,14 @@ type Versus struct {
 // undefined in every evaluation. Persistence never predicts a move, and
 // models written before metrics.Compute said so stored it as 0; it is
 // fixed after the checksum is verified, so those files stay valid.
+func (md *Metadata) undefinePersistenceDirection() {
+	md.Metrics.undefinePersistenceDirection()
+	for k := range md.Markets {
+		md.Markets[k].Metrics.undefinePersistenceDirection()
+	}
+}
+
+// undefinePersistenceDirection is Metadata's, for one set of metrics.
 func (ms *Metrics) undefinePersistenceDirection() {
 	for _, ev := range []*Evaluation{ms.Tuning, ms.Holdout, ms.Validation} {
 		if ev != nil {
@@ -280,7 +326,10 @@ func (m *Model) fillMeta(weights []byte) {
 	cfg := p.Net.Config()
 	sum := sha256.Sum256(weights)
 	m.Meta.SchemaVersion = SchemaVersion
-	m.Meta.Version = fmt.Sprintf("%s-%s-%s", strings.ToLower(m.Meta.Symbol), m.Meta.Name, hex.EncodeToString(sum[:])[:12])
+	if len(m.Meta.Markets) > 0 {
+		m.Meta.SchemaVersion = GlobalSchemaVersion
+	}
+	m.Meta.Version = version(m.Meta.Symbol, m.Meta.Name, hex.EncodeToString(sum[:])[:12])
 	m.Meta.Architecture = Architecture{Type: "lstm", Features: cfg.Features, Units: cfg.Units,
 		Dropout: cfg.Dropout, Outputs: cfg.Outputs, Params: p.Net.NumParams()}
 	m.Meta.Features = p.Features
@@ -294,6 +343,11 @@ func (m *Model) fillMeta(weights []byte) {
 	if p.Quantiles != nil {
 		m.Meta.QuantileHead = &QuantileHead{Levels: p.Quantiles, Target: config.TargetLogReturnEWMAZ}
 	}
+}
+
+// version names a model: <symbol>-<name>-<first 12 hex of the weights' SHA-256>.
+func version(symbol, name, weights string) string {
+	return fmt.Sprintf("%s-%s-%s", strings.ToLower(symbol), name, weights)
 }
 
 // encode returns model.json with its checksum filled in.
@@ -341,8 +395,8 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	if err := json.Unmarshal(doc, &md); err != nil {
 		return nil, fmt.Errorf("%w: %s is not valid JSON (truncated?): %v", ErrCorrupt, MetadataFile, err)
 	}
-	if md.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("%w: schema version %d, this build reads %d", ErrIncompatible, md.SchemaVersion, SchemaVersion)
+	if md.SchemaVersion != SchemaVersion && md.SchemaVersion != GlobalSchemaVersion {
+		return nil, fmt.Errorf("%w: schema version %d, this build reads %d and %d", ErrIncompatible, md.SchemaVersion, SchemaVersion, GlobalSchemaVersion)
 	}
 	want := md.Checksum
 	if _, err := md.encode(); err != nil {
@@ -351,7 +405,7 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	if md.Checksum != want {
 		return nil, fmt.Errorf("%w: %s was edited after it was written (checksum %.12s…, content hashes to %.12s…)", ErrCorrupt, MetadataFile, want, md.Checksum)
 	}
-	md.Metrics.undefinePersistenceDirection()
+	md.undefinePersistenceDirection()
 	got, err := checksums(fsys)
 	if err != nil {
 		return nil, err
@@ -378,9 +432,21 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	if err := md.check(net); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIncompatible, err)
 	}
-	target, err := features.ParseTarget(md.Target)
+	if err := md.checkMarkets(net); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIncompatible, err)
+	}
+	p, err := md.pipeline(net)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrIncompatible, err)
+	}
+	return &Model{Meta: md, Pipeline: p}, nil
+}
+
+// pipeline rebuilds the pipeline md describes around net.
+func (md *Metadata) pipeline(net *lstm.Network) (*pipeline.Pipeline, error) {
+	target, err := features.ParseTarget(md.Target)
+	if err != nil {
+		return nil, err
 	}
 	p := &pipeline.Pipeline{
 		Features: md.Features, Target: target, Window: md.Window, Warmup: md.Warmup,
@@ -391,6 +457,99 @@ func ReadFS(fsys fs.FS) (*Model, error) {
 	}
 	if md.QuantileHead != nil {
 		p.Quantiles = md.QuantileHead.Levels
+	}
+	return p, nil
+}
+
+// checkMarkets verifies a global model's markets: version 3 has two or
+// more, distinct, the first the top-level's (same scalers and calibration),
+// each passing check as a model of its own; version 2 has none.
+func (md *Metadata) checkMarkets(net *lstm.Network) error {
+	if md.SchemaVersion == SchemaVersion {
+		if len(md.Markets) > 0 {
+			return fmt.Errorf("schema version %d lists %d markets: a global model is version %d", SchemaVersion, len(md.Markets), GlobalSchemaVersion)
+		}
+		return nil
+	}
+	if len(md.Markets) < 2 {
+		return fmt.Errorf("global model (schema version %d) lists %d markets, want 2 or more", GlobalSchemaVersion, len(md.Markets))
+	}
+	first := md.marketOf(0)
+	if md.Markets[0].Symbol != md.Symbol || !reflect.DeepEqual(first.Scaler, md.Scaler) ||
+		!reflect.DeepEqual(first.TargetScaler, md.TargetScaler) || !reflect.DeepEqual(first.Calibration, md.Calibration) {
+		return fmt.Errorf("the first market (%s) is not the model's own (%s): its scalers or calibration differ", md.Markets[0].Symbol, md.Symbol)
+	}
+	seen := map[string]bool{}
+	for k, mk := range md.Markets {
+		if n, err := closecast.NormalizeSymbol(mk.Symbol); err != nil || n != mk.Symbol || seen[n] {
+			return fmt.Errorf("market %d: symbol %q is not a distinct, upper-case ticker", k+1, mk.Symbol)
+		}
+		seen[mk.Symbol] = true
+		v := md.marketOf(k)
+		if err := v.check(net); err != nil {
+			return fmt.Errorf("market %s: %v", mk.Symbol, err)
+		}
+	}
+	return nil
+}
+
+// marketOf returns md as market k's own model: its symbol, scalers,
+// calibration, ranges, metrics and predictions at the top level, and the
+// markets reordered so that k is first (so the result, written, is a valid
+// global model whose default market is k).
+func (md *Metadata) marketOf(k int) Metadata {
+	v := *md
+	mk := md.Markets[k]
+	v.Symbol, v.Scaler, v.TargetScaler, v.Calibration = mk.Symbol, mk.Scaler, mk.TargetScaler, mk.Calibration
+	v.TrainRange, v.DataRange, v.DataSHA256 = mk.TrainRange, mk.DataRange, mk.DataSHA256
+	v.Metrics, v.Predictions = mk.Metrics, mk.Predictions
+	v.Markets = append([]Market{mk}, slices.Delete(slices.Clone(md.Markets), k, k+1)...)
+	if i := strings.LastIndexByte(md.Version, '-'); i >= 0 {
+		v.Version = version(mk.Symbol, md.Name, md.Version[i+1:])
+	}
+	return v
+}
+
+// Symbols lists the markets m forecasts: a global model's, in its config's
+// order, or the one it was trained on.
+func (m *Model) Symbols() []string {
+	if len(m.Meta.Markets) == 0 {
+		return []string{m.Meta.Symbol}
+	}
+	out := make([]string, len(m.Meta.Markets))
+	for k, mk := range m.Meta.Markets {
+		out[k] = mk.Symbol
+	}
+	return out
+}
+
+// ErrUnknownMarket is wrapped when a global model is asked for a market it
+// was not trained on.
+var ErrUnknownMarket = errors.New("the model was not trained on this market")
+
+// For returns a global model as the model of one of its markets
+// (case-insensitive): the shared network with that market's scalers and
+// calibration, and its metadata at the top level (version
+// <symbol>-<name>-<weights>), so that predict, evaluate and serve use it as
+// any single-market model. A single-market model is returned as it is,
+// whatever the symbol, as before global models. m is not modified; the
+// result shares its network.
+func (m *Model) For(symbol string) (*Model, error) {
+	if len(m.Meta.Markets) == 0 {
+		return m, nil
+	}
+	want, err := closecast.NormalizeSymbol(symbol)
+	if err != nil {
+		return nil, err
+	}
+	k := slices.IndexFunc(m.Meta.Markets, func(mk Market) bool { return mk.Symbol == want })
+	if k < 0 {
+		return nil, fmt.Errorf("%w: %s knows %s, not %s", ErrUnknownMarket, m.Meta.Version, strings.Join(m.Symbols(), ", "), want)
+	}
+	md := m.Meta.marketOf(k)
+	p, err := md.pipeline(m.Pipeline.Net)
+	if err != nil {
+		return nil, err
 	}
 	return &Model{Meta: md, Pipeline: p}, nil
 }
@@ -482,6 +641,12 @@ type CalibrationSummary struct {
 // Summary returns md without the calibration's scores.
 func (md Metadata) Summary() Summary {
 	s := Summary{Metadata: md}
+	if len(md.Markets) > 0 {
+		s.Markets = slices.Clone(md.Markets)
+		for k := range s.Markets {
+			s.Markets[k].Calibration = nil // the top level's summary describes the served market's
+		}
+	}
 	if c := md.Calibration; c != nil {
 		s.Calibration = &CalibrationSummary{From: c.From, To: c.To, Days: len(c.Scores[0]), Horizon: c.Horizon()}
 	}

@@ -85,7 +85,8 @@ func TestBoundsDocNamesEveryBound(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	base := "symbol: BTC-USD\ndata: {from: 2018-01-01, to: 2019-01-01}\n"
 	for _, s := range []string{base, base + "epochs: 2.9\n", base + "batch_size: 1000000000\n", base + "early_stopping: {patience: .inf}\n",
-		base + "window_size: 0x10\n", base + "epochs: [1]\n", "epochs: !!float 3\n", "- a\n- b\n", ""} {
+		base + "window_size: 0x10\n", base + "epochs: [1]\n", "symbols: [BTC-USD, ETH-USD]\ndata: {from: 2018-01-01, to: 2019-01-01}\n",
+		"symbols: [btc-usd, BTC-USD]\n", "symbol: X\nsymbols: [Y, Z]\n", "symbols: {a: 1}\n", "epochs: !!float 3\n", "- a\n- b\n", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, doc string) {

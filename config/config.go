@@ -26,8 +26,16 @@ import (
 type Config struct {
 	// Name labels the run in reports and in the artifact ("reference", "default").
 	Name string `yaml:"name" json:"name"`
-	// Symbol is the market, e.g. BTC-USD.
+	// Symbol is the market, e.g. BTC-USD. In a global config it is the
+	// first of Symbols (filled in when left out): the market the model
+	// forecasts when none is named.
 	Symbol string `yaml:"symbol" json:"symbol"`
+	// Symbols, when set, makes the config global: one network trained on
+	// the windows of every market listed, each market's windows built and
+	// scaled exactly as a per-symbol model's (its own scalers, fitted on its
+	// own training windows, the same calendar split). 2..MaxSymbols distinct
+	// tickers; empty for a per-symbol model.
+	Symbols []string `yaml:"symbols,omitempty" json:"symbols,omitempty"`
 	// Data is the range of daily bars loaded for training and the hold-out,
 	// both inclusive. Features with a warm-up consume their first rows.
 	Data Range `yaml:"data" json:"data"`
@@ -41,6 +49,12 @@ type Config struct {
 	// windows only: no leakage; default) or "all" (every loaded row, as the
 	// reference did).
 	ScalerFit string `yaml:"scaler_fit" json:"scaler_fit"`
+	// ScalerRange is the range the MinMax scalers map to [0, 1]: "minmax"
+	// (the fitted rows' min..max; the default, written as nothing) or
+	// "symmetric" (widened to −a..a around zero, so a zero return scales
+	// to 0.5 in every market: a global model's markets then share the
+	// network's zero). Point models only.
+	ScalerRange string `yaml:"scaler_range,omitempty" json:"scaler_range,omitempty"`
 	// Horizon is the number of days the network's Dense head forecasts at
 	// once (a direct multi-output head): output j is the target of day
 	// t+j, the t-th day being the one after the window. 1 (default) is
@@ -114,6 +128,9 @@ type Validation struct {
 	To   closecast.Date `yaml:"to" json:"to"`
 }
 
+// MaxSymbols is the most markets a global config may pool.
+const MaxSymbols = 16
+
 // MaxHorizon is the longest direct head a config may ask for, in days.
 const MaxHorizon = 90
 
@@ -162,6 +179,8 @@ const (
 	// pinball and horizon 1; the head outputs the 21 evaluate.Levels
 	// quantiles.
 	TargetLogReturnEWMAZ = "log_return_ewma_z"
+	RangeMinMax          = "minmax"
+	RangeSymmetric       = "symmetric"
 	FitTrain             = "train"
 	FitAll               = "all"
 	MonitorHoldout       = "holdout"
@@ -208,11 +227,52 @@ func Decode(r io.Reader) (Config, error) {
 		}
 		return Config{}, err
 	}
+	if err := c.fillSymbols(hasKey(&root, "symbol")); err != nil {
+		return Config{}, err
+	}
 	c.fill()
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// fillSymbols upper-cases a global config's symbols and makes Symbol the
+// first of them. A symbol given beside symbols must be that first one (as
+// Encode writes it), not a second opinion on the default market.
+func (c *Config) fillSymbols(symbolGiven bool) error {
+	if len(c.Symbols) == 0 {
+		return nil
+	}
+	for k, s := range c.Symbols {
+		n, err := closecast.NormalizeSymbol(s)
+		if err != nil {
+			return fmt.Errorf("config field symbols: entry %d: %v", k+1, err)
+		}
+		c.Symbols[k] = n
+	}
+	if symbolGiven && !strings.EqualFold(c.Symbol, c.Symbols[0]) {
+		return fmt.Errorf("config field symbol: %q beside symbols %v: a global config's default market is the first of symbols", c.Symbol, c.Symbols)
+	}
+	c.Symbol = c.Symbols[0]
+	return nil
+}
+
+// hasKey reports whether the document's top-level mapping has key.
+func hasKey(root *yaml.Node, key string) bool {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 // checkInts refuses a non-integer scalar under an integer key, anywhere in
@@ -306,6 +366,10 @@ func (c Config) Validate() error {
 		return bad("target", "%q is not %q, %q or %q", c.Target, TargetClose, TargetLogReturn, TargetLogReturnEWMAZ)
 	case c.ScalerFit != FitTrain && c.ScalerFit != FitAll:
 		return bad("scaler_fit", "%q is not %q or %q", c.ScalerFit, FitTrain, FitAll)
+	case c.ScalerRange != "" && c.ScalerRange != RangeMinMax && c.ScalerRange != RangeSymmetric:
+		return bad("scaler_range", "%q is not %q or %q", c.ScalerRange, RangeMinMax, RangeSymmetric)
+	case c.ScalerRange == RangeSymmetric && c.Target == TargetLogReturnEWMAZ:
+		return bad("scaler_range", "%q with target %q: the quantile head scales its inputs the default way", c.ScalerRange, c.Target)
 	case c.WindowSize < 1 || c.WindowSize > MaxWindowSize:
 		return bad("window_size", "%d must be in 1..%d", c.WindowSize, MaxWindowSize)
 	case len(c.Features) > MaxInputSize:
@@ -344,6 +408,9 @@ func (c Config) Validate() error {
 	case c.Validation.To < c.Validation.From:
 		return bad("validation", "to %s is before from %s", c.Validation.To, c.Validation.From)
 	}
+	if err := c.validateSymbols(); err != nil {
+		return err
+	}
 	pinball := false
 	switch strings.ToLower(c.Loss) {
 	case "mae", "mean_absolute_error", "mse", "mean_squared_error", "huber":
@@ -370,6 +437,55 @@ func (c Config) Validate() error {
 		seen[f] = true
 	}
 	return nil
+}
+
+// validateSymbols checks a global config's markets: 2..MaxSymbols
+// distinct, normalised tickers, the first of them Symbol.
+func (c Config) validateSymbols() error {
+	if c.Symbols == nil {
+		return nil
+	}
+	if len(c.Symbols) < 2 || len(c.Symbols) > MaxSymbols {
+		return fmt.Errorf("config field symbols: %d markets, want 2..%d (one market is symbol:)", len(c.Symbols), MaxSymbols)
+	}
+	seen := map[string]bool{}
+	for k, s := range c.Symbols {
+		n, err := closecast.NormalizeSymbol(s)
+		switch {
+		case err != nil:
+			return fmt.Errorf("config field symbols: entry %d: %v", k+1, err)
+		case n != s:
+			return fmt.Errorf("config field symbols: entry %d %q is not upper-case (%q)", k+1, s, n)
+		case strings.ContainsAny(s, `/\`) || s == "." || s == "..":
+			return fmt.Errorf("config field symbols: entry %d %q is not a ticker", k+1, s)
+		case seen[s]:
+			return fmt.Errorf("config field symbols: %s is listed twice", s)
+		}
+		seen[s] = true
+	}
+	if c.Symbol != c.Symbols[0] {
+		return fmt.Errorf("config field symbol: %q is not the first of symbols %v", c.Symbol, c.Symbols)
+	}
+	return nil
+}
+
+// Global reports whether c trains one model on several markets (Symbols).
+func (c Config) Global() bool { return len(c.Symbols) > 0 }
+
+// Markets lists the markets c trains on: Symbols, or Symbol alone.
+func (c Config) Markets() []string {
+	if c.Global() {
+		return c.Symbols
+	}
+	return []string{c.Symbol}
+}
+
+// ForSymbol returns the per-symbol config of one market of c: the same
+// recipe with Symbol set and no Symbols, which is how a global model
+// builds each market's windows and scalers.
+func (c Config) ForSymbol(symbol string) Config {
+	c.Symbol, c.Symbols = symbol, nil
+	return c
 }
 
 // HasValidation reports whether a dated validation check is configured.

@@ -58,6 +58,20 @@ func FitMinMaxColumn(xs []float64) MinMaxScaler {
 	return FitMinMax(rows)
 }
 
+// Symmetric returns s with every column's range widened to be symmetric
+// around zero, [−a, a] with a the larger of |Min| and |Max|: a zero (a flat
+// day's return) then scales to 0.5 whatever the column's data, which lets
+// markets of different volatility share one network's zero (config
+// scaler_range symmetric). A column that is all zeros stays [0, 0].
+func (s MinMaxScaler) Symmetric() MinMaxScaler {
+	out := MinMaxScaler{Min: make([]float64, len(s.Min)), Max: make([]float64, len(s.Max))}
+	for j := range s.Min {
+		a := math.Max(math.Abs(s.Min[j]), math.Abs(s.Max[j]))
+		out.Min[j], out.Max[j] = -a, a
+	}
+	return out
+}
+
 // Cols returns the number of columns the scaler was fitted on.
 func (s MinMaxScaler) Cols() int { return len(s.Min) }
 

@@ -193,3 +193,18 @@ func eq(a, b []float64) bool {
 	}
 	return true
 }
+
+// Symmetric widens each column to −a..a around zero: a zero scales to 0.5.
+func TestMinMaxSymmetric(t *testing.T) {
+	s := MinMaxScaler{Min: []float64{-0.46, -0.1, 2, 0}, Max: []float64{0.17, 0.3, 5, 0}}
+	got := s.Symmetric()
+	if !eq(got.Min, []float64{-0.46, -0.3, -5, 0}) || !eq(got.Max, []float64{0.46, 0.3, 5, 0}) {
+		t.Fatalf("symmetric %+v", got)
+	}
+	if v := got.Scale(0, 0); v != 0.5 {
+		t.Errorf("zero scales to %v, want 0.5", v)
+	}
+	if s.Min[0] != -0.46 {
+		t.Error("Symmetric modified its receiver")
+	}
+}

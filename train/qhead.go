@@ -48,6 +48,30 @@ type QuantileHeadFit struct {
 // It reuses the point recipe's pieces (features.Matrix, pipeline.Input,
 // lstm); Run calls it for a config with the quantile head's target.
 func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Series) (*QuantileHeadFit, error) {
+	w, err := quantileHeadWindows(cfg, s)
+	if err != nil {
+		return nil, err
+	}
+	fit, err := fitQuantileHead(ctx, cfg, []*quantileWindows{w})
+	if err != nil {
+		return nil, err
+	}
+	return fit[0], nil
+}
+
+// quantileWindows are one market's training windows of a quantile head:
+// x [Train][Window][Features] and y [Train], the last Tail of them held
+// back for early stopping, and the pipeline (input scaler fitted, no
+// network yet) with the split's dates in fit.
+type quantileWindows struct {
+	x, y []float32
+	fit  QuantileHeadFit
+}
+
+// quantileHeadWindows builds cfg's quantile-head windows of s: the
+// split, the input scaler and the EWMA-standardised targets
+// TrainQuantileHead describes.
+func quantileHeadWindows(cfg config.Config, s closecast.Series) (*quantileWindows, error) {
 	if cfg.Loss != "pinball" || cfg.Target != config.TargetLogReturnEWMAZ || cfg.Horizon != 1 {
 		return nil, fmt.Errorf("quantile head: config %s has loss %q, target %q, horizon %d; want pinball, %s, 1",
 			cfg.Name, cfg.Loss, cfg.Target, cfg.Horizon, config.TargetLogReturnEWMAZ)
@@ -77,14 +101,25 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 		Warmup: warmup, Inputs: features.FitMinMax(rows), Quantiles: slices.Clone(evaluate.Levels[:])}
 	z, _ := features.EWMAZ(bars)
 	per := cfg.WindowSize * len(cfg.Features)
-	x := make([]float32, nTrain*per)
-	y := make([]float32, nTrain)
+	w := &quantileWindows{x: make([]float32, nTrain*per), y: make([]float32, nTrain)}
 	for k := range nTrain {
-		if err := p.Input(bars, first+k, x[k*per:(k+1)*per]); err != nil {
+		if err := p.Input(bars, first+k, w.x[k*per:(k+1)*per]); err != nil {
 			return nil, err
 		}
-		y[k] = float32(z[first+k])
+		w.y[k] = float32(z[first+k])
 	}
+	fit := nTrain - tail
+	w.fit = QuantileHeadFit{Pipeline: p, Windows: n, Train: nTrain, Tail: tail, Holdout: bars[first+nTrain].Date, TailLoss: math.Inf(1),
+		TrainFrom: bars[first].Date, TailFrom: bars[first+fit].Date}
+	return w, nil
+}
+
+// fitQuantileHead trains one quantile head on the windows of every
+// market in ws, pooled (market after market; the trainer shuffles them
+// every epoch), early stopping on their pooled tails, and returns each
+// market's fit: its own pipeline around the one network kept. With one
+// market it is TrainQuantileHead's training.
+func fitQuantileHead(ctx context.Context, cfg config.Config, ws []*quantileWindows) ([]*QuantileHeadFit, error) {
 	units := make([]int, cfg.Layers)
 	for i := range units {
 		units[i] = cfg.Units
@@ -103,10 +138,16 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 	if err != nil {
 		return nil, err
 	}
-	fit := nTrain - tail
-	fx, fy, tx, ty := x[:fit*per], y[:fit], x[fit*per:], y[fit:]
-	res := &QuantileHeadFit{Windows: n, Train: nTrain, Tail: tail, Holdout: bars[first+nTrain].Date, TailLoss: math.Inf(1),
-		TrainFrom: bars[first].Date, TailFrom: bars[first+fit].Date}
+	per := cfg.WindowSize * len(cfg.Features)
+	var fx, fy, tx, ty []float32
+	fit, tail := 0, 0
+	for _, w := range ws {
+		f := w.fit.Train - w.fit.Tail
+		fx, fy = append(fx, w.x[:f*per]...), append(fy, w.y[:f]...)
+		tx, ty = append(tx, w.x[f*per:]...), append(ty, w.y[f:]...)
+		fit, tail = fit+f, tail+w.fit.Tail
+	}
+	res := QuantileHeadFit{TailLoss: math.Inf(1)}
 	best := net.Clone()
 	stale := 0
 	for epoch := 1; epoch <= cfg.Epochs; epoch++ {
@@ -124,9 +165,14 @@ func TrainQuantileHead(ctx context.Context, cfg config.Config, s closecast.Serie
 			break
 		}
 	}
-	p.Net = best
-	res.Pipeline = p
-	return res, nil
+	out := make([]*QuantileHeadFit, len(ws))
+	for k, w := range ws {
+		f := w.fit
+		f.Pipeline.Net = best
+		f.TailLoss, f.Epochs, f.BestEpoch, f.TrainLoss, f.TailLosses = res.TailLoss, res.Epochs, res.BestEpoch, res.TrainLoss, res.TailLosses
+		out[k] = &f
+	}
+	return out, nil
 }
 
 // QuantileHeadBacktest trains one quantile head per fold of every bars of

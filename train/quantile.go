@@ -22,7 +22,16 @@ func runQuantileHead(ctx context.Context, cfg config.Config, series closecast.Se
 	if err != nil {
 		return nil, err
 	}
-	seconds := time.Since(t0).Seconds()
+	m, err := quantileModel(cfg, series, fit, time.Since(t0).Seconds(), opt)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Model: m}, nil
+}
+
+// quantileModel is the artifact of fit, a head trained on series (in
+// seconds): its metadata and the point scores of its median.
+func quantileModel(cfg config.Config, series closecast.Series, fit *QuantileHeadFit, seconds float64, opt Options) (*artifact.Model, error) {
 	data := series.Bars[:series.Search(cfg.Data.To+1)]
 	stopped := "epochs"
 	if fit.Epochs < cfg.Epochs {
@@ -62,5 +71,5 @@ func runQuantileHead(ctx context.Context, cfg config.Config, series closecast.Se
 		}
 		m.Meta.Metrics.Validation, m.Meta.Predictions.Validation = &ev, pts
 	}
-	return &Result{Model: m}, nil
+	return m, nil
 }

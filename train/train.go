@@ -22,6 +22,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/closecast/closecast"
@@ -94,6 +95,9 @@ func Prepare(cfg config.Config, series closecast.Series) (*Dataset, error) {
 	O := cfg.Horizon
 	if err := fitScalers(p, cfg.ScalerFit, bars, first+nTrain, O); err != nil {
 		return nil, err
+	}
+	if cfg.ScalerRange == config.RangeSymmetric {
+		p.Inputs, p.Output = p.Inputs.Symmetric(), p.Output.Symmetric()
 	}
 	d := &Dataset{Bars: bars, Pipeline: p, Train: nTrain, Tail: tail, Outputs: O}
 	nf := len(cfg.Features)
@@ -217,6 +221,9 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if cfg.Global() {
+		return nil, fmt.Errorf("train: config %s is global (%s): train it with RunGlobal", cfg.Name, strings.Join(cfg.Symbols, ", "))
+	}
 	if cfg.Target == config.TargetLogReturnEWMAZ {
 		return runQuantileHead(ctx, cfg, series, opt)
 	}
@@ -249,7 +256,17 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		return nil, err
 	}
 	p.Net = f.net
-	m := &artifact.Model{Pipeline: p, Meta: artifact.Metadata{
+	m := newModel(cfg, ds, tc, f, fitPart.n, opt)
+	if err := score(m, cfg, ds, series.Bars); err != nil {
+		return nil, err
+	}
+	return &Result{Model: m, Interrupted: f.interrupted}, nil
+}
+
+// newModel is the artifact of ds's pipeline trained as f: its metadata
+// before scoring. windows is the number of windows fitted on.
+func newModel(cfg config.Config, ds *Dataset, tc lstm.TrainConfig, f fitted, windows int, opt Options) *artifact.Model {
+	return &artifact.Model{Pipeline: ds.Pipeline, Meta: artifact.Metadata{
 		ClosecastVersion: closecast.Version,
 		Created:          opt.Now().UTC().Truncate(time.Second),
 		Name:             cfg.Name,
@@ -260,15 +277,11 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 		DataSHA256:       barsSHA256(ds.Bars),
 		Training: artifact.Training{
 			Threads: tc.Threads, EpochsTrained: len(f.curve.Train), BestEpoch: f.bestEpoch, Seconds: f.seconds,
-			SecondsEpoch: f.seconds / float64(len(f.curve.Train)), Windows: fitPart.n, Stopped: f.stopped,
+			SecondsEpoch: f.seconds / float64(len(f.curve.Train)), Windows: windows, Stopped: f.stopped,
 			Monitor: cfg.EarlyStopping.Monitor, TailWindows: ds.Tail,
 		},
 		LossCurve: f.curve,
 	}}
-	if err := score(m, cfg, ds, series.Bars); err != nil {
-		return nil, err
-	}
-	return &Result{Model: m, Interrupted: f.interrupted}, nil
 }
 
 // part is a run of training windows: x is [n][steps][Features], y [n][Outputs].

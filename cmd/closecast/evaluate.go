@@ -17,12 +17,13 @@ import (
 var evaluateCmd = &command{
 	name:    "evaluate",
 	summary: "Walk-forward evaluation of a model over a date range, beside naive baselines, with interval coverage",
-	usage:   "[--model DIR] [--from D --to D] [--horizon N] [--samples K] [--seed S] [--csv FILE] [--plot DIR] [--json]",
+	usage:   "[--model DIR] [--symbol S] [--against DIR] [--from D --to D] [--horizon N] [--samples K] [--seed S] [--csv FILE] [--plot DIR] [--json]",
 	example: `  closecast evaluate --from 2025-06-01 --to 2025-07-16
   closecast evaluate --model out/reference --from 2023-11-24 --to 2025-04-30 --json
   closecast evaluate --model out/eth --csv eth.csv --from 2025-01-01 --to 2025-03-31
   closecast evaluate                        # the model's own hold-out and validation windows
   closecast evaluate --horizon 7            # also 2..7 days ahead, vs persistence
+  closecast evaluate --model out/global --symbol ETH-USD --against models/eth-usd
 
 Every day in the range is forecast one step ahead from the real bars before it
 (the model never sees the day it forecasts), and scored with MAE, RMSE, MAPE,
@@ -41,6 +42,13 @@ origin of an N-day forecast (recursive, or the model's direct head), and
 step h is scored on the range's days h-1 days after their origin, beside
 persistence from the origin (the last known close) and with the conformal
 interval's coverage.
+
+--symbol picks a global model's market (default: its first); --against DIR
+scores another model of that market on the same days (one step ahead: MAE,
+MAPE; its conformal distribution: coverage, pinball, Winkler) and tests the
+model against it with Diebold-Mariano on absolute error and on pinball
+loss (negative favours the model), under "against" in --json:
+{"model", "evaluation", "point", "distribution", "scores", "error"}.
 
 Without --from and --to, the ranges are the model's hold-out and validation
 windows recorded in model.json, and --json prints {"holdout": …, "validation": …}.
@@ -80,6 +88,8 @@ type evaluationJSON struct {
 	// ahead (evaluate.JSONHelp); DistributionError says why it is missing.
 	Distribution      *evaluate.Report `json:"distribution,omitempty"`
 	DistributionError string           `json:"distribution_error,omitempty"`
+	// Against compares the model with --against's on the same days.
+	Against *againstJSON `json:"against,omitempty"`
 }
 
 // evalRange is one range to evaluate.
@@ -99,6 +109,7 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	samples := fs.Int("samples", pipeline.DefaultSamples, "Monte-Carlo dropout passes per day for the interval's coverage (`K`; 0 = skip)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the interval (the seed predict uses by default)")
 	horizon := fs.Int("horizon", 1, "also score forecasts 2..N `days` ahead")
+	against := fs.String("against", "", "also score this model `directory` (e.g. models/btc-usd, the per-symbol model of a global model's market) on the same days, and test the model against it (see against in --json)")
 	plotDir := fs.String("plot", "", "write calibration.png (PIT histogram and reliability diagram) to this `directory`")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -121,6 +132,13 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	if !isFlagSet(fs, "symbol") {
 		data.symbol = m.Meta.Symbol
+	}
+	if m, err = modelFor(m, data.symbol); err != nil {
+		return err
+	}
+	other, err := loadAgainst(*against, data.symbol)
+	if err != nil {
+		return err
 	}
 	var ranges []evalRange
 	if data.from.set {
@@ -158,7 +176,10 @@ func runEvaluate(ctx context.Context, c *command, e *env, args []string) error {
 		if err := evaluateRanges(m, series, ranges, results, *samples, *seed, *horizon); err != nil {
 			return err
 		}
-		return distributionReports(m, series, ranges, results)
+		if err := distributionReports(m, series, ranges, results); err != nil {
+			return err
+		}
+		return againstReports(m, other, series, ranges, results)
 	}); err != nil {
 		return err
 	}
@@ -227,6 +248,7 @@ func printEvaluation(e *env, m *artifact.Model, symbol string, ranges []evalRang
 		if err := printDistribution(e.stdout, results[k].Distribution, results[k].DistributionError); err != nil {
 			return err
 		}
+		printAgainst(e.stdout, results[k].Against)
 	}
 	return nil
 }

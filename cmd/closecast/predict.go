@@ -27,6 +27,7 @@ var predictCmd = &command{
   closecast predict --date 2025-07-20 --json
   closecast predict --offline --horizon 7   # a week ahead, with 80 % intervals
   closecast predict --model out/reference --date 2025-06-01 --samples 0
+  closecast predict --model out/global --symbol ETH-USD   # a global model's ETH-USD
 
 The close of day D is predicted from the model's window of daily bars ending
 D-1 (the last 'window' bars strictly before D). D can be any day from the
@@ -53,6 +54,9 @@ Every forecast gets quantiles (default p10, p50, p90), made by --interval:
 A quantile head (closecast train --config quantile) forecasts one day ahead
 and prints its own quantiles (interval auto): --quantiles may pick any of
 its levels, 2.5, 5, 10, 15, ..., 90, 95, 97.5; its forecast is the median.
+A global model (closecast train --config global) forecasts each of its
+markets with that market's scalers and calibration: --symbol picks one
+(default: its first).
 Check how often an interval covers the actual close with 'closecast
 evaluate' before trusting it.`,
 	run: runPredict,
@@ -175,6 +179,9 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	if !isFlagSet(fs, "symbol") {
 		data.symbol = m.Meta.Symbol
+	}
+	if m, err = modelFor(m, data.symbol); err != nil {
+		return err
 	}
 	src, closeFn, err := data.source(e, !*offline)
 	if err != nil {

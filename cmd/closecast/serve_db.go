@@ -16,7 +16,8 @@ import (
 )
 
 // servedModels are the models serve starts with: every embedded one, then
-// --model's and --models' artifacts over them (one per symbol).
+// --model's (each market of a global model) and --models' artifacts over
+// them (one per symbol).
 func servedModels(modelDir, modelsDir string) ([]*artifact.Model, error) {
 	ms, err := models.All()
 	if err != nil {
@@ -27,7 +28,12 @@ func servedModels(modelDir, modelsDir string) ([]*artifact.Model, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, m)
+		// A global model serves each of its markets.
+		views, err := marketViews(m)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, views...)
 	}
 	if modelsDir != "" {
 		more, err := models.LoadDir(modelsDir)

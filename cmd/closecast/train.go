@@ -27,6 +27,15 @@ var trainCmd = &command{
   closecast train --config reference --repeat 5 --json # 5 seeds: mean ± std of every metric
   closecast train --config my.yaml --csv bars.csv --epochs 20
   closecast train --config default --symbols BTC-USD,ETH-USD --jobs 2 # out/default/BTC-USD, out/default/ETH-USD
+  closecast train --config global --out out/global     # one model of BTC-USD and ETH-USD together
+
+A global config (symbols: [BTC-USD, ETH-USD], as config/shipped/global.yaml)
+trains one network on the pooled training windows of every market, each
+market's windows scaled by its own scalers (fitted on its own training
+windows) with the same calendar split as its per-symbol model; early
+stopping watches every market's training tail. The artifact holds every
+market's scalers and scores (predict/evaluate --symbol pick one); the
+report and --json give each market's metrics.
 
 Several models (--symbols × --repeat seeds) train --jobs at a time, each with
 the config's threads (or --threads): jobs × threads goroutines compute at
@@ -56,8 +65,11 @@ epochs completed so far.
 
 // trainRun is one seed's outcome in --json output.
 type trainRun struct {
-	Symbol   string             `json:"symbol,omitempty"` // with --symbols
-	Seed     uint64             `json:"seed"`
+	Symbol string `json:"symbol,omitempty"` // with --symbols
+	Seed   uint64 `json:"seed"`
+	// Markets are a global model's metrics per market, in its config's
+	// order (Metrics repeats the first's).
+	Markets  []marketRun        `json:"markets,omitempty"`
 	Out      string             `json:"out,omitempty"`
 	Training artifact.Training  `json:"training"`
 	Metrics  artifact.Metrics   `json:"metrics"`
@@ -106,6 +118,10 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Global() && (len(symbols) > 0 || *csv != "") {
+		return fmt.Errorf("%w: config %s is a global model of %s: it names its markets itself (no --symbols) and reads each from the store and embedded data (no --csv)",
+			errUsage, cfg.Name, strings.Join(cfg.Symbols, ", "))
+	}
 	// Only the flags given override the config: --seed 0 is a seed.
 	if isFlagSet(fs, "epochs") {
 		cfg.Epochs = *epochs
@@ -143,11 +159,20 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	} else {
 		series := map[string]closecast.Series{}
 		for i, t := range tasks {
-			if _, ok := series[t.symbol]; ok || !sh.owns(i) {
+			if !sh.owns(i) {
 				continue
 			}
-			if series[t.symbol], err = (&dataFlags{symbol: t.symbol, csv: *csv}).load(ctx, e, false); err != nil {
-				return err
+			syms := []string{t.symbol}
+			if cfg.Global() {
+				syms = cfg.Symbols
+			}
+			for _, sym := range syms {
+				if _, ok := series[sym]; ok {
+					continue
+				}
+				if series[sym], err = (&dataFlags{symbol: sym, csv: *csv}).load(ctx, e, false); err != nil {
+					return err
+				}
 			}
 		}
 		var progress io.Writer
@@ -174,13 +199,19 @@ func runTrain(ctx context.Context, c *command, e *env, args []string) error {
 	if len(runs) > 0 {
 		cfg.Seed = runs[len(runs)-1].Seed
 	}
-	if err := printTrainRuns(e.stdout, cfg, runs, len(symbols) > 0, *asJSON); err != nil || *asJSON {
+	if err := printTrainRuns(e.stdout, cfg, runs, len(symbols) > 0 || cfg.Global(), *asJSON); err != nil || *asJSON {
 		return err
 	}
 	if interrupted || ctx.Err() != nil {
 		return errors.New("interrupted")
 	}
 	return nil
+}
+
+// marketRun is one market's metrics of a global model in --json output.
+type marketRun struct {
+	Symbol  string           `json:"symbol"`
+	Metrics artifact.Metrics `json:"metrics"`
 }
 
 // parseSymbols splits --symbols: upper-cased, no empty or repeated entry.
@@ -308,13 +339,22 @@ func (tr *trainer) run(ctx context.Context, tasks []trainTask, jobs int) ([]trai
 // one trains task i and writes its artifact (and, in a shard, its result).
 func (tr *trainer) one(ctx context.Context, i int, t trainTask, progress io.Writer) (*trainRun, bool, error) {
 	cfg := tr.cfg
-	cfg.Symbol, cfg.Seed = t.symbol, t.seed
+	cfg.Seed = t.seed
+	if !cfg.Global() {
+		cfg.Symbol = t.symbol
+	}
 	if tr.many && tr.progress != nil {
 		tr.mu.Lock()
-		fmt.Fprintf(tr.progress, "── %s seed %d (task %d of %d) ──\n", t.symbol, t.seed, i+1, tr.ntasks)
+		fmt.Fprintf(tr.progress, "── %s seed %d (task %d of %d) ──\n", strings.Join(cfg.Markets(), "+"), t.seed, i+1, tr.ntasks)
 		tr.mu.Unlock()
 	}
-	res, err := train.Run(ctx, cfg, tr.series[t.symbol], train.Options{Progress: progress})
+	var res *train.Result
+	var err error
+	if cfg.Global() {
+		res, err = train.RunGlobal(ctx, cfg, tr.series, train.Options{Progress: progress})
+	} else {
+		res, err = train.Run(ctx, cfg, tr.series[t.symbol], train.Options{Progress: progress})
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("%s seed %d: %w", t.symbol, t.seed, err)
 	}
@@ -326,6 +366,15 @@ func (tr *trainer) one(ctx context.Context, i int, t trainTask, progress io.Writ
 	if tr.symbols {
 		r.Symbol = t.symbol
 	}
+	views, err := marketViews(res.Model)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(views) > 1 {
+		for _, v := range views {
+			r.Markets = append(r.Markets, marketRun{Symbol: v.Meta.Symbol, Metrics: v.Meta.Metrics})
+		}
+	}
 	// A task cut short is not a result: its shard reruns it.
 	if tr.sh.Count > 0 && !res.Interrupted {
 		if err := writeTask(tr.results, tr.job, i, tr.ntasks, r); err != nil {
@@ -335,7 +384,12 @@ func (tr *trainer) one(ctx context.Context, i int, t trainTask, progress io.Writ
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	if tr.text {
-		report.Training(tr.e.stdout, res.Model)
+		for _, v := range views {
+			if len(views) > 1 {
+				fmt.Fprintf(tr.e.stdout, "── %s (%s) ──\n", v.Meta.Symbol, v.Meta.Version)
+			}
+			report.Training(tr.e.stdout, v)
+		}
 		fmt.Fprintf(tr.e.stdout, "artifact: %s (version %s)\n", t.dir, m.Version)
 	}
 	if res.Interrupted {
@@ -352,11 +406,19 @@ func printTrainRuns(w io.Writer, cfg config.Config, runs []trainRun, bySymbol, a
 	var summaries map[string]report.RepeatSummary
 	var order []string
 	groups := map[string][]artifact.Metrics{}
-	for _, r := range runs {
-		if _, ok := groups[r.Symbol]; !ok {
-			order = append(order, r.Symbol)
+	add := func(sym string, ms artifact.Metrics) {
+		if _, ok := groups[sym]; !ok {
+			order = append(order, sym)
 		}
-		groups[r.Symbol] = append(groups[r.Symbol], r.Metrics)
+		groups[sym] = append(groups[sym], ms)
+	}
+	for _, r := range runs {
+		if len(r.Markets) == 0 {
+			add(r.Symbol, r.Metrics)
+		}
+		for _, mk := range r.Markets { // a global model: one group per market
+			add(mk.Symbol, mk.Metrics)
+		}
 	}
 	for _, sym := range order {
 		if len(groups[sym]) < 2 {
@@ -387,8 +449,22 @@ func printTrainRuns(w io.Writer, cfg config.Config, runs []trainRun, bySymbol, a
 		Config    any                             `json:"config"`
 		Runs      []trainRun                      `json:"runs"`
 		Summary   *report.RepeatSummary           `json:"summary,omitempty"`
-		Summaries map[string]report.RepeatSummary `json:"summaries,omitempty"` // per symbol, with --symbols
+		Summaries map[string]report.RepeatSummary `json:"summaries,omitempty"` // per symbol, with --symbols or a global config
 	}{cfg, runs, summary, summaries})
+}
+
+// marketViews returns m as the model of each of its markets (one, m
+// itself, for a single-market model).
+func marketViews(m *artifact.Model) ([]*artifact.Model, error) {
+	var out []*artifact.Model
+	for _, sym := range m.Symbols() {
+		v, err := m.For(sym)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func joinNames() string {
