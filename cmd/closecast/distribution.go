@@ -61,17 +61,11 @@ func distributionReports(m *artifact.Model, series closecast.Series, ranges []ev
 // the model's conformal ones; then the ensemble of baselines and its ACI
 // row (evaluate.WithEnsemble).
 func lineup(w *evaluate.Walk, m *artifact.Model) ([]evaluate.Method, error) {
-	var methods []evaluate.Method
-	var err error
-	if m.Pipeline.Quantiles == nil {
-		methods, err = w.Lineup(evaluate.ModelFold{Pipeline: m.Pipeline})
-	} else {
-		var model evaluate.Method
-		model, err = w.QuantileHead(evaluate.NameQuantileHead, evaluate.QuantileHeadFold{Pipeline: m.Pipeline, Holdout: m.Meta.TrainRange.To + 1})
-		if err == nil {
-			methods, err = w.LineupOf(model)
-		}
+	model, err := methodOf(w, m, modelName(m))
+	if err != nil {
+		return nil, err
 	}
+	methods, err := w.LineupOf(model)
 	if err != nil {
 		return nil, err
 	}
