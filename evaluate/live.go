@@ -1,0 +1,242 @@
+package evaluate
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/closecast/closecast"
+)
+
+// Online is the state of an adaptation (see the design of Adapt) after the
+// outcomes seen so far: one tracker of α_t and the sorted past conformity
+// scores per central interval. Adapt runs one over a walk-forward; `serve`
+// runs one over the ledger's scored forecasts and applies it to the
+// forecast it answers, so both adapt with the same code. Observe is not
+// safe for concurrent use; Apply, Alpha and Factor only read, so a state
+// no longer observed may be shared.
+type Online struct {
+	trackers [numPairs]Tracker
+	sorted   [numPairs][]float64
+	n        int
+}
+
+// NewOnline returns the state of adaptation a before any outcome: every
+// interval at its nominal level, the base intervals unchanged.
+func NewOnline(a Adaptation) *Online {
+	o := &Online{}
+	for i := range o.trackers {
+		o.trackers[i] = a.Tracker(2 * Levels[i])
+	}
+	return o
+}
+
+// Observe learns from one outcome y of the base forecast q: each interval's
+// tracker is updated with the day's β and its conformity score joins the
+// past ones. Nothing changes on error (an interval without width).
+func (o *Online) Observe(q *Quantiles, y float64) error {
+	var s [numPairs]float64
+	for i := range numPairs {
+		var err error
+		if s[i], err = conformity(q[i], q.Median(), q[NumLevels-1-i], y); err != nil {
+			return err
+		}
+	}
+	for i := range numPairs {
+		o.trackers[i].Update(coveredAbove(o.sorted[i], s[i]))
+		at, _ := slices.BinarySearch(o.sorted[i], s[i])
+		o.sorted[i] = slices.Insert(o.sorted[i], at, s[i])
+	}
+	o.n++
+	return nil
+}
+
+// N returns how many outcomes were observed.
+func (o *Online) N() int { return o.n }
+
+// Alpha returns α_t of the central interval of pair i (Levels[i],
+// Levels[NumLevels−1−i]), i < NumLevels/2.
+func (o *Online) Alpha(i int) float64 { return o.trackers[i].Alpha() }
+
+// Factor returns the conformal factor Q of pair i at its α_t: the adapted
+// interval is m − Q·(m − lo) .. m + Q·(hi − m).
+func (o *Online) Factor(i int) float64 { return conformalFactor(o.sorted[i], o.trackers[i].Alpha()) }
+
+// Apply returns the adapted forecast of base quantiles q: each interval
+// scaled by its Factor around q's median, then sorted (the monotone
+// rearrangement); the median stays q's.
+func (o *Online) Apply(q *Quantiles) Quantiles {
+	var r Quantiles
+	m := q.Median()
+	r[medianIndex] = m
+	for i := range numPairs {
+		f := o.Factor(i)
+		r[i] = m - f*(m-q[i])
+		r[NumLevels-1-i] = m + f*(q[NumLevels-1-i]-m)
+	}
+	slices.Sort(r[:])
+	return r
+}
+
+// PairOf80 is the pair index of the 80 % central interval (Levels 0.10 and
+// 0.90), whose Alpha and Factor `serve` reports.
+const PairOf80 = 2
+
+// A LiveForecast is one scored forecast of the ledger, as LiveMethods
+// scores it: the day, the model's point forecast and its base quantiles
+// (closecast.DistributionLevels), and the actual close.
+type LiveForecast struct {
+	Date      closecast.Date
+	Point     float64
+	Quantiles Quantiles
+	Actual    float64
+}
+
+// Names of the live methods of LiveMethods.
+var (
+	NameLiveModel = NameModel
+	NameLiveACI   = NameModelACI
+)
+
+// LiveForecasts turns a ledger's scored predictions (any order, Actual
+// set) into the forecasts to adapt and score, ascending by date: those
+// with quantiles, one per day (of several models' forecasts of a day, the
+// one of the greatest model version: versions are stamped with their
+// training time, so the newest model).
+func LiveForecasts(ps []closecast.Prediction) ([]LiveForecast, error) {
+	sorted := slices.Clone(ps)
+	slices.SortStableFunc(sorted, func(a, b closecast.Prediction) int {
+		return cmp.Or(cmp.Compare(a.Date, b.Date), cmp.Compare(b.Model, a.Model))
+	})
+	var out []LiveForecast
+	for _, p := range sorted {
+		if p.Actual == nil || p.Quantiles == nil || len(out) > 0 && out[len(out)-1].Date == p.Date {
+			continue
+		}
+		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
+			return nil, fmt.Errorf("ledger forecast of %s by %s: %w", p.Date, p.Model, err)
+		}
+		f := LiveForecast{Date: p.Date, Point: p.Value, Actual: *p.Actual}
+		copy(f.Quantiles[:], p.Quantiles)
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// LiveOnline returns the ACI state (γ = ACIGamma) after the outcomes of
+// fs, in order: what `serve` applies to its next forecast.
+func LiveOnline(fs []LiveForecast) (*Online, error) {
+	o := NewOnline(ACI{Gamma: ACIGamma})
+	for k := range fs {
+		if err := o.Observe(&fs[k].Quantiles, fs[k].Actual); err != nil {
+			return nil, fmt.Errorf("ledger forecast of %s: %w", fs[k].Date, err)
+		}
+	}
+	return o, nil
+}
+
+// LiveMethods returns the days of fs that series (the symbol's stored
+// bars) holds with enough bars before them for every baseline, and on
+// them: the model's recorded quantiles (NameLiveModel, its point forecasts
+// as Points), the model adapted by ACI over all of fs in order
+// (NameLiveACI: what `serve` answered from its ledger), and the five
+// baselines of NewBaselines walked forward from the bars before each day.
+// skipped counts the forecasts of fs left out. Each day's Last is the
+// close of the bar before it, the baselines' origin.
+func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods []Method, skipped int, err error) {
+	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
+	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
+	for k, f := range fs {
+		model.Forecasts[k], model.Points[k] = f.Quantiles, f.Point
+		live.Dates[k], live.Actual[k] = f.Date, f.Actual
+	}
+	aci, err := Adapt(live, model, ACI{Gamma: ACIGamma})
+	if err != nil {
+		return Days{}, nil, 0, err
+	}
+	baselines := NewBaselines()
+	need := max(MinReturns(baselines), VolatilityDays) + 1 // bars before a day, as NewWalk wants
+	var keep []int                                         // indices into fs
+	var at []int                                           // their bars' indices in series
+	for k, f := range fs {
+		if i := series.Index(f.Date); i >= need {
+			keep, at = append(keep, k), append(at, i)
+		}
+	}
+	skipped = len(fs) - len(keep)
+	if len(keep) == 0 {
+		return Days{Horizon: 1}, nil, skipped, nil
+	}
+	w, err := NewWalk(series, fs[keep[0]].Date, fs[keep[len(keep)-1]].Date, 1, MinReturns(baselines))
+	if err != nil {
+		return Days{}, nil, 0, err
+	}
+	// Keep only the ledger's days of the walk: a baseline's forecast of a
+	// day depends on the returns before it alone, not on the days walked.
+	first := w.Targets[0]
+	sub := Days{Horizon: 1}
+	targets := make([]int, len(keep))
+	for j, i := range at {
+		t := i - first
+		targets[j] = i
+		sub.Dates = append(sub.Dates, w.Days.Dates[t])
+		sub.Actual = append(sub.Actual, w.Days.Actual[t])
+		sub.Last = append(sub.Last, w.Days.Last[t])
+		sub.Volatility = append(sub.Volatility, w.Days.Volatility[t])
+	}
+	w.Targets, w.Days = targets, sub
+	base, err := w.Run(baselines)
+	if err != nil {
+		return Days{}, nil, 0, err
+	}
+	m := Method{Name: model.Name, Forecasts: make([]Quantiles, len(keep)), Points: make([]float64, len(keep))}
+	a := Method{Name: aci.Name, Forecasts: make([]Quantiles, len(keep))}
+	for j, k := range keep {
+		m.Forecasts[j], m.Points[j] = model.Forecasts[k], model.Points[k]
+		a.Forecasts[j] = aci.Forecasts[k]
+	}
+	a.Points = m.Points
+	return sub, append([]Method{m, a}, base...), skipped, nil
+}
+
+// ScoreLive scores the days from..to of LiveMethods' days and methods
+// as /api/accuracy reports them: the 80 % coverage, mean pinball loss and
+// 80 % Winkler score of each (Score, the functions `closecast evaluate`
+// uses), and the best baseline by mean pinball loss (the first on a tie).
+// With fewer than two days it returns only N, From and To.
+func ScoreLive(days Days, methods []Method, from, to closecast.Date) (*closecast.DistributionAccuracy, error) {
+	out := &closecast.DistributionAccuracy{Baselines: []closecast.DistributionScore{}}
+	d, ms, err := Between(days, methods, from, to)
+	if errors.Is(err, ErrNoTargets) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out.N, out.From, out.To = d.Len(), d.Dates[0], d.Dates[d.Len()-1]
+	if d.Len() < 2 {
+		return out, nil
+	}
+	rep, err := Score(d, ms, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range rep.Methods {
+		ds := closecast.DistributionScore{Method: s.Method, Coverage80: s.Interval(80).Coverage, PinballPct: s.PinballPct, Winkler80Pct: s.Winkler80Pct}
+		switch s.Method {
+		case NameLiveModel:
+			out.Model = &ds
+		case NameLiveACI:
+			out.Adaptive = &ds
+		default:
+			out.Baselines = append(out.Baselines, ds)
+		}
+	}
+	for i := range out.Baselines {
+		if out.Best == nil || out.Baselines[i].PinballPct < out.Best.PinballPct {
+			out.Best = &out.Baselines[i]
+		}
+	}
+	return out, nil
+}
