@@ -1,0 +1,316 @@
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/evaluate"
+	"github.com/closecast/closecast/predict"
+	"github.com/closecast/closecast/server"
+)
+
+// ledgerDays is how far back the live scores and the adaptation read the
+// ledger: the stores' MaxLedgerDays (sqlite, postgres), ten years.
+const ledgerDays = 3660
+
+// Live scores the ledger's forecast distributions and adapts the served
+// intervals from them: the closecast.DistributionScorer of /api/accuracy
+// and the ACI behind /predict's intervals, both with package evaluate's
+// code. Its work is cached per symbol and refreshed only when the newest
+// scored day (and, for the baselines, the newest stored bar) changes, so
+// neither the GARCH fits nor the adaptation run per request. It is safe for
+// concurrent use.
+type Live struct {
+	ledger server.Ledger
+	bars   closecast.Source // the stored bars, offline: scoring never asks a provider
+
+	mu   sync.Mutex // serialises refreshes: one computation per change
+	aci  map[string]*aciState
+	dist map[string]*distState
+}
+
+// aciState is the ACI state after a symbol's scored forecasts up to newest.
+type aciState struct {
+	newest closecast.Date
+	online *evaluate.Online // read only once built
+}
+
+// distState is the model, ACI and baseline forecasts of a symbol's scored
+// days, for the ledger as it was with newest scored and lastBar stored.
+type distState struct {
+	newest, lastBar closecast.Date
+	all             []closecast.Date // every scored day with quantiles
+	days            evaluate.Days    // those the baselines could forecast
+	methods         []evaluate.Method
+}
+
+// NewLive returns the scorer and adapter of ledger's forecasts, reading
+// bars from bars (which should not fetch: scored days' closes are stored).
+func NewLive(ledger server.Ledger, bars closecast.Source) *Live {
+	return &Live{ledger: ledger, bars: bars, aci: map[string]*aciState{}, dist: map[string]*distState{}}
+}
+
+// newestScored returns the newest scored day of symbol; ok is false when
+// none is scored.
+func (l *Live) newestScored(ctx context.Context, symbol string) (d closecast.Date, ok bool, err error) {
+	ps, err := l.ledger.Scored(ctx, symbol, 1)
+	if err != nil || len(ps) == 0 {
+		return 0, false, err
+	}
+	return ps[0].Date, true, nil
+}
+
+// forecasts returns symbol's scored forecasts with quantiles, ascending.
+func (l *Live) forecasts(ctx context.Context, symbol string) ([]evaluate.LiveForecast, error) {
+	ps, err := l.ledger.Scored(ctx, symbol, ledgerDays)
+	if err != nil {
+		return nil, err
+	}
+	return evaluate.LiveForecasts(ps)
+}
+
+// Online returns the ACI state (evaluate.LiveOnline) after symbol's scored
+// forecasts; nil when none has quantiles.
+func (l *Live) Online(ctx context.Context, symbol string) (*evaluate.Online, error) {
+	newest, ok, err := l.newestScored(ctx, symbol)
+	if err != nil || !ok {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.aci[symbol]; st != nil && st.newest == newest {
+		return st.online, nil
+	}
+	fs, err := l.forecasts(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	var o *evaluate.Online
+	if len(fs) > 0 {
+		if o, err = evaluate.LiveOnline(fs); err != nil {
+			return nil, err
+		}
+	}
+	l.aci[symbol] = &aciState{newest: newest, online: o}
+	return o, nil
+}
+
+// ScoreDistribution implements closecast.DistributionScorer.
+func (l *Live) ScoreDistribution(ctx context.Context, symbol string, days int) (*closecast.DistributionAccuracy, error) {
+	newest, ok, err := l.newestScored(ctx, symbol)
+	if err != nil || !ok {
+		return nil, err
+	}
+	r, ok := l.bars.(predict.Ranger)
+	if !ok {
+		return nil, errors.New("serving: the bar source cannot tell its range")
+	}
+	_, lastBar, _, err := r.Range(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	st := l.dist[symbol]
+	if st == nil || st.newest != newest || st.lastBar != lastBar {
+		if st, err = l.refreshDist(ctx, symbol, newest, lastBar); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.dist[symbol] = st
+	}
+	l.mu.Unlock()
+	if len(st.all) == 0 {
+		return nil, nil
+	}
+	from := newest.AddDays(1 - days) // Scored's window: days calendar days ending on the newest
+	acc := &closecast.DistributionAccuracy{Baselines: []closecast.DistributionScore{}}
+	if st.days.Len() > 0 {
+		if acc, err = evaluate.ScoreLive(st.days, st.methods, from, newest); err != nil {
+			return nil, err
+		}
+	}
+	lo, _ := slices.BinarySearch(st.all, from)
+	acc.Skipped = len(st.all) - lo - acc.N
+	return acc, nil
+}
+
+// refreshDist rebuilds symbol's distState from the ledger and the bars.
+func (l *Live) refreshDist(ctx context.Context, symbol string, newest, lastBar closecast.Date) (*distState, error) {
+	fs, err := l.forecasts(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	st := &distState{newest: newest, lastBar: lastBar}
+	if len(fs) == 0 {
+		return st, nil
+	}
+	for _, f := range fs {
+		st.all = append(st.all, f.Date)
+	}
+	// Enough calendar days before the first scored one for the bars every
+	// baseline needs, even for a market closed two days a week.
+	need := max(evaluate.MinReturns(evaluate.NewBaselines()), evaluate.VolatilityDays) + 1
+	series, err := l.bars.Bars(ctx, symbol, fs[0].Date.AddDays(-(need*7/5 + 30)), fs[len(fs)-1].Date)
+	if err != nil {
+		return nil, fmt.Errorf("serving: bars of %s for the live scores: %w", symbol, err)
+	}
+	st.days, st.methods, _, err = evaluate.LiveMethods(series, fs)
+	if err != nil {
+		return nil, fmt.Errorf("serving: live scores of %s: %w", symbol, err)
+	}
+	return st, nil
+}
+
+// livePredictor is a predict.Service whose forecasts carry their base
+// distribution (closecast.Prediction.Quantiles, for the ledger) and whose
+// live intervals are adapted by ACI from the ledger (live.Online), unless
+// adapt is false.
+type livePredictor struct {
+	*predict.Service
+	live         *Live
+	adapt        bool
+	uncalibrated atomic.Bool // the model has no conformal calibration: no distribution
+}
+
+// distribution returns the forecast of date with its base distribution at
+// closecast.DistributionLevels: the quantile head's own outputs, or the
+// conformal quantiles. A model with neither gives Predict's forecast
+// without one.
+func (p *livePredictor) distribution(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	opt := closecast.HorizonOptions{Horizon: 1, Interval: closecast.IntervalConformal, Levels: closecast.DistributionLevels[:]}
+	if head := p.QuantileLevels(); head != nil {
+		levels, ok := headLevels(head)
+		if !ok {
+			return p.Service.Predict(ctx, symbol, date)
+		}
+		opt.Interval, opt.Levels = closecast.IntervalAuto, levels // the head's own
+	}
+	if p.uncalibrated.Load() {
+		return p.Service.Predict(ctx, symbol, date)
+	}
+	h, err := p.Service.PredictHorizon(ctx, symbol, date, opt)
+	if errors.Is(err, closecast.ErrNotCalibrated) {
+		p.uncalibrated.Store(true) // a model's calibration never changes
+		return p.Service.Predict(ctx, symbol, date)
+	}
+	if err != nil {
+		return closecast.Prediction{}, err
+	}
+	pred := h.First
+	pred.Quantiles = slices.Clone(h.Days[0].Quantiles)
+	return pred, nil
+}
+
+// headLevels returns a quantile head's levels (as it has them) that are
+// closecast.DistributionLevels, within 1e-9; ok is false when it lacks one.
+func headLevels(head []float64) (levels []float64, ok bool) {
+	for _, w := range closecast.DistributionLevels {
+		k := slices.IndexFunc(head, func(h float64) bool { return math.Abs(h-w) < 1e-9 })
+		if k < 0 {
+			return nil, false
+		}
+		levels = append(levels, head[k])
+	}
+	return levels, true
+}
+
+// Predict implements closecast.Predictor: Service.Predict's forecast with
+// its base distribution.
+func (p *livePredictor) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	return p.distribution(ctx, symbol, date)
+}
+
+// PredictHorizon implements closecast.HorizonPredictor: Service's horizon,
+// its first day carrying its base distribution and, for a live forecast
+// (its close not known yet) with a conformal or quantile-head interval,
+// that day's quantiles adapted by ACI from the ledger's scored forecasts
+// (HorizonDay.Adaptive says how). Later days stay the base method's: the
+// ledger scores one-day forecasts only, so it says nothing of their
+// calibration. A forecast of a day already closed is never adapted: the
+// ledger holds outcomes after it.
+func (p *livePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt closecast.HorizonOptions) (closecast.Horizon, error) {
+	h, err := p.Service.PredictHorizon(ctx, symbol, date, opt)
+	if err != nil || h.First.Actual != nil {
+		return h, err
+	}
+	base, err := p.distribution(ctx, symbol, date)
+	if err != nil {
+		return closecast.Horizon{}, err
+	}
+	h.First.Quantiles = base.Quantiles
+	if !p.adapt || base.Quantiles == nil || len(h.Days[0].Quantiles) != len(h.Levels) ||
+		h.Interval != closecast.IntervalConformal && h.Interval != closecast.IntervalQuantileHead {
+		return h, nil
+	}
+	o, err := p.live.Online(ctx, h.First.Symbol)
+	if err != nil {
+		return closecast.Horizon{}, fmt.Errorf("serving: adapting the interval from the ledger: %w", err)
+	}
+	if o == nil || o.N() == 0 {
+		return h, nil
+	}
+	var q evaluate.Quantiles
+	copy(q[:], base.Quantiles)
+	day := &h.Days[0]
+	day.Quantiles = AdaptAt(o, &q, h.Levels, day.Quantiles)
+	day.Adaptive = &closecast.Adaptive{Method: closecast.AdaptiveACI, Alpha: o.Alpha(evaluate.PairOf80), Factor: o.Factor(evaluate.PairOf80), N: o.N()}
+	return h, nil
+}
+
+// AdaptAt returns the quantiles at levels (ascending, in (0, 1)) of base
+// forecast q adapted by o, given the base method's quantiles at those
+// levels: a level of evaluate.Levels gets o.Apply(q)'s quantile exactly;
+// any other level τ is scaled around the median by the factor of the
+// central intervals on either side of it, interpolated linearly in τ
+// (the outermost's beyond 0.025/0.975, the innermost's within 0.45..0.55),
+// kept between the adapted quantiles of its neighbouring levels. The
+// result is sorted, so asked levels never cross.
+func AdaptAt(o *evaluate.Online, q *evaluate.Quantiles, levels, at []float64) []float64 {
+	adapted := o.Apply(q)
+	m := q.Median()
+	const pairs = evaluate.NumLevels / 2
+	out := make([]float64, len(levels))
+	for j, l := range levels {
+		k := slices.IndexFunc(evaluate.Levels[:], func(g float64) bool { return math.Abs(g-l) < 1e-12 })
+		if k >= 0 {
+			out[j] = adapted[k]
+			continue
+		}
+		tau := min(l, 1-l) // the lower level of l's central interval
+		var f float64
+		switch i := lowerPair(tau); {
+		case i < 0:
+			f = o.Factor(0)
+		case i >= pairs-1:
+			f = o.Factor(pairs - 1)
+		default:
+			w := (tau - evaluate.Levels[i]) / (evaluate.Levels[i+1] - evaluate.Levels[i])
+			f = (1-w)*o.Factor(i) + w*o.Factor(i+1)
+		}
+		v := m + f*(at[j]-m)
+		// Between the adapted neighbours on the grid.
+		hi, _ := slices.BinarySearch(evaluate.Levels[:], l)
+		if hi > 0 {
+			v = max(v, adapted[hi-1])
+		}
+		if hi < evaluate.NumLevels {
+			v = min(v, adapted[hi])
+		}
+		out[j] = v
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lowerPair returns the index i of the last grid level ≤ tau among the lower
+// levels evaluate.Levels[:NumLevels/2], or −1 below the first.
+func lowerPair(tau float64) int {
+	i, _ := slices.BinarySearch(evaluate.Levels[:evaluate.NumLevels/2], tau)
+	return i - 1
+}
