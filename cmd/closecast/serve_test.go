@@ -181,6 +181,7 @@ func TestServeAndPredictFlagErrors(t *testing.T) {
 		{[]string{"serve", "--offline", "--max-forecasts", "0"}, "want 1 to"},
 		{[]string{"serve", "--offline", "--forecast-wait", "0s"}, "--forecast-wait"},
 		{[]string{"serve", "--offline", "--symbols", "ETH-USD,not a ticker"}, `"not a ticker"`},
+		{[]string{"serve", "--offline", "--adaptive", "faci"}, `--adaptive "faci": want aci or none`},
 		{[]string{"predict", "--offline", "--interval", "bogus"}, "auto, conformal, mc_dropout or none"},
 	} {
 		code, _, errOut := cli(t, nil, tc.args...)
