@@ -2,9 +2,11 @@ package evaluate
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/closecast/closecast"
 )
@@ -240,3 +242,170 @@ func ScoreLive(days Days, methods []Method, from, to closecast.Date) (*closecast
 	}
 	return out, nil
 }
+
+// ScoredLedger is what Live reads of a ledger of live forecasts
+// (closecast.Ledger; sqlite.DB and postgres.DB are).
+type ScoredLedger interface {
+	Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error)
+}
+
+// ranger is a bar source that knows its last day without reading bars
+// (history.Layered).
+type ranger interface {
+	Range(ctx context.Context, symbol string) (first, last closecast.Date, ok bool, err error)
+}
+
+// ledgerDays is how far back the live scores and the adaptation read the
+// ledger: the stores' MaxLedgerDays (sqlite, postgres), ten years.
+const ledgerDays = 3660
+
+// Live scores the ledger's forecast distributions and adapts the served
+// intervals from them: the closecast.DistributionScorer of /api/accuracy
+// and the ACI behind /predict's intervals, both with package evaluate's
+// code. Its work is cached per symbol and refreshed only when the newest
+// scored day (and, for the baselines, the newest stored bar) changes, so
+// neither the GARCH fits nor the adaptation run per request. It is safe for
+// concurrent use.
+type Live struct {
+	ledger ScoredLedger
+	bars   closecast.Source // the stored bars, offline: scoring never asks a provider
+
+	mu   sync.Mutex // serialises refreshes: one computation per change
+	aci  map[string]*aciState
+	dist map[string]*distState
+}
+
+// aciState is the ACI state after a symbol's scored forecasts up to newest.
+type aciState struct {
+	newest closecast.Date
+	online *Online // read only once built
+}
+
+// distState is the model, ACI and baseline forecasts of a symbol's scored
+// days, for the ledger as it was with newest scored and lastBar stored.
+type distState struct {
+	newest, lastBar closecast.Date
+	all             []closecast.Date // every scored day with quantiles
+	days            Days             // those the baselines could forecast
+	methods         []Method
+}
+
+// NewLive returns the scorer and adapter of ledger's forecasts, reading
+// bars from bars (which should not fetch: scored days' closes are stored).
+func NewLive(ledger ScoredLedger, bars closecast.Source) *Live {
+	return &Live{ledger: ledger, bars: bars, aci: map[string]*aciState{}, dist: map[string]*distState{}}
+}
+
+// newestScored returns the newest scored day of symbol; ok is false when
+// none is scored.
+func (l *Live) newestScored(ctx context.Context, symbol string) (d closecast.Date, ok bool, err error) {
+	ps, err := l.ledger.Scored(ctx, symbol, 1)
+	if err != nil || len(ps) == 0 {
+		return 0, false, err
+	}
+	return ps[0].Date, true, nil
+}
+
+// forecasts returns symbol's scored forecasts with quantiles, ascending.
+func (l *Live) forecasts(ctx context.Context, symbol string) ([]LiveForecast, error) {
+	ps, err := l.ledger.Scored(ctx, symbol, ledgerDays)
+	if err != nil {
+		return nil, err
+	}
+	return LiveForecasts(ps)
+}
+
+// Online returns the ACI state (LiveOnline) after symbol's scored
+// forecasts; nil when none has quantiles.
+func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
+	newest, ok, err := l.newestScored(ctx, symbol)
+	if err != nil || !ok {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.aci[symbol]; st != nil && st.newest == newest {
+		return st.online, nil
+	}
+	fs, err := l.forecasts(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	var o *Online
+	if len(fs) > 0 {
+		if o, err = LiveOnline(fs); err != nil {
+			return nil, err
+		}
+	}
+	l.aci[symbol] = &aciState{newest: newest, online: o}
+	return o, nil
+}
+
+// ScoreDistribution implements closecast.DistributionScorer.
+func (l *Live) ScoreDistribution(ctx context.Context, symbol string, days int) (*closecast.DistributionAccuracy, error) {
+	newest, ok, err := l.newestScored(ctx, symbol)
+	if err != nil || !ok {
+		return nil, err
+	}
+	r, ok := l.bars.(ranger)
+	if !ok {
+		return nil, errors.New("evaluate: the bar source cannot tell its range")
+	}
+	_, lastBar, _, err := r.Range(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	st := l.dist[symbol]
+	if st == nil || st.newest != newest || st.lastBar != lastBar {
+		if st, err = l.refreshDist(ctx, symbol, newest, lastBar); err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.dist[symbol] = st
+	}
+	l.mu.Unlock()
+	if len(st.all) == 0 {
+		return nil, nil
+	}
+	from := newest.AddDays(1 - days) // Scored's window: days calendar days ending on the newest
+	acc := &closecast.DistributionAccuracy{Baselines: []closecast.DistributionScore{}}
+	if st.days.Len() > 0 {
+		if acc, err = ScoreLive(st.days, st.methods, from, newest); err != nil {
+			return nil, err
+		}
+	}
+	lo, _ := slices.BinarySearch(st.all, from)
+	acc.Skipped = len(st.all) - lo - acc.N
+	return acc, nil
+}
+
+// refreshDist rebuilds symbol's distState from the ledger and the bars.
+func (l *Live) refreshDist(ctx context.Context, symbol string, newest, lastBar closecast.Date) (*distState, error) {
+	fs, err := l.forecasts(ctx, symbol)
+	if err != nil {
+		return nil, err
+	}
+	st := &distState{newest: newest, lastBar: lastBar}
+	if len(fs) == 0 {
+		return st, nil
+	}
+	for _, f := range fs {
+		st.all = append(st.all, f.Date)
+	}
+	// Enough calendar days before the first scored one for the bars every
+	// baseline needs, even for a market closed two days a week.
+	need := max(MinReturns(NewBaselines()), VolatilityDays) + 1
+	series, err := l.bars.Bars(ctx, symbol, fs[0].Date.AddDays(-(need*7/5 + 30)), fs[len(fs)-1].Date)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: bars of %s for the live scores: %w", symbol, err)
+	}
+	st.days, st.methods, _, err = LiveMethods(series, fs)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
+	}
+	return st, nil
+}
+
+// A Live is /api/accuracy's distribution scorer.
+var _ closecast.DistributionScorer = (*Live)(nil)

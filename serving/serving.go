@@ -15,6 +15,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/predict"
@@ -53,7 +54,7 @@ type Options struct {
 type Chain struct {
 	*server.Server
 	bars  *history.Layered
-	live  *Live // nil without a ledger
+	live  *evaluate.Live // nil without a ledger
 	adapt bool
 }
 
@@ -72,7 +73,7 @@ func New(o Options) *Chain {
 	if cfg.Ledger != nil {
 		// Scoring reads the stored bars only: the days it scores are
 		// closed, and it must never make a request wait on a provider.
-		c.live = NewLive(cfg.Ledger, history.New(marketdata.Embedded(), o.Store, nil, o.History...))
+		c.live = evaluate.NewLive(cfg.Ledger, history.New(marketdata.Embedded(), o.Store, nil, o.History...))
 		c.adapt = o.Adaptive != closecast.AdaptiveNone
 		cfg.Distribution = c.live
 	}
