@@ -570,6 +570,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", want["pending"]); got != want {
 			t.Errorf("pending forecasts shown %q, want %q", got, want)
 		}
+		checkLiveDistribution(t, b, want["distribution"].(map[string]any))
 	})
 
 	t.Run("default date", func(t *testing.T) {
@@ -877,6 +878,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "US$") || !strings.Contains(got, ",") {
 			t.Errorf("prediction in pt-BR = %q, want US$ with a decimal comma", got)
+		}
+		// The live distribution scores: Portuguese labels, decimal commas.
+		d := api.accuracyBody(false)["distribution"].(map[string]any)
+		if got := text(t, b, "#live-dist tbody tr:nth-child(3) th"); !strings.HasPrefix(got, "Melhor referência: ") {
+			t.Errorf("best baseline row in pt-BR = %q", got)
+		}
+		cov := d["model"].(map[string]any)["coverage80"].(float64)
+		if got, want := strings.TrimSuffix(text(t, b, "#live-dist tbody tr:nth-child(1) td[data-key=coverage80]"), " (melhor)"),
+			strings.Replace(strconv.FormatFloat(cov, 'f', 1, 64), ".", ",", 1)+"%"; got != want {
+			t.Errorf("model coverage in pt-BR = %q, want %q", got, want)
 		}
 		b.screenshot(t, shots, "desktop-pt-BR.png")
 		if got := eval[string](t, b, `localStorage.getItem('closecast.lang')`); got != "pt-BR" {
@@ -1469,4 +1480,34 @@ func TestDashboardMarkets(t *testing.T) {
 			t.Errorf("console: %s", m)
 		}
 	})
+}
+
+// checkLiveDistribution checks the live panel's distribution table against
+// /api/accuracy's distribution d: the model's, the ACI-adapted model's and
+// the best baseline's 80 % coverage, pinball loss and Winkler score, as
+// the English page formats them, and the best baseline's row label.
+func checkLiveDistribution(t *testing.T, b *browser, d map[string]any) {
+	t.Helper()
+	if n := eval[int](t, b, `+document.getElementById('live-dist').dataset.n`); n != d["n"] {
+		t.Errorf("distribution table over %d days, the API scored %v", n, d["n"])
+	}
+	for i, k := range []string{"model", "adaptive", "best_baseline"} {
+		x := d[k].(map[string]any)
+		row := fmt.Sprintf("#live-dist tbody tr:nth-child(%d)", i+1)
+		if got := eval[string](t, b, `document.querySelector('`+row+`').dataset.method`); got != x["method"] {
+			t.Errorf("distribution row %d is %q, want %v", i+1, got, x["method"])
+		}
+		for key, digits := range map[string]int{"coverage80": 1, "pinball_pct": 3, "winkler80_pct": 2} {
+			got := strings.TrimSuffix(text(t, b, row+" td[data-key="+key+"]"), " (best)")
+			if want := strconv.FormatFloat(x[key].(float64), 'f', digits, 64) + "%"; got != want {
+				t.Errorf("%s %s shown %q, the API has %v (%q)", k, key, got, x[key], want)
+			}
+		}
+	}
+	names := map[string]string{"persistence_gauss30": "Persistence, Gaussian (30-day σ)", "ewma_t": "EWMA, Student-t",
+		"garch11_t": "GARCH(1,1), Student-t", "empirical250": "Empirical quantiles (250 days)", "ewma_filtered250": "Filtered empirical (EWMA, 250 days)"}
+	best := d["best_baseline"].(map[string]any)["method"].(string)
+	if got, want := text(t, b, "#live-dist tbody tr:nth-child(3) th"), "Best baseline: "+names[best]; got != want {
+		t.Errorf("best baseline row %q, want %q", got, want)
+	}
 }
