@@ -98,7 +98,7 @@ func TestLiveForecastsKeepOnePerDayWithQuantiles(t *testing.T) {
 		{Forecast: closecast.Forecast{Date: d + 1, Value: 2}, Model: "v2", Actual: &a2, Quantiles: q},
 		{Forecast: closecast.Forecast{Date: d, Value: 1}, Model: "v1", Actual: &a1, Quantiles: q},
 		{Forecast: closecast.Forecast{Date: d, Value: 3}, Model: "v3", Actual: &a1, Quantiles: q},
-		{Forecast: closecast.Forecast{Date: d + 2, Value: 4}, Model: "v3", Actual: &a1}, // no quantiles
+		{Forecast: closecast.Forecast{Date: d + 2, Value: 4}, Model: "v3", Actual: &a1},  // no quantiles
 		{Forecast: closecast.Forecast{Date: d + 3, Value: 5}, Model: "v3", Quantiles: q}, // not scored
 	}
 	fs, err := LiveForecasts(ps)
