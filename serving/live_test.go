@@ -310,3 +310,30 @@ func TestAdaptationRefreshesAndCanBeOff(t *testing.T) {
 		t.Errorf("--adaptive none: %+v, %v..%v; want the base %v..%v", got.Forecasts[0].Adaptive, *got.Forecasts[0].P10, *got.Forecasts[0].P90, base[2], base[18])
 	}
 }
+
+// BenchmarkPredict compares a plain forecast with the one serve records:
+// the same forecast with its 21 conformal quantiles (livePredictor).
+func BenchmarkPredict(b *testing.B) {
+	m, err := models.Load("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := predict.New(m, history.New(marketdata.Embedded(), nil, nil))
+	series, err := marketdata.EmbeddedSeries(m.Meta.Symbol)
+	if err != nil {
+		b.Fatal(err)
+	}
+	last, _ := series.Last()
+	for _, c := range []struct {
+		name string
+		p    closecast.Predictor
+	}{{"point", svc}, {"with_distribution", &livePredictor{Service: svc}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := c.p.Predict(context.Background(), m.Meta.Symbol, last+1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
