@@ -145,8 +145,27 @@ func LiveOnline(fs []LiveForecast) (*Online, error) {
 // (NameLiveACI: what `serve` answered from its ledger), and the five
 // baselines of NewBaselines walked forward from the bars before each day.
 // skipped counts the forecasts of fs left out. Each day's Last is the
-// close of the bar before it, the baselines' origin.
+// close of the bar before it, the baselines' origin. A fitted baseline's
+// forecast of a day depends on the returns from series' first bar (see
+// RefitDays), so series should start on a fixed day.
 func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods []Method, skipped int, err error) {
+	return liveMethods(series, fs, nil)
+}
+
+// baselineDay is the walk-forward of one day by every baseline: its Days
+// fields and the forecasts, in NewBaselines' order.
+type baselineDay struct {
+	last, vol float64
+	q         []Quantiles
+}
+
+// liveMethods is LiveMethods reusing the baselines' forecasts of the days
+// known holds (nil: none) and adding those it makes: a baseline's forecast
+// of a day is a function of the bars of series before it, so a refresh
+// after a new scored day walks only that day. (A close revised after its
+// next day was walked is not re-walked: providers revise the current
+// day's partial bar, which no scored day's forecast reads.)
+func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay) (days Days, methods []Method, skipped int, err error) {
 	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
 	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
 	for k, f := range fs {
@@ -159,47 +178,72 @@ func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods
 	}
 	baselines := NewBaselines()
 	need := max(MinReturns(baselines), VolatilityDays) + 1 // bars before a day, as NewWalk wants
-	var keep []int                                         // indices into fs
-	var at []int                                           // their bars' indices in series
+	var keep, at []int                                     // indices into fs, and of their bars in series
+	var todo []int                                         // the bars of the days not in known
 	for k, f := range fs {
 		if i := series.Index(f.Date); i >= need {
 			keep, at = append(keep, k), append(at, i)
+			if _, ok := known[f.Date]; !ok {
+				todo = append(todo, i)
+			}
 		}
 	}
 	skipped = len(fs) - len(keep)
 	if len(keep) == 0 {
 		return Days{Horizon: 1}, nil, skipped, nil
 	}
-	w, err := NewWalk(series, fs[keep[0]].Date, fs[keep[len(keep)-1]].Date, 1, MinReturns(baselines))
-	if err != nil {
-		return Days{}, nil, 0, err
+	if known == nil {
+		known = make(map[closecast.Date]baselineDay, len(todo))
 	}
-	// Keep only the ledger's days of the walk: a baseline's forecast of a
-	// day depends on the returns before it alone, not on the days walked.
-	first := w.Targets[0]
-	sub := Days{Horizon: 1}
-	targets := make([]int, len(keep))
-	for j, i := range at {
-		t := i - first
-		targets[j] = i
-		sub.Dates = append(sub.Dates, w.Days.Dates[t])
-		sub.Actual = append(sub.Actual, w.Days.Actual[t])
-		sub.Last = append(sub.Last, w.Days.Last[t])
-		sub.Volatility = append(sub.Volatility, w.Days.Volatility[t])
+	if len(todo) > 0 {
+		w, err := NewWalk(series, series.Bars[todo[0]].Date, series.Bars[todo[len(todo)-1]].Date, 1, MinReturns(baselines))
+		if err != nil {
+			return Days{}, nil, 0, err
+		}
+		// Walk only the days to do: a baseline's forecast of a day
+		// depends on the returns before it alone, not on the days walked.
+		first := w.Targets[0]
+		sub := Days{Horizon: 1}
+		for _, i := range todo {
+			t := i - first
+			sub.Dates = append(sub.Dates, w.Days.Dates[t])
+			sub.Actual = append(sub.Actual, w.Days.Actual[t])
+			sub.Last = append(sub.Last, w.Days.Last[t])
+			sub.Volatility = append(sub.Volatility, w.Days.Volatility[t])
+		}
+		w.Targets, w.Days = todo, sub
+		base, err := w.Run(baselines)
+		if err != nil {
+			return Days{}, nil, 0, err
+		}
+		for j, d := range sub.Dates {
+			bd := baselineDay{last: sub.Last[j], vol: sub.Volatility[j], q: make([]Quantiles, len(base))}
+			for b := range base {
+				bd.q[b] = base[b].Forecasts[j]
+			}
+			known[d] = bd
+		}
 	}
-	w.Targets, w.Days = targets, sub
-	base, err := w.Run(baselines)
-	if err != nil {
-		return Days{}, nil, 0, err
+	n := len(keep)
+	days = Days{Horizon: 1, Dates: make([]closecast.Date, n), Actual: make([]float64, n), Last: make([]float64, n), Volatility: make([]float64, n)}
+	m := Method{Name: model.Name, Forecasts: make([]Quantiles, n), Points: make([]float64, n)}
+	a := Method{Name: aci.Name, Forecasts: make([]Quantiles, n)}
+	base := make([]Method, len(baselines))
+	for b := range base {
+		base[b] = Method{Name: baselines[b].Name(), Forecasts: make([]Quantiles, n)}
 	}
-	m := Method{Name: model.Name, Forecasts: make([]Quantiles, len(keep)), Points: make([]float64, len(keep))}
-	a := Method{Name: aci.Name, Forecasts: make([]Quantiles, len(keep))}
 	for j, k := range keep {
+		d := fs[k].Date
+		bd := known[d]
+		days.Dates[j], days.Actual[j], days.Last[j], days.Volatility[j] = d, series.Bars[at[j]].Close, bd.last, bd.vol
 		m.Forecasts[j], m.Points[j] = model.Forecasts[k], model.Points[k]
 		a.Forecasts[j] = aci.Forecasts[k]
+		for b := range base {
+			base[b].Forecasts[j] = bd.q[b]
+		}
 	}
 	a.Points = m.Points
-	return sub, append([]Method{m, a}, base...), skipped, nil
+	return days, append([]Method{m, a}, base...), skipped, nil
 }
 
 // ScoreLive scores the days from..to of LiveMethods' days and methods
@@ -288,6 +332,11 @@ type distState struct {
 	all             []closecast.Date // every scored day with quantiles
 	days            Days             // those the baselines could forecast
 	methods         []Method
+	// start is the first bar of the series the baselines walked, and
+	// known their forecasts of each day so far: kept across refreshes
+	// while start stays (liveMethods).
+	start closecast.Date
+	known map[closecast.Date]baselineDay
 }
 
 // NewLive returns the scorer and adapter of ledger's forecasts, reading
@@ -358,7 +407,7 @@ func (l *Live) ScoreDistribution(ctx context.Context, symbol string, days int) (
 	l.mu.Lock()
 	st := l.dist[symbol]
 	if st == nil || st.newest != newest || st.lastBar != lastBar {
-		if st, err = l.refreshDist(ctx, symbol, newest, lastBar); err != nil {
+		if st, err = l.refreshDist(ctx, symbol, st, newest, lastBar); err != nil {
 			l.mu.Unlock()
 			return nil, err
 		}
@@ -381,7 +430,7 @@ func (l *Live) ScoreDistribution(ctx context.Context, symbol string, days int) (
 }
 
 // refreshDist rebuilds symbol's distState from the ledger and the bars.
-func (l *Live) refreshDist(ctx context.Context, symbol string, newest, lastBar closecast.Date) (*distState, error) {
+func (l *Live) refreshDist(ctx context.Context, symbol string, prev *distState, newest, lastBar closecast.Date) (*distState, error) {
 	fs, err := l.forecasts(ctx, symbol)
 	if err != nil {
 		return nil, err
@@ -393,14 +442,24 @@ func (l *Live) refreshDist(ctx context.Context, symbol string, newest, lastBar c
 	for _, f := range fs {
 		st.all = append(st.all, f.Date)
 	}
-	// Enough calendar days before the first scored one for the bars every
-	// baseline needs, even for a market closed two days a week.
+	// From a fixed span (enough calendar days for the bars every baseline
+	// needs, even for a market closed two days a week) before the first
+	// scored day, which stays the same as days are scored: so the fitted
+	// baselines' forecasts of a day stay the same too, and are reused.
 	need := max(MinReturns(NewBaselines()), VolatilityDays) + 1
 	series, err := l.bars.Bars(ctx, symbol, fs[0].Date.AddDays(-(need*7/5 + 30)), fs[len(fs)-1].Date)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: bars of %s for the live scores: %w", symbol, err)
 	}
-	st.days, st.methods, _, err = LiveMethods(series, fs)
+	if first, ok := series.First(); ok {
+		st.start = first
+	}
+	if prev != nil && prev.start == st.start && prev.known != nil {
+		st.known = prev.known
+	} else {
+		st.known = map[closecast.Date]baselineDay{}
+	}
+	st.days, st.methods, _, err = liveMethods(series, fs, st.known)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
 	}

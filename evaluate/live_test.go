@@ -1,7 +1,10 @@
 package evaluate
 
 import (
+	"context"
 	"math"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/closecast/closecast"
@@ -171,8 +174,125 @@ func TestLiveMethodsAreTheWalkForward(t *testing.T) {
 			t.Errorf("best baseline %s (%v) is not the lowest pinball: %s has %v", acc.Best.Method, acc.Best.PinballPct, b.Method, b.PinballPct)
 		}
 	}
+	// Refreshed day by day, reusing the days walked before, it is the same.
+	known := map[closecast.Date]baselineDay{}
+	if _, _, _, err := liveMethods(s, fs[:3], known); err != nil || len(known) != 2 {
+		t.Fatalf("first refresh: %d days walked, %v; want 2", len(known), err)
+	}
+	days2, methods2, _, err := liveMethods(s, fs, known)
+	if err != nil || len(known) != 3 {
+		t.Fatalf("second refresh: %d days walked, %v; want 3", len(known), err)
+	}
+	if !slices.Equal(days2.Dates, days.Dates) || !slices.Equal(days2.Last, days.Last) || !slices.Equal(days2.Volatility, days.Volatility) {
+		t.Errorf("refreshed days %+v differ from %+v", days2, days)
+	}
+	for b := range methods {
+		if methods2[b].Name != methods[b].Name || !slices.Equal(methods2[b].Forecasts, methods[b].Forecasts) {
+			t.Errorf("refreshed %s differs", methods[b].Name)
+		}
+	}
 	one, err := ScoreLive(days, methods, days.Dates[2], days.Dates[2])
 	if err != nil || one.N != 1 || one.Model != nil || one.Best != nil {
 		t.Errorf("one day: %+v, %v; want only n", one, err)
+	}
+}
+
+// BenchmarkLiveMethods is the cost of one refresh of /api/accuracy's
+// distribution scores (Live caches it until a new day is scored): the
+// baselines walked forward over the ledger's days, GARCH refitted every
+// RefitDays.
+func BenchmarkLiveMethods(b *testing.B) {
+	s := garchSeries(1400, 5)
+	for _, n := range []int{30, 365} {
+		fs := make([]LiveForecast, n)
+		for j := range fs {
+			i := len(s.Bars) - n + j
+			c := s.Bars[i-1].Close
+			fs[j] = LiveForecast{Date: s.Bars[i].Date, Point: c, Actual: s.Bars[i].Close}
+			for k, l := range Levels {
+				fs[j].Quantiles[k] = c * math.Exp(0.1*(l-0.5))
+			}
+		}
+		b.Run(strconv.Itoa(n)+"days", func(b *testing.B) {
+			for b.Loop() {
+				if _, _, _, err := LiveMethods(s, fs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// fakeLedger is a ScoredLedger over fixed predictions, counting the full
+// reads (a refresh) apart from the newest-day probes.
+type fakeLedger struct {
+	ps    []closecast.Prediction // newest first
+	reads int
+}
+
+func (f *fakeLedger) Scored(_ context.Context, _ string, days int) ([]closecast.Prediction, error) {
+	if days == 1 {
+		return f.ps[:1], nil
+	}
+	f.reads++
+	return f.ps, nil
+}
+
+// seriesSource serves one series and its range.
+type seriesSource struct{ s closecast.Series }
+
+func (s seriesSource) Bars(_ context.Context, _ string, from, to closecast.Date) (closecast.Series, error) {
+	return s.s.Between(from, to), nil
+}
+
+func (s seriesSource) Range(context.Context, string) (closecast.Date, closecast.Date, bool, error) {
+	f, _ := s.s.First()
+	l, _ := s.s.Last()
+	return f, l, true, nil
+}
+
+// TestLiveRefreshesOnlyOnANewScoredDay: Live reads the whole ledger and
+// walks the baselines again only when a newer day is scored, and its
+// scores are ScoreLive's of LiveMethods.
+func TestLiveRefreshesOnlyOnANewScoredDay(t *testing.T) {
+	s := garchSeries(400, 9)
+	var ps []closecast.Prediction
+	for i := 399; i >= 390; i-- {
+		c, a := s.Bars[i-1].Close, s.Bars[i].Close
+		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: "SIM", Date: s.Bars[i].Date, Value: c}, Model: "m", LastClose: c, Actual: &a}
+		for _, l := range Levels {
+			p.Quantiles = append(p.Quantiles, c*math.Exp(0.05*(l-0.5)))
+		}
+		ps = append(ps, p)
+	}
+	led := &fakeLedger{ps: ps[1:]} // up to the day before the last
+	live := NewLive(led, seriesSource{s})
+	ctx := context.Background()
+	a1, err := live.ScoreDistribution(ctx, "SIM", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := live.ScoreDistribution(ctx, "SIM", 30); err != nil || led.reads != 1 {
+		t.Fatalf("two requests read the ledger %d times, %v; want once", led.reads, err)
+	}
+	led.ps = ps // a new day is scored
+	a2, err := live.ScoreDistribution(ctx, "SIM", 30)
+	if err != nil || led.reads != 2 || a1.N != 9 || a2.N != 10 {
+		t.Fatalf("after a new scored day: %d reads, n %d then %d, %v; want 2 reads, 9 then 10 days", led.reads, a1.N, a2.N, err)
+	}
+	fs, err := LiveForecasts(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	days, methods, _, err := LiveMethods(s.Between(fs[0].Date.AddDays(-1000), fs[9].Date), fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := ScoreLive(days, methods, ps[0].Date.AddDays(-29), ps[0].Date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a2.Model != *want.Model || *a2.Best != *want.Best || *a2.Adaptive != *want.Adaptive || a2.Skipped != 0 {
+		t.Errorf("Live scored %+v, ScoreLive %+v", a2, want)
 	}
 }
