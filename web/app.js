@@ -278,6 +278,13 @@ function horizonBlock(p) {
   const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
+  // The first day's bands adapted online from the server's scored live
+  // forecasts (closecast serve --adaptive aci): say so, with α and n.
+  const ad = days[0].adaptive;
+  if (band && ad && ad.method === 'aci' && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
+    notes.push(el('p', { class: 'hint', id: 'horizon-adaptive' },
+      t('horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
+  }
   if (bands.length > 1) {
     notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
       t('horizon.fan', { bands: bands.map((b) => i18n.pct(b.coverage, 0)).join(', ') })));

@@ -696,6 +696,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		b.waitFor(t, "the band on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
 		b.screenshot(t, shots, "horizon.png")
 
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-adaptive').length`); n != 0 {
+			t.Error("a past day's band is said to be adapted")
+		}
+
+		// A live horizon: the server adapted day 1's bands from its
+		// ledger, and the page says so with the answer's α and n.
+		predictAt(t, next.String())
+		api.mu.Lock()
+		ad := api.lastPredict["forecasts"].([]map[string]any)[0]["adaptive"].(map[string]any)
+		api.mu.Unlock()
+		want := fmt.Sprintf("adapted online from this server’s %d scored live forecasts", ad["n"]) + " by adaptive conformal inference (ACI): the 80 % band now aims at a miss rate of " +
+			strconv.FormatFloat(ad["alpha"].(float64), 'f', 3, 64) + " instead of 0.2, its halves scaled by " + strconv.FormatFloat(ad["factor"].(float64), 'f', 2, 64) + "."
+		if got := text(t, b, "#horizon-adaptive"); !strings.HasSuffix(got, want) {
+			t.Errorf("adaptive note %q, want it to end %q", got, want)
+		}
+
 		// Back to one day: no table, no band.
 		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
 		predictAt(t, next.String())

@@ -546,7 +546,14 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		resp["actual"] = f.bars[i].Close
 	}
 	if horizon > 1 || samples > 0 {
-		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
+		days := fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
+		if i >= len(f.bars) {
+			// A live forecast: its first day adapted from the ledger's
+			// liveDays scored forecasts, three of which missed, as closecast
+			// serve answers (ACI, γ = 0.005).
+			days[0]["adaptive"] = map[string]any{"method": "aci", "alpha": 0.2 + 0.005*(0.2*(liveDays-3)-0.8*3), "factor": 1.14, "n": liveDays}
+		}
+		resp["forecasts"] = days
 		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
