@@ -160,3 +160,28 @@ func lowerPair(tau float64) int {
 	i, _ := slices.BinarySearch(evaluate.Levels[:evaluate.NumLevels/2], tau)
 	return i - 1
 }
+
+// WarmLive computes, for every served symbol, what the first
+// /api/accuracy and the first adapted /predict would (the baselines' walk
+// over the whole ledger, the ACI state), so that they find it cached: for
+// a ledger of a year or more that walk takes seconds. closecast serve runs
+// it in the background at start; errors are the first requests' to
+// report, so it returns them joined and stops at ctx's end.
+func (c *Chain) WarmLive(ctx context.Context) error {
+	if c.live == nil {
+		return nil
+	}
+	var errs []error
+	for sym := range c.Markets() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if _, err := c.live.ScoreDistribution(ctx, sym, 1); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sym, err))
+		}
+		if _, err := c.live.Online(ctx, sym); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sym, err))
+		}
+	}
+	return errors.Join(errs...)
+}

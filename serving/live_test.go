@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -335,5 +336,46 @@ func BenchmarkPredict(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// countingLedger counts the whole-ledger reads of a refresh (the stores'
+// longest window; /api/accuracy's own point scores read its days).
+type countingLedger struct {
+	*sqlite.DB
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingLedger) Scored(ctx context.Context, symbol string, days int) ([]closecast.Prediction, error) {
+	if days == sqlite.MaxLedgerDays {
+		c.mu.Lock()
+		c.reads++
+		c.mu.Unlock()
+	}
+	return c.DB.Scored(ctx, symbol, days)
+}
+
+// TestWarmLiveCachesTheFirstRequests: after WarmLive, /api/accuracy and an
+// adapted /predict read nothing more of the ledger than its newest day.
+func TestWarmLiveCachesTheFirstRequests(t *testing.T) {
+	e := newLiveEnv(t, "", 20)
+	e.record(t, e.last, 10, func(int) float64 { return 0.02 }, nil)
+	led := &countingLedger{DB: e.db}
+	c := New(Options{Model: e.m, Store: e.db, Server: server.Config{Ledger: led}})
+	defer c.Close(context.Background())
+	if err := c.WarmLive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if led.reads != 2 {
+		t.Fatalf("WarmLive read the ledger %d times, want 2 (scores, ACI)", led.reads)
+	}
+	e.chain = c
+	var acc accuracyBody
+	e.get(t, "/api/accuracy", &acc)
+	var p predictBody
+	e.get(t, "/predict?interval=conformal&date="+(e.last+1).String(), &p)
+	if led.reads != 2 || acc.Distribution == nil || acc.Distribution.N != 10 || p.Forecasts[0].Adaptive == nil || p.Forecasts[0].Adaptive.N != 10 {
+		t.Errorf("after WarmLive: %d reads, distribution %+v, adaptive %+v; want 2 reads, 10 days each", led.reads, acc.Distribution, p.Forecasts[0].Adaptive)
 	}
 }

@@ -141,6 +141,11 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	// Serve flushes the ledger on a graceful shutdown; this covers a
 	// listener that fails, before the store closes.
 	defer srv.Close(context.Background())
+	go func() {
+		if err := srv.WarmLive(ctx); err != nil {
+			logger.Warn("scoring the ledger's forecasts at start failed; /api/accuracy will try again", "err", err)
+		}
+	}()
 	if dbURL(e) != "" {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()
