@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/closecast/closecast"
@@ -295,4 +296,57 @@ func TestLiveRefreshesOnlyOnANewScoredDay(t *testing.T) {
 	if *a2.Model != *want.Model || *a2.Best != *want.Best || *a2.Adaptive != *want.Adaptive || a2.Skipped != 0 {
 		t.Errorf("Live scored %+v, ScoreLive %+v", a2, want)
 	}
+}
+
+// TestLiveIsSafeForConcurrentUse: requests for the scores and the ACI
+// state at once, across a refresh, agree (run with -race).
+func TestLiveIsSafeForConcurrentUse(t *testing.T) {
+	s := garchSeries(320, 4)
+	var ps []closecast.Prediction
+	for i := 319; i >= 310; i-- {
+		c, a := s.Bars[i-1].Close, s.Bars[i].Close
+		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: "SIM", Date: s.Bars[i].Date, Value: c}, Model: "m", LastClose: c, Actual: &a}
+		for _, l := range Levels {
+			p.Quantiles = append(p.Quantiles, c*math.Exp(0.05*(l-0.5)))
+		}
+		ps = append(ps, p)
+	}
+	live := NewLive(&readOnlyLedger{ps: ps}, seriesSource{s})
+	var wg sync.WaitGroup
+	res := make([]float64, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			if g%2 == 0 {
+				a, err := live.ScoreDistribution(context.Background(), "SIM", 30)
+				if err != nil || a.N != 10 {
+					t.Errorf("goroutine %d: %+v, %v", g, a, err)
+					return
+				}
+				res[g] = a.Model.PinballPct
+			} else {
+				o, err := live.Online(context.Background(), "SIM")
+				if err != nil || o.N() != 10 {
+					t.Errorf("goroutine %d: %v", g, err)
+					return
+				}
+				res[g] = o.Alpha(PairOf80)
+			}
+		})
+	}
+	wg.Wait()
+	for g := 2; g < 8; g++ {
+		if res[g] != res[g%2] {
+			t.Errorf("goroutine %d got %v, goroutine %d %v", g, res[g], g%2, res[g%2])
+		}
+	}
+}
+
+// readOnlyLedger is a ScoredLedger safe for concurrent use: it only reads.
+type readOnlyLedger struct{ ps []closecast.Prediction }
+
+func (l *readOnlyLedger) Scored(_ context.Context, _ string, days int) ([]closecast.Prediction, error) {
+	if days == 1 {
+		return l.ps[:1], nil
+	}
+	return l.ps, nil
 }
