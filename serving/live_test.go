@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -377,5 +378,44 @@ func TestWarmLiveCachesTheFirstRequests(t *testing.T) {
 	e.get(t, "/predict?interval=conformal&date="+(e.last+1).String(), &p)
 	if led.reads != 2 || acc.Distribution == nil || acc.Distribution.N != 10 || p.Forecasts[0].Adaptive == nil || p.Forecasts[0].Adaptive.N != 10 {
 		t.Errorf("after WarmLive: %d reads, distribution %+v, adaptive %+v; want 2 reads, 10 days each", led.reads, acc.Distribution, p.Forecasts[0].Adaptive)
+	}
+}
+
+// TestAdaptAtAskedLevels: levels of the grid are evaluate's adapted
+// quantiles exactly; a level between two is scaled by the interpolated
+// factor and stays between its adapted neighbours; the answer is sorted.
+func TestAdaptAtAskedLevels(t *testing.T) {
+	var base evaluate.Quantiles
+	for k, l := range evaluate.Levels {
+		base[k] = 100 * math.Exp(0.05*(l-0.5))
+	}
+	o := evaluate.NewOnline(evaluate.ACI{Gamma: evaluate.ACIGamma})
+	for k := range 25 { // closes ever further above the median: widening
+		if err := o.Observe(&base, 100*(1.03+0.002*float64(k))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	adapted := o.Apply(&base)
+	levels := []float64{0.05, 0.1, 0.125, 0.5, 0.9, 0.99}
+	at := make([]float64, len(levels))
+	for j, l := range levels {
+		at[j] = 100 * math.Exp(0.05*(l-0.5)) // the base method's quantile at l
+	}
+	got := AdaptAt(o, &base, levels, at)
+	if got[0] != adapted[1] || got[1] != adapted[2] || got[3] != adapted[10] || got[4] != adapted[18] {
+		t.Errorf("grid levels %v; want %v, %v, %v, %v", got, adapted[1], adapted[2], adapted[10], adapted[18])
+	}
+	// 0.125 lies halfway from 0.10 to 0.15 (pairs 2 and 3).
+	f := 0.5*o.Factor(2) + 0.5*o.Factor(3)
+	want := min(max(base.Median()+f*(at[2]-base.Median()), adapted[2]), adapted[3])
+	if math.Abs(got[2]-want) > 1e-12*want || !(adapted[2] <= got[2] && got[2] <= adapted[3]) {
+		t.Errorf("level 0.125: %v, want %v between %v and %v", got[2], want, adapted[2], adapted[3])
+	}
+	// Beyond 0.975: the outermost factor, at least the adapted 0.975.
+	if want := max(base.Median()+o.Factor(0)*(at[5]-base.Median()), adapted[20]); got[5] != want {
+		t.Errorf("level 0.99: %v, want %v", got[5], want)
+	}
+	if !slices.IsSorted(got) || !(o.Factor(evaluate.PairOf80) > 1) {
+		t.Errorf("answer %v not sorted, or the factor %v did not widen", got, o.Factor(evaluate.PairOf80))
 	}
 }
