@@ -18,8 +18,9 @@ import (
 // none in the Lambda, whose disk does not outlive an instance).
 type Ledger interface {
 	// Record stores forecasts served at time at. Only Symbol, Date, Value,
-	// Model and LastClose need to be kept. Recording the same (symbol, date,
-	// model) again replaces the earlier record.
+	// Model, LastClose and Quantiles (the forecast distribution, which
+	// /api/accuracy scores) need to be kept. Recording the same (symbol,
+	// date, model) again replaces the earlier record.
 	Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error
 	// Scored returns the recorded forecasts of symbol whose actual close is
 	// known (Actual set), for the last days target days ending on the newest
