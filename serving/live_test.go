@@ -305,6 +305,15 @@ func TestAdaptationRefreshesAndCanBeOff(t *testing.T) {
 		t.Errorf("a past day was adapted: %+v", got.Forecasts[0].Adaptive)
 	}
 
+	// Without a ledger (the Lambda) nothing is adapted or recorded.
+	bare := New(Options{Model: e.m, Store: e.db})
+	defer bare.Close(context.Background())
+	noLedger := &liveEnv{chain: bare}
+	noLedger.get(t, "/predict?interval=conformal&date="+date.String(), &got)
+	if got.Forecasts[0].Adaptive != nil || *got.Forecasts[0].P10 != base[2] {
+		t.Errorf("without a ledger: %+v, p10 %v; want the base %v", got.Forecasts[0].Adaptive, *got.Forecasts[0].P10, base[2])
+	}
+
 	off := newLiveEnv(t, closecast.AdaptiveNone, 40)
 	off.record(t, off.last, 20, func(int) float64 { return 0.01 }, nil)
 	off.get(t, "/predict?interval=conformal&date="+date.String(), &got)
