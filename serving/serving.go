@@ -104,7 +104,9 @@ func (c *Chain) markets(ms []*artifact.Model) []server.Market {
 	out := Markets(ms, c.bars)
 	if c.live != nil {
 		for i := range out {
-			out[i].Predictor = &livePredictor{Service: out[i].Predictor.(*predict.Service), live: c.live, adapt: c.adapt}
+			if svc, ok := out[i].Predictor.(*predict.Service); ok {
+				out[i].Predictor = &livePredictor{Service: svc, live: c.live, adapt: c.adapt}
+			}
 		}
 	}
 	return out
