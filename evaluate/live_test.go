@@ -221,6 +221,19 @@ func BenchmarkLiveMethods(b *testing.B) {
 				}
 			}
 		})
+		// What Live does when one more day is scored: walk that day only.
+		b.Run(strconv.Itoa(n)+"days_refresh", func(b *testing.B) {
+			known := map[closecast.Date]baselineDay{}
+			if _, _, _, err := liveMethods(s, fs, known); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				delete(known, fs[n-1].Date)
+				if _, _, _, err := liveMethods(s, fs, known); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
