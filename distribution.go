@@ -32,16 +32,19 @@ const (
 	DistributionP90    = 18 // the 0.90 level, high end of the 80 % interval
 )
 
+// Distribution is a forecast distribution of one day's close:
+// Distribution[k] is its quantile at DistributionLevels[k]. A fixed-size
+// array, so its layout is the type's and a Prediction holding one (by
+// pointer) stays comparable.
+type Distribution [NumDistributionLevels]float64
+
 // ValidateDistribution checks a forecast distribution as Prediction.Quantiles
-// holds it: nil (none kept), or NumDistributionLevels closes, each a
-// plausible price (MinPrice..MaxPrice), ascending (quantiles never cross).
-// The ledger refuses anything else before storing it.
-func ValidateDistribution(q []float64) error {
+// holds it: nil (none kept), or closes that are each a plausible price
+// (MinPrice..MaxPrice), ascending (quantiles never cross). The ledger
+// refuses anything else before storing it.
+func ValidateDistribution(q *Distribution) error {
 	if q == nil {
 		return nil
-	}
-	if len(q) != NumDistributionLevels {
-		return fmt.Errorf("quantiles: %d values, want %d (one per level of closecast.DistributionLevels)", len(q), NumDistributionLevels)
 	}
 	for k, v := range q {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < MinPrice || v > MaxPrice {

@@ -119,8 +119,7 @@ func LiveForecasts(ps []closecast.Prediction) ([]LiveForecast, error) {
 		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
 			return nil, fmt.Errorf("ledger forecast of %s by %s: %w", p.Date, p.Model, err)
 		}
-		f := LiveForecast{Date: p.Date, Point: p.Value, Actual: *p.Actual}
-		copy(f.Quantiles[:], p.Quantiles)
+		f := LiveForecast{Date: p.Date, Point: p.Value, Actual: *p.Actual, Quantiles: Quantiles(*p.Quantiles)}
 		out = append(out, f)
 	}
 	return out, nil

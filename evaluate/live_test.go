@@ -93,7 +93,7 @@ func TestOnlineIsAdapt(t *testing.T) {
 
 func TestLiveForecastsKeepOnePerDayWithQuantiles(t *testing.T) {
 	a1, a2 := 101.0, 102.0
-	q := make([]float64, NumLevels)
+	q := new(closecast.Distribution)
 	for k, l := range Levels {
 		q[k] = 90 + 20*l
 	}
@@ -112,9 +112,11 @@ func TestLiveForecastsKeepOnePerDayWithQuantiles(t *testing.T) {
 	if len(fs) != 2 || fs[0].Date != d || fs[0].Point != 3 || fs[1].Date != d+1 || fs[1].Actual != 102 || fs[1].Quantiles[20] != q[20] {
 		t.Fatalf("LiveForecasts = %+v; want day d by v3 (the newest model), then d+1", fs)
 	}
-	bad := []closecast.Prediction{{Forecast: closecast.Forecast{Date: d}, Model: "v", Actual: &a1, Quantiles: q[:3]}}
+	crossing := *q
+	crossing[3] = crossing[4] + 1
+	bad := []closecast.Prediction{{Forecast: closecast.Forecast{Date: d}, Model: "v", Actual: &a1, Quantiles: &crossing}}
 	if _, err := LiveForecasts(bad); err == nil {
-		t.Error("a short distribution was accepted")
+		t.Error("a crossing distribution was accepted")
 	}
 }
 
@@ -274,8 +276,9 @@ func TestLiveRefreshesOnlyOnANewScoredDay(t *testing.T) {
 	for i := 399; i >= 390; i-- {
 		c, a := s.Bars[i-1].Close, s.Bars[i].Close
 		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: "SIM", Date: s.Bars[i].Date, Value: c}, Model: "m", LastClose: c, Actual: &a}
-		for _, l := range Levels {
-			p.Quantiles = append(p.Quantiles, c*math.Exp(0.05*(l-0.5)))
+		p.Quantiles = new(closecast.Distribution)
+		for k, l := range Levels {
+			p.Quantiles[k] = c * math.Exp(0.05*(l-0.5))
 		}
 		ps = append(ps, p)
 	}
@@ -319,8 +322,9 @@ func TestLiveIsSafeForConcurrentUse(t *testing.T) {
 	for i := 319; i >= 310; i-- {
 		c, a := s.Bars[i-1].Close, s.Bars[i].Close
 		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: "SIM", Date: s.Bars[i].Date, Value: c}, Model: "m", LastClose: c, Actual: &a}
-		for _, l := range Levels {
-			p.Quantiles = append(p.Quantiles, c*math.Exp(0.05*(l-0.5)))
+		p.Quantiles = new(closecast.Distribution)
+		for k, l := range Levels {
+			p.Quantiles[k] = c * math.Exp(0.05*(l-0.5))
 		}
 		ps = append(ps, p)
 	}

@@ -80,7 +80,7 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 		syms[i], dates[i], models[i], values[i], lasts[i] = p.Symbol, int32(p.Date), p.Model, p.Value, p.LastClose
 		if p.Quantiles != nil {
 			has[i] = true
-			copy(flat[i*nq:], p.Quantiles)
+			copy(flat[i*nq:], p.Quantiles[:])
 		}
 	}
 	// One statement, so one round trip and its own transaction: each row
@@ -190,16 +190,19 @@ func (s *DB) Pending(ctx context.Context, symbol string) (int, error) {
 	return n, nil
 }
 
-// readQuantiles copies a quantiles column (nil for NULL) and checks it
+// readQuantiles reads a quantiles column (nil for NULL) and checks it
 // (closecast.ValidateDistribution), so a damaged row is an error rather
 // than a wrong score.
-func readQuantiles(q []float64) ([]float64, error) {
+func readQuantiles(q []float64) (*closecast.Distribution, error) {
 	if q == nil {
 		return nil, nil
 	}
-	q = slices.Clone(q)
-	if err := closecast.ValidateDistribution(q); err != nil {
+	if len(q) != closecast.NumDistributionLevels {
+		return nil, fmt.Errorf("quantiles column of %d values, want %d", len(q), closecast.NumDistributionLevels)
+	}
+	d := closecast.Distribution(q)
+	if err := closecast.ValidateDistribution(&d); err != nil {
 		return nil, err
 	}
-	return q, nil
+	return &d, nil
 }

@@ -303,8 +303,8 @@ func accuracyOf(ps []closecast.Prediction) (rows []accuracyRow, model, persisten
 		a := *x.Actual
 		r := accuracyRow{Date: x.Date, Predicted: x.Value, Actual: a, LastClose: x.LastClose,
 			Error: x.Value - a, PersistenceError: math.Abs(a - x.LastClose), Model: x.Model}
-		if len(x.Quantiles) == closecast.NumDistributionLevels {
-			lo, hi := x.Quantiles[closecast.DistributionP10], x.Quantiles[closecast.DistributionP90]
+		if q := x.Quantiles; q != nil {
+			lo, hi := q[closecast.DistributionP10], q[closecast.DistributionP90]
 			in := lo <= a && a <= hi
 			r.P10, r.P90, r.Covered = &lo, &hi, &in
 		}

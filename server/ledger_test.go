@@ -464,7 +464,7 @@ func (f *fakeScorer) ScoreDistribution(_ context.Context, symbol string, days in
 // (null, logged), never the point scores.
 func TestAccuracyDistribution(t *testing.T) {
 	a1, a2 := 100.0, 120.0
-	q := make([]float64, closecast.NumDistributionLevels)
+	q := new(closecast.Distribution)
 	for k, l := range closecast.DistributionLevels {
 		q[k] = 80 + 40*l // the 80 % interval is 84..116
 	}

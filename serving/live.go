@@ -49,7 +49,9 @@ func (p *livePredictor) distribution(ctx context.Context, symbol string, date cl
 		return closecast.Prediction{}, err
 	}
 	pred := h.First
-	pred.Quantiles = slices.Clone(h.Days[0].Quantiles)
+	if q := h.Days[0].Quantiles; len(q) == closecast.NumDistributionLevels {
+		pred.Quantiles = (*closecast.Distribution)(slices.Clone(q))
+	}
 	return pred, nil
 }
 
@@ -101,8 +103,7 @@ func (p *livePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 	if o == nil || o.N() == 0 {
 		return h, nil
 	}
-	var q evaluate.Quantiles
-	copy(q[:], base.Quantiles)
+	q := evaluate.Quantiles(*base.Quantiles)
 	day := &h.Days[0]
 	day.Quantiles = AdaptAt(o, &q, h.Levels, day.Quantiles)
 	day.Adaptive = &closecast.Adaptive{Method: closecast.AdaptiveACI, Alpha: o.Alpha(evaluate.PairOf80), Factor: o.Factor(evaluate.PairOf80), N: o.N()}

@@ -89,7 +89,7 @@ func (e *liveEnv) record(t *testing.T, end closecast.Date, n int, width func(k i
 		i := e.series.Index(d)
 		c := e.series.Bars[i-1].Close
 		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: e.m.Meta.Symbol, Date: d, Value: c},
-			Model: e.m.Meta.Version, LastClose: c, Quantiles: make([]float64, closecast.NumDistributionLevels)}
+			Model: e.m.Meta.Version, LastClose: c, Quantiles: new(closecast.Distribution)}
 		m := c
 		if below != nil {
 			m = e.series.Bars[i].Close * (1 - below(k))
@@ -237,8 +237,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 			days := evaluate.Days{Horizon: 1}
 			meth := evaluate.Method{Name: "model"}
 			for _, p := range ps {
-				var q evaluate.Quantiles
-				copy(q[:], p.Quantiles)
+				q := evaluate.Quantiles(*p.Quantiles)
 				days.Dates, days.Actual = append(days.Dates, p.Date), append(days.Actual, *p.Actual)
 				meth.Forecasts = append(meth.Forecasts, q)
 			}
@@ -268,7 +267,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec := es[len(es)-1]
-			if rec.Date != date || len(rec.Quantiles) != evaluate.NumLevels || [evaluate.NumLevels]float64(rec.Quantiles) != base {
+			if rec.Date != date || rec.Quantiles == nil || evaluate.Quantiles(*rec.Quantiles) != base {
 				t.Errorf("recorded %s with quantiles %v; want the base %v", rec.Date, rec.Quantiles, base)
 			}
 		})

@@ -90,7 +90,7 @@ func FuzzUpsert(f *testing.F) {
 // bytes; never a panic or an implausible distribution.
 // go test -run '^$' -fuzz FuzzDecodeQuantiles ./sqlite
 func FuzzDecodeQuantiles(f *testing.F) {
-	q := make([]float64, closecast.NumDistributionLevels)
+	q := new(closecast.Distribution)
 	for k, l := range closecast.DistributionLevels {
 		q[k] = 100 + 10*l
 	}

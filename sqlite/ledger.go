@@ -173,7 +173,7 @@ func (s *DB) Scored(ctx context.Context, symbol string, days int) (_ []closecast
 
 // encodeQuantiles returns the quantiles column of q: nil (NULL) for none,
 // else its float64s little-endian.
-func encodeQuantiles(q []float64) []byte {
+func encodeQuantiles(q *closecast.Distribution) []byte {
 	if q == nil {
 		return nil
 	}
@@ -187,14 +187,14 @@ func encodeQuantiles(q []float64) []byte {
 // decodeQuantiles reads a quantiles column: nil for NULL, else
 // closecast.NumDistributionLevels valid closes (closecast.ValidateDistribution),
 // so a damaged row is an error rather than a wrong score.
-func decodeQuantiles(b []byte) ([]float64, error) {
+func decodeQuantiles(b []byte) (*closecast.Distribution, error) {
 	if b == nil {
 		return nil, nil
 	}
 	if len(b) != 8*closecast.NumDistributionLevels {
 		return nil, fmt.Errorf("quantiles column of %d bytes, want %d", len(b), 8*closecast.NumDistributionLevels)
 	}
-	q := make([]float64, closecast.NumDistributionLevels)
+	q := new(closecast.Distribution)
 	for k := range q {
 		q[k] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*k:]))
 	}

@@ -53,7 +53,7 @@ func TestLiveDistributionOnRealServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := h.First
-		p.Actual, p.Quantiles = nil, h.Days[0].Quantiles
+		p.Actual, p.Quantiles = nil, (*closecast.Distribution)(h.Days[0].Quantiles)
 		ps = append(ps, p)
 	}
 	if err := store.Record(ctx, time.Unix(1, 0), ps); err != nil {
