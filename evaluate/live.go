@@ -105,7 +105,10 @@ var (
 // set) into the forecasts to adapt and score, ascending by date: those
 // with quantiles, one per day (of several models' forecasts of a day, the
 // one of the greatest model version: versions are stamped with their
-// training time, so the newest model).
+// training time, so the newest model). A distribution with a central
+// interval of no width on a side of its median (tied quantiles, which
+// the ledger accepts) is left out: ACI's conformity score has no unit
+// there, and one such row must not stop every later adaptation.
 func LiveForecasts(ps []closecast.Prediction) ([]LiveForecast, error) {
 	sorted := slices.Clone(ps)
 	slices.SortStableFunc(sorted, func(a, b closecast.Prediction) int {
@@ -113,7 +116,7 @@ func LiveForecasts(ps []closecast.Prediction) ([]LiveForecast, error) {
 	})
 	var out []LiveForecast
 	for _, p := range sorted {
-		if p.Actual == nil || p.Quantiles == nil || len(out) > 0 && out[len(out)-1].Date == p.Date {
+		if p.Actual == nil || p.Quantiles == nil || len(out) > 0 && out[len(out)-1].Date == p.Date || !hasWidth(p.Quantiles) {
 			continue
 		}
 		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
@@ -123,6 +126,17 @@ func LiveForecasts(ps []closecast.Prediction) ([]LiveForecast, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// hasWidth reports whether every central interval of q has width on both
+// sides of its median.
+func hasWidth(q *closecast.Distribution) bool {
+	for i := range numPairs {
+		if !(q[i] < q[medianIndex] && q[medianIndex] < q[NumLevels-1-i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // LiveOnline returns the ACI state (γ = ACIGamma) after the outcomes of

@@ -97,6 +97,8 @@ func TestLiveForecastsKeepOnePerDayWithQuantiles(t *testing.T) {
 	for k, l := range Levels {
 		q[k] = 90 + 20*l
 	}
+	flat := *q // valid, but its 0.45 quantile is its median: no width
+	flat[9] = flat[10]
 	d := closecast.MustParseDate("2026-02-01")
 	ps := []closecast.Prediction{
 		{Forecast: closecast.Forecast{Date: d + 1, Value: 2}, Model: "v2", Actual: &a2, Quantiles: q},
@@ -104,13 +106,14 @@ func TestLiveForecastsKeepOnePerDayWithQuantiles(t *testing.T) {
 		{Forecast: closecast.Forecast{Date: d, Value: 3}, Model: "v3", Actual: &a1, Quantiles: q},
 		{Forecast: closecast.Forecast{Date: d + 2, Value: 4}, Model: "v3", Actual: &a1},  // no quantiles
 		{Forecast: closecast.Forecast{Date: d + 3, Value: 5}, Model: "v3", Quantiles: q}, // not scored
+		{Forecast: closecast.Forecast{Date: d + 4, Value: 5}, Model: "v3", Actual: &a1, Quantiles: &flat},
 	}
 	fs, err := LiveForecasts(ps)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fs) != 2 || fs[0].Date != d || fs[0].Point != 3 || fs[1].Date != d+1 || fs[1].Actual != 102 || fs[1].Quantiles[20] != q[20] {
-		t.Fatalf("LiveForecasts = %+v; want day d by v3 (the newest model), then d+1", fs)
+		t.Fatalf("LiveForecasts = %+v; want day d by v3 (the newest model), then d+1 (not the flat d+4)", fs)
 	}
 	crossing := *q
 	crossing[3] = crossing[4] + 1
