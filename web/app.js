@@ -576,11 +576,10 @@ function renderLiveDistribution(box, d) {
   for (const [k, label, x] of rows) {
     const tr = el('tr', { class: k === 'model' ? 'model-row' : null, 'data-row': k, 'data-method': x.method }, el('th', { scope: 'row' }, label));
     for (const c of DIST_COLS) {
-      // The better figure of model and best baseline is marked: the lower
-      // loss, or the coverage nearer the nominal 80 %.
+      // The best figure of the rows is marked: the lowest loss, or the
+      // coverage nearest the nominal 80 %.
       const score = (v) => (c.better === 'near80' ? Math.abs(v - 80) : v);
-      const mine = score(x[c.key]);
-      const best = k !== 'adaptive' && mine <= Math.min(score(d.model[c.key]), score(d.best_baseline[c.key]));
+      const best = score(x[c.key]) <= Math.min(...rows.map(([, , y]) => score(y[c.key])));
       tr.append(el('td', { class: best ? 'best' : null, 'data-key': c.key },
         c.fmt(x[c.key]), best ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
     }

@@ -1520,6 +1520,23 @@ func checkLiveDistribution(t *testing.T, b *browser, d map[string]any) {
 			}
 		}
 	}
+	// The best figure of each column is marked: the lowest loss, the
+	// coverage nearest 80 %.
+	for key, score := range map[string]func(float64) float64{
+		"coverage80": func(v float64) float64 { return math.Abs(v - 80) }, "pinball_pct": func(v float64) float64 { return v },
+		"winkler80_pct": func(v float64) float64 { return v },
+	} {
+		best := math.Inf(1)
+		for _, k := range []string{"model", "adaptive", "best_baseline"} {
+			best = min(best, score(d[k].(map[string]any)[key].(float64)))
+		}
+		for i, k := range []string{"model", "adaptive", "best_baseline"} {
+			want := score(d[k].(map[string]any)[key].(float64)) <= best
+			if got := eval[bool](t, b, fmt.Sprintf(`document.querySelector('#live-dist tbody tr:nth-child(%d) td[data-key=%s]').classList.contains('best')`, i+1, key)); got != want {
+				t.Errorf("%s %s marked best: %v, want %v", k, key, got, want)
+			}
+		}
+	}
 	names := map[string]string{"persistence_gauss30": "Persistence, Gaussian (30-day σ)", "ewma_t": "EWMA, Student-t",
 		"garch11_t": "GARCH(1,1), Student-t", "empirical250": "Empirical quantiles (250 days)", "ewma_filtered250": "Filtered empirical (EWMA, 250 days)"}
 	best := d["best_baseline"].(map[string]any)["method"].(string)
