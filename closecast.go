@@ -438,6 +438,11 @@ type Prediction struct {
 	InputTo   Date     `json:"input_to"`         // last day of the input window (the day before Date)
 	LastClose float64  `json:"last_close"`       // close of InputTo
 	Actual    *float64 `json:"actual,omitempty"` // close of Date, when already known
+	// Quantiles is the forecast distribution of Date's close, made by the
+	// model's base interval method (its conformal calibration, or its
+	// quantile head), never adapted. Nil when the model has none or it was
+	// not kept (ledger rows recorded before the ledger kept distributions).
+	Quantiles *Distribution `json:"quantiles,omitempty"`
 }
 
 // Predictor forecasts the close of symbol on date from the model's window of

@@ -140,6 +140,9 @@ type HorizonDay struct {
 	// Actual is the close of Date when it is already known (filled by a
 	// forecaster that reads bars; nil from a bare model).
 	Actual *float64
+	// Adaptive says how Quantiles were adapted online from the outcomes
+	// of earlier forecasts; nil when they are the base method's.
+	Adaptive *Adaptive
 }
 
 // Horizon is a multi-day forecast with prediction intervals: Days[0] is

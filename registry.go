@@ -74,11 +74,14 @@ type FetchLog interface {
 // Ledger keeps the live forecasts a server answered, each scored when its
 // day's close is stored.
 type Ledger interface {
-	// Record stores forecasts served at time at; the same (symbol, date,
-	// model) again replaces the earlier record.
+	// Record stores forecasts served at time at, with their distributions
+	// (Prediction.Quantiles, refused unless ValidateDistribution accepts
+	// them); the same (symbol, date, model) again replaces the earlier
+	// record.
 	Record(ctx context.Context, at time.Time, ps []Prediction) error
-	// Scored returns symbol's recorded forecasts whose close is known, for
-	// the last days days ending on the newest scored one, newest first.
+	// Scored returns symbol's recorded forecasts whose close is known
+	// (with their distributions when kept), for the last days days ending
+	// on the newest scored one, newest first.
 	Scored(ctx context.Context, symbol string, days int) ([]Prediction, error)
 	// Pending counts symbol's recorded forecasts whose close is not known.
 	Pending(ctx context.Context, symbol string) (int, error)

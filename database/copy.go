@@ -119,9 +119,10 @@ func copyLedger(ctx context.Context, dst, src DB) (int, error) {
 }
 
 // sameEntry reports whether two ledger rows of one key hold the same
-// forecast, served at the same second.
+// forecast (its distribution included), served at the same second.
 func sameEntry(a, b closecast.LedgerEntry) bool {
-	return a.Value == b.Value && a.LastClose == b.LastClose && a.Requested.Unix() == b.Requested.Unix()
+	sameDist := a.Quantiles == nil && b.Quantiles == nil || a.Quantiles != nil && b.Quantiles != nil && *a.Quantiles == *b.Quantiles
+	return a.Value == b.Value && a.LastClose == b.LastClose && sameDist && a.Requested.Unix() == b.Requested.Unix()
 }
 
 // copyModels pushes src's models dst does not hold, then makes src's

@@ -127,6 +127,12 @@ func fill(t *testing.T, db DB) {
 		{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: start.AddDays(9), Value: 110}, Model: "m1", LastClose: 108.5},
 		{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: start.AddDays(10), Value: 111}, Model: "m1", LastClose: 109.5},
 	}
+	// The scored forecast carries its distribution, which a copy keeps
+	// bit for bit.
+	ps[0].Quantiles = new(closecast.Distribution)
+	for k, l := range closecast.DistributionLevels {
+		ps[0].Quantiles[k] = 110 * (0.9 + l/5)
+	}
 	if err := db.Record(ctx, served, ps); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +220,7 @@ func TestCopyRoundTrip(t *testing.T) {
 	src := open(t, "sqlite:"+filepath.Join(t.TempDir(), "src.db"))
 	fill(t, src)
 	want := read(t, src)
-	if len(want.Ledger) != 2 || want.Ledger[0].Actual == nil || want.Ledger[1].Actual != nil {
+	if len(want.Ledger) != 2 || want.Ledger[0].Actual == nil || want.Ledger[1].Actual != nil || want.Ledger[0].Quantiles == nil {
 		t.Fatalf("fixture: ledger %+v, want one scored and one pending forecast", want.Ledger)
 	}
 	pg := open(t, pgtest.NewDatabase(t))

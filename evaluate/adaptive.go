@@ -231,33 +231,14 @@ func Adapt(days Days, base Method, a Adaptation) (Method, error) {
 		return Method{}, fmt.Errorf("days: horizon %d, want ≥ 1", h)
 	}
 	out := Method{Name: base.Name + "+" + a.Name(), Forecasts: make([]Quantiles, n), Points: base.Points}
-	var trackers [numPairs]Tracker
-	var sorted [numPairs][]float64
-	for i := range trackers {
-		trackers[i] = a.Tracker(2 * Levels[i])
-	}
+	o := NewOnline(a)
 	for k := range n {
 		if j := k - h; j >= 0 {
-			q, y := &base.Forecasts[j], days.Actual[j]
-			for i := range numPairs {
-				s, err := conformity(q[i], q.Median(), q[NumLevels-1-i], y)
-				if err != nil {
-					return Method{}, fmt.Errorf("%s, %s: %w", base.Name, days.Dates[j], err)
-				}
-				trackers[i].Update(coveredAbove(sorted[i], s))
-				at, _ := slices.BinarySearch(sorted[i], s)
-				sorted[i] = slices.Insert(sorted[i], at, s)
+			if err := o.Observe(&base.Forecasts[j], days.Actual[j]); err != nil {
+				return Method{}, fmt.Errorf("%s, %s: %w", base.Name, days.Dates[j], err)
 			}
 		}
-		q, r := &base.Forecasts[k], &out.Forecasts[k]
-		m := q.Median()
-		r[medianIndex] = m
-		for i := range numPairs {
-			f := conformalFactor(sorted[i], trackers[i].Alpha())
-			r[i] = m - f*(m-q[i])
-			r[NumLevels-1-i] = m + f*(q[NumLevels-1-i]-m)
-		}
-		slices.Sort(r[:])
+		out.Forecasts[k] = o.Apply(&base.Forecasts[k])
 	}
 	return out, nil
 }

@@ -17,23 +17,22 @@ package evaluate
 import (
 	"fmt"
 	"math"
+
+	"github.com/closecast/closecast"
 )
 
 // NumLevels is the number of quantile levels of a forecast.
-const NumLevels = 21
+const NumLevels = closecast.NumDistributionLevels
 
 // Levels are the quantile levels τ of a forecast, ascending: 0.025, then
-// 0.05, 0.10, …, 0.95 (Levels[k] = k/20 for k = 1..19), then 0.975. The
-// two outer levels make the 95 % central interval [q0.025, q0.975] a
-// forecast of its own rather than an extrapolation; the mean pinball loss
-// stays over the 19 inner levels (NumPinballLevels), as issue 15 defines it.
-var Levels = func() (l [NumLevels]float64) {
-	l[0], l[NumLevels-1] = 0.025, 0.975
-	for k := 1; k < NumLevels-1; k++ {
-		l[k] = float64(k) / 20
-	}
-	return l
-}()
+// 0.05, 0.10, …, 0.95 (Levels[k] = k/20 for k = 1..19), then 0.975 — the
+// levels of the forecast distributions the ledger keeps
+// (closecast.DistributionLevels), so a live forecast is scored as a
+// walk-forward one. The two outer levels make the 95 % central interval
+// [q0.025, q0.975] a forecast of its own rather than an extrapolation; the
+// mean pinball loss stays over the 19 inner levels (NumPinballLevels), as
+// issue 15 defines it.
+var Levels = closecast.DistributionLevels
 
 // NumPinballLevels is how many levels MeanPinball averages over: the inner
 // 0.05..0.95, Levels[1 : NumLevels-1].

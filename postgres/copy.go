@@ -20,7 +20,7 @@ func (s *DB) LedgerEntries(ctx context.Context) ([]closecast.LedgerEntry, error)
 	var out []closecast.LedgerEntry
 	err := s.retry(ctx, true, func() error {
 		out = out[:0]
-		rows, err := s.pool.Query(ctx, `SELECT requested_at, symbol, target_date, model_version, value, last_close, actual
+		rows, err := s.pool.Query(ctx, `SELECT requested_at, symbol, target_date, model_version, value, last_close, actual, quantiles
 			FROM predictions ORDER BY symbol COLLATE "C", target_date, model_version COLLATE "C"`)
 		if err != nil {
 			return err
@@ -29,8 +29,13 @@ func (s *DB) LedgerEntries(ctx context.Context) ([]closecast.LedgerEntry, error)
 		var at int64
 		var d int32
 		var actual *float64
-		_, err = pgx.ForEachRow(rows, []any{&at, &e.Symbol, &d, &e.Model, &e.Value, &e.LastClose, &actual}, func() error {
+		var q []float64
+		_, err = pgx.ForEachRow(rows, []any{&at, &e.Symbol, &d, &e.Model, &e.Value, &e.LastClose, &actual, &q}, func() error {
 			e.Requested, e.Date, e.Actual = time.Unix(at, 0).UTC(), closecast.Date(d), nil
+			var err error
+			if e.Quantiles, err = readQuantiles(q); err != nil {
+				return fmt.Errorf("%s %s: %w", e.Symbol, e.Date, err)
+			}
 			if actual != nil {
 				a := *actual
 				e.Actual = &a

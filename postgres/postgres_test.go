@@ -256,3 +256,35 @@ func TestRecoversAfterTheServerRestarts(t *testing.T) {
 		t.Fatalf("bars read after a restart while idle: %d, %v; want 7", s.Len(), err)
 	}
 }
+
+// A ledger written before it kept distributions (schema version 2)
+// migrates, and its rows read back valid, without quantiles.
+func TestLedgerRowsBeforeQuantilesMigrate(t *testing.T) {
+	db, u := openTest(t, Options{})
+	ctx := context.Background()
+	// Back to version 2: as a database written by the closecast before.
+	if _, err := db.pool.Exec(ctx, `ALTER TABLE predictions DROP COLUMN quantiles; DELETE FROM schema_migrations WHERE version >= 3`, pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Upsert(ctx, "BTC-USD", mkBars(day0, 1, 100)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, `INSERT INTO predictions (requested_at, symbol, target_date, model_version, value, last_close, actual, error, scored_at)
+		VALUES (1, 'BTC-USD', $1, 'm1', 101, 99, 100, 1, 2)`, int32(day0)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err := Open(ctx, u, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ps, err := db.Scored(ctx, "BTC-USD", 30)
+	if err != nil || len(ps) != 1 || ps[0].Value != 101 || *ps[0].Actual != 100 || ps[0].Quantiles != nil {
+		t.Fatalf("Scored after the migration = %+v, %v; want the old row, no quantiles", ps, err)
+	}
+	es, err := db.LedgerEntries(ctx)
+	if err != nil || len(es) != 1 || es[0].Quantiles != nil {
+		t.Fatalf("LedgerEntries after the migration = %+v, %v", es, err)
+	}
+}

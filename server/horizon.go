@@ -65,6 +65,10 @@ type HorizonForecast struct {
 	// when none were asked.
 	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 	Actual    *float64           `json:"actual,omitempty"`
+	// Adaptive says how the day's quantiles were adapted online from the
+	// ledger's scored forecasts (`closecast serve --adaptive aci`); absent
+	// when they are the interval method's own.
+	Adaptive *closecast.Adaptive `json:"adaptive,omitempty"`
 }
 
 // Interval says how the quantiles were made, as `closecast predict --json`
@@ -163,7 +167,7 @@ func newHorizonResponse(h closecast.Horizon, ls levelSet) HorizonResponse {
 	resp := HorizonResponse{PredictResponse: NewPredictResponse(h.First), Forecasts: make([]HorizonForecast, len(h.Days))}
 	p10, p50, p90 := slices.Index(h.Levels, 0.1), slices.Index(h.Levels, 0.5), slices.Index(h.Levels, 0.9)
 	for k, d := range h.Days {
-		f := HorizonForecast{Date: d.Date, Prediction: d.Value, Actual: d.Actual}
+		f := HorizonForecast{Date: d.Date, Prediction: d.Value, Actual: d.Actual, Adaptive: d.Adaptive}
 		if q := d.Quantiles; len(q) == len(h.Levels) && p10 >= 0 && p50 >= 0 && p90 >= 0 {
 			f.P10, f.P50, f.P90 = &q[p10], &q[p50], &q[p90]
 			if len(ls.asked) > 0 {

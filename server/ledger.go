@@ -18,8 +18,9 @@ import (
 // none in the Lambda, whose disk does not outlive an instance).
 type Ledger interface {
 	// Record stores forecasts served at time at. Only Symbol, Date, Value,
-	// Model and LastClose need to be kept. Recording the same (symbol, date,
-	// model) again replaces the earlier record.
+	// Model, LastClose and Quantiles (the forecast distribution, which
+	// /api/accuracy scores) need to be kept. Recording the same (symbol,
+	// date, model) again replaces the earlier record.
 	Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error
 	// Scored returns the recorded forecasts of symbol whose actual close is
 	// known (Actual set), for the last days target days ending on the newest
@@ -251,14 +252,18 @@ type PendingLedger interface {
 
 // accuracyResponse is the 200 body of /api/accuracy. Model and Persistence
 // are null when no forecast is scored (n = 0); Rows is never null.
+// Distribution scores the rows that kept their forecast distribution
+// against the naive baselines; null when none did, or the server has no
+// scorer (Config.Distribution).
 type accuracyResponse struct {
-	Symbol      string        `json:"symbol"`
-	Days        int           `json:"days"`
-	N           int           `json:"n"`
-	Pending     *int          `json:"pending"`
-	Model       *errorStats   `json:"model"`
-	Persistence *errorStats   `json:"persistence"`
-	Rows        []accuracyRow `json:"rows"`
+	Symbol       string                          `json:"symbol"`
+	Days         int                             `json:"days"`
+	N            int                             `json:"n"`
+	Pending      *int                            `json:"pending"`
+	Model        *errorStats                     `json:"model"`
+	Persistence  *errorStats                     `json:"persistence"`
+	Distribution *closecast.DistributionAccuracy `json:"distribution"`
+	Rows         []accuracyRow                   `json:"rows"`
 }
 
 // errorStats are the mean absolute error, in the symbol's currency, and the
@@ -270,7 +275,9 @@ type errorStats struct {
 
 // accuracyRow is one scored live forecast: Error is predicted − actual,
 // PersistenceError |actual − last_close|, the error of "tomorrow closes
-// where today did" on the same day.
+// where today did" on the same day. P10 and P90 are the 80 % interval of
+// the recorded (base, unadapted) distribution and Covered whether the
+// actual close lay in it; absent for a forecast recorded without one.
 type accuracyRow struct {
 	Date             closecast.Date `json:"date"`
 	Predicted        float64        `json:"predicted"`
@@ -279,6 +286,9 @@ type accuracyRow struct {
 	Error            float64        `json:"error"`
 	PersistenceError float64        `json:"persistence_error"`
 	Model            string         `json:"model"`
+	P10              *float64       `json:"p10,omitempty"`
+	P90              *float64       `json:"p90,omitempty"`
+	Covered          *bool          `json:"covered,omitempty"`
 }
 
 // accuracyOf summarises scored forecasts (Actual set) as the response rows
@@ -293,6 +303,11 @@ func accuracyOf(ps []closecast.Prediction) (rows []accuracyRow, model, persisten
 		a := *x.Actual
 		r := accuracyRow{Date: x.Date, Predicted: x.Value, Actual: a, LastClose: x.LastClose,
 			Error: x.Value - a, PersistenceError: math.Abs(a - x.LastClose), Model: x.Model}
+		if q := x.Quantiles; q != nil {
+			lo, hi := q[closecast.DistributionP10], q[closecast.DistributionP90]
+			in := lo <= a && a <= hi
+			r.P10, r.P90, r.Covered = &lo, &hi, &in
+		}
 		rows = append(rows, r)
 		m.MAE += math.Abs(r.Error)
 		m.MAPE += math.Abs(r.Error) / a
@@ -350,5 +365,15 @@ func (s *Server) handleAccuracy(w http.ResponseWriter, r *http.Request) {
 		pending = &n
 	}
 	rows, model, persistence := accuracyOf(ps)
-	writeJSON(w, http.StatusOK, accuracyResponse{Symbol: sym, Days: days, N: len(rows), Pending: pending, Model: model, Persistence: persistence, Rows: rows})
+	var dist *closecast.DistributionAccuracy
+	if s.cfg.Distribution != nil && len(rows) > 0 {
+		// A failure here loses the distribution scores, never the point
+		// ones: it is logged and the key is null.
+		if dist, err = s.cfg.Distribution.ScoreDistribution(ctx, sym, days); err != nil {
+			s.log.Error("scoring the live forecast distributions failed", "symbol", sym, "days", days, "err", err)
+			dist = nil
+		}
+	}
+	writeJSON(w, http.StatusOK, accuracyResponse{Symbol: sym, Days: days, N: len(rows), Pending: pending, Model: model,
+		Persistence: persistence, Distribution: dist, Rows: rows})
 }

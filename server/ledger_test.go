@@ -442,3 +442,65 @@ func TestLedgerCountsWhatItFinallyDrops(t *testing.T) {
 		t.Errorf("metrics lack closecast_ledger_failed_total 7:\n%s", b.Body.String())
 	}
 }
+
+// fakeScorer is a DistributionScorer answering acc, or err.
+type fakeScorer struct {
+	acc      *closecast.DistributionAccuracy
+	err      error
+	gotDays  int
+	gotSym   string
+	requests int
+}
+
+func (f *fakeScorer) ScoreDistribution(_ context.Context, symbol string, days int) (*closecast.DistributionAccuracy, error) {
+	f.requests++
+	f.gotSym, f.gotDays = symbol, days
+	return f.acc, f.err
+}
+
+// TestAccuracyDistribution: /api/accuracy carries the scorer's
+// distribution for the asked symbol and window, and the rows their
+// recorded 80 % interval; a scorer that fails loses the distribution
+// (null, logged), never the point scores.
+func TestAccuracyDistribution(t *testing.T) {
+	a1, a2 := 100.0, 120.0
+	q := new(closecast.Distribution)
+	for k, l := range closecast.DistributionLevels {
+		q[k] = 80 + 40*l // the 80 % interval is 84..116
+	}
+	led := &memLedger{scored: []closecast.Prediction{
+		{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: closecast.MustParseDate("2026-01-02"), Value: 101}, Model: "m", LastClose: 99, Actual: &a2, Quantiles: q},
+		{Forecast: closecast.Forecast{Symbol: "BTC-USD", Date: closecast.MustParseDate("2026-01-01"), Value: 101}, Model: "m", LastClose: 99, Actual: &a1},
+	}}
+	sc := &fakeScorer{acc: &closecast.DistributionAccuracy{N: 1, Baselines: []closecast.DistributionScore{}}}
+	e := &testEnv{srv: New(Config{Predictor: liveEveryDay{}, Model: map[string]string{"version": "m"}, Symbol: "BTC-USD", Ledger: led, Distribution: sc})}
+	var body struct {
+		N            int                             `json:"n"`
+		Model        *errorStats                     `json:"model"`
+		Distribution *closecast.DistributionAccuracy `json:"distribution"`
+		Rows         []accuracyRow                   `json:"rows"`
+	}
+	w := e.do("GET", "/api/accuracy?days=7", "")
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 200 {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if body.Distribution == nil || body.Distribution.N != 1 || sc.gotSym != "BTC-USD" || sc.gotDays != 7 {
+		t.Errorf("distribution %+v asked for %s, %d days; want the scorer's, for BTC-USD, 7 days", body.Distribution, sc.gotSym, sc.gotDays)
+	}
+	r0, r1 := body.Rows[0], body.Rows[1]
+	if r0.P10 == nil || *r0.P10 != 84 || *r0.P90 != 116 || *r0.Covered || r1.P10 != nil || r1.Covered != nil {
+		t.Errorf("rows %+v %+v; want the first's 84..116 missing 120, the second without an interval", r0, r1)
+	}
+	sc.acc, sc.err = nil, errors.New("bars of BTC-USD: disk I/O error")
+	w = e.do("GET", "/api/accuracy?days=7", "")
+	body.Distribution = nil
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 200 || body.Distribution != nil || body.N != 2 || body.Model == nil {
+		t.Errorf("a failing scorer: %d %s; want 200, the point scores, distribution null", w.Code, w.Body)
+	}
+	// No scored forecast: the scorer is not asked.
+	led.scored = nil
+	before := sc.requests
+	if w := e.do("GET", "/api/accuracy", ""); w.Code != 200 || sc.requests != before || !strings.Contains(w.Body.String(), `"distribution":null`) {
+		t.Errorf("an empty ledger: %d %s, scorer asked %d times", w.Code, w.Body, sc.requests-before)
+	}
+}

@@ -338,3 +338,36 @@ func TestOpenAPIDocumentsPredictFields(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIDocumentsAccuracyKeys: the schemas of /api/accuracy and of
+// /predict's adaptive key list exactly the members their types encode.
+func TestOpenAPIDocumentsAccuracyKeys(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{
+		"Accuracy":             accuracyResponse{},
+		"ScoredForecast":       accuracyRow{},
+		"DistributionAccuracy": closecast.DistributionAccuracy{},
+		"DistributionScore":    closecast.DistributionScore{},
+		"Adaptive":             closecast.Adaptive{},
+	} {
+		var want []string
+		rt := reflect.TypeOf(v)
+		for i := range rt.NumField() {
+			if n, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ","); n != "" && n != "-" {
+				want = append(want, n)
+			}
+		}
+		if got := slices.Sorted(maps.Keys(doc.Components.Schemas[name].Properties)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+			t.Errorf("schema %s documents %v; the type encodes %v", name, got, slices.Sorted(slices.Values(want)))
+		}
+	}
+}

@@ -87,6 +87,10 @@ type Config struct {
 	// flushes them on shutdown (Close, for a handler driven otherwise).
 	// Nil: nothing is recorded and /api/accuracy answers 404 no_ledger.
 	Ledger Ledger
+	// Distribution, when set with Ledger, scores the ledger's forecast
+	// distributions against the naive baselines for /api/accuracy's
+	// "distribution" (serving.Live in production); nil leaves it null.
+	Distribution closecast.DistributionScorer
 	// StoreHealth, when set, is asked by /readyz whether the local store is
 	// usable (sqlite.DB.Damaged in production): an error makes /readyz
 	// answer 503 with it, as the store needs an operator even though

@@ -15,6 +15,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/predict"
@@ -39,16 +40,22 @@ type Options struct {
 	History []history.Option
 	// Server holds the HTTP API's settings: cache, budget, logger, ledger,
 	// store health, symbols. New fills in what the chain itself provides
-	// (Predictor, History, Model, Symbol, Provider, and Dashboard when
-	// unset), overriding whatever the caller put there.
+	// (Predictor, History, Model, Symbol, Provider, Distribution, and
+	// Dashboard when unset), overriding whatever the caller put there.
 	Server server.Config
+	// Adaptive is how the intervals of live forecasts are adapted from the
+	// ledger (Server.Ledger): closecast.AdaptiveACI ("" means it) or
+	// closecast.AdaptiveNone. Without a ledger nothing is adapted.
+	Adaptive string
 }
 
 // Chain is a wired server and the bars it forecasts from: Swap swaps the
 // served models.
 type Chain struct {
 	*server.Server
-	bars *history.Layered
+	bars  *history.Layered
+	live  *evaluate.Live // nil without a ledger
+	adapt bool
 }
 
 // New wires the chain: the embedded data under o.Store under o.Live, each
@@ -56,12 +63,21 @@ type Chain struct {
 // server answering with all of them.
 func New(o Options) *Chain {
 	bars := history.New(marketdata.Embedded(), o.Store, o.Live, o.History...)
+	c := &Chain{bars: bars}
 	cfg := o.Server
 	ms := o.Models
 	if len(ms) == 0 && o.Model != nil {
 		ms = []*artifact.Model{o.Model}
 	}
-	cfg.Markets = Markets(ms, bars)
+	cfg.Distribution = nil
+	if cfg.Ledger != nil {
+		// Scoring reads the stored bars only: the days it scores are
+		// closed, and it must never make a request wait on a provider.
+		c.live = evaluate.NewLive(cfg.Ledger, history.New(marketdata.Embedded(), o.Store, nil, o.History...))
+		c.adapt = o.Adaptive != closecast.AdaptiveNone
+		cfg.Distribution = c.live
+	}
+	cfg.Markets = c.markets(ms)
 	cfg.Predictor, cfg.Model = nil, nil
 	cfg.History = bars
 	if len(ms) == 1 {
@@ -74,12 +90,27 @@ func New(o Options) *Chain {
 		st := bars.Stats()
 		return server.ProviderStats{Fetches: st.Fetches, Failures: st.Failures}
 	}
-	return &Chain{Server: server.New(cfg), bars: bars}
+	c.Server = server.New(cfg)
+	return c
 }
 
 // Swap replaces the served models with ms, atomically: a request sees the
 // old set or the new one, never a mix.
-func (c *Chain) Swap(ms []*artifact.Model) { c.SetMarkets(Markets(ms, c.bars)) }
+func (c *Chain) Swap(ms []*artifact.Model) { c.SetMarkets(c.markets(ms)) }
+
+// markets is Markets for the chain: with a ledger, each predictor records
+// its forecasts' distributions and adapts its live intervals (livePredictor).
+func (c *Chain) markets(ms []*artifact.Model) []server.Market {
+	out := Markets(ms, c.bars)
+	if c.live != nil {
+		for i := range out {
+			if svc, ok := out[i].Predictor.(*predict.Service); ok {
+				out[i].Predictor = &livePredictor{Service: svc, live: c.live, adapt: c.adapt}
+			}
+		}
+	}
+	return out
+}
 
 // Markets makes the server's markets of ms, each forecasting from bars; a
 // later model replaces an earlier one of the same symbol.

@@ -16,7 +16,7 @@ import (
 // was last served, by symbol, target day and model version.
 func (s *DB) LedgerEntries(ctx context.Context) (_ []closecast.LedgerEntry, err error) {
 	defer func() { err = s.classify(err) }()
-	rows, err := s.db.QueryContext(ctx, `SELECT requested_at, symbol, target_date, model_version, value, last_close, actual
+	rows, err := s.db.QueryContext(ctx, `SELECT requested_at, symbol, target_date, model_version, value, last_close, actual, quantiles
 		FROM predictions ORDER BY symbol, target_date, model_version`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: ledger: %w", err)
@@ -27,10 +27,14 @@ func (s *DB) LedgerEntries(ctx context.Context) (_ []closecast.LedgerEntry, err 
 		var e closecast.LedgerEntry
 		var at, d int64
 		var actual *float64
-		if err := rows.Scan(&at, &e.Symbol, &d, &e.Model, &e.Value, &e.LastClose, &actual); err != nil {
+		var q []byte
+		if err := rows.Scan(&at, &e.Symbol, &d, &e.Model, &e.Value, &e.LastClose, &actual, &q); err != nil {
 			return nil, fmt.Errorf("sqlite: ledger: %w", err)
 		}
 		e.Requested, e.Date, e.Actual = time.Unix(at, 0).UTC(), closecast.Date(d), actual
+		if e.Quantiles, err = decodeQuantiles(q); err != nil {
+			return nil, fmt.Errorf("sqlite: ledger, %s %s: %w", e.Symbol, e.Date, err)
+		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -14,11 +15,16 @@ import (
 // that its accuracy can be measured once the actual closes arrive:
 //
 //	predictions(id, requested_at, symbol, target_date, model_version, value,
-//	            last_close, actual NULL, error NULL, scored_at NULL)
+//	            last_close, actual NULL, error NULL, scored_at NULL, quantiles NULL)
 //	    UNIQUE (symbol, target_date, model_version); error = value − actual.
 //
+// quantiles is the forecast distribution (Prediction.Quantiles) as
+// closecast.NumDistributionLevels float64s, little-endian; NULL when the
+// forecast carried none (and on rows recorded before schema version 4).
+//
 // Dedupe rule: one row per (symbol, target_date, model_version), and the
-// latest record wins (value, last_close and requested_at are replaced). A
+// latest record wins (value, last_close, quantiles and requested_at are
+// replaced). A
 // model's forecast of a day is a function of its input window, so two
 // records differ only when an input bar was revised in between (the partial
 // bar of the current day completed); the later one is the forecast made with
@@ -36,9 +42,10 @@ const MaxLedgerDays = 3660
 
 // Record stores the forecasts ps, served at time at, in one transaction, and
 // scores those whose target day's close is already stored. Each forecast
-// needs a symbol, a model version, a finite Value and a finite positive
-// LastClose; the first one that has not is named in the error and nothing is
-// written. Only Symbol, Date, Value, Model and LastClose are kept.
+// needs a symbol, a model version, a finite Value, a finite positive
+// LastClose and valid Quantiles (closecast.ValidateDistribution); the first
+// one that has not is named in the error and nothing is written. Only
+// Symbol, Date, Value, Model, LastClose and Quantiles are kept.
 func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) (err error) {
 	if len(ps) == 0 {
 		return nil
@@ -61,6 +68,9 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 		case math.IsNaN(p.LastClose) || math.IsInf(p.LastClose, 0) || p.LastClose <= 0:
 			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: last close %v is not a positive price", i, sym, p.Date, p.LastClose)
 		}
+		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
+			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: %w", i, sym, p.Date, err)
+		}
 		syms[i] = sym
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -72,10 +82,11 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 			tx.Rollback()
 		}
 	}()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO predictions (requested_at, symbol, target_date, model_version, value, last_close)
-		VALUES (?, ?, ?, ?, ?, ?)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO predictions (requested_at, symbol, target_date, model_version, value, last_close, quantiles)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (symbol, target_date, model_version) DO UPDATE SET
 			requested_at = excluded.requested_at, value = excluded.value, last_close = excluded.last_close,
+			quantiles = excluded.quantiles,
 			error = CASE WHEN actual IS NULL THEN NULL ELSE excluded.value - actual END`)
 	if err != nil {
 		return fmt.Errorf("sqlite: record forecasts: %w", err)
@@ -83,7 +94,7 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 	defer ins.Close()
 	now := time.Now().Unix()
 	for i, p := range ps {
-		if _, err = ins.ExecContext(ctx, at.Unix(), syms[i], int64(p.Date), p.Model, p.Value, p.LastClose); err != nil {
+		if _, err = ins.ExecContext(ctx, at.Unix(), syms[i], int64(p.Date), p.Model, p.Value, p.LastClose, encodeQuantiles(p.Quantiles)); err != nil {
 			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: %w", i, syms[i], p.Date, err)
 		}
 		if _, err = scoreDays(ctx, tx, syms[i], p.Date, p.Date, now); err != nil {
@@ -118,8 +129,8 @@ func scoreDays(ctx context.Context, tx *sql.Tx, symbol string, from, to closecas
 // the last days calendar days ending on the newest scored target day (not
 // today: a server that was down for a week still shows its last window),
 // newest first, then by model version. Each row is a closecast.Prediction
-// with Symbol, Date, Value (the forecast), Model, LastClose and Actual set;
-// the input window is not kept. days must be in [1, MaxLedgerDays]. A symbol
+// with Symbol, Date, Value (the forecast), Model, LastClose, Actual and
+// Quantiles (nil when none was kept) set; the input window is not kept. days must be in [1, MaxLedgerDays]. A symbol
 // with no scored row gives none, not an error: the ledger knows only what
 // was asked of it.
 func (s *DB) Scored(ctx context.Context, symbol string, days int) (_ []closecast.Prediction, err error) {
@@ -131,7 +142,7 @@ func (s *DB) Scored(ctx context.Context, symbol string, days int) (_ []closecast
 	if days < 1 || days > MaxLedgerDays {
 		return nil, fmt.Errorf("sqlite: scored forecasts of %s: days %d is not in [1, %d]", symbol, days, MaxLedgerDays)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT target_date, model_version, value, last_close, actual FROM predictions
+	rows, err := s.db.QueryContext(ctx, `SELECT target_date, model_version, value, last_close, actual, quantiles FROM predictions
 		WHERE symbol = ?1 AND actual IS NOT NULL
 		  AND target_date > (SELECT MAX(target_date) FROM predictions WHERE symbol = ?1 AND actual IS NOT NULL) - ?2
 		ORDER BY target_date DESC, model_version`, symbol, days)
@@ -144,14 +155,51 @@ func (s *DB) Scored(ctx context.Context, symbol string, days int) (_ []closecast
 		var d int64
 		var actual float64
 		p := closecast.Prediction{Forecast: closecast.Forecast{Symbol: symbol}}
-		if err := rows.Scan(&d, &p.Model, &p.Value, &p.LastClose, &actual); err != nil {
+		var q []byte
+		if err := rows.Scan(&d, &p.Model, &p.Value, &p.LastClose, &actual, &q); err != nil {
 			return nil, fmt.Errorf("sqlite: scored forecasts of %s: %w", symbol, err)
 		}
 		p.Date, p.Actual = closecast.Date(d), &actual
+		if p.Quantiles, err = decodeQuantiles(q); err != nil {
+			return nil, fmt.Errorf("sqlite: scored forecasts of %s, %s: %w", symbol, p.Date, err)
+		}
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: scored forecasts of %s: %w", symbol, err)
 	}
 	return out, nil
+}
+
+// encodeQuantiles returns the quantiles column of q: nil (NULL) for none,
+// else its float64s little-endian.
+func encodeQuantiles(q *closecast.Distribution) []byte {
+	if q == nil {
+		return nil
+	}
+	b := make([]byte, 0, 8*len(q))
+	for _, v := range q {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+	}
+	return b
+}
+
+// decodeQuantiles reads a quantiles column: nil for NULL, else
+// closecast.NumDistributionLevels valid closes (closecast.ValidateDistribution),
+// so a damaged row is an error rather than a wrong score.
+func decodeQuantiles(b []byte) (*closecast.Distribution, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if len(b) != 8*closecast.NumDistributionLevels {
+		return nil, fmt.Errorf("quantiles column of %d bytes, want %d", len(b), 8*closecast.NumDistributionLevels)
+	}
+	q := new(closecast.Distribution)
+	for k := range q {
+		q[k] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*k:]))
+	}
+	if err := closecast.ValidateDistribution(q); err != nil {
+		return nil, err
+	}
+	return q, nil
 }

@@ -285,3 +285,51 @@ func TestLedgerMigratesAVersion1Store(t *testing.T) {
 		t.Fatalf("after migrating: %+v, %v; want the old bar to score the forecast (actual 1.5)", got, err)
 	}
 }
+
+// A store whose ledger was written before it kept distributions (schema
+// version 3) migrates, and its rows read back valid, without quantiles.
+func TestLedgerRowsBeforeQuantilesMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	raw, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := migrate(ctx, raw, migrations[:3]); err != nil {
+		t.Fatal(err)
+	}
+	d := closecast.MustParseDate("2025-01-02")
+	if _, err := raw.Exec(`INSERT INTO bars VALUES ('BTC-USD', ?, 100, 100, 100, 100, 1, 0)`, int64(d)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO predictions (requested_at, symbol, target_date, model_version, value, last_close, actual, error, scored_at)
+		VALUES (1, 'BTC-USD', ?, 'm1', 101, 99, 100, 1, 2)`, int64(d)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ps, err := db.Scored(ctx, "BTC-USD", 30)
+	if err != nil || len(ps) != 1 || ps[0].Value != 101 || *ps[0].Actual != 100 || ps[0].Quantiles != nil {
+		t.Fatalf("Scored after the migration = %+v, %v; want the old row, no quantiles", ps, err)
+	}
+	es, err := db.LedgerEntries(ctx)
+	if err != nil || len(es) != 1 || es[0].Quantiles != nil {
+		t.Fatalf("LedgerEntries after the migration = %+v, %v", es, err)
+	}
+	// A new forecast of the same key now keeps its distribution.
+	p := ps[0]
+	p.Actual, p.Quantiles = nil, new(closecast.Distribution)
+	for k := range p.Quantiles {
+		p.Quantiles[k] = 90 + float64(k)
+	}
+	if err := db.Record(ctx, time.Unix(3, 0), []closecast.Prediction{p}); err != nil {
+		t.Fatal(err)
+	}
+	if ps, err = db.Scored(ctx, "BTC-USD", 30); err != nil || len(ps) != 1 || ps[0].Quantiles == nil || ps[0].Quantiles[20] != 110 {
+		t.Fatalf("Scored after recording quantiles = %+v, %v", ps, err)
+	}
+}

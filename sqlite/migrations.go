@@ -74,6 +74,10 @@ var migrations = []string{
 		version  TEXT    NOT NULL REFERENCES models,
 		promoted INTEGER NOT NULL -- Unix nanoseconds
 	);`,
+	// 4: the forecast distribution of each ledger row (see ledger.go):
+	// NULL on rows recorded before, which stay valid and are simply not
+	// distribution-scored.
+	`ALTER TABLE predictions ADD COLUMN quantiles BLOB; -- closecast.DistributionLevels closes, float64 little-endian`,
 }
 
 // SchemaVersion is the schema version this closecast writes.

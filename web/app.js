@@ -278,6 +278,13 @@ function horizonBlock(p) {
   const cap = t('horizon.heading', { n: days.length, from: i18n.date(days[0].date), to: i18n.date(days[days.length - 1].date) });
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
+  // The first day's bands adapted online from the server's scored live
+  // forecasts (closecast serve --adaptive aci): say so, with α and n.
+  const ad = days[0].adaptive;
+  if (band && ad && ad.method === 'aci' && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
+    notes.push(el('p', { class: 'hint', id: 'horizon-adaptive' },
+      t('horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
+  }
   if (bands.length > 1) {
     notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
       t('horizon.fan', { bands: bands.map((b) => i18n.pct(b.coverage, 0)).join(', ') })));
@@ -514,6 +521,7 @@ function renderLive() {
       el('table', { id: 'live-summary', 'aria-labelledby': 'live-summary-cap' },
         el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')), ...cols.map((c) => el('th', { scope: 'col' }, t(c.label))))),
         tbody)), pending));
+  renderLiveDistribution(box, a.distribution);
   // The days themselves, newest first, as the server sends them.
   const body = el('tbody');
   for (const r of rows) {
@@ -531,6 +539,60 @@ function renderLive() {
         el('thead', {}, el('tr', {}, ...['live.date', 'live.predicted', 'live.actual', 'live.error', 'live.persistenceError']
           .map((k) => el('th', { scope: 'col' }, t(k))))),
         body))));
+}
+
+// DIST_COLS are the columns of the live distribution table: the keys of
+// /api/accuracy's distribution scores.
+const DIST_COLS = [
+  { key: 'coverage80', label: 'live.coverage80', fmt: (v) => i18n.pct(v, 1), better: 'near80' },
+  { key: 'pinball_pct', label: 'live.pinball', fmt: (v) => i18n.pct(v, 3), better: 'low' },
+  { key: 'winkler80_pct', label: 'live.winkler80', fmt: (v) => i18n.pct(v, 2), better: 'low' },
+];
+
+// baselineName is a naive baseline's readable name ("GARCH(1,1)-t"), or
+// its key for one this dashboard does not know.
+function baselineName(method) {
+  const k = `baseline.${method}`;
+  const s = t(k);
+  return s === k ? method : s;
+}
+
+// renderLiveDistribution appends the live forecast distributions' scores
+// to box: the model's 80 % coverage, pinball loss and Winkler score beside
+// the best naive baseline's (and the ACI-adapted model's, as /predict
+// serves it) on the same days. Nothing without a distribution (a ledger of
+// point forecasts only, an older server); a note with fewer than 2 days.
+function renderLiveDistribution(box, d) {
+  if (!d || typeof d !== 'object' || !Number.isInteger(d.n) || d.n < 1) return;
+  const ok = (x) => x && typeof x === 'object' && DIST_COLS.every((c) => Number.isFinite(x[c.key]));
+  if (!ok(d.model) || !ok(d.best_baseline)) {
+    box.append(el('p', { class: 'muted', id: 'live-dist-few' }, t('live.distFew', { n: d.n })));
+    return;
+  }
+  const rows = [['model', t('metrics.model'), d.model]];
+  if (ok(d.adaptive)) rows.push(['adaptive', t('live.adaptive'), d.adaptive]);
+  rows.push(['best_baseline', t('live.bestBaseline', { name: baselineName(d.best_baseline.method) }), d.best_baseline]);
+  const tbody = el('tbody');
+  for (const [k, label, x] of rows) {
+    const tr = el('tr', { class: k === 'model' ? 'model-row' : null, 'data-row': k, 'data-method': x.method }, el('th', { scope: 'row' }, label));
+    for (const c of DIST_COLS) {
+      // The best figure of the rows is marked: the lowest loss, or the
+      // coverage nearest the nominal 80 %.
+      const score = (v) => (c.better === 'near80' ? Math.abs(v - 80) : v);
+      const best = score(x[c.key]) <= Math.min(...rows.map(([, , y]) => score(y[c.key])));
+      tr.append(el('td', { class: best ? 'best' : null, 'data-key': c.key },
+        c.fmt(x[c.key]), best ? el('span', { class: 'sr-only' }, ` (${t('metrics.best')})`) : ''));
+    }
+    tbody.append(tr);
+  }
+  const cap = t('live.dist', { n: d.n, from: i18n.date(d.from), to: i18n.date(d.to) });
+  box.append(el('div', { class: 'metrics-block' },
+    el('h3', { id: 'live-dist-cap' }, cap),
+    el('div', { class: 'table-wrap', role: 'region', tabindex: 0, 'aria-labelledby': 'live-dist-cap' },
+      el('table', { id: 'live-dist', 'aria-labelledby': 'live-dist-cap', 'data-n': d.n },
+        el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, t('metrics.method')), ...DIST_COLS.map((c) => el('th', { scope: 'col' }, t(c.label))))),
+        tbody)),
+    el('p', { class: 'hint', id: 'live-dist-note' }, t('live.distNote'))));
 }
 
 // ---- loss curve (hand-drawn SVG: a line chart on an epoch axis) -----------

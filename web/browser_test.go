@@ -570,6 +570,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		if got, want := text(t, b, "#live-pending"), fmt.Sprintf("Forecasts waiting for their day’s close: %d.", want["pending"]); got != want {
 			t.Errorf("pending forecasts shown %q, want %q", got, want)
 		}
+		checkLiveDistribution(t, b, want["distribution"].(map[string]any))
 	})
 
 	t.Run("default date", func(t *testing.T) {
@@ -694,6 +695,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		b.waitFor(t, "the band on the canvas", `(() => { const p = `+bandPixels+`; return p > 20; })()`)
 		b.screenshot(t, shots, "horizon.png")
+
+		if n := eval[int](t, b, `document.querySelectorAll('#horizon-adaptive').length`); n != 0 {
+			t.Error("a past day's band is said to be adapted")
+		}
+
+		// A live horizon: the server adapted day 1's bands from its
+		// ledger, and the page says so with the answer's α and n.
+		predictAt(t, next.String())
+		api.mu.Lock()
+		ad := api.lastPredict["forecasts"].([]map[string]any)[0]["adaptive"].(map[string]any)
+		api.mu.Unlock()
+		want := fmt.Sprintf("adapted online from this server’s %d scored live forecasts", ad["n"]) + " by adaptive conformal inference (ACI): the 80 % band now aims at a miss rate of " +
+			strconv.FormatFloat(ad["alpha"].(float64), 'f', 3, 64) + " instead of 0.2, its halves scaled by " + strconv.FormatFloat(ad["factor"].(float64), 'f', 2, 64) + "."
+		if got := text(t, b, "#horizon-adaptive"); !strings.HasSuffix(got, want) {
+			t.Errorf("adaptive note %q, want it to end %q", got, want)
+		}
 
 		// Back to one day: no table, no band.
 		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
@@ -877,6 +894,16 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 		if got := text(t, b, "#result-prediction"); !strings.HasPrefix(got, "US$") || !strings.Contains(got, ",") {
 			t.Errorf("prediction in pt-BR = %q, want US$ with a decimal comma", got)
+		}
+		// The live distribution scores: Portuguese labels, decimal commas.
+		d := api.accuracyBody(false)["distribution"].(map[string]any)
+		if got := text(t, b, "#live-dist tbody tr:nth-child(3) th"); !strings.HasPrefix(got, "Melhor referência: ") {
+			t.Errorf("best baseline row in pt-BR = %q", got)
+		}
+		cov := d["model"].(map[string]any)["coverage80"].(float64)
+		if got, want := strings.TrimSuffix(text(t, b, "#live-dist tbody tr:nth-child(1) td[data-key=coverage80]"), " (melhor)"),
+			strings.Replace(strconv.FormatFloat(cov, 'f', 1, 64), ".", ",", 1)+"%"; got != want {
+			t.Errorf("model coverage in pt-BR = %q, want %q", got, want)
 		}
 		b.screenshot(t, shots, "desktop-pt-BR.png")
 		if got := eval[string](t, b, `localStorage.getItem('closecast.lang')`); got != "pt-BR" {
@@ -1469,4 +1496,51 @@ func TestDashboardMarkets(t *testing.T) {
 			t.Errorf("console: %s", m)
 		}
 	})
+}
+
+// checkLiveDistribution checks the live panel's distribution table against
+// /api/accuracy's distribution d: the model's, the ACI-adapted model's and
+// the best baseline's 80 % coverage, pinball loss and Winkler score, as
+// the English page formats them, and the best baseline's row label.
+func checkLiveDistribution(t *testing.T, b *browser, d map[string]any) {
+	t.Helper()
+	if n := eval[int](t, b, `+document.getElementById('live-dist').dataset.n`); n != d["n"] {
+		t.Errorf("distribution table over %d days, the API scored %v", n, d["n"])
+	}
+	for i, k := range []string{"model", "adaptive", "best_baseline"} {
+		x := d[k].(map[string]any)
+		row := fmt.Sprintf("#live-dist tbody tr:nth-child(%d)", i+1)
+		if got := eval[string](t, b, `document.querySelector('`+row+`').dataset.method`); got != x["method"] {
+			t.Errorf("distribution row %d is %q, want %v", i+1, got, x["method"])
+		}
+		for key, digits := range map[string]int{"coverage80": 1, "pinball_pct": 3, "winkler80_pct": 2} {
+			got := strings.TrimSuffix(text(t, b, row+" td[data-key="+key+"]"), " (best)")
+			if want := strconv.FormatFloat(x[key].(float64), 'f', digits, 64) + "%"; got != want {
+				t.Errorf("%s %s shown %q, the API has %v (%q)", k, key, got, x[key], want)
+			}
+		}
+	}
+	// The best figure of each column is marked: the lowest loss, the
+	// coverage nearest 80 %.
+	for key, score := range map[string]func(float64) float64{
+		"coverage80": func(v float64) float64 { return math.Abs(v - 80) }, "pinball_pct": func(v float64) float64 { return v },
+		"winkler80_pct": func(v float64) float64 { return v },
+	} {
+		best := math.Inf(1)
+		for _, k := range []string{"model", "adaptive", "best_baseline"} {
+			best = min(best, score(d[k].(map[string]any)[key].(float64)))
+		}
+		for i, k := range []string{"model", "adaptive", "best_baseline"} {
+			want := score(d[k].(map[string]any)[key].(float64)) <= best
+			if got := eval[bool](t, b, fmt.Sprintf(`document.querySelector('#live-dist tbody tr:nth-child(%d) td[data-key=%s]').classList.contains('best')`, i+1, key)); got != want {
+				t.Errorf("%s %s marked best: %v, want %v", k, key, got, want)
+			}
+		}
+	}
+	names := map[string]string{"persistence_gauss30": "Persistence, Gaussian (30-day σ)", "ewma_t": "EWMA, Student-t",
+		"garch11_t": "GARCH(1,1), Student-t", "empirical250": "Empirical quantiles (250 days)", "ewma_filtered250": "Filtered empirical (EWMA, 250 days)"}
+	best := d["best_baseline"].(map[string]any)["method"].(string)
+	if got, want := text(t, b, "#live-dist tbody tr:nth-child(3) th"), "Best baseline: "+names[best]; got != want {
+		t.Errorf("best baseline row %q, want %q", got, want)
+	}
 }

@@ -408,10 +408,35 @@ func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
 	if empty {
 		pending = 1
 	}
-	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows, "pending": pending}
+	body := map[string]any{"symbol": f.symbol, "days": 30, "n": len(rows), "model": nil, "persistence": nil, "rows": rows, "pending": pending, "distribution": nil}
 	if k := float64(len(rows)); k > 0 {
 		body["model"] = map[string]any{"mae": mae / k, "mape": 100 * mape / k}
 		body["persistence"] = map[string]any{"mae": pmae / k, "mape": 100 * pmape / k}
+		// The fake's distributions: 80 % intervals of ±w of the last
+		// close around each forecast (the model, ACI) or the last close
+		// (the baselines), scored as the server scores them.
+		score := func(method string, w float64, around string) map[string]any {
+			var in, pin, wink float64
+			for _, r := range rows {
+				c, a, last := r[around].(float64), r["actual"].(float64), r["last_close"].(float64)
+				lo, hi := c-w*last, c+w*last
+				if lo <= a && a <= hi {
+					in++
+				}
+				pin += (math.Max(0.1*(a-lo), -0.9*(a-lo)) + math.Max(0.9*(a-hi), -0.1*(a-hi))) / 2 * 100 / last
+				wink += (hi - lo + 10*math.Max(lo-a, 0) + 10*math.Max(a-hi, 0)) * 100 / last
+			}
+			return map[string]any{"method": method, "coverage80": 100 * in / k, "pinball_pct": pin / k, "winkler80_pct": wink / k}
+		}
+		base := []map[string]any{score("persistence_gauss30", 0.03, "last_close"), score("garch11_t", 0.025, "last_close"), score("empirical250", 0.04, "last_close")}
+		best := base[0]
+		for _, b := range base {
+			if b["pinball_pct"].(float64) < best["pinball_pct"].(float64) {
+				best = b
+			}
+		}
+		body["distribution"] = map[string]any{"n": len(rows), "from": rows[len(rows)-1]["date"], "to": rows[0]["date"], "skipped": 0,
+			"model": score("model", 0.02, "predicted"), "adaptive": score("model+aci", 0.022, "predicted"), "baselines": base, "best_baseline": best}
 	}
 	return body
 }
@@ -521,7 +546,14 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 		resp["actual"] = f.bars[i].Close
 	}
 	if horizon > 1 || samples > 0 {
-		resp["forecasts"] = fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
+		days := fakeHorizon(f.bars, i, d, horizon, samples, p, fan)
+		if i >= len(f.bars) {
+			// A live forecast: its first day adapted from the ledger's
+			// liveDays scored forecasts, three of which missed, as closecast
+			// serve answers (ACI, γ = 0.005).
+			days[0]["adaptive"] = map[string]any{"method": "aci", "alpha": 0.2 + 0.005*(0.2*(liveDays-3)-0.8*3), "factor": 1.14, "n": liveDays}
+		}
+		resp["forecasts"] = days
 		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}

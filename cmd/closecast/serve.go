@@ -45,7 +45,12 @@ once (shared by concurrent requests) unless --offline. At most
 never wait). Every forecast of a day not closed yet is
 recorded in the store and scored when that day's close is stored (by this
 server or by closecast fetch): /api/accuracy and the dashboard show how the
-live forecasts did against persistence. SIGTERM or Ctrl-C finishes the
+live forecasts did against persistence, and their forecast distributions
+(21 quantiles of the model's own interval, kept in the ledger) against the
+naive baselines of closecast evaluate. The intervals of live forecasts are
+adapted online from the ledger's scored forecasts by adaptive conformal
+inference (--adaptive aci, the default; none serves the model's own).
+SIGTERM or Ctrl-C finishes the
 requests in flight, writes the forecasts still queued, then exits.`,
 	run: runServe,
 }
@@ -62,6 +67,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	symbols := fs.String("symbols", "", "comma-separated `symbols` served besides the model's (e.g. ETH-USD,SPY); any other is a 404, never fetched")
 	maxForecasts := fs.Int("max-forecasts", server.DefaultMaxForecasts(), "forecasts computed at once, server-wide (`N`; default one per core but one, at least one); cached answers do not count")
 	forecastWait := fs.Duration("forecast-wait", time.Second, "how long a request waits for a forecast slot before a 503 with Retry-After")
+	adaptive := fs.String("adaptive", closecast.AdaptiveACI, "how live intervals are adapted from the ledger's scored forecasts: `aci` (adaptive conformal inference, as closecast evaluate's model+aci) or none (the model's own interval)")
 	yahooURLFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -74,6 +80,9 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	if *forecastWait <= 0 || *forecastWait > server.ForecastWaitLimit {
 		return fmt.Errorf("%w: --forecast-wait %s: want a positive duration up to %s", errUsage, *forecastWait, server.ForecastWaitLimit)
+	}
+	if *adaptive != closecast.AdaptiveACI && *adaptive != closecast.AdaptiveNone {
+		return fmt.Errorf("%w: --adaptive %q: want %s or %s", errUsage, *adaptive, closecast.AdaptiveACI, closecast.AdaptiveNone)
 	}
 	var allowed []string
 	if *symbols != "" {
@@ -112,10 +121,11 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	srv := serving.New(serving.Options{
-		Models:  base,
-		Store:   st.db,
-		Live:    live,
-		History: []history.Option{history.WithLogger(logger), history.WithMaxJump(maxJump)},
+		Models:   base,
+		Store:    st.db,
+		Live:     live,
+		Adaptive: *adaptive,
+		History:  []history.Option{history.WithLogger(logger), history.WithMaxJump(maxJump)},
 		Server: server.Config{
 			// A damaged SQLite store, or a PostgreSQL database not
 			// reachable, is reported by /readyz.
@@ -131,6 +141,11 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	// Serve flushes the ledger on a graceful shutdown; this covers a
 	// listener that fails, before the store closes.
 	defer srv.Close(context.Background())
+	go func() {
+		if err := srv.WarmLive(ctx); err != nil {
+			logger.Warn("scoring the ledger's forecasts at start failed; /api/accuracy will try again", "err", err)
+		}
+	}()
 	if dbURL(e) != "" {
 		wctx, stop := context.WithCancel(ctx)
 		defer stop()

@@ -119,7 +119,13 @@ type accuracyReply struct {
 		LastClose float64        `json:"last_close"`
 		Error     float64        `json:"error"`
 		Model     string         `json:"model"`
+		P10       *float64       `json:"p10"`
+		P90       *float64       `json:"p90"`
+		Covered   *bool          `json:"covered"`
 	} `json:"rows"`
+	Distribution *struct {
+		N int `json:"n"`
+	} `json:"distribution"`
 }
 
 // TestServeLedgerIsScoredByFetch is the live-accuracy loop through the
@@ -168,6 +174,12 @@ func TestServeLedgerIsScoredByFetch(t *testing.T) {
 	if a.Model == nil || a.Model.MAE != math.Abs(p.Prediction-actual) || a.Persistence == nil || a.Persistence.MAE != math.Abs(actual-embeddedLast.Close) {
 		t.Errorf("rolling errors %+v %+v", a.Model, a.Persistence)
 	}
+	// serve recorded the forecast's distribution: its 80 % interval is
+	// around the forecast, and the one day is distribution-scored.
+	if r.P10 == nil || r.P90 == nil || !(*r.P10 < r.Predicted && r.Predicted < *r.P90) || r.Covered == nil ||
+		*r.Covered != (*r.P10 <= actual && actual <= *r.P90) || a.Distribution == nil || a.Distribution.N != 1 {
+		t.Errorf("row %+v, distribution %+v; want the recorded 80 %% interval and one day scored", r, a.Distribution)
+	}
 }
 
 // TestServeAndPredictFlagErrors: flag values that cannot work are usage
@@ -181,6 +193,7 @@ func TestServeAndPredictFlagErrors(t *testing.T) {
 		{[]string{"serve", "--offline", "--max-forecasts", "0"}, "want 1 to"},
 		{[]string{"serve", "--offline", "--forecast-wait", "0s"}, "--forecast-wait"},
 		{[]string{"serve", "--offline", "--symbols", "ETH-USD,not a ticker"}, `"not a ticker"`},
+		{[]string{"serve", "--offline", "--adaptive", "faci"}, `--adaptive "faci": want aci or none`},
 		{[]string{"predict", "--offline", "--interval", "bogus"}, "auto, conformal, mc_dropout or none"},
 	} {
 		code, _, errOut := cli(t, nil, tc.args...)

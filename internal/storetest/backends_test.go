@@ -36,6 +36,7 @@ var sqliteBackend = Backend{
 			t.Fatal(err)
 		}
 	},
+	DamageQuantiles: `UPDATE predictions SET quantiles = x'0001' WHERE quantiles IS NOT NULL`,
 }
 
 // pgBackend is PostgreSQL with the extended protocol (prepared statements),
@@ -62,6 +63,7 @@ func pgBackend(name string, simple bool) Backend {
 			defer cancel()
 			return postgres.Open(ctx, addr, postgres.Options{})
 		},
+		DamageQuantiles: `UPDATE predictions SET quantiles = '{1,2}' WHERE quantiles IS NOT NULL`,
 		Exec: func(t testing.TB, addr, stmt string) {
 			ctx := context.Background()
 			conn, err := pgx.Connect(ctx, addr)

@@ -267,3 +267,85 @@ func testExportImport(t *testing.T, b Backend) {
 		t.Error("a row without a symbol was imported")
 	}
 }
+
+// dist returns a forecast distribution around v: closes at
+// closecast.DistributionLevels, ascending, with inexact doubles so that a
+// round trip that is not bit for bit shows.
+func dist(v float64) *closecast.Distribution {
+	q := new(closecast.Distribution)
+	for k, l := range closecast.DistributionLevels {
+		q[k] = v * math.Exp(0.1/3*(l-0.5))
+	}
+	return q
+}
+
+func equalDist(a, b *closecast.Distribution) bool {
+	if (a == nil) != (b == nil) {
+		return false
+	}
+	if a == nil {
+		return true
+	}
+	for k := range a {
+		if math.Float64bits(a[k]) != math.Float64bits(b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+func testLedgerQuantiles(t *testing.T, b Backend) {
+	ctx := context.Background()
+	s, addr := open(t, b)
+	if _, _, err := s.Upsert(ctx, "BTC-USD", mkBars(day0, 3, 100)); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 2, 10, 0, 0, 0, time.UTC)
+	with := pred("BTC-USD", day0.AddDays(2), "m1", 103, 101)
+	with.Quantiles = dist(103)
+	without := pred("BTC-USD", day0.AddDays(1), "m1", 102, 100) // an old row: no distribution
+	pend := pred("BTC-USD", day0.AddDays(3), "m1", 104, 102)
+	pend.Quantiles = dist(104)
+	if err := s.Record(ctx, at, []closecast.Prediction{with, without, pend}); err != nil {
+		t.Fatal(err)
+	}
+	ps := scored(t, s, "BTC-USD", 30)
+	if len(ps) != 2 || !equalDist(ps[0].Quantiles, with.Quantiles) || ps[1].Quantiles != nil {
+		t.Fatalf("scored %+v; want day0+2's quantiles bit for bit, none on day0+1", ps)
+	}
+	es, err := s.LedgerEntries(ctx)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("LedgerEntries = %+v, %v", es, err)
+	}
+	if !equalDist(es[0].Quantiles, nil) || !equalDist(es[1].Quantiles, with.Quantiles) || !equalDist(es[2].Quantiles, pend.Quantiles) {
+		t.Fatalf("LedgerEntries quantiles %v / %v / %v; want none, day0+2's, day0+3's", es[0].Quantiles, es[1].Quantiles, es[2].Quantiles)
+	}
+	// The latest record wins, its distribution too.
+	with.Quantiles = dist(99)
+	if err := s.Record(ctx, at.Add(time.Hour), []closecast.Prediction{with}); err != nil {
+		t.Fatal(err)
+	}
+	if ps = scored(t, s, "BTC-USD", 30); !equalDist(ps[0].Quantiles, dist(99)) {
+		t.Fatalf("re-recorded quantiles %v, want %v", ps[0].Quantiles, dist(99))
+	}
+	// Implausible distributions are refused and nothing of the batch is stored.
+	crossing := dist(105)
+	crossing[3], crossing[4] = crossing[4], crossing[3]
+	nan := dist(105)
+	nan[7] = math.NaN()
+	for name, q := range map[string]*closecast.Distribution{"crossing": crossing, "NaN": nan, "zero": new(closecast.Distribution)} {
+		bad := pred("BTC-USD", day0.AddDays(4), "m1", 105, 103)
+		bad.Quantiles = q
+		if err := s.Record(ctx, at, []closecast.Prediction{pred("BTC-USD", day0.AddDays(5), "m1", 1, 1), bad}); err == nil {
+			t.Errorf("%s quantiles: accepted", name)
+		}
+	}
+	if n := pending(t, s, "BTC-USD"); n != 1 {
+		t.Fatalf("refused batches stored forecasts: pending %d, want 1", n)
+	}
+	// A damaged column is an error, never a wrong score.
+	b.Exec(t, addr, b.DamageQuantiles)
+	if _, err := s.Scored(ctx, "BTC-USD", 30); err == nil {
+		t.Error("Scored read a damaged quantiles column without an error")
+	}
+}

@@ -32,6 +32,9 @@ type Backend struct {
 	// Exec runs one SQL statement on the store at addr, outside the store's
 	// API, to damage what it keeps.
 	Exec func(t testing.TB, addr, sql string)
+	// DamageQuantiles is a statement for Exec that damages the quantiles
+	// column of every ledger row that has one (a wrong length, say).
+	DamageQuantiles string
 }
 
 // open opens a new store of b for t, closed when t ends.
@@ -61,6 +64,7 @@ func Run(t *testing.T, b Backend) {
 		{"LedgerLatestRecordWins", testLedgerLatestWins},
 		{"LedgerRejectsBadForecastsWritingNothing", testLedgerRejects},
 		{"LedgerScoredWindow", testLedgerWindow},
+		{"LedgerKeepsForecastDistributions", testLedgerQuantiles},
 		{"FetchLog", testFetchLog},
 		{"LedgerExportAndFetchLogImport", testExportImport},
 		{"RegistryPutGetListPromote", testRegistry},

@@ -1,0 +1,51 @@
+package closecast
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestDistributionLevels(t *testing.T) {
+	l := DistributionLevels
+	if l[0] != 0.025 || l[NumDistributionLevels-1] != 0.975 || l[DistributionP10] != 0.1 || l[DistributionMedian] != 0.5 || l[DistributionP90] != 0.9 {
+		t.Fatalf("levels %v", l)
+	}
+	for k := range NumDistributionLevels {
+		// Pairs are central intervals: τ and 1 − τ.
+		if math.Abs(l[k]+l[NumDistributionLevels-1-k]-1) > 1e-15 || k > 0 && !(l[k] > l[k-1]) {
+			t.Fatalf("levels %v are not ascending central pairs", l)
+		}
+	}
+}
+
+func TestValidateDistribution(t *testing.T) {
+	ok := new(Distribution)
+	for k := range ok {
+		ok[k] = 100 + float64(k/2) // ties are allowed: a flat stretch
+	}
+	if err := ValidateDistribution(ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := ValidateDistribution(nil); err != nil {
+		t.Fatalf("no distribution: %v", err)
+	}
+	bad := func(k int, v float64) *Distribution {
+		q := *ok
+		q[k] = v
+		return &q
+	}
+	for _, c := range []struct {
+		q    *Distribution
+		says string
+	}{
+		{bad(5, math.NaN()), "quantile 0.25: NaN is not a plausible price"},
+		{bad(0, 0), "quantile 0.025: 0 is not a plausible price"},
+		{bad(20, 2e9), "quantile 0.975: 2e+09 is not a plausible price"},
+		{bad(7, 99), "quantile 0.35 (99) is below quantile 0.3 (103): quantiles cross"},
+	} {
+		if err := ValidateDistribution(c.q); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%v: %v; want an error saying %q", c.q, err, c.says)
+		}
+	}
+}
