@@ -7,15 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/config/shipped"
 	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/internal/testmodel"
 	"github.com/closecast/closecast/marketdata"
 	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/predict"
-	"github.com/closecast/closecast/train"
 )
 
 // quantilesBody is a horizon answer with each day's quantiles map.
@@ -172,21 +170,7 @@ func TestQuantilesOfAPointModel(t *testing.T) {
 // them, interval quantile_head; a level the head lacks is a 400 naming
 // the ones it has, and a conformal interval a 400.
 func TestQuantilesOfAQuantileHead(t *testing.T) {
-	cfg, err := shipped.Load("quantile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Data.From = closecast.MustParseDate("2022-01-01")
-	cfg.Units, cfg.Epochs, cfg.Threads = 4, 3, 1
-	s, err := marketdata.EmbeddedSeries("BTC-USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := train.Run(context.Background(), cfg, s, train.Options{Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := res.Model
+	m, s := testmodel.QuantileHead(t)
 	bars := history.New(marketdata.Embedded(), nil, nil)
 	svc := predict.New(m, bars)
 	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}

@@ -4,14 +4,11 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/config/shipped"
-	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/internal/testmodel"
 	"github.com/closecast/closecast/server"
 	"github.com/closecast/closecast/sqlite"
-	"github.com/closecast/closecast/train"
 )
 
 // TestQuantileHeadDistributionAndAdaptation: serving a quantile head (the
@@ -19,21 +16,7 @@ import (
 // own 21 quantiles of a live forecast, and its live interval
 // (quantile_head) is adapted from the scored ones.
 func TestQuantileHeadDistributionAndAdaptation(t *testing.T) {
-	cfg, err := shipped.Load("quantile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Data.From = closecast.MustParseDate("2022-01-01")
-	cfg.Units, cfg.Epochs, cfg.Threads = 4, 3, 1
-	s, err := marketdata.EmbeddedSeries("BTC-USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := train.Run(context.Background(), cfg, s, train.Options{Now: func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := res.Model
+	m, s := testmodel.QuantileHead(t)
 	m.Meta.Version = "qhead-test" // the ledger keys forecasts by it
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), sqlite.FileName))
 	if err != nil {
