@@ -97,7 +97,7 @@ func TestFullvarsIsTheMultivariateNotebook(t *testing.T) {
 	}
 	got := recipe{c.Target, c.ScalerFit, c.Loss, c.Layers, c.Units, c.Epochs, c.BatchSize, c.WindowSize,
 		c.EarlyStopping.Patience, c.LearningRate, c.Dropout, c.TrainFraction}
-	notebook := recipe{"close", "train", "mean_absolute_error", 2, 200, 100, 64, 60, 0, 1e-4, 0, 0.8}
+	notebook := recipe{"close", "all", "mean_absolute_error", 2, 200, 100, 64, 60, 0, 1e-4, 0, 0.8}
 	if got != notebook {
 		t.Errorf("fullvars = %+v, want the notebook's %+v", got, notebook)
 	}
