@@ -63,6 +63,9 @@ const (
 	// scored forecasts by adaptive conformal inference (Gibbs & Candès
 	// 2021), as evaluate.ACI does walk-forward.
 	AdaptiveACI = "aci"
+	// AdaptiveFACI adapts it by fully adaptive conformal inference (Gibbs
+	// & Candès 2022), as evaluate.FACI with its shipped constants.
+	AdaptiveFACI = "faci"
 	// AdaptiveNone serves the base interval as it is.
 	AdaptiveNone = "none"
 )
@@ -70,7 +73,7 @@ const (
 // Adaptive says how one day's quantiles were adapted online from the
 // outcomes of earlier forecasts (HorizonDay.Adaptive).
 type Adaptive struct {
-	// Method is AdaptiveACI.
+	// Method is AdaptiveACI or AdaptiveFACI.
 	Method string `json:"method"`
 	// Alpha is α_t of the 80 % interval: the miscoverage level asked of
 	// it today (0.2 when the past forecasts covered as advertised, lower
