@@ -72,6 +72,10 @@ var (
 	// an origin with fewer daily returns before it than its baselines
 	// need (a year of bars).
 	ErrShortEnsemble = errors.New("too little history before the origin for the ensemble interval")
+	// ErrQuantileLevel is wrapped when a quantile level is asked of an
+	// interval that forecasts fixed levels only (the ensemble's
+	// DistributionLevels) and is not one of them.
+	ErrQuantileLevel = errors.New("quantile level not forecast by the interval")
 )
 
 // HorizonOptions says what a multi-day forecast computes.

@@ -142,13 +142,7 @@ func hasWidth(q *closecast.Distribution) bool {
 // LiveOnline returns the ACI state (γ = ACIGamma) after the outcomes of
 // fs, in order: what `serve` applies to its next forecast.
 func LiveOnline(fs []LiveForecast) (*Online, error) {
-	o := NewOnline(ACI{Gamma: ACIGamma})
-	for k := range fs {
-		if err := o.Observe(&fs[k].Quantiles, fs[k].Actual); err != nil {
-			return nil, fmt.Errorf("ledger forecast of %s: %w", fs[k].Date, err)
-		}
-	}
-	return o, nil
+	return LiveOnlineWith(fs, ACI{Gamma: ACIGamma})
 }
 
 // LiveMethods returns the days of fs that series (the symbol's stored
@@ -326,6 +320,7 @@ const ledgerDays = 3660
 type Live struct {
 	ledger ScoredLedger
 	bars   closecast.Source // the stored bars, offline: scoring never asks a provider
+	adapt  Adaptation       // of Online: ACI unless NewLiveAdapted
 
 	mu   sync.Mutex // serialises refreshes: one computation per change
 	aci  map[string]*aciState
@@ -355,7 +350,7 @@ type distState struct {
 // NewLive returns the scorer and adapter of ledger's forecasts, reading
 // bars from bars (which should not fetch: scored days' closes are stored).
 func NewLive(ledger ScoredLedger, bars closecast.Source) *Live {
-	return &Live{ledger: ledger, bars: bars, aci: map[string]*aciState{}, dist: map[string]*distState{}}
+	return &Live{ledger: ledger, bars: bars, adapt: ACI{Gamma: ACIGamma}, aci: map[string]*aciState{}, dist: map[string]*distState{}}
 }
 
 // newestScored returns the newest scored day of symbol; ok is false when
@@ -377,8 +372,9 @@ func (l *Live) forecasts(ctx context.Context, symbol string) ([]LiveForecast, er
 	return LiveForecasts(ps)
 }
 
-// Online returns the ACI state (LiveOnline) after symbol's scored
-// forecasts; nil when none has quantiles.
+// Online returns the state of the Live's adaptation (ACI, or the one of
+// NewLiveAdapted: LiveOnlineWith) after symbol's scored forecasts; nil
+// when none has quantiles.
 func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	newest, ok, err := l.newestScored(ctx, symbol)
 	if err != nil || !ok {
@@ -395,7 +391,7 @@ func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	}
 	var o *Online
 	if len(fs) > 0 {
-		if o, err = LiveOnline(fs); err != nil {
+		if o, err = LiveOnlineWith(fs, l.adapt); err != nil {
 			return nil, err
 		}
 	}

@@ -54,7 +54,7 @@ func EnsembleLevels(levels []float64) ([]int, error) {
 	for j, l := range levels {
 		k := slices.IndexFunc(closecast.DistributionLevels[:], func(g float64) bool { return math.Abs(g-l) < 1e-9 })
 		if k < 0 {
-			return nil, fmt.Errorf("quantile level %v: the %s interval forecasts the levels 0.025, 0.05, 0.10, …, 0.95, 0.975 only", l, closecast.IntervalEnsemble)
+			return nil, fmt.Errorf("%w: %v: the %s interval forecasts the levels 0.025, 0.05, 0.10, …, 0.95, 0.975 only", closecast.ErrQuantileLevel, l, closecast.IntervalEnsemble)
 		}
 		at[j] = k
 	}

@@ -258,6 +258,9 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 	case errors.Is(err, closecast.ErrNotCalibrated):
 		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"mc_dropout\" or \"none\"", err))
 		return
+	case errors.Is(err, closecast.ErrQuantileLevel):
+		writeError(w, badRequest(codeInvalidQuantiles, "%s", err))
+		return
 	case errors.Is(err, closecast.ErrShortEnsemble):
 		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"conformal\" or a later date", err))
 		return

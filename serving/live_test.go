@@ -36,6 +36,12 @@ type liveEnv struct {
 
 func newLiveEnv(t *testing.T, adaptive string, days int) *liveEnv {
 	t.Helper()
+	return newLiveEnvWith(t, Options{Adaptive: adaptive}, days)
+}
+
+// newLiveEnvWith is newLiveEnv with o's Adaptive and Interval.
+func newLiveEnvWith(t *testing.T, o Options, days int) *liveEnv {
+	t.Helper()
 	m, err := models.Load("")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +59,7 @@ func newLiveEnv(t *testing.T, adaptive string, days int) *liveEnv {
 	if _, _, err := db.Upsert(context.Background(), m.Meta.Symbol, series.Between(last.AddDays(-days), last).Bars); err != nil {
 		t.Fatal(err)
 	}
-	c := New(Options{Model: m, Store: db, Adaptive: adaptive, Server: server.Config{Ledger: db}})
+	c := New(Options{Model: m, Store: db, Adaptive: o.Adaptive, Interval: o.Interval, Server: server.Config{Ledger: db}})
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return &liveEnv{m: m, db: db, chain: c, series: series, last: last}
 }
@@ -192,9 +198,16 @@ type predictBody struct {
 // baseGrid is the model's own conformal quantiles of date at every level.
 func baseGrid(t *testing.T, e *liveEnv, date closecast.Date) evaluate.Quantiles {
 	t.Helper()
+	return gridOf(t, e, date, closecast.IntervalConformal)
+}
+
+// gridOf is interval's quantiles of date at every level, from a service of
+// its own over the embedded data.
+func gridOf(t *testing.T, e *liveEnv, date closecast.Date, interval string) evaluate.Quantiles {
+	t.Helper()
 	svc := predict.New(e.m, history.New(marketdata.Embedded(), nil, nil))
 	h, err := svc.PredictHorizon(context.Background(), e.m.Meta.Symbol, date,
-		closecast.HorizonOptions{Horizon: 1, Interval: closecast.IntervalConformal, Levels: closecast.DistributionLevels[:]})
+		closecast.HorizonOptions{Horizon: 1, Interval: interval, Levels: closecast.DistributionLevels[:]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,144 @@
+package serving
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/evaluate"
+)
+
+// servedBody is a /predict answer's first day and interval.
+type servedBody struct {
+	Forecasts []struct {
+		P10      *float64            `json:"p10"`
+		P50      *float64            `json:"p50"`
+		P90      *float64            `json:"p90"`
+		Adaptive *closecast.Adaptive `json:"adaptive"`
+	} `json:"forecasts"`
+	Interval *struct {
+		Method string `json:"method"`
+	} `json:"interval"`
+}
+
+// walked is evaluate.Adapt's forecast of date, whose base quantiles are
+// base, after the scored forecasts ps: the adaptation `closecast
+// evaluate` walks forward over the same sequence.
+func walked(t *testing.T, ps []closecast.Prediction, date closecast.Date, base evaluate.Quantiles, a evaluate.Adaptation) evaluate.Quantiles {
+	t.Helper()
+	days := evaluate.Days{Horizon: 1}
+	meth := evaluate.Method{Name: "model"}
+	for _, p := range ps {
+		days.Dates, days.Actual = append(days.Dates, p.Date), append(days.Actual, *p.Actual)
+		meth.Forecasts = append(meth.Forecasts, evaluate.Quantiles(*p.Quantiles))
+	}
+	days.Dates, days.Actual = append(days.Dates, date), append(days.Actual, 0)
+	meth.Forecasts = append(meth.Forecasts, base)
+	w, err := evaluate.Adapt(days, meth, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w.Forecasts[len(ps)]
+}
+
+// near reports whether got is want within 1e-12 of want.
+func near(got, want float64) bool { return math.Abs(got-want) <= 1e-12*math.Abs(want) }
+
+// misses is record's centring for forecasts that all miss, each further.
+func misses(k int) float64 { return 0.005 * (1 + 0.05*float64(k)) }
+
+// TestEnsembleIsTheServedInterval: with Interval ensemble, the ledger
+// records the ensemble's quantiles with a live forecast, interval auto
+// (the dashboard's) answers the ensemble, adapted by ACI from the ledger
+// exactly as evaluate.Adapt adapts it, and a conformal interval asked
+// outright is answered but not adapted: the ledger's adaptation is the
+// ensemble's.
+func TestEnsembleIsTheServedInterval(t *testing.T) {
+	e := newLiveEnvWith(t, Options{Interval: closecast.IntervalEnsemble}, 40)
+	date := e.last + 1
+	ens := gridOf(t, e, date, closecast.IntervalEnsemble)
+	conf := baseGrid(t, e, date)
+	if ens == conf {
+		t.Fatal("the ensemble and the conformal quantiles are the same")
+	}
+	var plain struct {
+		Prediction float64 `json:"prediction"`
+	}
+	e.get(t, "/predict?date="+date.String(), &plain)
+
+	ps := e.record(t, e.last, 30, func(int) float64 { return 0.01 }, misses)
+	var got servedBody
+	e.get(t, "/predict?horizon=2&date="+date.String(), &got)
+	f := got.Forecasts[0]
+	if got.Interval == nil || got.Interval.Method != closecast.IntervalEnsemble {
+		t.Fatalf("interval auto answered %+v, want the ensemble", got.Interval)
+	}
+	if f.Adaptive == nil || f.Adaptive.Method != closecast.AdaptiveACI || f.Adaptive.N != 30 {
+		t.Fatalf("adaptive %+v; want aci from 30 scored forecasts", f.Adaptive)
+	}
+	want := walked(t, ps, date, ens, evaluate.ACI{Gamma: evaluate.ACIGamma})
+	if !near(*f.P10, want[2]) || !near(*f.P90, want[18]) || *f.P50 != ens[10] {
+		t.Errorf("served %v..%v (median %v); evaluate.Adapt of the ensemble gives %v..%v (median %v)", *f.P10, *f.P90, *f.P50, want[2], want[18], ens[10])
+	}
+	if !(*f.P10 < ens[2] && *f.P90 > ens[18]) {
+		t.Errorf("after misses: %v..%v, the ensemble's %v..%v; want wider", *f.P10, *f.P90, ens[2], ens[18])
+	}
+	got = servedBody{}
+	e.get(t, "/predict?interval=conformal&date="+date.String(), &got)
+	if f := got.Forecasts[0]; f.Adaptive != nil || *f.P10 != conf[2] || *f.P90 != conf[18] {
+		t.Errorf("conformal on an ensemble server: %+v, %v..%v; want the conformal base %v..%v unadapted", f.Adaptive, *f.P10, *f.P90, conf[2], conf[18])
+	}
+
+	if err := e.chain.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.db.LedgerEntries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := es[len(es)-1]
+	if rec.Date != date || rec.Quantiles == nil || evaluate.Quantiles(*rec.Quantiles) != ens || rec.Value != plain.Prediction {
+		t.Errorf("recorded %s, %v with quantiles %v; want the model's %v with the ensemble's %v", rec.Date, rec.Value, rec.Quantiles, plain.Prediction, ens)
+	}
+}
+
+// TestFACIAdaptsFromTheLedger: with Adaptive faci the live interval is
+// the base adapted by FACI with the shipped constants, equal to
+// evaluate.Adapt with the same FACI on the same sequence, and not ACI's.
+func TestFACIAdaptsFromTheLedger(t *testing.T) {
+	e := newLiveEnv(t, closecast.AdaptiveFACI, 40)
+	ps := e.record(t, e.last, 30, func(int) float64 { return 0.01 }, misses)
+	date := e.last + 1
+	var got servedBody
+	e.get(t, "/predict?interval=conformal&date="+date.String(), &got)
+	base := baseGrid(t, e, date)
+	f := got.Forecasts[0]
+	if f.Adaptive == nil || f.Adaptive.Method != closecast.AdaptiveFACI || f.Adaptive.N != 30 {
+		t.Fatalf("adaptive %+v; want faci from 30 scored forecasts", f.Adaptive)
+	}
+	want := walked(t, ps, date, base, evaluate.FACI{Gammas: evaluate.FACIGammas, Interval: evaluate.FACIInterval})
+	if !near(*f.P10, want[2]) || !near(*f.P90, want[18]) || *f.P50 != base[10] {
+		t.Errorf("served %v..%v (median %v); evaluate.Adapt with FACI gives %v..%v (median %v)", *f.P10, *f.P90, *f.P50, want[2], want[18], base[10])
+	}
+	aci := walked(t, ps, date, base, evaluate.ACI{Gamma: evaluate.ACIGamma})
+	if near(*f.P10, aci[2]) && near(*f.P90, aci[18]) {
+		t.Errorf("FACI served ACI's interval %v..%v", aci[2], aci[18])
+	}
+	if !(*f.P10 < base[2] && *f.P90 > base[18] && f.Adaptive.Alpha < 0.2) {
+		t.Errorf("after misses: %v..%v, base %v..%v, %+v; want wider, α < 0.2", *f.P10, *f.P90, base[2], base[18], f.Adaptive)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, o := range []Options{{}, {Adaptive: "faci", Interval: "ensemble"}, {Adaptive: "none", Interval: "conformal"}} {
+		if err := o.Validate(); err != nil {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	for _, o := range []Options{{Adaptive: "ACI"}, {Interval: "mc_dropout"}} {
+		if err := o.Validate(); err == nil {
+			t.Errorf("%+v: no error", o)
+		}
+	}
+}
