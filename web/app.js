@@ -239,8 +239,10 @@ function renderResult() {
 }
 
 // bandNote says how the answer's band was made (p.interval): conformal,
-// with the days it was calibrated on, or Monte-Carlo dropout.
+// with the days it was calibrated on, the naive-baseline ensemble, or
+// Monte-Carlo dropout.
 function bandNote(iv) {
+  if (iv && iv.method === 'ensemble') return t('horizon.bandEnsemble');
   const c = iv && iv.method === 'conformal' ? iv.calibration : null;
   if (c && isISODate(c.from) && isISODate(c.to)) {
     return t('horizon.bandConformal', { days: c.days, from: i18n.date(c.from), to: i18n.date(c.to) });
@@ -279,11 +281,11 @@ function horizonBlock(p) {
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
   // The first day's bands adapted online from the server's scored live
-  // forecasts (closecast serve --adaptive aci): say so, with α and n.
+  // forecasts (closecast serve --adaptive aci or faci): say so, with α and n.
   const ad = days[0].adaptive;
-  if (band && ad && ad.method === 'aci' && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
+  if (band && ad && (ad.method === 'aci' || ad.method === 'faci') && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
     notes.push(el('p', { class: 'hint', id: 'horizon-adaptive' },
-      t('horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
+      t(ad.method === 'faci' ? 'horizon.adaptiveFACI' : 'horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
   }
   if (bands.length > 1) {
     notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
