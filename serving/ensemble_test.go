@@ -42,6 +42,20 @@ func walked(t *testing.T, ps []closecast.Prediction, date closecast.Date, base e
 	return w.Forecasts[len(ps)]
 }
 
+// lastRecorded closes e's chain (flushing its ledger) and returns the
+// ledger's last entry.
+func lastRecorded(t *testing.T, e *liveEnv) closecast.LedgerEntry {
+	t.Helper()
+	if err := e.chain.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	es, err := e.db.LedgerEntries(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es[len(es)-1]
+}
+
 // near reports whether got is want within 1e-12 of want.
 func near(got, want float64) bool { return math.Abs(got-want) <= 1e-12*math.Abs(want) }
 
@@ -90,14 +104,7 @@ func TestEnsembleIsTheServedInterval(t *testing.T) {
 		t.Errorf("conformal on an ensemble server: %+v, %v..%v; want the conformal base %v..%v unadapted", f.Adaptive, *f.P10, *f.P90, conf[2], conf[18])
 	}
 
-	if err := e.chain.Close(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	es, err := e.db.LedgerEntries(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := es[len(es)-1]
+	rec := lastRecorded(t, e)
 	if rec.Date != date || rec.Quantiles == nil || evaluate.Quantiles(*rec.Quantiles) != ens || rec.Value != plain.Prediction {
 		t.Errorf("recorded %s, %v with quantiles %v; want the model's %v with the ensemble's %v", rec.Date, rec.Value, rec.Quantiles, plain.Prediction, ens)
 	}

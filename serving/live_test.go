@@ -247,20 +247,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 				t.Fatalf("adaptive %+v; want aci from 30 scored forecasts", f.Adaptive)
 			}
 			// The same sequence walked forward by evaluate.Adapt.
-			days := evaluate.Days{Horizon: 1}
-			meth := evaluate.Method{Name: "model"}
-			for _, p := range ps {
-				q := evaluate.Quantiles(*p.Quantiles)
-				days.Dates, days.Actual = append(days.Dates, p.Date), append(days.Actual, *p.Actual)
-				meth.Forecasts = append(meth.Forecasts, q)
-			}
-			days.Dates, days.Actual = append(days.Dates, date), append(days.Actual, 0)
-			meth.Forecasts = append(meth.Forecasts, base)
-			walked, err := evaluate.Adapt(days, meth, evaluate.ACI{Gamma: evaluate.ACIGamma})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := walked.Forecasts[30]
+			want := walked(t, ps, date, base, evaluate.ACI{Gamma: evaluate.ACIGamma})
 			if math.Abs(*f.P10-want[2]) > 1e-12*math.Abs(want[2]) || math.Abs(*f.P90-want[18]) > 1e-12*math.Abs(want[18]) || *f.P50 != base[10] {
 				t.Errorf("served %v..%v (median %v); evaluate.Adapt gives %v..%v (median %v)", *f.P10, *f.P90, *f.P50, want[2], want[18], base[10])
 			}
@@ -272,14 +259,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 				t.Errorf("after easy covers: %v..%v, base %v..%v, %+v; want narrower, α > 0.2", *f.P10, *f.P90, base[2], base[18], f.Adaptive)
 			}
 			// The ledger keeps the base distribution of what was served.
-			if err := e.chain.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			es, err := e.db.LedgerEntries(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := es[len(es)-1]
+			rec := lastRecorded(t, e)
 			if rec.Date != date || rec.Quantiles == nil || evaluate.Quantiles(*rec.Quantiles) != base {
 				t.Errorf("recorded %s with quantiles %v; want the base %v", rec.Date, rec.Quantiles, base)
 			}
