@@ -66,7 +66,7 @@ type HorizonForecast struct {
 	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 	Actual    *float64           `json:"actual,omitempty"`
 	// Adaptive says how the day's quantiles were adapted online from the
-	// ledger's scored forecasts (`closecast serve --adaptive aci`); absent
+	// ledger's scored forecasts (`closecast serve --adaptive aci` or `faci`); absent
 	// when they are the interval method's own.
 	Adaptive *closecast.Adaptive `json:"adaptive,omitempty"`
 }

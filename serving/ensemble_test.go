@@ -7,6 +7,9 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/evaluate"
+	"github.com/closecast/closecast/history"
+	"github.com/closecast/closecast/marketdata"
+	"github.com/closecast/closecast/predict"
 )
 
 // servedBody is a /predict answer's first day and interval.
@@ -147,5 +150,34 @@ func TestOptionsValidate(t *testing.T) {
 		if err := o.Validate(); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
+	}
+}
+
+// TestEnsembleFitsOnlyForLiveForecasts: with the ensemble served, a plain
+// forecast of a closed day (not recorded) fits nothing; a live one is
+// fitted once and carries the ensemble's quantiles for the ledger.
+func TestEnsembleFitsOnlyForLiveForecasts(t *testing.T) {
+	e := newLiveEnv(t, "", 5)
+	svc := predict.New(e.m, history.New(marketdata.Embedded(), nil, nil))
+	p := &livePredictor{Service: svc, ensemble: true}
+	ctx := context.Background()
+	past, err := p.Predict(ctx, "", e.last-10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if past.Actual == nil || past.Quantiles != nil || svc.EnsembleFits() != 0 {
+		t.Errorf("a closed day: actual %v, quantiles %v, %d fits; want no distribution, no fit", past.Actual, past.Quantiles, svc.EnsembleFits())
+	}
+	for range 2 {
+		live, err := p.Predict(ctx, "", e.last+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live.Quantiles == nil || evaluate.Quantiles(*live.Quantiles) != gridOf(t, e, e.last+1, closecast.IntervalEnsemble) {
+			t.Errorf("a live day: quantiles %v, want the ensemble's", live.Quantiles)
+		}
+	}
+	if n := svc.EnsembleFits(); n != 1 {
+		t.Errorf("two live forecasts of one day: %d fits, want 1", n)
 	}
 }

@@ -78,8 +78,16 @@ func headLevels(head []float64) (levels []float64, ok bool) {
 }
 
 // Predict implements closecast.Predictor: Service.Predict's forecast with
-// its base distribution.
+// its base distribution. With the ensemble, a forecast of a closed day
+// (which the ledger does not record) comes without one: its fit would
+// cost a GARCH fit per past day asked.
 func (p *livePredictor) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	if p.ensemble {
+		pred, err := p.Service.Predict(ctx, symbol, date)
+		if err != nil || pred.Actual != nil {
+			return pred, err
+		}
+	}
 	return p.distribution(ctx, symbol, date)
 }
 
