@@ -97,8 +97,8 @@ type DistributionScorer interface {
 }
 
 // DistributionAccuracy is the live distribution scores of one symbol: the
-// model, the model adapted by ACI, and every naive baseline, on the same
-// days. Scores need two days at least; with fewer, only N, From and To are
+// model, the model adapted as /predict serves it (ACI or FACI), and every
+// naive baseline, on the same days. Scores need two days at least; with fewer, only N, From and To are
 // set.
 type DistributionAccuracy struct {
 	N    int  `json:"n"`    // days scored

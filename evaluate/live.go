@@ -99,6 +99,7 @@ type LiveForecast struct {
 var (
 	NameLiveModel = NameModel
 	NameLiveACI   = NameModelACI
+	NameLiveFACI  = NameModelFACI // the model adapted by FACI (NewLiveAdapted)
 )
 
 // LiveForecasts turns a ledger's scored predictions (any order, Actual
@@ -156,7 +157,7 @@ func LiveOnline(fs []LiveForecast) (*Online, error) {
 // forecast of a day depends on the returns from series' first bar (see
 // RefitDays), so series should start on a fixed day.
 func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods []Method, skipped int, err error) {
-	return liveMethods(series, fs, nil)
+	return liveMethods(series, fs, nil, ACI{Gamma: ACIGamma})
 }
 
 // baselineDay is the walk-forward of one day by every baseline: its Days
@@ -172,14 +173,14 @@ type baselineDay struct {
 // after a new scored day walks only that day. (A close revised after its
 // next day was walked is not re-walked: providers revise the current
 // day's partial bar, which no scored day's forecast reads.)
-func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay) (days Days, methods []Method, skipped int, err error) {
+func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
 	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
 	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
 	for k, f := range fs {
 		model.Forecasts[k], model.Points[k] = f.Quantiles, f.Point
 		live.Dates[k], live.Actual[k] = f.Date, f.Actual
 	}
-	aci, err := Adapt(live, model, ACI{Gamma: ACIGamma})
+	aci, err := Adapt(live, model, adapt)
 	if err != nil {
 		return Days{}, nil, 0, err
 	}
@@ -280,7 +281,7 @@ func ScoreLive(days Days, methods []Method, from, to closecast.Date) (*closecast
 		switch s.Method {
 		case NameLiveModel:
 			out.Model = &ds
-		case NameLiveACI:
+		case NameLiveACI, NameLiveFACI:
 			out.Adaptive = &ds
 		default:
 			out.Baselines = append(out.Baselines, ds)
@@ -468,7 +469,7 @@ func (l *Live) refreshDist(ctx context.Context, symbol string, prev *distState, 
 	} else {
 		st.known = map[closecast.Date]baselineDay{}
 	}
-	st.days, st.methods, _, err = liveMethods(series, fs, st.known)
+	st.days, st.methods, _, err = liveMethods(series, fs, st.known, l.adapt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
 	}

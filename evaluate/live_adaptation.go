@@ -32,8 +32,9 @@ func LiveOnlineWith(fs []LiveForecast, a Adaptation) (*Online, error) {
 	return o, nil
 }
 
-// NewLiveAdapted is NewLive whose Online adapts by a instead of ACI (the
-// /api/accuracy scores stay those of NewLive: the model adapted by ACI).
+// NewLiveAdapted is NewLive whose Online adapts by a instead of ACI, and
+// whose distribution scores (ScoreDistribution's Adaptive) score the model
+// adapted by a: what `serve` answers.
 func NewLiveAdapted(ledger ScoredLedger, bars closecast.Source, a Adaptation) *Live {
 	l := NewLive(ledger, bars)
 	l.adapt = a

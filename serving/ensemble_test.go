@@ -181,3 +181,47 @@ func TestEnsembleFitsOnlyForLiveForecasts(t *testing.T) {
 		t.Errorf("two live forecasts of one day: %d fits, want 1", n)
 	}
 }
+
+// pinballPct is the mean pinball loss of q over the levels 0.05..0.95 for
+// the outcome a, in percent of last, computed by hand.
+func pinballPct(q evaluate.Quantiles, a, last float64) float64 {
+	s := 0.0
+	for j := 1; j <= 19; j++ {
+		tau := float64(j) / 20
+		s += max(tau*(a-q[j]), (tau-1)*(a-q[j]))
+	}
+	return s / 19 * 100 / last
+}
+
+// TestAccuracyScoresTheServedAdaptation: /api/accuracy's adaptive row is
+// the model adapted as /predict serves it, ACI or FACI: named so, and its
+// pinball loss the mean, computed by hand, of evaluate.Adapt's forecasts
+// of each day from the days before it.
+func TestAccuracyScoresTheServedAdaptation(t *testing.T) {
+	for _, c := range []struct {
+		adaptive string
+		a        evaluate.Adaptation
+	}{
+		{closecast.AdaptiveACI, evaluate.ACI{Gamma: evaluate.ACIGamma}},
+		{closecast.AdaptiveFACI, evaluate.FACI{Gammas: evaluate.FACIGammas, Interval: evaluate.FACIInterval}},
+	} {
+		t.Run(c.adaptive, func(t *testing.T) {
+			e := newLiveEnv(t, c.adaptive, 20)
+			ps := e.record(t, e.last, 12, func(int) float64 { return 0.01 }, misses)
+			var got accuracyBody
+			e.get(t, "/api/accuracy?days=30", &got)
+			d := got.Distribution
+			if d == nil || d.N != 12 || d.Adaptive == nil || d.Adaptive.Method != "model+"+c.adaptive {
+				t.Fatalf("distribution %+v; want 12 days and the model+%s row", d, c.adaptive)
+			}
+			want := 0.0
+			for k, p := range ps {
+				q := walked(t, ps[:k], p.Date, evaluate.Quantiles(*p.Quantiles), c.a)
+				want += pinballPct(q, *p.Actual, p.LastClose) / float64(len(ps))
+			}
+			if !near(d.Adaptive.PinballPct, want) {
+				t.Errorf("adaptive pinball %v %%, by hand %v %%", d.Adaptive.PinballPct, want)
+			}
+		})
+	}
+}

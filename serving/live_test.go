@@ -147,12 +147,7 @@ func TestAccuracyScoresTheLedgersDistributions(t *testing.T) {
 		if p.Quantiles[2] <= a && a <= p.Quantiles[18] {
 			cover++
 		}
-		s := 0.0
-		for j := 1; j <= 19; j++ {
-			tau, q := float64(j)/20, p.Quantiles[j]
-			s += max(tau*(a-q), (tau-1)*(a-q))
-		}
-		pinball += s / 19 * 100 / p.LastClose
+		pinball += pinballPct(evaluate.Quantiles(*p.Quantiles), a, p.LastClose)
 	}
 	if want := 100 * float64(cover) / 4; d.Model.Coverage80 != want {
 		t.Errorf("model coverage %v, want %v", d.Model.Coverage80, want)

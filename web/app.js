@@ -561,8 +561,8 @@ function baselineName(method) {
 
 // renderLiveDistribution appends the live forecast distributions' scores
 // to box: the model's 80 % coverage, pinball loss and Winkler score beside
-// the best naive baseline's (and the ACI-adapted model's, as /predict
-// serves it) on the same days. Nothing without a distribution (a ledger of
+// the best naive baseline's (and the model adapted by ACI or FACI, as
+// /predict serves it) on the same days. Nothing without a distribution (a ledger of
 // point forecasts only, an older server); a note with fewer than 2 days.
 function renderLiveDistribution(box, d) {
   if (!d || typeof d !== 'object' || !Number.isInteger(d.n) || d.n < 1) return;
@@ -572,7 +572,7 @@ function renderLiveDistribution(box, d) {
     return;
   }
   const rows = [['model', t('metrics.model'), d.model]];
-  if (ok(d.adaptive)) rows.push(['adaptive', t('live.adaptive'), d.adaptive]);
+  if (ok(d.adaptive)) rows.push(['adaptive', t(d.adaptive.method === 'model+faci' ? 'live.adaptiveFACI' : 'live.adaptive'), d.adaptive]);
   rows.push(['best_baseline', t('live.bestBaseline', { name: baselineName(d.best_baseline.method) }), d.best_baseline]);
   const tbody = el('tbody');
   for (const [k, label, x] of rows) {

@@ -820,6 +820,11 @@ func TestDashboardInBrowser(t *testing.T) {
 			t.Errorf("band points %q, want 7", got)
 		}
 		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+		// The live panel names the served adaptation, FACI.
+		b.do(t, "reload", chromedp.Reload())
+		b.waitReady(t, "page ready again")
+		b.waitFor(t, "the live distribution", `!!document.querySelector('#live-dist tbody tr:nth-child(2)')`)
+		checkLiveDistribution(t, b, api.accuracyBody(false)["distribution"].(map[string]any))
 	})
 
 	t.Run("422 out of range", func(t *testing.T) {
@@ -1570,6 +1575,9 @@ func checkLiveDistribution(t *testing.T, b *browser, d map[string]any) {
 				t.Errorf("%s %s marked best: %v, want %v", k, key, got, want)
 			}
 		}
+	}
+	if got, want := text(t, b, "#live-dist tbody tr:nth-child(2) th"), map[string]string{"model+aci": "Model + ACI (served)", "model+faci": "Model + FACI (served)"}[d["adaptive"].(map[string]any)["method"].(string)]; got != want {
+		t.Errorf("adaptive row %q, want %q", got, want)
 	}
 	names := map[string]string{"persistence_gauss30": "Persistence, Gaussian (30-day σ)", "ewma_t": "EWMA, Student-t",
 		"garch11_t": "GARCH(1,1), Student-t", "empirical250": "Empirical quantiles (250 days)", "ewma_filtered250": "Filtered empirical (EWMA, 250 days)"}

@@ -436,8 +436,14 @@ func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
 				best = b
 			}
 		}
+		adapted := "model+aci"
+		f.mu.Lock()
+		if f.ensemble {
+			adapted = "model+faci"
+		}
+		f.mu.Unlock()
 		body["distribution"] = map[string]any{"n": len(rows), "from": rows[len(rows)-1]["date"], "to": rows[0]["date"], "skipped": 0,
-			"model": score("model", 0.02, "predicted"), "adaptive": score("model+aci", 0.022, "predicted"), "baselines": base, "best_baseline": best}
+			"model": score("model", 0.02, "predicted"), "adaptive": score(adapted, 0.022, "predicted"), "baselines": base, "best_baseline": best}
 	}
 	return body
 }
