@@ -157,7 +157,7 @@ func LiveOnline(fs []LiveForecast) (*Online, error) {
 // forecast of a day depends on the returns from series' first bar (see
 // RefitDays), so series should start on a fixed day.
 func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods []Method, skipped int, err error) {
-	return liveMethods(series, fs, nil, ACI{Gamma: ACIGamma})
+	return liveMethods(series, fs, nil)
 }
 
 // baselineDay is the walk-forward of one day by every baseline: its Days
@@ -173,7 +173,13 @@ type baselineDay struct {
 // after a new scored day walks only that day. (A close revised after its
 // next day was walked is not re-walked: providers revise the current
 // day's partial bar, which no scored day's forecast reads.)
-func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
+func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay) (days Days, methods []Method, skipped int, err error) {
+	return liveMethodsAdapted(series, fs, known, ACI{Gamma: ACIGamma})
+}
+
+// liveMethodsAdapted is liveMethods with the model adapted by adapt
+// (named after it) instead of ACI.
+func liveMethodsAdapted(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
 	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
 	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
 	for k, f := range fs {
@@ -469,7 +475,7 @@ func (l *Live) refreshDist(ctx context.Context, symbol string, prev *distState, 
 	} else {
 		st.known = map[closecast.Date]baselineDay{}
 	}
-	st.days, st.methods, _, err = liveMethods(series, fs, st.known, l.adapt)
+	st.days, st.methods, _, err = liveMethodsAdapted(series, fs, st.known, l.adapt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
 	}
