@@ -12,19 +12,6 @@ import (
 	"github.com/closecast/closecast/predict"
 )
 
-// servedBody is a /predict answer's first day and interval.
-type servedBody struct {
-	Forecasts []struct {
-		P10      *float64            `json:"p10"`
-		P50      *float64            `json:"p50"`
-		P90      *float64            `json:"p90"`
-		Adaptive *closecast.Adaptive `json:"adaptive"`
-	} `json:"forecasts"`
-	Interval *struct {
-		Method string `json:"method"`
-	} `json:"interval"`
-}
-
 // walked is evaluate.Adapt's forecast of date, whose base quantiles are
 // base, after the scored forecasts ps: the adaptation `closecast
 // evaluate` walks forward over the same sequence.
@@ -85,7 +72,7 @@ func TestEnsembleIsTheServedInterval(t *testing.T) {
 	e.get(t, "/predict?date="+date.String(), &plain)
 
 	ps := e.record(t, e.last, 30, func(int) float64 { return 0.01 }, misses)
-	var got servedBody
+	var got predictBody
 	e.get(t, "/predict?horizon=2&date="+date.String(), &got)
 	f := got.Forecasts[0]
 	if got.Interval == nil || got.Interval.Method != closecast.IntervalEnsemble {
@@ -101,7 +88,6 @@ func TestEnsembleIsTheServedInterval(t *testing.T) {
 	if !(*f.P10 < ens[2] && *f.P90 > ens[18]) {
 		t.Errorf("after misses: %v..%v, the ensemble's %v..%v; want wider", *f.P10, *f.P90, ens[2], ens[18])
 	}
-	got = servedBody{}
 	e.get(t, "/predict?interval=conformal&date="+date.String(), &got)
 	if f := got.Forecasts[0]; f.Adaptive != nil || *f.P10 != conf[2] || *f.P90 != conf[18] {
 		t.Errorf("conformal on an ensemble server: %+v, %v..%v; want the conformal base %v..%v unadapted", f.Adaptive, *f.P10, *f.P90, conf[2], conf[18])
@@ -120,7 +106,7 @@ func TestFACIAdaptsFromTheLedger(t *testing.T) {
 	e := newLiveEnv(t, closecast.AdaptiveFACI, 40)
 	ps := e.record(t, e.last, 30, func(int) float64 { return 0.01 }, misses)
 	date := e.last + 1
-	var got servedBody
+	var got predictBody
 	e.get(t, "/predict?interval=conformal&date="+date.String(), &got)
 	base := baseGrid(t, e, date)
 	f := got.Forecasts[0]

@@ -188,6 +188,9 @@ type predictBody struct {
 		P90      *float64            `json:"p90"`
 		Adaptive *closecast.Adaptive `json:"adaptive"`
 	} `json:"forecasts"`
+	Interval *struct {
+		Method string `json:"method"`
+	} `json:"interval"`
 }
 
 // baseGrid is the model's own conformal quantiles of date at every level.
