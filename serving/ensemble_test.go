@@ -211,3 +211,35 @@ func TestAccuracyScoresTheServedAdaptation(t *testing.T) {
 		})
 	}
 }
+
+// TestWarmLiveFitsTheServedEnsemble: with the ensemble served, WarmLive
+// fits the next live forecast's ensemble, so the first request fits
+// nothing; without it, nothing is fitted.
+func TestWarmLiveFitsTheServedEnsemble(t *testing.T) {
+	for _, ens := range []bool{false, true} {
+		o := Options{}
+		if ens {
+			o.Interval = closecast.IntervalEnsemble
+		}
+		e := newLiveEnvWith(t, o, 5)
+		if err := e.chain.WarmLive(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		served := *e.chain.served.Load()
+		if len(served) != 1 {
+			t.Fatalf("%d live predictors served", len(served))
+		}
+		want := int64(0)
+		if ens {
+			want = 1
+		}
+		if n := served[0].EnsembleFits(); n != want {
+			t.Errorf("ensemble %v: WarmLive fitted %d, want %d", ens, n, want)
+		}
+		var got predictBody
+		e.get(t, "/predict?horizon=2&date="+(e.last+1).String(), &got)
+		if n := served[0].EnsembleFits(); n != want {
+			t.Errorf("ensemble %v: the first request after WarmLive fitted again: %d fits", ens, n)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
@@ -67,6 +68,9 @@ type Chain struct {
 	live     *evaluate.Live // nil without a ledger
 	adapt    bool
 	ensemble bool // Options.Interval is the ensemble
+	// served are the live predictors of the markets served (with a
+	// ledger), swapped with them: WarmLive warms them.
+	served atomic.Pointer[[]*livePredictor]
 }
 
 // Validate checks the settings New does not take from its parts: Adaptive
@@ -147,11 +151,14 @@ func (c *Chain) Swap(ms []*artifact.Model) { c.SetMarkets(c.markets(ms)) }
 func (c *Chain) markets(ms []*artifact.Model) []server.Market {
 	out := Markets(ms, c.bars)
 	if c.live != nil {
+		var served []*livePredictor
 		for i := range out {
 			if svc, ok := out[i].Predictor.(*predict.Service); ok {
-				out[i].Predictor = &livePredictor{Service: svc, live: c.live, adapt: c.adapt, ensemble: c.ensemble}
+				lp := &livePredictor{Service: svc, live: c.live, adapt: c.adapt, ensemble: c.ensemble}
+				out[i].Predictor, served = lp, append(served, lp)
 			}
 		}
+		c.served.Store(&served)
 	}
 	return out
 }
