@@ -313,7 +313,9 @@ func TestAdaptationRefreshesAndCanBeOff(t *testing.T) {
 }
 
 // BenchmarkPredict compares a plain forecast with the one serve records:
-// the same forecast with its 21 conformal quantiles (livePredictor).
+// the same forecast with its 21 conformal quantiles (livePredictor), or
+// with the ensemble's (serve --interval ensemble; its fit is cached after
+// the first iteration).
 func BenchmarkPredict(b *testing.B) {
 	m, err := models.Load("")
 	if err != nil {
@@ -328,7 +330,7 @@ func BenchmarkPredict(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		p    closecast.Predictor
-	}{{"point", svc}, {"with_distribution", &livePredictor{Service: svc}}} {
+	}{{"point", svc}, {"with_distribution", &livePredictor{Service: svc}}, {"with_ensemble", &livePredictor{Service: svc, ensemble: true}}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := c.p.Predict(context.Background(), m.Meta.Symbol, last+1); err != nil {
