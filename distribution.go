@@ -63,6 +63,9 @@ const (
 	// scored forecasts by adaptive conformal inference (Gibbs & Candès
 	// 2021), as evaluate.ACI does walk-forward.
 	AdaptiveACI = "aci"
+	// AdaptiveFACI adapts it by fully adaptive conformal inference (Gibbs
+	// & Candès 2022), as evaluate.FACI with its shipped constants.
+	AdaptiveFACI = "faci"
 	// AdaptiveNone serves the base interval as it is.
 	AdaptiveNone = "none"
 )
@@ -70,7 +73,7 @@ const (
 // Adaptive says how one day's quantiles were adapted online from the
 // outcomes of earlier forecasts (HorizonDay.Adaptive).
 type Adaptive struct {
-	// Method is AdaptiveACI.
+	// Method is AdaptiveACI or AdaptiveFACI.
 	Method string `json:"method"`
 	// Alpha is α_t of the 80 % interval: the miscoverage level asked of
 	// it today (0.2 when the past forecasts covered as advertised, lower
@@ -94,8 +97,8 @@ type DistributionScorer interface {
 }
 
 // DistributionAccuracy is the live distribution scores of one symbol: the
-// model, the model adapted by ACI, and every naive baseline, on the same
-// days. Scores need two days at least; with fewer, only N, From and To are
+// model, the model adapted as /predict serves it (ACI or FACI), and every
+// naive baseline, on the same days. Scores need two days at least; with fewer, only N, From and To are
 // set.
 type DistributionAccuracy struct {
 	N    int  `json:"n"`    // days scored

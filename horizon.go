@@ -30,6 +30,13 @@ const (
 	// IntervalQuantileHead is Horizon.Interval when the quantiles are a
 	// quantile head's own outputs (a model trained with pinball loss).
 	IntervalQuantileHead = "quantile_head"
+	// IntervalEnsemble takes the quantiles of the naive-baseline ensemble
+	// of `closecast evaluate` (the equal-weight level-by-level average of
+	// EWMA-t, GARCH(1,1)-t, the 250-day empirical and the EWMA-filtered
+	// empirical quantiles), fitted only on the returns up to the origin
+	// and rescaled to prices from its close. It answers the
+	// DistributionLevels only; the point forecast stays the model's.
+	IntervalEnsemble = "ensemble"
 )
 
 // Default and limit settings of a multi-day forecast.
@@ -61,14 +68,22 @@ var (
 	// ErrHorizonTooLong is wrapped when a horizon exceeds what a direct
 	// multi-output head forecasts.
 	ErrHorizonTooLong = errors.New("horizon longer than the model's direct head")
+	// ErrShortEnsemble is wrapped when the ensemble interval is asked of
+	// an origin with fewer daily returns before it than its baselines
+	// need (a year of bars).
+	ErrShortEnsemble = errors.New("too little history before the origin for the ensemble interval")
+	// ErrQuantileLevel is wrapped when a quantile level is asked of an
+	// interval that forecasts fixed levels only (the ensemble's
+	// DistributionLevels) and is not one of them.
+	ErrQuantileLevel = errors.New("quantile level not forecast by the interval")
 )
 
 // HorizonOptions says what a multi-day forecast computes.
 type HorizonOptions struct {
 	Horizon int // days to forecast, 1..MaxHorizon
 	// Interval is how quantiles are made: "" for none, IntervalConformal,
-	// IntervalMCDropout or IntervalAuto (resolved by the forecaster for
-	// its model). Samples > 0 with no Interval or IntervalAuto means
+	// IntervalMCDropout, IntervalEnsemble or IntervalAuto (resolved by the
+	// forecaster for its model). Samples > 0 with no Interval or IntervalAuto means
 	// IntervalMCDropout.
 	Interval string
 	Samples  int       // Monte-Carlo sample paths (mc_dropout only); 0 = DefaultSamples
@@ -94,12 +109,12 @@ func (o *HorizonOptions) Validate() error {
 		if o.Samples == 0 {
 			o.Samples = DefaultSamples
 		}
-	case IntervalConformal:
+	case IntervalConformal, IntervalEnsemble:
 		if o.Samples != 0 {
-			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, IntervalConformal)
+			return fmt.Errorf("samples %d: Monte-Carlo samples apply to the %s interval, not %s", o.Samples, IntervalMCDropout, o.Interval)
 		}
 	default:
-		return fmt.Errorf("interval %q: want %q, %q, %q or \"\" (none)", o.Interval, IntervalAuto, IntervalConformal, IntervalMCDropout)
+		return fmt.Errorf("interval %q: want %q, %q, %q, %q or \"\" (none)", o.Interval, IntervalAuto, IntervalConformal, IntervalMCDropout, IntervalEnsemble)
 	}
 	if o.Interval == "" {
 		return nil
@@ -153,8 +168,9 @@ type Horizon struct {
 	// forecasts keep working. Zero from a bare model, which knows no
 	// symbol.
 	First Prediction
-	// Interval is how the quantiles were made (IntervalConformal or
-	// IntervalMCDropout); "" without quantiles.
+	// Interval is how the quantiles were made (IntervalConformal,
+	// IntervalMCDropout, IntervalQuantileHead or IntervalEnsemble); ""
+	// without quantiles.
 	Interval string
 	Levels   []float64 // quantile levels in (0, 1), ascending; nil without an interval
 	Samples  int       // Monte-Carlo sample paths behind mc_dropout quantiles

@@ -99,6 +99,7 @@ type LiveForecast struct {
 var (
 	NameLiveModel = NameModel
 	NameLiveACI   = NameModelACI
+	NameLiveFACI  = NameModelFACI // the model adapted by FACI (NewLiveAdapted)
 )
 
 // LiveForecasts turns a ledger's scored predictions (any order, Actual
@@ -142,13 +143,7 @@ func hasWidth(q *closecast.Distribution) bool {
 // LiveOnline returns the ACI state (γ = ACIGamma) after the outcomes of
 // fs, in order: what `serve` applies to its next forecast.
 func LiveOnline(fs []LiveForecast) (*Online, error) {
-	o := NewOnline(ACI{Gamma: ACIGamma})
-	for k := range fs {
-		if err := o.Observe(&fs[k].Quantiles, fs[k].Actual); err != nil {
-			return nil, fmt.Errorf("ledger forecast of %s: %w", fs[k].Date, err)
-		}
-	}
-	return o, nil
+	return LiveOnlineWith(fs, ACI{Gamma: ACIGamma})
 }
 
 // LiveMethods returns the days of fs that series (the symbol's stored
@@ -179,13 +174,19 @@ type baselineDay struct {
 // next day was walked is not re-walked: providers revise the current
 // day's partial bar, which no scored day's forecast reads.)
 func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay) (days Days, methods []Method, skipped int, err error) {
+	return liveMethodsAdapted(series, fs, known, ACI{Gamma: ACIGamma})
+}
+
+// liveMethodsAdapted is liveMethods with the model adapted by adapt
+// (named after it) instead of ACI.
+func liveMethodsAdapted(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
 	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
 	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
 	for k, f := range fs {
 		model.Forecasts[k], model.Points[k] = f.Quantiles, f.Point
 		live.Dates[k], live.Actual[k] = f.Date, f.Actual
 	}
-	aci, err := Adapt(live, model, ACI{Gamma: ACIGamma})
+	aci, err := Adapt(live, model, adapt)
 	if err != nil {
 		return Days{}, nil, 0, err
 	}
@@ -286,7 +287,7 @@ func ScoreLive(days Days, methods []Method, from, to closecast.Date) (*closecast
 		switch s.Method {
 		case NameLiveModel:
 			out.Model = &ds
-		case NameLiveACI:
+		case NameLiveACI, NameLiveFACI:
 			out.Adaptive = &ds
 		default:
 			out.Baselines = append(out.Baselines, ds)
@@ -326,6 +327,7 @@ const ledgerDays = 3660
 type Live struct {
 	ledger ScoredLedger
 	bars   closecast.Source // the stored bars, offline: scoring never asks a provider
+	adapt  Adaptation       // of Online: ACI unless NewLiveAdapted
 
 	mu   sync.Mutex // serialises refreshes: one computation per change
 	aci  map[string]*aciState
@@ -355,7 +357,7 @@ type distState struct {
 // NewLive returns the scorer and adapter of ledger's forecasts, reading
 // bars from bars (which should not fetch: scored days' closes are stored).
 func NewLive(ledger ScoredLedger, bars closecast.Source) *Live {
-	return &Live{ledger: ledger, bars: bars, aci: map[string]*aciState{}, dist: map[string]*distState{}}
+	return &Live{ledger: ledger, bars: bars, adapt: ACI{Gamma: ACIGamma}, aci: map[string]*aciState{}, dist: map[string]*distState{}}
 }
 
 // newestScored returns the newest scored day of symbol; ok is false when
@@ -377,8 +379,9 @@ func (l *Live) forecasts(ctx context.Context, symbol string) ([]LiveForecast, er
 	return LiveForecasts(ps)
 }
 
-// Online returns the ACI state (LiveOnline) after symbol's scored
-// forecasts; nil when none has quantiles.
+// Online returns the state of the Live's adaptation (ACI, or the one of
+// NewLiveAdapted: LiveOnlineWith) after symbol's scored forecasts; nil
+// when none has quantiles.
 func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	newest, ok, err := l.newestScored(ctx, symbol)
 	if err != nil || !ok {
@@ -395,7 +398,7 @@ func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	}
 	var o *Online
 	if len(fs) > 0 {
-		if o, err = LiveOnline(fs); err != nil {
+		if o, err = LiveOnlineWith(fs, l.adapt); err != nil {
 			return nil, err
 		}
 	}
@@ -472,7 +475,7 @@ func (l *Live) refreshDist(ctx context.Context, symbol string, prev *distState, 
 	} else {
 		st.known = map[closecast.Date]baselineDay{}
 	}
-	st.days, st.methods, _, err = liveMethods(series, fs, st.known)
+	st.days, st.methods, _, err = liveMethodsAdapted(series, fs, st.known, l.adapt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
 	}

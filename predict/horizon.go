@@ -13,8 +13,10 @@ var _ closecast.HorizonPredictor = (*Service)(nil)
 // from the model's window of bars ending the day before date: day 1 is
 // Predict's forecast, later days are recursive (each forecast is appended
 // as a synthetic bar; see package pipeline), or all from a direct head.
-// With an interval every day gets quantiles: conformal ones, or those of
-// opt.Samples Monte-Carlo dropout paths seeded by opt.Seed. It accepts the
+// With an interval every day gets quantiles: conformal ones, those of
+// opt.Samples Monte-Carlo dropout paths seeded by opt.Seed, or the
+// naive-baseline ensemble's (closecast.IntervalEnsemble: fitted once per
+// origin and kept, see EnsembleFit). It accepts the
 // dates Predict accepts and fails as Predict does; invalid options are
 // plain errors. Monte-Carlo dropout costs about (1 + Samples) × Horizon
 // one-window network passes, so it is not for the hot path; it stops with
@@ -27,7 +29,12 @@ func (s *Service) PredictHorizon(ctx context.Context, symbol string, date closec
 	if err != nil {
 		return closecast.Horizon{}, err
 	}
-	h, err := s.model.Pipeline.ForecastContext(ctx, bars, i, date, opt)
+	var h closecast.Horizon
+	if opt.Interval == closecast.IntervalEnsemble {
+		h, err = s.ensembleHorizon(ctx, symbol, bars, i, date, opt)
+	} else {
+		h, err = s.model.Pipeline.ForecastContext(ctx, bars, i, date, opt)
+	}
 	if err != nil {
 		return closecast.Horizon{}, err
 	}

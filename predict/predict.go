@@ -16,6 +16,7 @@ import (
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
+	"github.com/closecast/closecast/evaluate"
 )
 
 // Service is a closecast.Predictor backed by one model. It is safe for
@@ -26,6 +27,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	first map[string]closecast.Date // first bar per symbol: it never changes
+
+	ensemble evaluate.EnsembleCache // fitted ensembles per origin (IntervalEnsemble)
 }
 
 // New returns a Service that forecasts with m from the bars of src.

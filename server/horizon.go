@@ -66,7 +66,7 @@ type HorizonForecast struct {
 	Quantiles map[string]float64 `json:"quantiles,omitempty"`
 	Actual    *float64           `json:"actual,omitempty"`
 	// Adaptive says how the day's quantiles were adapted online from the
-	// ledger's scored forecasts (`closecast serve --adaptive aci`); absent
+	// ledger's scored forecasts (`closecast serve --adaptive aci` or `faci`); absent
 	// when they are the interval method's own.
 	Adaptive *closecast.Adaptive `json:"adaptive,omitempty"`
 }
@@ -104,7 +104,7 @@ func NewInterval(h closecast.Horizon, levels []float64) *Interval {
 		if c := h.Calibration; c != nil {
 			iv.Calibration = &Calibration{From: c.From, To: c.To, Days: len(c.Scores[0])}
 		}
-	case closecast.IntervalQuantileHead: // the head's own outputs: nothing more to describe
+	case closecast.IntervalQuantileHead, closecast.IntervalEnsemble: // nothing more to describe
 	default:
 		return nil
 	}
@@ -126,10 +126,12 @@ type levelSet struct {
 }
 
 // newLevelSet merges intervalLevels with the asked levels (percent). head
-// is the levels a quantile head forecasts (nil for a point model): an
-// asked level must be one of them (within 1e-9 %), and is then asked
-// exactly as the head has it; the answer names the head's levels otherwise.
-func newLevelSet(asked, head []float64) (levelSet, *apiError) {
+// is the only levels the interval forecasts (a quantile head's, or the
+// ensemble's closecast.DistributionLevels; nil for any level), named by
+// what in errors: an asked level must be one of them (within 1e-9 %), and
+// is then asked exactly as head has it; the answer names head's levels
+// otherwise.
+func newLevelSet(asked, head []float64, what string) (levelSet, *apiError) {
 	ls := levelSet{levels: slices.Clone(intervalLevels), asked: asked, at: make([]int, len(asked))}
 	frac := make([]float64, len(asked))
 	for k, pct := range asked {
@@ -143,8 +145,8 @@ func newLevelSet(asked, head []float64) (levelSet, *apiError) {
 			for i, l := range head {
 				have[i] = strconv.FormatFloat(pctOf(l), 'f', -1, 64)
 			}
-			return levelSet{}, badRequest(codeInvalidQuantiles, "this model's quantile head forecasts the levels %s (percent) only; %s is not one of them",
-				strings.Join(have, ", "), strconv.FormatFloat(pct, 'f', -1, 64))
+			return levelSet{}, badRequest(codeInvalidQuantiles, "%s forecasts the levels %s (percent) only; %s is not one of them",
+				what, strings.Join(have, ", "), strconv.FormatFloat(pct, 'f', -1, 64))
 		}
 		frac[k] = head[j]
 	}
@@ -218,7 +220,11 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		writeError(w, badRequest(codeInvalidInterval, "this model is a quantile head: its quantiles are its own, not %s; send 'interval': \"auto\" and no 'samples'", p.interval))
 		return
 	}
-	ls, e := newLevelSet(p.quantiles, head)
+	what := "this model's quantile head"
+	if p.interval == closecast.IntervalEnsemble {
+		head, what = closecast.DistributionLevels[:], "the ensemble interval"
+	}
+	ls, e := newLevelSet(p.quantiles, head, what)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -251,6 +257,12 @@ func (s *Server) predictHorizon(w http.ResponseWriter, r *http.Request, p predic
 		return
 	case errors.Is(err, closecast.ErrNotCalibrated):
 		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"mc_dropout\" or \"none\"", err))
+		return
+	case errors.Is(err, closecast.ErrQuantileLevel):
+		writeError(w, badRequest(codeInvalidQuantiles, "%s", err))
+		return
+	case errors.Is(err, closecast.ErrShortEnsemble):
+		writeError(w, badRequest(codeInvalidInterval, "%s; send 'interval': \"conformal\" or a later date", err))
 		return
 	case errors.Is(err, closecast.ErrHorizonTooLong):
 		writeError(w, badRequest(codeInvalidHorizon, "'horizon' is too long: %v", err))

@@ -54,7 +54,7 @@ type predictParams struct {
 	date    closecast.Date
 	horizon int // days forecast from date on, 1..maxHorizon
 	// interval is how quantiles are made: "" (none), closecast.IntervalAuto,
-	// IntervalConformal or IntervalMCDropout.
+	// IntervalConformal, IntervalMCDropout or IntervalEnsemble.
 	interval string
 	samples  int // Monte-Carlo dropout paths asked for: 0 (the default) or 2..maxSamples
 	// quantiles are extra levels asked for, in percent, strictly
@@ -187,7 +187,7 @@ func decodeMembers(body []byte, req *predictRequest) *apiError {
 }
 
 // intervalNames lists the values of /predict's interval, for errors.
-const intervalNames = `"auto", "conformal", "mc_dropout", "none"`
+const intervalNames = `"auto", "conformal", "mc_dropout", "ensemble", "none"`
 
 // parseParams validates a /predict request, from the JSON body or the query
 // string alike: date, symbol, then horizon (default 1), interval and
@@ -237,7 +237,7 @@ func parseParams(raw rawParams) (predictParams, *apiError) {
 	}
 	if raw.hasInterval {
 		switch raw.interval {
-		case closecast.IntervalAuto, closecast.IntervalConformal, closecast.IntervalMCDropout:
+		case closecast.IntervalAuto, closecast.IntervalConformal, closecast.IntervalMCDropout, closecast.IntervalEnsemble:
 			p.interval = raw.interval
 		case "none":
 			p.interval = ""

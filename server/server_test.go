@@ -622,7 +622,8 @@ func TestDecodePredictAcceptsOnlyOneWellTypedValue(t *testing.T) {
 func FuzzDecodePredict(f *testing.F) {
 	for _, s := range []string{`{"DATE":"2025-07-20"}`, `{"date":"2025-07-20","Symbol":"ETH-USD"}`, `{"d\u0061te":"2025-07-20"}`, `{"date":"2025-07-20"}`, `{"date":"2025-07-20","symbol":"BTC-USD"}`, `{"date":1}`, `[`, `null`, `{"date":"2025-02-30"}`, `{"symbol":"x"}`,
 		`{"date":"2025-07-20","horizon":7}`, `{"date":"2025-07-20","horizon":7,"samples":0}`, `{"date":"2025-07-20","horizon":"7"}`, `{"date":"2025-07-20","samples":1}`, `{"date":"2025-07-20","horizon":1e1}`,
-		`{"date":"2025-07-20","quantiles":[5,50,95]}`, `{"date":"2025-07-20","quantiles":[50,5]}`, `{"date":"2025-07-20","quantiles":"5,50"}`, `{"date":"2025-07-20","Quantiles":[2.5,97.5],"samples":0}`} {
+		`{"date":"2025-07-20","quantiles":[5,50,95]}`, `{"date":"2025-07-20","quantiles":[50,5]}`, `{"date":"2025-07-20","quantiles":"5,50"}`, `{"date":"2025-07-20","Quantiles":[2.5,97.5],"samples":0}`,
+		`{"date":"2025-07-20","interval":"ensemble","quantiles":[2.5,50]}`, `{"date":"2025-07-20","interval":"ensemble","samples":5}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

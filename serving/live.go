@@ -15,34 +15,43 @@ import (
 
 // livePredictor is a predict.Service whose forecasts carry their base
 // distribution (closecast.Prediction.Quantiles, for the ledger) and whose
-// live intervals are adapted by ACI from the ledger (live.Online), unless
-// adapt is false.
+// live intervals are adapted from the ledger (live.Online: ACI or FACI),
+// unless adapt is false. The base is the served interval: the conformal
+// one (or a quantile head's own), or with ensemble the naive-baseline
+// ensemble's, which then also answers interval auto.
 type livePredictor struct {
 	*predict.Service
 	live         *evaluate.Live
 	adapt        bool
+	ensemble     bool        // the served interval is closecast.IntervalEnsemble
 	uncalibrated atomic.Bool // the model has no conformal calibration: no distribution
 }
 
 // distribution returns the forecast of date with its base distribution at
-// closecast.DistributionLevels: the quantile head's own outputs, or the
-// conformal quantiles. A model with neither gives Predict's forecast
-// without one.
+// closecast.DistributionLevels: the ensemble's when it is the served
+// interval, else the quantile head's own outputs, or the conformal
+// quantiles. Without one (a model with neither, a day with too little
+// history for the ensemble) it gives Predict's forecast without one.
 func (p *livePredictor) distribution(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
 	opt := closecast.HorizonOptions{Horizon: 1, Interval: closecast.IntervalConformal, Levels: closecast.DistributionLevels[:]}
-	if head := p.QuantileLevels(); head != nil {
+	if p.ensemble {
+		opt.Interval = closecast.IntervalEnsemble
+	} else if head := p.QuantileLevels(); head != nil {
 		levels, ok := headLevels(head)
 		if !ok {
 			return p.Service.Predict(ctx, symbol, date)
 		}
 		opt.Interval, opt.Levels = closecast.IntervalAuto, levels // the head's own
 	}
-	if p.uncalibrated.Load() {
+	if !p.ensemble && p.uncalibrated.Load() {
 		return p.Service.Predict(ctx, symbol, date)
 	}
 	h, err := p.Service.PredictHorizon(ctx, symbol, date, opt)
-	if errors.Is(err, closecast.ErrNotCalibrated) {
+	switch {
+	case errors.Is(err, closecast.ErrNotCalibrated) && !p.ensemble:
 		p.uncalibrated.Store(true) // a model's calibration never changes
+		return p.Service.Predict(ctx, symbol, date)
+	case errors.Is(err, closecast.ErrShortEnsemble):
 		return p.Service.Predict(ctx, symbol, date)
 	}
 	if err != nil {
@@ -69,20 +78,33 @@ func headLevels(head []float64) (levels []float64, ok bool) {
 }
 
 // Predict implements closecast.Predictor: Service.Predict's forecast with
-// its base distribution.
+// its base distribution. With the ensemble, a forecast of a closed day
+// (which the ledger does not record) comes without one: its fit would
+// cost a GARCH fit per past day asked.
 func (p *livePredictor) Predict(ctx context.Context, symbol string, date closecast.Date) (closecast.Prediction, error) {
+	if p.ensemble {
+		pred, err := p.Service.Predict(ctx, symbol, date)
+		if err != nil || pred.Actual != nil {
+			return pred, err
+		}
+	}
 	return p.distribution(ctx, symbol, date)
 }
 
-// PredictHorizon implements closecast.HorizonPredictor: Service's horizon,
-// its first day carrying its base distribution and, for a live forecast
-// (its close not known yet) with a conformal or quantile-head interval,
-// that day's quantiles adapted by ACI from the ledger's scored forecasts
-// (HorizonDay.Adaptive says how). Later days stay the base method's: the
+// PredictHorizon implements closecast.HorizonPredictor: Service's horizon
+// (interval auto meaning the ensemble when it is the served interval), its
+// first day carrying its base distribution and, for a live forecast (its
+// close not known yet) whose interval is the base's (conformal or a
+// quantile head's, or the ensemble), that day's quantiles adapted by ACI
+// or FACI from the ledger's scored forecasts (HorizonDay.Adaptive says
+// how): an adaptation learnt on one base is never applied to another. Later days stay the base method's: the
 // ledger scores one-day forecasts only, so it says nothing of their
 // calibration. A forecast of a day already closed is never adapted: the
 // ledger holds outcomes after it.
 func (p *livePredictor) PredictHorizon(ctx context.Context, symbol string, date closecast.Date, opt closecast.HorizonOptions) (closecast.Horizon, error) {
+	if p.ensemble && opt.Interval == closecast.IntervalAuto {
+		opt.Interval = closecast.IntervalEnsemble
+	}
 	h, err := p.Service.PredictHorizon(ctx, symbol, date, opt)
 	if err != nil || h.First.Actual != nil {
 		return h, err
@@ -92,8 +114,7 @@ func (p *livePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 		return closecast.Horizon{}, err
 	}
 	h.First.Quantiles = base.Quantiles
-	if !p.adapt || base.Quantiles == nil || len(h.Days[0].Quantiles) != len(h.Levels) ||
-		h.Interval != closecast.IntervalConformal && h.Interval != closecast.IntervalQuantileHead {
+	if !p.adapt || base.Quantiles == nil || len(h.Days[0].Quantiles) != len(h.Levels) || !p.isBase(h.Interval) {
 		return h, nil
 	}
 	o, err := p.live.Online(ctx, h.First.Symbol)
@@ -106,8 +127,17 @@ func (p *livePredictor) PredictHorizon(ctx context.Context, symbol string, date 
 	q := evaluate.Quantiles(*base.Quantiles)
 	day := &h.Days[0]
 	day.Quantiles = AdaptAt(o, &q, h.Levels, day.Quantiles)
-	day.Adaptive = &closecast.Adaptive{Method: closecast.AdaptiveACI, Alpha: o.Alpha(evaluate.PairOf80), Factor: o.Factor(evaluate.PairOf80), N: o.N()}
+	day.Adaptive = &closecast.Adaptive{Method: p.live.Adaptation().Name(), Alpha: o.Alpha(evaluate.PairOf80), Factor: o.Factor(evaluate.PairOf80), N: o.N()}
 	return h, nil
+}
+
+// isBase reports whether interval is the method of the base distribution
+// the ledger records, the one its adaptation learns on.
+func (p *livePredictor) isBase(interval string) bool {
+	if p.ensemble {
+		return interval == closecast.IntervalEnsemble
+	}
+	return interval == closecast.IntervalConformal || interval == closecast.IntervalQuantileHead
 }
 
 // AdaptAt returns the quantiles at levels (ascending, in (0, 1)) of base
@@ -164,8 +194,9 @@ func lowerPair(tau float64) int {
 
 // WarmLive computes, for every served symbol, what the first
 // /api/accuracy and the first adapted /predict would (the baselines' walk
-// over the whole ledger, the ACI state), so that they find it cached: for
-// a ledger of a year or more that walk takes seconds. closecast serve runs
+// over the whole ledger, the ACI state and, with the ensemble served, its
+// fit at the last close, about 0.3 s of GARCH fitting), so that they find
+// it cached: for a ledger of a year or more that walk takes seconds. closecast serve runs
 // it in the background at start; errors are the first requests' to
 // report, so it returns them joined and stops at ctx's end.
 func (c *Chain) WarmLive(ctx context.Context) error {
@@ -182,6 +213,22 @@ func (c *Chain) WarmLive(ctx context.Context) error {
 		}
 		if _, err := c.live.Online(ctx, sym); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", sym, err))
+		}
+	}
+	if !c.ensemble {
+		return errors.Join(errs...)
+	}
+	for _, p := range *c.served.Load() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		sym := p.Model().Meta.Symbol
+		last, err := p.LastKnown(ctx, sym)
+		if err == nil {
+			_, err = p.Predict(ctx, sym, last+1) // the next live forecast: fits its ensemble
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: the ensemble: %w", sym, err))
 		}
 	}
 	return errors.Join(errs...)

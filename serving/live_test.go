@@ -36,6 +36,12 @@ type liveEnv struct {
 
 func newLiveEnv(t *testing.T, adaptive string, days int) *liveEnv {
 	t.Helper()
+	return newLiveEnvWith(t, Options{Adaptive: adaptive}, days)
+}
+
+// newLiveEnvWith is newLiveEnv with o's Adaptive and Interval.
+func newLiveEnvWith(t *testing.T, o Options, days int) *liveEnv {
+	t.Helper()
 	m, err := models.Load("")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +59,7 @@ func newLiveEnv(t *testing.T, adaptive string, days int) *liveEnv {
 	if _, _, err := db.Upsert(context.Background(), m.Meta.Symbol, series.Between(last.AddDays(-days), last).Bars); err != nil {
 		t.Fatal(err)
 	}
-	c := New(Options{Model: m, Store: db, Adaptive: adaptive, Server: server.Config{Ledger: db}})
+	c := New(Options{Model: m, Store: db, Adaptive: o.Adaptive, Interval: o.Interval, Server: server.Config{Ledger: db}})
 	t.Cleanup(func() { c.Close(context.Background()) })
 	return &liveEnv{m: m, db: db, chain: c, series: series, last: last}
 }
@@ -141,12 +147,7 @@ func TestAccuracyScoresTheLedgersDistributions(t *testing.T) {
 		if p.Quantiles[2] <= a && a <= p.Quantiles[18] {
 			cover++
 		}
-		s := 0.0
-		for j := 1; j <= 19; j++ {
-			tau, q := float64(j)/20, p.Quantiles[j]
-			s += max(tau*(a-q), (tau-1)*(a-q))
-		}
-		pinball += s / 19 * 100 / p.LastClose
+		pinball += pinballPct(evaluate.Quantiles(*p.Quantiles), a, p.LastClose)
 	}
 	if want := 100 * float64(cover) / 4; d.Model.Coverage80 != want {
 		t.Errorf("model coverage %v, want %v", d.Model.Coverage80, want)
@@ -187,14 +188,24 @@ type predictBody struct {
 		P90      *float64            `json:"p90"`
 		Adaptive *closecast.Adaptive `json:"adaptive"`
 	} `json:"forecasts"`
+	Interval *struct {
+		Method string `json:"method"`
+	} `json:"interval"`
 }
 
 // baseGrid is the model's own conformal quantiles of date at every level.
 func baseGrid(t *testing.T, e *liveEnv, date closecast.Date) evaluate.Quantiles {
 	t.Helper()
+	return gridOf(t, e, date, closecast.IntervalConformal)
+}
+
+// gridOf is interval's quantiles of date at every level, from a service of
+// its own over the embedded data.
+func gridOf(t *testing.T, e *liveEnv, date closecast.Date, interval string) evaluate.Quantiles {
+	t.Helper()
 	svc := predict.New(e.m, history.New(marketdata.Embedded(), nil, nil))
 	h, err := svc.PredictHorizon(context.Background(), e.m.Meta.Symbol, date,
-		closecast.HorizonOptions{Horizon: 1, Interval: closecast.IntervalConformal, Levels: closecast.DistributionLevels[:]})
+		closecast.HorizonOptions{Horizon: 1, Interval: interval, Levels: closecast.DistributionLevels[:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,20 +245,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 				t.Fatalf("adaptive %+v; want aci from 30 scored forecasts", f.Adaptive)
 			}
 			// The same sequence walked forward by evaluate.Adapt.
-			days := evaluate.Days{Horizon: 1}
-			meth := evaluate.Method{Name: "model"}
-			for _, p := range ps {
-				q := evaluate.Quantiles(*p.Quantiles)
-				days.Dates, days.Actual = append(days.Dates, p.Date), append(days.Actual, *p.Actual)
-				meth.Forecasts = append(meth.Forecasts, q)
-			}
-			days.Dates, days.Actual = append(days.Dates, date), append(days.Actual, 0)
-			meth.Forecasts = append(meth.Forecasts, base)
-			walked, err := evaluate.Adapt(days, meth, evaluate.ACI{Gamma: evaluate.ACIGamma})
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := walked.Forecasts[30]
+			want := walked(t, ps, date, base, evaluate.ACI{Gamma: evaluate.ACIGamma})
 			if math.Abs(*f.P10-want[2]) > 1e-12*math.Abs(want[2]) || math.Abs(*f.P90-want[18]) > 1e-12*math.Abs(want[18]) || *f.P50 != base[10] {
 				t.Errorf("served %v..%v (median %v); evaluate.Adapt gives %v..%v (median %v)", *f.P10, *f.P90, *f.P50, want[2], want[18], base[10])
 			}
@@ -259,14 +257,7 @@ func TestPredictAdaptsFromTheLedger(t *testing.T) {
 				t.Errorf("after easy covers: %v..%v, base %v..%v, %+v; want narrower, α > 0.2", *f.P10, *f.P90, base[2], base[18], f.Adaptive)
 			}
 			// The ledger keeps the base distribution of what was served.
-			if err := e.chain.Close(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			es, err := e.db.LedgerEntries(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			rec := es[len(es)-1]
+			rec := lastRecorded(t, e)
 			if rec.Date != date || rec.Quantiles == nil || evaluate.Quantiles(*rec.Quantiles) != base {
 				t.Errorf("recorded %s with quantiles %v; want the base %v", rec.Date, rec.Quantiles, base)
 			}
@@ -322,7 +313,9 @@ func TestAdaptationRefreshesAndCanBeOff(t *testing.T) {
 }
 
 // BenchmarkPredict compares a plain forecast with the one serve records:
-// the same forecast with its 21 conformal quantiles (livePredictor).
+// the same forecast with its 21 conformal quantiles (livePredictor), or
+// with the ensemble's (serve --interval ensemble; its fit is cached after
+// the first iteration).
 func BenchmarkPredict(b *testing.B) {
 	m, err := models.Load("")
 	if err != nil {
@@ -337,7 +330,7 @@ func BenchmarkPredict(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		p    closecast.Predictor
-	}{{"point", svc}, {"with_distribution", &livePredictor{Service: svc}}} {
+	}{{"point", svc}, {"with_distribution", &livePredictor{Service: svc}}, {"with_ensemble", &livePredictor{Service: svc, ensemble: true}}} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := c.p.Predict(context.Background(), m.Meta.Symbol, last+1); err != nil {

@@ -11,7 +11,10 @@
 package serving
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"sync/atomic"
 
 	"github.com/closecast/closecast"
 	"github.com/closecast/closecast/artifact"
@@ -44,26 +47,66 @@ type Options struct {
 	// Dashboard when unset), overriding whatever the caller put there.
 	Server server.Config
 	// Adaptive is how the intervals of live forecasts are adapted from the
-	// ledger (Server.Ledger): closecast.AdaptiveACI ("" means it) or
-	// closecast.AdaptiveNone. Without a ledger nothing is adapted.
+	// ledger (Server.Ledger): closecast.AdaptiveACI ("" means it),
+	// closecast.AdaptiveFACI or closecast.AdaptiveNone. Without a ledger
+	// nothing is adapted.
 	Adaptive string
+	// Interval is the served interval method: closecast.IntervalConformal
+	// ("" means it: the model's conformal quantiles, or a quantile head's
+	// own) or closecast.IntervalEnsemble. It is what /predict answers for
+	// interval auto (the dashboard's horizons), the distribution the
+	// ledger records with every live forecast, and the base the adaptation
+	// adapts.
+	Interval string
 }
 
 // Chain is a wired server and the bars it forecasts from: Swap swaps the
 // served models.
 type Chain struct {
 	*server.Server
-	bars  *history.Layered
-	live  *evaluate.Live // nil without a ledger
-	adapt bool
+	bars     *history.Layered
+	live     *evaluate.Live // nil without a ledger
+	adapt    bool
+	ensemble bool // Options.Interval is the ensemble
+	// served are the live predictors of the markets served (with a
+	// ledger), swapped with them: WarmLive warms them.
+	served atomic.Pointer[[]*livePredictor]
+}
+
+// Validate checks the settings New does not take from its parts: Adaptive
+// and Interval.
+func (o Options) Validate() error {
+	switch o.Adaptive {
+	case "", closecast.AdaptiveACI, closecast.AdaptiveFACI, closecast.AdaptiveNone:
+	default:
+		return fmt.Errorf("adaptive %q: want %s, %s or %s", o.Adaptive, closecast.AdaptiveACI, closecast.AdaptiveFACI, closecast.AdaptiveNone)
+	}
+	switch o.Interval {
+	case "", closecast.IntervalConformal, closecast.IntervalEnsemble:
+	default:
+		return fmt.Errorf("interval %q: want %s or %s", o.Interval, closecast.IntervalConformal, closecast.IntervalEnsemble)
+	}
+	return nil
 }
 
 // New wires the chain: the embedded data under o.Store under o.Live, each
 // model of o.Models (or o.Model) forecasting its symbol from them, and a
-// server answering with all of them.
+// server answering with all of them. Options that fail Validate are a
+// programming error (commands validate their flags first): New panics.
 func New(o Options) *Chain {
+	if err := o.Validate(); err != nil {
+		panic("serving: " + err.Error())
+	}
+	var adaptation evaluate.Adaptation
+	if o.Adaptive != closecast.AdaptiveNone {
+		a, err := evaluate.ShippedAdaptation(cmp.Or(o.Adaptive, closecast.AdaptiveACI))
+		if err != nil {
+			panic("serving: " + err.Error())
+		}
+		adaptation = a
+	}
 	bars := history.New(marketdata.Embedded(), o.Store, o.Live, o.History...)
-	c := &Chain{bars: bars}
+	c := &Chain{bars: bars, ensemble: o.Interval == closecast.IntervalEnsemble}
 	cfg := o.Server
 	ms := o.Models
 	if len(ms) == 0 && o.Model != nil {
@@ -73,8 +116,13 @@ func New(o Options) *Chain {
 	if cfg.Ledger != nil {
 		// Scoring reads the stored bars only: the days it scores are
 		// closed, and it must never make a request wait on a provider.
-		c.live = evaluate.NewLive(cfg.Ledger, history.New(marketdata.Embedded(), o.Store, nil, o.History...))
-		c.adapt = o.Adaptive != closecast.AdaptiveNone
+		stored := history.New(marketdata.Embedded(), o.Store, nil, o.History...)
+		if adaptation != nil {
+			c.live = evaluate.NewLiveAdapted(cfg.Ledger, stored, adaptation)
+		} else {
+			c.live = evaluate.NewLive(cfg.Ledger, stored)
+		}
+		c.adapt = adaptation != nil
 		cfg.Distribution = c.live
 	}
 	cfg.Markets = c.markets(ms)
@@ -103,11 +151,14 @@ func (c *Chain) Swap(ms []*artifact.Model) { c.SetMarkets(c.markets(ms)) }
 func (c *Chain) markets(ms []*artifact.Model) []server.Market {
 	out := Markets(ms, c.bars)
 	if c.live != nil {
+		var served []*livePredictor
 		for i := range out {
 			if svc, ok := out[i].Predictor.(*predict.Service); ok {
-				out[i].Predictor = &livePredictor{Service: svc, live: c.live, adapt: c.adapt}
+				lp := &livePredictor{Service: svc, live: c.live, adapt: c.adapt, ensemble: c.ensemble}
+				out[i].Predictor, served = lp, append(served, lp)
 			}
 		}
+		c.served.Store(&served)
 	}
 	return out
 }

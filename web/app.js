@@ -239,8 +239,10 @@ function renderResult() {
 }
 
 // bandNote says how the answer's band was made (p.interval): conformal,
-// with the days it was calibrated on, or Monte-Carlo dropout.
+// with the days it was calibrated on, the naive-baseline ensemble, or
+// Monte-Carlo dropout.
 function bandNote(iv) {
+  if (iv && iv.method === 'ensemble') return t('horizon.bandEnsemble');
   const c = iv && iv.method === 'conformal' ? iv.calibration : null;
   if (c && isISODate(c.from) && isISODate(c.to)) {
     return t('horizon.bandConformal', { days: c.days, from: i18n.date(c.from), to: i18n.date(c.to) });
@@ -279,11 +281,11 @@ function horizonBlock(p) {
   const notes = [];
   if (band) notes.push(el('p', { class: 'hint', id: 'horizon-band' }, bandNote(p.interval)));
   // The first day's bands adapted online from the server's scored live
-  // forecasts (closecast serve --adaptive aci): say so, with α and n.
+  // forecasts (closecast serve --adaptive aci or faci): say so, with α and n.
   const ad = days[0].adaptive;
-  if (band && ad && ad.method === 'aci' && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
+  if (band && ad && (ad.method === 'aci' || ad.method === 'faci') && Number.isFinite(ad.alpha) && Number.isInteger(ad.n)) {
     notes.push(el('p', { class: 'hint', id: 'horizon-adaptive' },
-      t('horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
+      t(ad.method === 'faci' ? 'horizon.adaptiveFACI' : 'horizon.adaptive', { date: i18n.date(days[0].date), n: ad.n, alpha: i18n.num(ad.alpha, 3), factor: i18n.num(ad.factor, 2) })));
   }
   if (bands.length > 1) {
     notes.push(el('p', { class: 'hint', id: 'horizon-fan' },
@@ -559,8 +561,8 @@ function baselineName(method) {
 
 // renderLiveDistribution appends the live forecast distributions' scores
 // to box: the model's 80 % coverage, pinball loss and Winkler score beside
-// the best naive baseline's (and the ACI-adapted model's, as /predict
-// serves it) on the same days. Nothing without a distribution (a ledger of
+// the best naive baseline's (and the model adapted by ACI or FACI, as
+// /predict serves it) on the same days. Nothing without a distribution (a ledger of
 // point forecasts only, an older server); a note with fewer than 2 days.
 function renderLiveDistribution(box, d) {
   if (!d || typeof d !== 'object' || !Number.isInteger(d.n) || d.n < 1) return;
@@ -570,7 +572,7 @@ function renderLiveDistribution(box, d) {
     return;
   }
   const rows = [['model', t('metrics.model'), d.model]];
-  if (ok(d.adaptive)) rows.push(['adaptive', t('live.adaptive'), d.adaptive]);
+  if (ok(d.adaptive)) rows.push(['adaptive', t(d.adaptive.method === 'model+faci' ? 'live.adaptiveFACI' : 'live.adaptive'), d.adaptive]);
   rows.push(['best_baseline', t('live.bestBaseline', { name: baselineName(d.best_baseline.method) }), d.best_baseline]);
   const tbody = el('tbody');
   for (const [k, label, x] of rows) {

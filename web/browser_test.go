@@ -788,6 +788,45 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	})
 
+	// A server serving the ensemble adapted by FACI (serve --interval
+	// ensemble --adaptive faci): the page says what the bands are and how
+	// they were adapted, and draws them.
+	t.Run("ensemble", func(t *testing.T) {
+		api.mu.Lock()
+		api.ensemble = true
+		api.mu.Unlock()
+		defer func() {
+			api.mu.Lock()
+			api.ensemble = false
+			api.mu.Unlock()
+		}()
+		b.do(t, "choose 7 days", chromedp.SetValue(chromedp.CSS("#horizon"), "7"))
+		predictAt(t, next.String())
+		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "done" {
+			t.Fatalf("form state %q, error shown: %q", st, text(t, b, "#predict-error"))
+		}
+		if got := text(t, b, "#horizon-band"); !strings.Contains(got, "naive-baseline ensemble") || !strings.Contains(got, "GARCH(1,1)-t") || strings.Contains(got, "dropout") {
+			t.Errorf("band explanation %q, want the ensemble's", got)
+		}
+		api.mu.Lock()
+		ad := api.lastPredict["forecasts"].([]map[string]any)[0]["adaptive"].(map[string]any)
+		api.mu.Unlock()
+		want := fmt.Sprintf("adapted online from this server’s %d scored live forecasts", ad["n"]) + " by fully adaptive conformal inference (FACI): the 80 % band now aims at a miss rate of " +
+			strconv.FormatFloat(ad["alpha"].(float64), 'f', 3, 64) + " instead of 0.2, its halves scaled by " + strconv.FormatFloat(ad["factor"].(float64), 'f', 2, 64) + "."
+		if got := text(t, b, "#horizon-adaptive"); !strings.HasSuffix(got, want) {
+			t.Errorf("adaptive note %q, want it to end %q", got, want)
+		}
+		if got := eval[string](t, b, `document.getElementById('chart').dataset.bandPoints`); got != "7" {
+			t.Errorf("band points %q, want 7", got)
+		}
+		b.do(t, "choose 1 day", chromedp.SetValue(chromedp.CSS("#horizon"), "1"))
+		// The live panel names the served adaptation, FACI.
+		b.do(t, "reload", chromedp.Reload())
+		b.waitReady(t, "page ready again")
+		b.waitFor(t, "the live distribution", `!!document.querySelector('#live-dist tbody tr:nth-child(2)')`)
+		checkLiveDistribution(t, b, api.accuracyBody(false)["distribution"].(map[string]any))
+	})
+
 	t.Run("422 out of range", func(t *testing.T) {
 		predictAt(t, "2001-01-01")
 		if st := eval[string](t, b, `document.getElementById('predict-form').dataset.state`); st != "error" {
@@ -1536,6 +1575,9 @@ func checkLiveDistribution(t *testing.T, b *browser, d map[string]any) {
 				t.Errorf("%s %s marked best: %v, want %v", k, key, got, want)
 			}
 		}
+	}
+	if got, want := text(t, b, "#live-dist tbody tr:nth-child(2) th"), map[string]string{"model+aci": "Model + ACI (served)", "model+faci": "Model + FACI (served)"}[d["adaptive"].(map[string]any)["method"].(string)]; got != want {
+		t.Errorf("adaptive row %q, want %q", got, want)
 	}
 	names := map[string]string{"persistence_gauss30": "Persistence, Gaussian (30-day σ)", "ewma_t": "EWMA, Student-t",
 		"garch11_t": "GARCH(1,1), Student-t", "empirical250": "Empirical quantiles (250 days)", "ewma_filtered250": "Filtered empirical (EWMA, 250 days)"}

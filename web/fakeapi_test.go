@@ -42,6 +42,7 @@ type fakeAPI struct {
 	predictStatus int             // when set, POST /predict answers this status (503 or 500) for this market
 	unavailable   bool            // when set, POST /predict answers 503
 	fan           bool            // when set, each day of a horizon also carries a "quantiles" map (2.5…97.5)
+	ensemble      bool            // when set, a horizon's interval is the ensemble, adapted by FACI (serve --interval ensemble --adaptive faci)
 	modelDown     bool            // when set, GET /api/model answers 503
 	historyDown   bool            // when set, GET /api/history answers 503
 	ledger        string          // GET /api/accuracy: "" scored rows, "empty" none yet, "none" 404 no_ledger, "gateway" API Gateway's bare 404
@@ -435,8 +436,14 @@ func (f *fakeAPI) accuracyBody(empty bool) map[string]any {
 				best = b
 			}
 		}
+		adapted := "model+aci"
+		f.mu.Lock()
+		if f.ensemble {
+			adapted = "model+faci"
+		}
+		f.mu.Unlock()
 		body["distribution"] = map[string]any{"n": len(rows), "from": rows[len(rows)-1]["date"], "to": rows[0]["date"], "skipped": 0,
-			"model": score("model", 0.02, "predicted"), "adaptive": score("model+aci", 0.022, "predicted"), "baselines": base, "best_baseline": best}
+			"model": score("model", 0.02, "predicted"), "adaptive": score(adapted, 0.022, "predicted"), "baselines": base, "best_baseline": best}
 	}
 	return body
 }
@@ -466,7 +473,7 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	f.mu.Lock()
 	f.predictReqs = append(f.predictReqs, string(body))
-	unavailable, fan := f.unavailable, f.fan
+	unavailable, fan, ensemble := f.unavailable, f.fan, f.ensemble
 	f.mu.Unlock()
 	var req struct {
 		Date    *string `json:"date"`
@@ -552,11 +559,17 @@ func (f *fakeAPI) predict(w http.ResponseWriter, r *http.Request) {
 			// liveDays scored forecasts, three of which missed, as closecast
 			// serve answers (ACI, γ = 0.005).
 			days[0]["adaptive"] = map[string]any{"method": "aci", "alpha": 0.2 + 0.005*(0.2*(liveDays-3)-0.8*3), "factor": 1.14, "n": liveDays}
+			if ensemble {
+				days[0]["adaptive"] = map[string]any{"method": "faci", "alpha": 0.1875, "factor": 1.08, "n": liveDays}
+			}
 		}
 		resp["forecasts"] = days
 		resp["steps"] = "recursive"
 		if samples > 0 {
 			resp["interval"] = map[string]any{"method": "mc_dropout", "samples": samples, "seed": 7, "quantiles": []float64{10, 50, 90}}
+		}
+		if ensemble {
+			resp["interval"] = map[string]any{"method": "ensemble", "quantiles": []float64{10, 50, 90}}
 		}
 	}
 	f.mu.Lock()

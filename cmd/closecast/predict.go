@@ -21,12 +21,13 @@ import (
 var predictCmd = &command{
 	name:    "predict",
 	summary: "Forecast the close of a day from the model's window of closes ending the day before",
-	usage:   "[--model DIR] [--date D] [--horizon N] [--interval auto|conformal|mc_dropout|none] [--samples K] [--seed S] [--quantiles 10,50,90] [--symbol S] [--offline] [--csv FILE] [--json]",
+	usage:   "[--model DIR] [--date D] [--horizon N] [--interval auto|conformal|mc_dropout|ensemble|none] [--samples K] [--seed S] [--quantiles 10,50,90] [--symbol S] [--offline] [--csv FILE] [--json]",
 	example: `  closecast predict                         # today's close (fetches the days the store lacks)
   closecast predict --offline               # the day after the last known close
   closecast predict --date 2025-07-20 --json
   closecast predict --offline --horizon 7   # a week ahead, with 80 % intervals
   closecast predict --model out/reference --date 2025-06-01 --samples 0
+  closecast predict --offline --horizon 3 --interval ensemble --quantiles 5,50,95
   closecast predict --model out/global --symbol ETH-USD   # a global model's ETH-USD
 
 The close of day D is predicted from the model's window of daily bars ending
@@ -49,6 +50,14 @@ Every forecast gets quantiles (default p10, p50, p90), made by --interval:
               --samples, default 100; seeded by --seed); each pass is its
               own recursive path. The model's doubt about its weights only:
               far too narrow for the market's daily moves.
+  ensemble    the quantiles of closecast evaluate's naive-baseline
+              ensemble: the equal-weight level-by-level average of
+              EWMA-t, GARCH(1,1)-t, the 250-day empirical and the
+              EWMA-filtered empirical quantiles, fitted on every return
+              up to the day before D (a year at least) and rescaled from
+              its close; D+h-1 gets the h-day-ahead quantiles (h up to
+              125). The forecast stays the model's. Its levels are 2.5, 5,
+              10, 15, ..., 90, 95, 97.5 only.
   auto        conformal when the model is calibrated, else mc_dropout
               (the default); none prints no interval.
 A quantile head (closecast train --config quantile) forecasts one day ahead
@@ -147,7 +156,7 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; use the store and the embedded data only")
 	asJSON := fs.Bool("json", false, `print the forecast as JSON (the same body as POST /predict, plus "forecasts" and "interval")`)
 	horizon := fs.Int("horizon", 1, "forecast this many consecutive `days` from the date on (recursive after the first, or the model's direct head)")
-	interval := fs.String("interval", pipeline.IntervalAuto, "how quantiles are made: `auto`, conformal, mc_dropout or none")
+	interval := fs.String("interval", pipeline.IntervalAuto, "how quantiles are made: `auto`, conformal, mc_dropout, ensemble or none")
 	samples := fs.Int("samples", 0, "Monte-Carlo dropout passes behind an mc_dropout interval (`K`; default 100; 0 = no interval)")
 	seed := fs.Uint64("seed", pipeline.DefaultSeed, "dropout `seed` of the intervals: the same seed gives the same interval")
 	levels := quantilesFlag{10, 50, 90}
@@ -156,9 +165,9 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 		return err
 	}
 	switch *interval {
-	case pipeline.IntervalAuto, pipeline.IntervalConformal, pipeline.IntervalMCDropout, "none":
+	case pipeline.IntervalAuto, pipeline.IntervalConformal, pipeline.IntervalMCDropout, closecast.IntervalEnsemble, "none":
 	default:
-		return fmt.Errorf("%w: --interval %q: want auto, conformal, mc_dropout or none", errUsage, *interval)
+		return fmt.Errorf("%w: --interval %q: want auto, conformal, mc_dropout, ensemble or none", errUsage, *interval)
 	}
 	opt := pipeline.HorizonOptions{Horizon: *horizon, Interval: *interval, Samples: *samples, Seed: *seed}
 	switch {
@@ -172,6 +181,11 @@ func runPredict(ctx context.Context, c *command, e *env, args []string) error {
 	}
 	if err := opt.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if opt.Interval == closecast.IntervalEnsemble {
+		if _, err := predict.EnsembleLevels(opt.Levels); err != nil {
+			return fmt.Errorf("%w: --quantiles: %v", errUsage, err)
+		}
 	}
 	m, err := loadModel(*modelDir)
 	if err != nil {
@@ -268,6 +282,8 @@ func printForecasts(w io.Writer, fs []forecastJSON, levels []float64, h closecas
 		fmt.Fprintf(w, "  quantiles of %d Monte-Carlo dropout paths (seed %d)", h.Samples, h.Seed)
 	case pipeline.IntervalQuantileHead:
 		fmt.Fprint(w, "  the quantile head's own quantiles (pinball-trained, EWMA-volatility scaled)")
+	case closecast.IntervalEnsemble:
+		fmt.Fprintf(w, "  quantiles of the naive-baseline ensemble (EWMA-t, GARCH(1,1)-t, empirical and filtered 250 days), fitted on the returns up to %s", h.First.InputTo)
 	case pipeline.IntervalConformal:
 		c := h.Calibration
 		fmt.Fprintf(w, "  conformal quantiles, calibrated on %d days (%s .. %s) the model was not fitted on", len(c.Scores[0]), c.From, c.To)

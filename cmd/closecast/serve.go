@@ -21,7 +21,7 @@ const maxForecastsLimit = 256
 var serveCmd = &command{
 	name:    "serve",
 	summary: "Serve forecasts over HTTP: POST /predict, the dashboard at /, metrics, OpenAPI",
-	usage:   "[--addr :8080] [--model DIR] [--models DIR] [--db URL] [--offline] [--symbols S,S] [--cache-ttl 1m] [--max-forecasts N] [--forecast-wait 1s] [--one-window-threads 1|2] [--yahoo-url URL]",
+	usage:   "[--addr :8080] [--model DIR] [--models DIR] [--db URL] [--offline] [--symbols S,S] [--cache-ttl 1m] [--max-forecasts N] [--forecast-wait 1s] [--interval conformal|ensemble] [--adaptive aci|faci|none] [--one-window-threads 1|2] [--yahoo-url URL]",
 	example: `  closecast serve                       # embedded model and data, dashboard at http://localhost:8080/
   closecast serve --addr 127.0.0.1:9000 --model out/default --offline
   closecast serve --models out/default   # one model per symbol: out/default/BTC-USD, out/default/ETH-USD…
@@ -47,9 +47,16 @@ recorded in the store and scored when that day's close is stored (by this
 server or by closecast fetch): /api/accuracy and the dashboard show how the
 live forecasts did against persistence, and their forecast distributions
 (21 quantiles of the model's own interval, kept in the ledger) against the
-naive baselines of closecast evaluate. The intervals of live forecasts are
-adapted online from the ledger's scored forecasts by adaptive conformal
-inference (--adaptive aci, the default; none serves the model's own).
+naive baselines of closecast evaluate. --interval picks the served
+interval: conformal (the default: the model's conformal quantiles, or a
+quantile head's own) or ensemble (closecast evaluate's naive-baseline
+ensemble of EWMA-t, GARCH(1,1)-t, empirical and filtered quantiles, fitted
+once per day at the last close); it answers interval auto (the
+dashboard's bands) and is the distribution the ledger records. A request
+may still ask any interval by name. The served interval of live forecasts
+is adapted online from the ledger's scored forecasts by adaptive conformal
+inference (--adaptive aci, the default, as closecast evaluate's model+aci;
+faci, its fully adaptive variant, as model+faci; none serves it as is).
 SIGTERM or Ctrl-C finishes the
 requests in flight, writes the forecasts still queued, then exits.`,
 	run: runServe,
@@ -67,7 +74,8 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	symbols := fs.String("symbols", "", "comma-separated `symbols` served besides the model's (e.g. ETH-USD,SPY); any other is a 404, never fetched")
 	maxForecasts := fs.Int("max-forecasts", server.DefaultMaxForecasts(), "forecasts computed at once, server-wide (`N`; default one per core but one, at least one); cached answers do not count")
 	forecastWait := fs.Duration("forecast-wait", time.Second, "how long a request waits for a forecast slot before a 503 with Retry-After")
-	adaptive := fs.String("adaptive", closecast.AdaptiveACI, "how live intervals are adapted from the ledger's scored forecasts: `aci` (adaptive conformal inference, as closecast evaluate's model+aci) or none (the model's own interval)")
+	adaptive := fs.String("adaptive", closecast.AdaptiveACI, "how live intervals are adapted from the ledger's scored forecasts: `aci` (adaptive conformal inference, as closecast evaluate's model+aci), faci (fully adaptive, as model+faci) or none (the interval as it is)")
+	interval := fs.String("interval", closecast.IntervalConformal, "the served interval, for interval auto and the ledger: `conformal` (or a quantile head's own) or ensemble (the naive-baseline ensemble)")
 	yahooURLFlag(fs, e)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -81,8 +89,9 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	if *forecastWait <= 0 || *forecastWait > server.ForecastWaitLimit {
 		return fmt.Errorf("%w: --forecast-wait %s: want a positive duration up to %s", errUsage, *forecastWait, server.ForecastWaitLimit)
 	}
-	if *adaptive != closecast.AdaptiveACI && *adaptive != closecast.AdaptiveNone {
-		return fmt.Errorf("%w: --adaptive %q: want %s or %s", errUsage, *adaptive, closecast.AdaptiveACI, closecast.AdaptiveNone)
+	opts := serving.Options{Adaptive: *adaptive, Interval: *interval}
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("%w: --%v", errUsage, err)
 	}
 	var allowed []string
 	if *symbols != "" {
@@ -124,7 +133,8 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 		Models:   base,
 		Store:    st.db,
 		Live:     live,
-		Adaptive: *adaptive,
+		Adaptive: opts.Adaptive,
+		Interval: opts.Interval,
 		History:  []history.Option{history.WithLogger(logger), history.WithMaxJump(maxJump)},
 		Server: server.Config{
 			// A damaged SQLite store, or a PostgreSQL database not

@@ -193,8 +193,9 @@ func TestServeAndPredictFlagErrors(t *testing.T) {
 		{[]string{"serve", "--offline", "--max-forecasts", "0"}, "want 1 to"},
 		{[]string{"serve", "--offline", "--forecast-wait", "0s"}, "--forecast-wait"},
 		{[]string{"serve", "--offline", "--symbols", "ETH-USD,not a ticker"}, `"not a ticker"`},
-		{[]string{"serve", "--offline", "--adaptive", "faci"}, `--adaptive "faci": want aci or none`},
-		{[]string{"predict", "--offline", "--interval", "bogus"}, "auto, conformal, mc_dropout or none"},
+		{[]string{"serve", "--offline", "--adaptive", "fast"}, `--adaptive "fast": want aci, faci or none`},
+		{[]string{"serve", "--offline", "--interval", "mc_dropout"}, `--interval "mc_dropout": want conformal or ensemble`},
+		{[]string{"predict", "--offline", "--interval", "bogus"}, "auto, conformal, mc_dropout, ensemble or none"},
 	} {
 		code, _, errOut := cli(t, nil, tc.args...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {

@@ -280,6 +280,16 @@ func TestBootstrapUnderRIE(t *testing.T) {
 	checkPrediction("2.0 GET /predict", invoke(v2Event("GET", "/predict", "date="+day.String(), "")))
 	fu := strings.Replace(v2Event("GET", "/predict", "date="+day.String(), ""), "abc123.execute-api.us-east-1.amazonaws.com", "a1b2.lambda-url.us-east-1.on.aws", 1)
 	checkPrediction("function URL GET /predict", invoke(fu))
+	// The ensemble interval, as in-process.
+	ens, err := predict.New(model, history.New(marketdata.Embedded(), nil, nil)).PredictHorizon(context.Background(), model.Meta.Symbol, day,
+		closecast.HorizonOptions{Horizon: 1, Interval: closecast.IntervalEnsemble})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := invoke(v2Event("GET", "/predict", "interval=ensemble&date="+day.String(), "")); r.StatusCode != 200 ||
+		!strings.Contains(r.Body, `"method":"ensemble"`) || !strings.Contains(r.Body, fmt.Sprintf(`"p10":%v,`, ens.Days[0].Quantiles[0])) {
+		t.Errorf("GET /predict?interval=ensemble: %d %.300s; want p10 %v", r.StatusCode, r.Body, ens.Days[0].Quantiles[0])
+	}
 	if r := invoke(v2Event("GET", "/api/model", "", "")); r.StatusCode != 200 || !strings.Contains(r.Body, `"version":"`+model.Meta.Version+`"`) {
 		t.Errorf("GET /api/model: %d %.200s", r.StatusCode, r.Body)
 	}
