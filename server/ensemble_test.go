@@ -7,23 +7,14 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/marketdata"
-	"github.com/closecast/closecast/models"
-	"github.com/closecast/closecast/predict"
 )
 
 // TestEnsembleInterval: /predict's "interval": "ensemble" answers the
 // service's ensemble quantiles (p10/p50/p90 and any of its 21 levels),
 // the model's point forecast, and clear 400s for what it cannot answer.
 func TestEnsembleInterval(t *testing.T) {
-	m, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bars := history.New(marketdata.Embedded(), nil, nil)
-	svc := predict.New(m, bars)
-	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}
+	e, svc, m := shippedModelEnv(t)
 	ctx := context.Background()
 	last, err := svc.LastKnown(ctx, m.Meta.Symbol)
 	if err != nil {

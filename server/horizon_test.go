@@ -10,11 +10,7 @@ import (
 	"time"
 
 	"github.com/closecast/closecast"
-	"github.com/closecast/closecast/history"
-	"github.com/closecast/closecast/marketdata"
-	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/pipeline"
-	"github.com/closecast/closecast/predict"
 )
 
 // horizonBody is the 200 body of a horizon request, decoded loosely enough
@@ -37,13 +33,7 @@ type horizonBody struct {
 // production wiring: day 1 is the plain answer exactly, the days are
 // consecutive, quantiles are ordered, actuals appear only for known days.
 func TestHorizonWithTheShippedModel(t *testing.T) {
-	m, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bars := history.New(marketdata.Embedded(), nil, nil)
-	svc := predict.New(m, bars)
-	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}
+	e, svc, m := shippedModelEnv(t)
 	last, err := svc.LastKnown(context.Background(), m.Meta.Symbol)
 	if err != nil {
 		t.Fatal(err)

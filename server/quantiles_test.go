@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/closecast/closecast"
+	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/history"
 	"github.com/closecast/closecast/internal/testmodel"
 	"github.com/closecast/closecast/marketdata"
@@ -68,13 +69,7 @@ func cliQuantiles(t *testing.T, svc *predict.Service, date closecast.Date, opt c
 // keyed as the dashboard reads them, while p10/p50/p90 stay those of the
 // same request without quantiles.
 func TestQuantilesOfAPointModel(t *testing.T) {
-	m, err := models.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bars := history.New(marketdata.Embedded(), nil, nil)
-	svc := predict.New(m, bars)
-	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}
+	e, svc, m := shippedModelEnv(t)
 	last, err := svc.LastKnown(context.Background(), m.Meta.Symbol)
 	if err != nil {
 		t.Fatal(err)
@@ -171,9 +166,7 @@ func TestQuantilesOfAPointModel(t *testing.T) {
 // the ones it has, and a conformal interval a 400.
 func TestQuantilesOfAQuantileHead(t *testing.T) {
 	m, s := testmodel.QuantileHead(t)
-	bars := history.New(marketdata.Embedded(), nil, nil)
-	svc := predict.New(m, bars)
-	e := &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}
+	e, svc := modelEnv(m)
 	date := closecast.MustParseDate("2025-07-16")
 
 	b := askQuantiles(t, e, "date=2025-07-16&quantiles=2.5,5,50,95,97.5", `{"date":"2025-07-16","quantiles":[2.5,5,50,95,97.5]}`)
@@ -219,4 +212,23 @@ func TestQuantilesOfAQuantileHead(t *testing.T) {
 			t.Errorf("GET %s = %d %s, want 400 %s saying %q", tc.target, w.Code, w.Body, tc.code, tc.says)
 		}
 	}
+}
+
+// shippedModelEnv is the production wiring over the shipped BTC-USD model
+// and the embedded data: a predict.Service and a server on it.
+func shippedModelEnv(t *testing.T) (*testEnv, *predict.Service, *artifact.Model) {
+	t.Helper()
+	m, err := models.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, svc := modelEnv(m)
+	return e, svc, m
+}
+
+// modelEnv is a server on a predict.Service of m over the embedded data.
+func modelEnv(m *artifact.Model) (*testEnv, *predict.Service) {
+	bars := history.New(marketdata.Embedded(), nil, nil)
+	svc := predict.New(m, bars)
+	return &testEnv{srv: New(Config{Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol})}, svc
 }
