@@ -73,9 +73,9 @@ func runBacktest(ctx context.Context, c *command, e *env, args []string) error {
 	fs.Var(&to, "to", "last forecast `day` (YYYY-MM-DD), inclusive")
 	every := fs.Int("retrain-every", 0, "retrain every `K` days (bars): the length of each fold")
 	threads := fs.Int("threads", runtime.NumCPU(), "folds trained at once, one thread each (does not change the result)")
-	plot := fs.String("plot", "", "draw predicted vs actual (and persistence) to this `file` (.svg or .png)")
+	plot := fs.String("plot", "", "draw predicted vs actual (and persistence) to this `file` (.svg or .png; a global config draws FILE-<symbol> per market)")
 	csv := fs.String("csv", "", "read bars from this CSV `file` (Date,Open,High,Low,Close,Volume) instead of the embedded data and store")
-	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","retrain_every","config","folds":[…],"days":[…]} (MAPE in percent)`)
+	asJSON := fs.Bool("json", false, `print one JSON object: {"n","from","to","model","persistence","ma7","retrain_every","config","folds":[…],"days":[…]} (MAPE in percent); a global config's is {"markets":[…]}, one per market`)
 	quiet := fs.Bool("quiet", false, "no per-fold progress lines on stderr")
 	sf := addShardFlags(fs)
 	if err := parse(fs, args); err != nil {
