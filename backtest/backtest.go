@@ -98,6 +98,9 @@ type Result struct {
 	artifact.Evaluation
 	RetrainEvery int    `json:"retrain_every"`
 	Config       string `json:"config"`
+	// Symbol is the market scored, for one market of a global config's
+	// backtest (RunGlobal); empty for a per-symbol config's.
+	Symbol string `json:"symbol,omitempty"`
 	// Coverage is the percentage of all forecast days whose actual close
 	// lay in their fold model's conformal 80 % interval; nil when the
 	// folds' models are not calibrated.
@@ -152,11 +155,31 @@ func Run(ctx context.Context, cfg config.Config, series closecast.Series, opt Op
 	if err != nil {
 		return nil, err
 	}
-	folds, days, err := runFolds(ctx, cfg, series, opt, plan, nil)
+	folds, days, err := runFolds(ctx, opt, plan, nil, nil, symbolFolds(cfg, series))
 	if err != nil {
 		return nil, err
 	}
-	return assemble(cfg, series, opt.RetrainEvery, folds, days)
+	return assemble(cfg, series, opt.RetrainEvery, folds[0], days[0])
+}
+
+// foldRunner trains fold k, forecasting span, and returns its Fold and
+// Days in each market the backtest scores (one for a per-symbol config).
+type foldRunner func(ctx context.Context, k int, span config.Range) ([]Fold, [][]Day, error)
+
+// symbolFolds is a per-symbol config's foldRunner.
+func symbolFolds(cfg config.Config, series closecast.Series) foldRunner {
+	return func(ctx context.Context, k int, span config.Range) ([]Fold, [][]Day, error) {
+		fc := FoldConfig(cfg, span.From)
+		m, err := trainFold(ctx, fc, series, span.From)
+		if err != nil {
+			return nil, nil, err
+		}
+		f, days, err := forecastFold(k, span, fc, m, series)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []Fold{f}, [][]Day{days}, nil
+	}
 }
 
 // checkedPlan is Plan for opt, refused when its first fold has nothing to
@@ -173,9 +196,11 @@ func checkedPlan(cfg config.Config, series closecast.Series, opt Options) ([]con
 }
 
 // runFolds trains and forecasts the folds of plan for which keep holds
-// (every fold when keep is nil), opt.Workers at a time; the others are
-// left zero.
-func runFolds(ctx context.Context, cfg config.Config, series closecast.Series, opt Options, plan []config.Range, keep func(k int) bool) ([]Fold, [][]Day, error) {
+// (every fold when keep is nil) with run, opt.Workers at a time; the
+// others are left zero. Its results are indexed [market][fold], symbols
+// naming the markets of a global backtest in progress lines (nil for a
+// per-symbol one).
+func runFolds(ctx context.Context, opt Options, plan []config.Range, keep func(k int) bool, symbols []string, run foldRunner) ([][]Fold, [][][]Day, error) {
 	var todo []int
 	for k := range plan {
 		if keep == nil || keep(k) {
@@ -190,8 +215,12 @@ func runFolds(ctx context.Context, cfg config.Config, series closecast.Series, o
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	folds := make([]Fold, len(plan))
-	days := make([][]Day, len(plan))
+	markets := max(1, len(symbols))
+	folds := make([][]Fold, markets)
+	days := make([][][]Day, markets)
+	for m := range markets {
+		folds[m], days[m] = make([]Fold, len(plan)), make([][]Day, len(plan))
+	}
 	var progressMu sync.Mutex
 	done := 0 // folds finished, under progressMu
 	next := make(chan int)
@@ -202,19 +231,29 @@ func runFolds(ctx context.Context, cfg config.Config, series closecast.Series, o
 			defer wg.Done()
 			for k := range next {
 				t0 := time.Now()
-				var err error
-				folds[k], days[k], err = runFold(ctx, cfg, series, k, plan[k])
+				fs, ds, err := run(ctx, k, plan[k])
 				if err != nil {
 					cancel(fmt.Errorf("fold %d (%s..%s): %w", k, plan[k].From, plan[k].To, err))
 					continue
 				}
+				for m := range fs {
+					folds[m][k], days[m][k] = fs[m], ds[m]
+				}
 				if opt.Progress != nil {
-					f := folds[k]
+					f := fs[0]
+					scores := fmt.Sprintf("MAPE %.3f%% (persistence %.3f%%)", f.Model.MAPE, f.Persistence.MAPE)
+					if symbols != nil {
+						scores = ""
+						for m, f := range fs {
+							scores += fmt.Sprintf("; %s MAPE %.3f%% (persistence %.3f%%)", symbols[m], f.Model.MAPE, f.Persistence.MAPE)
+						}
+						scores = scores[2:]
+					}
 					progressMu.Lock()
 					done++
-					fmt.Fprintf(opt.Progress, "fold %d (%d/%d done): trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s MAPE %.3f%% (persistence %.3f%%)\n",
+					fmt.Fprintf(opt.Progress, "fold %d (%d/%d done): trained on %s..%s (%d epochs, %s) in %.1fs; %s..%s %s\n",
 						k, done, len(todo), f.Train.From, f.TrainedTo, f.Training.EpochsTrained, f.Training.Stopped,
-						time.Since(t0).Seconds(), f.From, f.To, f.Model.MAPE, f.Persistence.MAPE)
+						time.Since(t0).Seconds(), f.From, f.To, scores)
 					progressMu.Unlock()
 				}
 			}
@@ -239,14 +278,10 @@ feed:
 	return folds, days, nil
 }
 
-// runFold trains fold k on the bars before its first day and forecasts its
-// days, with their conformal intervals when the model is calibrated.
-func runFold(ctx context.Context, cfg config.Config, series closecast.Series, k int, span config.Range) (Fold, []Day, error) {
-	fc := FoldConfig(cfg, span.From)
-	m, err := trainFold(ctx, fc, series, span.From)
-	if err != nil {
-		return Fold{}, nil, err
-	}
+// forecastFold forecasts the days of fold k (span) of series with m, the
+// fold's model trained with fc on the bars before its first day, and their
+// conformal intervals when the model is calibrated.
+func forecastFold(k int, span config.Range, fc config.Config, m *artifact.Model, series closecast.Series) (Fold, []Day, error) {
 	p := m.Pipeline
 	ev, pts, err := evaluate.OneStep(p, series.Bars, span.From, span.To)
 	if err != nil {

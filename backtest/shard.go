@@ -36,7 +36,7 @@ func RunPart(ctx context.Context, cfg config.Config, series closecast.Series, op
 	if err != nil {
 		return nil, err
 	}
-	folds, days, err := runFolds(ctx, cfg, series, opt, plan, keep)
+	folds, days, err := runFolds(ctx, opt, plan, keep, nil, symbolFolds(cfg, series))
 	if err != nil {
 		return nil, err
 	}
@@ -45,17 +45,26 @@ func RunPart(ctx context.Context, cfg config.Config, series closecast.Series, op
 		if !keep(k) {
 			continue
 		}
-		f := folds[k]
-		model, err := artifact.Encode(&artifact.Model{
-			Meta:     artifact.Metadata{Name: cfg.Name, Symbol: series.Symbol, Config: FoldConfig(cfg, f.From), Training: f.Training},
-			Pipeline: f.Pipeline,
-		})
+		p, err := partOf(cfg, series.Symbol, folds[0][k], days[0][k])
 		if err != nil {
-			return nil, fmt.Errorf("backtest: fold %d: %w", k, err)
+			return nil, err
 		}
-		parts = append(parts, Part{Fold: f, Days: days[k], Model: model})
+		parts = append(parts, p)
 	}
 	return parts, nil
+}
+
+// partOf is the Part of fold f of cfg's backtest of symbol, with its
+// model's files.
+func partOf(cfg config.Config, symbol string, f Fold, days []Day) (Part, error) {
+	model, err := artifact.Encode(&artifact.Model{
+		Meta:     artifact.Metadata{Name: cfg.Name, Symbol: symbol, Config: FoldConfig(cfg, f.From), Training: f.Training},
+		Pipeline: f.Pipeline,
+	})
+	if err != nil {
+		return Part{}, fmt.Errorf("backtest: fold %d: %w", f.Index, err)
+	}
+	return Part{Fold: f, Days: days, Model: model}, nil
 }
 
 // partModel verifies p's model (as a registry verifies one) and returns
@@ -84,6 +93,12 @@ func Merge(cfg config.Config, series closecast.Series, opt Options, parts []Part
 	if err != nil {
 		return nil, err
 	}
+	return merge(cfg, series, opt, plan, parts)
+}
+
+// merge is Merge on plan.
+func merge(cfg config.Config, series closecast.Series, opt Options, plan []config.Range, parts []Part) (*Result, error) {
+	var err error
 	folds := make([]Fold, len(plan))
 	days := make([][]Day, len(plan))
 	seen := make([]bool, len(plan))

@@ -10,7 +10,8 @@ import (
 )
 
 // TestLoadDirReadsEveryArtifact: a directory of artifact directories gives
-// one model per subdirectory; two of one symbol are refused, and so is a
+// one model per subdirectory (through the link artifact.Write makes, so a
+// model written twice is one); two of one symbol are refused, and so is a
 // directory without any.
 func TestLoadDirReadsEveryArtifact(t *testing.T) {
 	all, err := All()
@@ -32,6 +33,18 @@ func TestLoadDirReadsEveryArtifact(t *testing.T) {
 		if m.Meta.Version != all[i].Meta.Version {
 			t.Errorf("model %d: %s, want %s", i, m.Meta.Version, all[i].Meta.Version)
 		}
+	}
+	// Written again under its name: the link moves to a new version and
+	// the previous one stays beside it, hidden, still one model.
+	rewrite := *all[0]
+	if err := artifact.Write(filepath.Join(dir, strings.ToLower(all[0].Meta.Symbol)), &rewrite, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadDir(dir); err != nil || len(got) != len(all) {
+		t.Fatalf("LoadDir after a rewrite: %d models, %v", len(got), err)
 	}
 	again := *all[0]
 	if err := artifact.Write(filepath.Join(dir, "zz-again"), &again, nil); err != nil {

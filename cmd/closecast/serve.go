@@ -25,14 +25,18 @@ var serveCmd = &command{
 	example: `  closecast serve                       # embedded model and data, dashboard at http://localhost:8080/
   closecast serve --addr 127.0.0.1:9000 --model out/default --offline
   closecast serve --models out/default   # one model per symbol: out/default/BTC-USD, out/default/ETH-USD…
+  closecast serve --models out/global    # a global model's directory serves each of its markets
   closecast serve --db postgres://closecast@db/closecast   # the registry's champions, shared ledger and bars
   curl -X POST localhost:8080/predict -H 'Content-Type: application/json' -d '{"date": "2025-07-20"}'
 
 Routes: POST|GET /predict, GET /api/model, /api/history, /api/accuracy,
 /healthz, /readyz, /metrics (Prometheus), /openapi.json, and the dashboard at
 /, GET /api/models. Every embedded model is served (BTC-USD, ETH-USD), one
-per symbol, replaced by --model, by the artifact directories of --models and,
-with --db (or $CLOSECAST_DATABASE_URL), by the registry's champions: a
+per symbol, replaced by --model, by the artifact directories of --models
+(one model per symbol: two of one symbol are refused) and, with --db (or
+$CLOSECAST_DATABASE_URL), by the registry's champions. A global model, in
+--model or in --models, serves each of its markets, with that market's
+scalers, as a per-symbol model of it would: a
 promotion is served within 30 s without a restart (LISTEN closecast_models on
 PostgreSQL, and a poll every 15 s). A request without a symbol gets BTC-USD.
 Only served symbols and those of --symbols are answered: any other is a 404
@@ -66,7 +70,7 @@ func runServe(ctx context.Context, c *command, e *env, args []string) error {
 	fs := c.flags(e)
 	addr := fs.String("addr", ":8080", "listen `address`")
 	modelDir := modelFlag(fs)
-	modelsDir := fs.String("models", "", "a `directory` of artifact directories, one model per symbol, served besides (and over) the embedded ones")
+	modelsDir := fs.String("models", "", "a `directory` of artifact directories, one model per symbol (a global model counts for each of its markets), served besides (and over) the embedded ones and --model's")
 	dbFlag(fs, e)
 	offline := fs.Bool("offline", false, "never fetch from Yahoo; serve from the store and the embedded data only")
 	cacheTTL := fs.Duration("cache-ttl", time.Minute, "keep each successful /predict answer this long (0 = compute every request); a day's forecast only changes when its bars do")

@@ -16,8 +16,8 @@ import (
 )
 
 // servedModels are the models serve starts with: every embedded one, then
-// --model's (each market of a global model) and --models' artifacts over
-// them (one per symbol).
+// --model's and --models' artifacts over them (later ones win, per
+// symbol), a global model giving each of its markets in either.
 func servedModels(modelDir, modelsDir string) ([]*artifact.Model, error) {
 	ms, err := models.All()
 	if err != nil {
@@ -29,7 +29,7 @@ func servedModels(modelDir, modelsDir string) ([]*artifact.Model, error) {
 			return nil, err
 		}
 		// A global model serves each of its markets.
-		views, err := marketViews(m)
+		views, err := models.Markets(m)
 		if err != nil {
 			return nil, err
 		}

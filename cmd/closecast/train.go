@@ -14,6 +14,7 @@ import (
 	"github.com/closecast/closecast/artifact"
 	"github.com/closecast/closecast/config"
 	"github.com/closecast/closecast/config/shipped"
+	"github.com/closecast/closecast/models"
 	"github.com/closecast/closecast/report"
 	"github.com/closecast/closecast/train"
 )
@@ -366,7 +367,7 @@ func (tr *trainer) one(ctx context.Context, i int, t trainTask, progress io.Writ
 	if tr.symbols {
 		r.Symbol = t.symbol
 	}
-	views, err := marketViews(res.Model)
+	views, err := models.Markets(res.Model)
 	if err != nil {
 		return nil, false, err
 	}
@@ -451,20 +452,6 @@ func printTrainRuns(w io.Writer, cfg config.Config, runs []trainRun, bySymbol, a
 		Summary   *report.RepeatSummary           `json:"summary,omitempty"`
 		Summaries map[string]report.RepeatSummary `json:"summaries,omitempty"` // per symbol, with --symbols or a global config
 	}{cfg, runs, summary, summaries})
-}
-
-// marketViews returns m as the model of each of its markets (one, m
-// itself, for a single-market model).
-func marketViews(m *artifact.Model) ([]*artifact.Model, error) {
-	var out []*artifact.Model
-	for _, sym := range m.Symbols() {
-		v, err := m.For(sym)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 func joinNames() string {
