@@ -133,7 +133,13 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
-	code, _, errOut := cli(t, nil, "describe", "--help")
+	// retrain compares one market's champion and challenger: a global
+	// config is refused before anything is fetched or trained.
+	code, _, errOut := cli(t, nil, "retrain", "--config", "global", "--offline")
+	if code != 2 || !strings.Contains(errOut, "BTC-USD, ETH-USD") || !strings.Contains(errOut, "backtest --config global") {
+		t.Errorf("retrain --config global: exit %d, stderr %q", code, errOut)
+	}
+	code, _, errOut = cli(t, nil, "describe", "--help")
 	if code != 0 || !strings.Contains(errOut, "Examples:") || !strings.Contains(errOut, "--symbol") {
 		t.Errorf("--help: exit %d\n%s", code, errOut)
 	}

@@ -142,6 +142,11 @@ func runRetrain(ctx context.Context, c *command, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Global() {
+		// A champion is one market's model; a global challenger would have
+		// to win in every market at once, which retrain does not decide.
+		return fmt.Errorf("%w: config %s trains one model for several markets (%s); retrain compares one market's champion and challenger: use a single-market config, or closecast train / backtest --config %s", errUsage, cfg.Name, strings.Join(cfg.Symbols, ", "), cfg.Name)
+	}
 	progress := e.stderr
 	if *quiet {
 		progress = io.Discard
