@@ -2,6 +2,7 @@ package closecast
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -55,6 +56,21 @@ func ValidateDistribution(q *Distribution) error {
 		}
 	}
 	return nil
+}
+
+// ValidateRecord checks what a Ledger needs of a forecast besides its
+// symbol before Record stores it: a model version, a finite Value, a finite
+// positive LastClose and a valid distribution (ValidateDistribution).
+func ValidateRecord(p Prediction) error {
+	switch {
+	case p.Model == "":
+		return errors.New("empty model version")
+	case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
+		return fmt.Errorf("value %v is not finite", p.Value)
+	case math.IsNaN(p.LastClose) || math.IsInf(p.LastClose, 0) || p.LastClose <= 0:
+		return fmt.Errorf("last close %v is not a positive price", p.LastClose)
+	}
+	return ValidateDistribution(p.Quantiles)
 }
 
 // Adaptive methods of a served interval.

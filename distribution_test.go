@@ -49,3 +49,32 @@ func TestValidateDistribution(t *testing.T) {
 		}
 	}
 }
+
+// ValidateRecord refuses, naming the reason, each forecast a ledger
+// cannot keep, and accepts one with or without a distribution.
+func TestValidateRecord(t *testing.T) {
+	ok := Prediction{Forecast: Forecast{Symbol: "BTC-USD", Date: MustParseDate("2025-01-02"), Value: 100}, Model: "m", LastClose: 99}
+	if err := ValidateRecord(ok); err != nil {
+		t.Fatal(err)
+	}
+	crossing := new(Distribution)
+	for k := range crossing {
+		crossing[k] = float64(200 - k)
+	}
+	for _, tc := range []struct {
+		edit func(*Prediction)
+		want string
+	}{
+		{func(p *Prediction) { p.Model = "" }, "empty model version"},
+		{func(p *Prediction) { p.Value = math.Inf(1) }, "value +Inf is not finite"},
+		{func(p *Prediction) { p.LastClose = 0 }, "last close 0 is not a positive price"},
+		{func(p *Prediction) { p.LastClose = math.NaN() }, "last close NaN is not a positive price"},
+		{func(p *Prediction) { p.Quantiles = crossing }, "quantiles cross"},
+	} {
+		p := ok
+		tc.edit(&p)
+		if err := ValidateRecord(p); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", p, err, tc.want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -21,10 +20,10 @@ import (
 
 // Record stores the forecasts ps, served at time at, in one transaction, and
 // scores those whose target day's close is already stored. Each forecast
-// needs a symbol, a model version, a finite Value, a finite positive
-// LastClose and valid Quantiles (closecast.ValidateDistribution); the first
-// one that has not is named in the error and nothing is written. Of several forecasts of one (symbol, date, model) in ps the last
-// wins, as if recorded one after the other.
+// needs a symbol and what closecast.ValidateRecord checks; the first one
+// that has not is named in the error and nothing is written.
+// Of several forecasts of one (symbol, date, model) in ps the last wins,
+// as if recorded one after the other.
 func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) error {
 	if len(ps) == 0 {
 		return nil
@@ -40,15 +39,7 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 		if err != nil {
 			return fmt.Errorf("postgres: record forecast %d (%s): nothing stored: %w", i, p.Date, err)
 		}
-		switch {
-		case p.Model == "":
-			return fmt.Errorf("postgres: record forecast %d (%s %s): nothing stored: empty model version", i, sym, p.Date)
-		case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
-			return fmt.Errorf("postgres: record forecast %d (%s %s): nothing stored: value %v is not finite", i, sym, p.Date, p.Value)
-		case math.IsNaN(p.LastClose) || math.IsInf(p.LastClose, 0) || p.LastClose <= 0:
-			return fmt.Errorf("postgres: record forecast %d (%s %s): nothing stored: last close %v is not a positive price", i, sym, p.Date, p.LastClose)
-		}
-		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
+		if err := closecast.ValidateRecord(p); err != nil {
 			return fmt.Errorf("postgres: record forecast %d (%s %s): nothing stored: %w", i, sym, p.Date, err)
 		}
 		p.Symbol = sym

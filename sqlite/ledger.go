@@ -42,9 +42,8 @@ const MaxLedgerDays = 3660
 
 // Record stores the forecasts ps, served at time at, in one transaction, and
 // scores those whose target day's close is already stored. Each forecast
-// needs a symbol, a model version, a finite Value, a finite positive
-// LastClose and valid Quantiles (closecast.ValidateDistribution); the first
-// one that has not is named in the error and nothing is written. Only
+// needs a symbol and what closecast.ValidateRecord checks; the first one
+// that has not is named in the error and nothing is written. Only
 // Symbol, Date, Value, Model, LastClose and Quantiles are kept.
 func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction) (err error) {
 	if len(ps) == 0 {
@@ -60,15 +59,7 @@ func (s *DB) Record(ctx context.Context, at time.Time, ps []closecast.Prediction
 		if err != nil {
 			return fmt.Errorf("sqlite: record forecast %d (%s): nothing stored: %w", i, p.Date, err)
 		}
-		switch {
-		case p.Model == "":
-			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: empty model version", i, sym, p.Date)
-		case math.IsNaN(p.Value) || math.IsInf(p.Value, 0):
-			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: value %v is not finite", i, sym, p.Date, p.Value)
-		case math.IsNaN(p.LastClose) || math.IsInf(p.LastClose, 0) || p.LastClose <= 0:
-			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: last close %v is not a positive price", i, sym, p.Date, p.LastClose)
-		}
-		if err := closecast.ValidateDistribution(p.Quantiles); err != nil {
+		if err := closecast.ValidateRecord(p); err != nil {
 			return fmt.Errorf("sqlite: record forecast %d (%s %s): nothing stored: %w", i, sym, p.Date, err)
 		}
 		syms[i] = sym
