@@ -99,7 +99,7 @@ type LiveForecast struct {
 var (
 	NameLiveModel = NameModel
 	NameLiveACI   = NameModelACI
-	NameLiveFACI  = NameModelFACI // the model adapted by FACI (NewLiveAdapted)
+	NameLiveFACI  = NameModelFACI // the model adapted by FACI
 )
 
 // LiveForecasts turns a ledger's scored predictions (any order, Actual
@@ -140,24 +140,30 @@ func hasWidth(q *closecast.Distribution) bool {
 	return true
 }
 
-// LiveOnline returns the ACI state (γ = ACIGamma) after the outcomes of
-// fs, in order: what `serve` applies to its next forecast.
-func LiveOnline(fs []LiveForecast) (*Online, error) {
-	return LiveOnlineWith(fs, ACI{Gamma: ACIGamma})
+// LiveOnline returns the state of adaptation a after the outcomes of fs,
+// in order: what `serve` applies to its next forecast.
+func LiveOnline(fs []LiveForecast, a Adaptation) (*Online, error) {
+	o := NewOnline(a)
+	for k := range fs {
+		if err := o.Observe(&fs[k].Quantiles, fs[k].Actual); err != nil {
+			return nil, fmt.Errorf("ledger forecast of %s: %w", fs[k].Date, err)
+		}
+	}
+	return o, nil
 }
 
 // LiveMethods returns the days of fs that series (the symbol's stored
 // bars) holds with enough bars before them for every baseline, and on
 // them: the model's recorded quantiles (NameLiveModel, its point forecasts
-// as Points), the model adapted by ACI over all of fs in order
-// (NameLiveACI: what `serve` answered from its ledger), and the five
+// as Points), the model adapted by a over all of fs in order (named after
+// a; with ACI, NameLiveACI: what `serve` answered from its ledger), and the five
 // baselines of NewBaselines walked forward from the bars before each day.
 // skipped counts the forecasts of fs left out. Each day's Last is the
 // close of the bar before it, the baselines' origin. A fitted baseline's
 // forecast of a day depends on the returns from series' first bar (see
 // RefitDays), so series should start on a fixed day.
-func LiveMethods(series closecast.Series, fs []LiveForecast) (days Days, methods []Method, skipped int, err error) {
-	return liveMethods(series, fs, nil)
+func LiveMethods(series closecast.Series, fs []LiveForecast, a Adaptation) (days Days, methods []Method, skipped int, err error) {
+	return liveMethods(series, fs, nil, a)
 }
 
 // baselineDay is the walk-forward of one day by every baseline: its Days
@@ -173,13 +179,7 @@ type baselineDay struct {
 // after a new scored day walks only that day. (A close revised after its
 // next day was walked is not re-walked: providers revise the current
 // day's partial bar, which no scored day's forecast reads.)
-func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay) (days Days, methods []Method, skipped int, err error) {
-	return liveMethodsAdapted(series, fs, known, ACI{Gamma: ACIGamma})
-}
-
-// liveMethodsAdapted is liveMethods with the model adapted by adapt
-// (named after it) instead of ACI.
-func liveMethodsAdapted(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
+func liveMethods(series closecast.Series, fs []LiveForecast, known map[closecast.Date]baselineDay, adapt Adaptation) (days Days, methods []Method, skipped int, err error) {
 	model := Method{Name: NameLiveModel, Forecasts: make([]Quantiles, len(fs)), Points: make([]float64, len(fs))}
 	live := Days{Horizon: 1, Dates: make([]closecast.Date, len(fs)), Actual: make([]float64, len(fs))}
 	for k, f := range fs {
@@ -327,7 +327,7 @@ const ledgerDays = 3660
 type Live struct {
 	ledger ScoredLedger
 	bars   closecast.Source // the stored bars, offline: scoring never asks a provider
-	adapt  Adaptation       // of Online: ACI unless NewLiveAdapted
+	adapt  Adaptation       // what Online runs and ScoreDistribution scores as the adapted model
 
 	mu   sync.Mutex // serialises refreshes: one computation per change
 	aci  map[string]*aciState
@@ -355,9 +355,11 @@ type distState struct {
 }
 
 // NewLive returns the scorer and adapter of ledger's forecasts, reading
-// bars from bars (which should not fetch: scored days' closes are stored).
-func NewLive(ledger ScoredLedger, bars closecast.Source) *Live {
-	return &Live{ledger: ledger, bars: bars, adapt: ACI{Gamma: ACIGamma}, aci: map[string]*aciState{}, dist: map[string]*distState{}}
+// bars from bars (which should not fetch: scored days' closes are stored),
+// adapting by a (Online) and scoring the model adapted by a beside it
+// (ScoreDistribution's Adaptive): what `serve` answers.
+func NewLive(ledger ScoredLedger, bars closecast.Source, a Adaptation) *Live {
+	return &Live{ledger: ledger, bars: bars, adapt: a, aci: map[string]*aciState{}, dist: map[string]*distState{}}
 }
 
 // newestScored returns the newest scored day of symbol; ok is false when
@@ -379,9 +381,8 @@ func (l *Live) forecasts(ctx context.Context, symbol string) ([]LiveForecast, er
 	return LiveForecasts(ps)
 }
 
-// Online returns the state of the Live's adaptation (ACI, or the one of
-// NewLiveAdapted: LiveOnlineWith) after symbol's scored forecasts; nil
-// when none has quantiles.
+// Online returns the state of the Live's adaptation (LiveOnline) after
+// symbol's scored forecasts; nil when none has quantiles.
 func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	newest, ok, err := l.newestScored(ctx, symbol)
 	if err != nil || !ok {
@@ -398,7 +399,7 @@ func (l *Live) Online(ctx context.Context, symbol string) (*Online, error) {
 	}
 	var o *Online
 	if len(fs) > 0 {
-		if o, err = LiveOnlineWith(fs, l.adapt); err != nil {
+		if o, err = LiveOnline(fs, l.adapt); err != nil {
 			return nil, err
 		}
 	}
@@ -475,7 +476,7 @@ func (l *Live) refreshDist(ctx context.Context, symbol string, prev *distState, 
 	} else {
 		st.known = map[closecast.Date]baselineDay{}
 	}
-	st.days, st.methods, _, err = liveMethodsAdapted(series, fs, st.known, l.adapt)
+	st.days, st.methods, _, err = liveMethods(series, fs, st.known, l.adapt)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: live scores of %s: %w", symbol, err)
 	}

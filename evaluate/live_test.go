@@ -49,7 +49,7 @@ func TestOnlineIsAdapt(t *testing.T) {
 		wider bool
 	}{{"every close outside, ever further", 12, 0.01, true}, {"every close near the median", 1, 0, false}} {
 		fs := liveSeq(41, c.dev, c.grow) // 40 scored, then today's base forecast
-		o, err := LiveOnline(fs[:40])
+		o, err := LiveOnline(fs[:40], ACI{Gamma: ACIGamma})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestLiveMethodsAreTheWalkForward(t *testing.T) {
 			fs[j].Quantiles[k] = c * math.Exp(0.1*(l-0.5))
 		}
 	}
-	days, methods, skipped, err := LiveMethods(s, fs)
+	days, methods, skipped, err := LiveMethods(s, fs, ACI{Gamma: ACIGamma})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +182,10 @@ func TestLiveMethodsAreTheWalkForward(t *testing.T) {
 	}
 	// Refreshed day by day, reusing the days walked before, it is the same.
 	known := map[closecast.Date]baselineDay{}
-	if _, _, _, err := liveMethods(s, fs[:3], known); err != nil || len(known) != 2 {
+	if _, _, _, err := liveMethods(s, fs[:3], known, ACI{Gamma: ACIGamma}); err != nil || len(known) != 2 {
 		t.Fatalf("first refresh: %d days walked, %v; want 2", len(known), err)
 	}
-	days2, methods2, _, err := liveMethods(s, fs, known)
+	days2, methods2, _, err := liveMethods(s, fs, known, ACI{Gamma: ACIGamma})
 	if err != nil || len(known) != 3 {
 		t.Fatalf("second refresh: %d days walked, %v; want 3", len(known), err)
 	}
@@ -221,7 +221,7 @@ func BenchmarkLiveMethods(b *testing.B) {
 		}
 		b.Run(strconv.Itoa(n)+"days", func(b *testing.B) {
 			for b.Loop() {
-				if _, _, _, err := LiveMethods(s, fs); err != nil {
+				if _, _, _, err := LiveMethods(s, fs, ACI{Gamma: ACIGamma}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -229,12 +229,12 @@ func BenchmarkLiveMethods(b *testing.B) {
 		// What Live does when one more day is scored: walk that day only.
 		b.Run(strconv.Itoa(n)+"days_refresh", func(b *testing.B) {
 			known := map[closecast.Date]baselineDay{}
-			if _, _, _, err := liveMethods(s, fs, known); err != nil {
+			if _, _, _, err := liveMethods(s, fs, known, ACI{Gamma: ACIGamma}); err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
 				delete(known, fs[n-1].Date)
-				if _, _, _, err := liveMethods(s, fs, known); err != nil {
+				if _, _, _, err := liveMethods(s, fs, known, ACI{Gamma: ACIGamma}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -286,7 +286,7 @@ func TestLiveRefreshesOnlyOnANewScoredDay(t *testing.T) {
 		ps = append(ps, p)
 	}
 	led := &fakeLedger{ps: ps[1:]} // up to the day before the last
-	live := NewLive(led, seriesSource{s})
+	live := NewLive(led, seriesSource{s}, ACI{Gamma: ACIGamma})
 	ctx := context.Background()
 	a1, err := live.ScoreDistribution(ctx, "SIM", 30)
 	if err != nil {
@@ -304,7 +304,7 @@ func TestLiveRefreshesOnlyOnANewScoredDay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	days, methods, _, err := LiveMethods(s.Between(fs[0].Date.AddDays(-1000), fs[9].Date), fs)
+	days, methods, _, err := LiveMethods(s.Between(fs[0].Date.AddDays(-1000), fs[9].Date), fs, ACI{Gamma: ACIGamma})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestLiveIsSafeForConcurrentUse(t *testing.T) {
 		}
 		ps = append(ps, p)
 	}
-	live := NewLive(&readOnlyLedger{ps: ps}, seriesSource{s})
+	live := NewLive(&readOnlyLedger{ps: ps}, seriesSource{s}, ACI{Gamma: ACIGamma})
 	var wg sync.WaitGroup
 	res := make([]float64, 8)
 	for g := range 8 {

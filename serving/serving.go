@@ -117,11 +117,13 @@ func New(o Options) *Chain {
 		// Scoring reads the stored bars only: the days it scores are
 		// closed, and it must never make a request wait on a provider.
 		stored := history.New(marketdata.Embedded(), o.Store, nil, o.History...)
-		if adaptation != nil {
-			c.live = evaluate.NewLiveAdapted(cfg.Ledger, stored, adaptation)
-		} else {
-			c.live = evaluate.NewLive(cfg.Ledger, stored)
+		scored := adaptation
+		if scored == nil {
+			// Serving unadapted, /api/accuracy still scores ACI beside
+			// the model: what adapting would have given.
+			scored = evaluate.ACI{Gamma: evaluate.ACIGamma}
 		}
+		c.live = evaluate.NewLive(cfg.Ledger, stored, scored)
 		c.adapt = adaptation != nil
 		cfg.Distribution = c.live
 	}

@@ -62,7 +62,7 @@ func TestLiveDistributionOnRealServer(t *testing.T) {
 	bars := history.New(marketdata.Embedded(), store, nil)
 	handler := server.New(server.Config{
 		Predictor: svc, History: bars, Model: m.Meta, Symbol: m.Meta.Symbol, Dashboard: FS, Ledger: store,
-		Distribution: evaluate.NewLive(store, bars),
+		Distribution: evaluate.NewLive(store, bars, evaluate.ACI{Gamma: evaluate.ACIGamma}),
 	})
 	defer handler.Close(ctx)
 	srv := httptest.NewServer(handler)
